@@ -1,0 +1,431 @@
+// Package store is the books subgraph's access to PostgreSQL: every SQL
+// statement of the catalogue lives here.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"bookstore/graph/cursor"
+)
+
+// Errors the store reports to its callers.
+var (
+	ErrNotFound      = errors.New("book not found")
+	ErrDuplicateISBN = errors.New("a book with this ISBN already exists")
+	ErrStockLimit    = errors.New("stock would exceed the limit")
+	ErrBadCursor     = cursor.ErrInvalid
+)
+
+// MaxStock is the most units of one book the catalogue holds.
+const MaxStock = 1_000_000
+
+// Store reads and writes the catalogue.
+type Store struct {
+	db *pgxpool.Pool
+}
+
+// New returns a store over pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{db: pool} }
+
+const columns = `b.id, b.isbn, b.title, b.author, b.description, b.published_year,
+  b.price_cents, b.currency, b.stock, b.created_at, b.updated_at`
+
+func scanBook(row pgx.Row) (*Book, error) {
+	var b Book
+	err := row.Scan(&b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
+		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// ValidID reports whether id has the form of a book id. Anything else names
+// no book, so callers answer "not found" without asking the database.
+func ValidID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, c := range id {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Get returns the book with id, or nil when there is none.
+func (s *Store) Get(ctx context.Context, id string) (*Book, error) {
+	if !ValidID(id) {
+		return nil, nil
+	}
+	b, err := scanBook(s.db.QueryRow(ctx, `SELECT `+columns+` FROM books.books b WHERE b.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get book %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// GetMany returns the books with the given ids in one statement. The result
+// lines up with ids: result[i] is the book of ids[i], or nil.
+func (s *Store) GetMany(ctx context.Context, ids []string) ([]*Book, error) {
+	out := make([]*Book, len(ids))
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, valid)
+	if err != nil {
+		return nil, fmt.Errorf("get %d books: %w", len(valid), err)
+	}
+	byID := make(map[string]*Book, len(valid))
+	for rows.Next() {
+		b, err := scanBook(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan book: %w", err)
+		}
+		byID[b.ID] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get %d books: %w", len(valid), err)
+	}
+	for i, id := range ids {
+		if ValidID(id) {
+			out[i] = byID[strings.ToLower(id)]
+		}
+	}
+	return out, nil
+}
+
+// Order is a sort order of the catalogue. Every order breaks ties by id.
+type Order string
+
+// The orders of the catalogue, spelled as in the GraphQL enum.
+const (
+	TitleAsc  Order = "TITLE_ASC"
+	TitleDesc Order = "TITLE_DESC"
+	PriceAsc  Order = "PRICE_ASC"
+	PriceDesc Order = "PRICE_DESC"
+	Newest    Order = "NEWEST"
+)
+
+// Filter narrows the catalogue. Nil fields do not filter.
+type Filter struct {
+	// Search matches a case-insensitive substring of the title or author.
+	Search *string
+	// Author matches the author case-insensitively and exactly.
+	Author *string
+	// InStock keeps books with stock > 0 (true) or stock = 0 (false).
+	InStock *bool
+}
+
+// ListParams selects one page of the catalogue.
+type ListParams struct {
+	Filter Filter
+	Order  Order
+	First  int
+	// After is the cursor of the last book of the previous page, or "".
+	After string
+}
+
+// Edge is one book of a page and its cursor.
+type Edge struct {
+	Book   *Book
+	Cursor string
+}
+
+// Page is one page of the catalogue.
+type Page struct {
+	Edges       []Edge
+	HasNextPage bool
+}
+
+// sortSpec says how one Order sorts and pages.
+type sortSpec struct {
+	key     string // SQL expression of the sort key
+	desc    bool
+	keyKind string // "text", "int" or "time": the JSON form of the key in a cursor
+}
+
+var sortSpecs = map[Order]sortSpec{
+	TitleAsc:  {key: "lower(b.title)", keyKind: "text"},
+	TitleDesc: {key: "lower(b.title)", desc: true, keyKind: "text"},
+	PriceAsc:  {key: "b.price_cents", keyKind: "int"},
+	PriceDesc: {key: "b.price_cents", desc: true, keyKind: "int"},
+	Newest:    {key: "b.created_at", desc: true, keyKind: "time"},
+}
+
+// args collects positional SQL arguments.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// where renders the filter as SQL conditions.
+func (f Filter) where(a *args) []string {
+	var conds []string
+	if f.Search != nil {
+		p := a.add("%" + escapeLike(*f.Search) + "%")
+		conds = append(conds, "(b.title ILIKE "+p+" OR b.author ILIKE "+p+")")
+	}
+	if f.Author != nil {
+		conds = append(conds, "lower(b.author) = lower("+a.add(*f.Author)+")")
+	}
+	if f.InStock != nil {
+		if *f.InStock {
+			conds = append(conds, "b.stock > 0")
+		} else {
+			conds = append(conds, "b.stock = 0")
+		}
+	}
+	return conds
+}
+
+// escapeLike makes s match literally inside a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// List returns one page of the catalogue in one statement.
+func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
+	spec, ok := sortSpecs[p.Order]
+	if !ok {
+		return Page{}, fmt.Errorf("list books: unknown order %q", p.Order)
+	}
+	var a args
+	conds := p.Filter.where(&a)
+	if p.After != "" {
+		cond, err := spec.after(p.Order, p.After, &a)
+		if err != nil {
+			return Page{}, err
+		}
+		conds = append(conds, cond)
+	}
+	dir := "ASC"
+	if spec.desc {
+		dir = "DESC"
+	}
+	q := `SELECT ` + columns + `, ` + spec.key + ` FROM books.books b`
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	q += " ORDER BY " + spec.key + " " + dir + ", b.id ASC LIMIT " + a.add(p.First+1)
+
+	rows, err := s.db.Query(ctx, q, a...)
+	if err != nil {
+		return Page{}, fmt.Errorf("list books: %w", err)
+	}
+	defer rows.Close()
+	var page Page
+	for rows.Next() {
+		var b Book
+		var key any
+		if err := rows.Scan(&b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
+			&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt, &key); err != nil {
+			return Page{}, fmt.Errorf("list books: scan: %w", err)
+		}
+		if len(page.Edges) == p.First {
+			page.HasNextPage = true
+			break
+		}
+		if t, ok := key.(time.Time); ok {
+			key = t.UTC().Format(time.RFC3339Nano)
+		}
+		page.Edges = append(page.Edges, Edge{Book: &b, Cursor: cursor.Encode(string(p.Order), key, b.ID)})
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("list books: %w", err)
+	}
+	return page, nil
+}
+
+// after renders "rows after the cursor" for this ordering. Ties break by id
+// ascending in every ordering.
+func (spec sortSpec) after(order Order, c string, a *args) (string, error) {
+	var key any
+	switch spec.keyKind {
+	case "text":
+		key = new(string)
+	case "int":
+		key = new(int64)
+	case "time":
+		key = new(string)
+	}
+	id, err := cursor.Decode(c, string(order), key)
+	if err != nil || !ValidID(id) {
+		return "", ErrBadCursor
+	}
+	var k any
+	switch v := key.(type) {
+	case *string:
+		k = *v
+		if spec.keyKind == "time" {
+			t, err := time.Parse(time.RFC3339Nano, *v)
+			if err != nil {
+				return "", ErrBadCursor
+			}
+			k = t
+		}
+	case *int64:
+		k = *v
+	}
+	kp, ip := a.add(k), a.add(id)
+	if !spec.desc {
+		return "(" + spec.key + ", b.id) > (" + kp + ", " + ip + "::uuid)", nil
+	}
+	return "(" + spec.key + " < " + kp + " OR (" + spec.key + " = " + kp + " AND b.id > " + ip + "::uuid))", nil
+}
+
+// Count returns how many books match the filter.
+func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
+	var a args
+	q := `SELECT count(*) FROM books.books b`
+	if conds := f.where(&a); len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	var n int
+	if err := s.db.QueryRow(ctx, q, a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count books: %w", err)
+	}
+	return n, nil
+}
+
+// NewBook is a book to add to the catalogue, already validated.
+type NewBook struct {
+	ISBN          string
+	Title         string
+	Author        string
+	Description   string
+	PublishedYear *int
+	PriceCents    int
+	Stock         int
+}
+
+// Create adds a book. A taken ISBN is ErrDuplicateISBN.
+func (s *Store) Create(ctx context.Context, nb NewBook) (*Book, error) {
+	b, err := scanBook(s.db.QueryRow(ctx, `
+INSERT INTO books.books AS b (isbn, title, author, description, published_year, price_cents, stock)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING `+columns,
+		nb.ISBN, nb.Title, nb.Author, nb.Description, nb.PublishedYear, nb.PriceCents, nb.Stock))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "books_isbn_key" {
+		return nil, ErrDuplicateISBN
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create book: %w", err)
+	}
+	return b, nil
+}
+
+// Update is a change to a book's details; nil fields stay as they are.
+type Update struct {
+	Title       *string
+	Author      *string
+	Description *string
+	// SetYear says whether PublishedYear applies; a nil year then clears it.
+	SetYear       bool
+	PublishedYear *int
+	PriceCents    *int
+}
+
+// Update changes a book's details. An unknown id is ErrNotFound.
+func (s *Store) Update(ctx context.Context, id string, u Update) (*Book, error) {
+	if !ValidID(id) {
+		return nil, ErrNotFound
+	}
+	var a args
+	var sets []string
+	if u.Title != nil {
+		sets = append(sets, "title = "+a.add(*u.Title))
+	}
+	if u.Author != nil {
+		sets = append(sets, "author = "+a.add(*u.Author))
+	}
+	if u.Description != nil {
+		sets = append(sets, "description = "+a.add(*u.Description))
+	}
+	if u.SetYear {
+		sets = append(sets, "published_year = "+a.add(u.PublishedYear))
+	}
+	if u.PriceCents != nil {
+		sets = append(sets, "price_cents = "+a.add(*u.PriceCents))
+	}
+	if len(sets) == 0 {
+		b, err := s.Get(ctx, id)
+		if err == nil && b == nil {
+			err = ErrNotFound
+		}
+		return b, err
+	}
+	q := `UPDATE books.books AS b SET ` + strings.Join(sets, ", ") + `, updated_at = now()
+WHERE b.id = ` + a.add(id) + ` RETURNING ` + columns
+	b, err := scanBook(s.db.QueryRow(ctx, q, a...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update book %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// Restock adds quantity units to a book's stock, atomically. An unknown id is
+// ErrNotFound; a stock that would pass MaxStock is ErrStockLimit, and nothing
+// changes.
+func (s *Store) Restock(ctx context.Context, id string, quantity int) (*Book, error) {
+	if !ValidID(id) {
+		return nil, ErrNotFound
+	}
+	// One statement: the update applies only within the limit, and the outer
+	// query tells "not found" from "over the limit" without a second trip.
+	row := s.db.QueryRow(ctx, `
+WITH moved AS (
+  UPDATE books.books AS b SET stock = b.stock + $2, updated_at = now()
+   WHERE b.id = $1 AND b.stock + $2 <= $3
+  RETURNING `+columns+`
+)
+SELECT true, m.* FROM moved m
+UNION ALL
+SELECT false, `+columns+` FROM books.books b WHERE b.id = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
+		id, quantity, MaxStock)
+	var moved bool
+	var b Book
+	err := row.Scan(&moved, &b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
+		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("restock book %s: %w", id, err)
+	case !moved:
+		return &b, ErrStockLimit
+	}
+	return &b, nil
+}

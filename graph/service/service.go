@@ -1,0 +1,318 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"bookstore/graph/apierror"
+	"bookstore/graph/auth"
+	"bookstore/migrations"
+)
+
+// NewLogger returns the JSON logger every service writes to stdout.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// OpenPool connects to PostgreSQL. tracer may be nil; tests pass one to
+// count statements.
+func OpenPool(ctx context.Context, cfg Config, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		// The parse error may quote the URL, password included.
+		return nil, errors.New("DATABASE_URL does not parse as a postgres:// URL")
+	}
+	pc.MaxConns, pc.MinConns = cfg.MaxConns, cfg.MinConns
+	pc.ConnConfig.Tracer = tracer
+	if pc.ConnConfig.RuntimeParams == nil {
+		pc.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	pc.ConnConfig.RuntimeParams["application_name"] = "bookstore"
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database pool: %w", err)
+	}
+	return pool, nil
+}
+
+// Options describe one subgraph service.
+type Options struct {
+	// Name identifies the service in logs and metrics, e.g. "books-subgraph".
+	Name   string
+	Config Config
+	Logger *slog.Logger
+	Pool   *pgxpool.Pool
+	// Schema is the subgraph's gqlgen executable schema.
+	Schema graphql.ExecutableSchema
+	// Middleware, when set, wraps the GraphQL handler (per-request loaders).
+	Middleware func(http.Handler) http.Handler
+}
+
+// Deps is what a subgraph's build function gets once the pool is open.
+type Deps struct {
+	Config Config
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	// Getenv reads the subgraph's own settings.
+	Getenv func(string) string
+}
+
+// Subgraph is what a build function makes: the schema, and optional
+// middleware around its handler.
+type Subgraph struct {
+	Schema     graphql.ExecutableSchema
+	Middleware func(http.Handler) http.Handler
+}
+
+// BuildFunc makes a subgraph from its dependencies.
+type BuildFunc func(Deps) (Subgraph, error)
+
+// NewHandler returns the service's routes: POST/GET /query (GraphQL),
+// /healthz, /readyz and /metrics.
+func NewHandler(o Options) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newPoolCollector(o.Pool),
+	)
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "http_requests_total", Help: "HTTP requests by route, method and status code.",
+		ConstLabels: prometheus.Labels{"service": o.Name},
+	}, []string{"handler", "method", "code"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "http_request_duration_seconds", Help: "HTTP request latency by route.",
+		ConstLabels: prometheus.Labels{"service": o.Name},
+		Buckets:     []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15},
+	}, []string{"handler", "method", "code"})
+	reg.MustRegister(requests, latency)
+	instrument := func(route string, h http.Handler) http.Handler {
+		l := prometheus.Labels{"handler": route}
+		return promhttp.InstrumentHandlerCounter(requests.MustCurryWith(l),
+			promhttp.InstrumentHandlerDuration(latency.MustCurryWith(l), h))
+	}
+
+	gql := handler.New(o.Schema)
+	gql.AddTransport(transport.Options{})
+	gql.AddTransport(transport.GET{})
+	gql.AddTransport(transport.POST{})
+	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	gql.Use(extension.Introspection{}) // also enables _service { sdl } for federation
+	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	gql.SetErrorPresenter(apierror.Presenter(o.Logger))
+	gql.SetRecoverFunc(apierror.Recover(o.Logger))
+
+	var inner http.Handler = gql
+	if o.Middleware != nil {
+		inner = o.Middleware(gql)
+	}
+	admin := auth.NewAdmin(o.Config.AdminToken)
+	query := admin.Middleware(limitBody(o.Config.MaxBodyBytes, http.TimeoutHandler(inner, o.Config.RequestTimeout,
+		`{"errors":[{"message":"the request took too long","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)))
+
+	mux := http.NewServeMux()
+	mux.Handle("/query", instrument("/query", query))
+	mux.Handle("GET /healthz", instrument("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})))
+	mux.Handle("GET /readyz", instrument("/readyz", readyz(o.Pool, o.Logger)))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not found: this service serves /query, /healthz, /readyz and /metrics", http.StatusNotFound)
+	}))
+	return requestLog(o.Logger, mux)
+}
+
+// readyz answers 200 once the database answers and its schema is migrated.
+func readyz(pool *pgxpool.Pool, logger *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		err := migrations.Check(ctx, pool)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err != nil {
+			logger.WarnContext(ctx, "not ready", "err", err.Error())
+			w.WriteHeader(http.StatusServiceUnavailable)
+			if errors.Is(err, migrations.ErrNotMigrated) {
+				_, _ = io.WriteString(w, "not ready: "+err.Error()+"\n")
+			} else {
+				_, _ = io.WriteString(w, "not ready: the database does not answer\n")
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	}
+}
+
+// limitBody bounds the request body; reading past it fails.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_, _ = io.WriteString(w, `{"errors":[{"message":"the request body is over `+strconv.FormatInt(max, 10)+` bytes","extensions":{"code":"BAD_REQUEST"}}]}`)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey struct{}
+
+// RequestID returns the X-Request-Id of the request behind ctx.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// requestLog gives every request an X-Request-Id (the client's, or a new
+// one) and logs it when done. Headers are never logged: they may carry the
+// admin token.
+func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 200 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
+			return // probes and scrapes would drown the log
+		}
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", id),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)),
+		)
+	})
+}
+
+// Serve serves h on ln until ctx is done, then shuts down gracefully: it
+// stops accepting, lets requests in flight finish (up to timeout), and
+// returns.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+// Main runs a subgraph from the environment until SIGTERM or SIGINT. build
+// makes the executable schema once the pool is open. It exits the process
+// with status 1 on a configuration or start-up error.
+func Main(name, defaultAddr string, build BuildFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := Run(ctx, name, defaultAddr, os.Getenv, os.Stdout, build, nil); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+// Run is Main without the process: it reads the configuration through
+// getenv, logs to stdout, and calls onListen (when not nil) with the bound
+// address once it accepts connections. It returns when ctx is done and the
+// server has drained.
+func Run(ctx context.Context, name, defaultAddr string, getenv func(string) string, stdout io.Writer,
+	build BuildFunc, onListen func(addr string)) error {
+	cfg, err := FromEnv(getenv, defaultAddr)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	logger := NewLogger(stdout, cfg.LogLevel).With("service", name)
+	if cfg.AdminToken == "" {
+		logger.Warn("ADMIN_TOKEN is not set: admin-only operations will always answer UNAUTHENTICATED")
+	}
+	pool, err := OpenPool(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	sg, err := build(Deps{Config: cfg, Pool: pool, Logger: logger, Getenv: getenv})
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "config", cfg)
+	if onListen != nil {
+		onListen(ln.Addr().String())
+	}
+	h := NewHandler(Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema, Middleware: sg.Middleware})
+	if err := Serve(ctx, ln, h, cfg.ShutdownTimeout, logger); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}

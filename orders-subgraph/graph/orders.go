@@ -1,0 +1,213 @@
+package graph
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"bookstore/graph/apierror"
+	"bookstore/orders-subgraph/graph/model"
+	"bookstore/orders-subgraph/store"
+)
+
+// Rules of the contract.
+const (
+	maxEmail    = 254
+	maxLines    = 50
+	maxQuantity = 100
+	maxKey      = 200
+	maxFirst    = 100
+)
+
+// toModel maps an order to its GraphQL type and primes the request's
+// unitsSold loader with the order's books.
+func (r *Resolver) toModel(ctx context.Context, o *store.Order) *model.Order {
+	m := &model.Order{
+		ID:            o.ID,
+		CustomerEmail: o.CustomerEmail,
+		Status:        model.OrderStatus(o.Status),
+		Items:         make([]*model.OrderItem, len(o.Items)),
+		TotalCents:    int(o.TotalCents),
+		Currency:      o.Currency,
+		CreatedAt:     o.CreatedAt,
+		CancelledAt:   o.CancelledAt,
+	}
+	ids := make([]string, len(o.Items))
+	for i, it := range o.Items {
+		m.Items[i] = &model.OrderItem{
+			Book:           &model.Book{ID: it.BookID},
+			Quantity:       it.Quantity,
+			UnitPriceCents: it.UnitPriceCents,
+			LineTotalCents: it.Quantity * it.UnitPriceCents,
+		}
+		ids[i] = it.BookID
+	}
+	r.loader(ctx).prime(ids...)
+	return m
+}
+
+// validEmail applies the contract's e-mail rule: at most 254 characters,
+// exactly one @ with something before it, a dot inside the domain, and no
+// whitespace or control characters.
+func validEmail(s string) bool {
+	if s == "" || utf8.RuneCountInString(s) > maxEmail || !utf8.ValidString(s) {
+		return false
+	}
+	for _, c := range s {
+		if unicode.IsSpace(c) || unicode.IsControl(c) {
+			return false
+		}
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || strings.Contains(domain, "@") {
+		return false
+	}
+	dot := strings.LastIndexByte(domain, '.')
+	return dot > 0 && dot < len(domain)-1 && !strings.Contains(domain, "..") && !strings.HasPrefix(domain, ".")
+}
+
+// validKey checks an idempotency key: 1..200 characters, printable.
+func validKey(k string) error {
+	n := utf8.RuneCountInString(k)
+	if n < 1 || n > maxKey {
+		return apierror.Input("input.idempotencyKey", "must be 1 to %d characters, got %d", maxKey, n)
+	}
+	if strings.IndexFunc(k, unicode.IsControl) >= 0 {
+		return apierror.Input("input.idempotencyKey", "must not contain control characters")
+	}
+	return nil
+}
+
+// newOrder validates placeOrder's input: every BAD_USER_INPUT rule first,
+// then ids that cannot name a book (NOT_FOUND). The request hash covers the
+// normalised input, so a replay may list its lines in another order or spell
+// the e-mail in another case.
+func newOrder(in model.PlaceOrderInput) (store.NewOrder, error) {
+	no := store.NewOrder{CustomerEmail: in.CustomerEmail}
+	if !validEmail(in.CustomerEmail) {
+		return no, apierror.Input("input.customerEmail",
+			"must be an e-mail address: at most %d characters, one @, a dot in the domain, no spaces", maxEmail)
+	}
+	if n := len(in.Items); n < 1 || n > maxLines {
+		return no, apierror.Input("input.items", "must have 1 to %d lines, got %d", maxLines, n)
+	}
+	seen := make(map[string]int, len(in.Items))
+	for i, it := range in.Items {
+		field := "input.items[" + strconv.Itoa(i) + "]"
+		if it.Quantity < 1 || it.Quantity > maxQuantity {
+			return no, apierror.Input(field+".quantity", "must be between 1 and %d, got %d", maxQuantity, it.Quantity)
+		}
+		key := strings.ToLower(it.BookID)
+		if j, dup := seen[key]; dup {
+			return no, apierror.Input(field+".bookId", "book %s is already on line %d; put each book on one line", it.BookID, j)
+		}
+		seen[key] = i
+		no.Lines = append(no.Lines, store.Line{BookID: it.BookID, Quantity: it.Quantity})
+	}
+	if in.IdempotencyKey != nil {
+		if err := validKey(*in.IdempotencyKey); err != nil {
+			return no, err
+		}
+		no.IdempotencyKey = *in.IdempotencyKey
+	}
+	for _, l := range no.Lines {
+		if !store.ValidID(l.BookID) {
+			return no, bookNotFound(l.BookID)
+		}
+	}
+	if no.IdempotencyKey != "" {
+		no.RequestHash = requestHash(no)
+	}
+	return no, nil
+}
+
+func requestHash(no store.NewOrder) []byte {
+	lines := make([]string, len(no.Lines))
+	for i, l := range no.Lines {
+		lines[i] = strings.ToLower(l.BookID) + "x" + strconv.Itoa(l.Quantity)
+	}
+	slices.Sort(lines)
+	h := sha256.New()
+	fmt.Fprintf(h, "v1\n%s\n%s", strings.ToLower(no.CustomerEmail), strings.Join(lines, ","))
+	return h.Sum(nil)
+}
+
+func bookNotFound(id string) error {
+	return apierror.New(apierror.NotFound, "no book has id "+quote(id), map[string]any{"bookId": id})
+}
+
+func orderNotFound(id string) error {
+	return apierror.New(apierror.NotFound, "no order has id "+quote(id), map[string]any{"id": id})
+}
+
+// quote shows a client's string in a message, shortened when long.
+func quote(s string) string {
+	const max = 80
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// placeError maps the store's errors of placeOrder to the contract.
+func placeError(err error) error {
+	var unknown *store.UnknownBookError
+	var short *store.InsufficientStockError
+	switch {
+	case errors.As(err, &unknown):
+		return bookNotFound(unknown.BookID)
+	case errors.As(err, &short):
+		return apierror.New(apierror.InsufficientStock,
+			fmt.Sprintf("book %s: %d requested, only %d in stock", short.BookID, short.Requested, short.Available),
+			map[string]any{"bookId": short.BookID, "available": short.Available, "requested": short.Requested})
+	case errors.Is(err, store.ErrKeyReused):
+		return apierror.New(apierror.IdempotencyKeyReuse,
+			"idempotencyKey was already used for a different order input", map[string]any{"field": "input.idempotencyKey"})
+	case errors.Is(err, store.ErrTotalTooLarge):
+		return apierror.Input("input.items", "the order total would exceed %d cents; split it into smaller orders", store.MaxTotalCents)
+	}
+	return err
+}
+
+// listParams validates the arguments of Query.orders.
+func listParams(first *int, after *string, filter *model.OrderFilter) (store.ListParams, error) {
+	p := store.ListParams{First: 20}
+	if first != nil {
+		if *first < 0 || *first > maxFirst {
+			return p, apierror.Input("first", "must be between 0 and %d, got %d", maxFirst, *first)
+		}
+		p.First = *first
+	}
+	if after != nil {
+		if *after == "" {
+			return p, apierror.Input("after", "must not be empty")
+		}
+		p.After = *after
+	}
+	if filter != nil {
+		if filter.CustomerEmail != nil && strings.ContainsRune(*filter.CustomerEmail, 0) {
+			return p, apierror.Input("filter.customerEmail", "must not contain NUL characters")
+		}
+		p.Filter.CustomerEmail = filter.CustomerEmail
+		if filter.Status != nil {
+			s := string(*filter.Status)
+			p.Filter.Status = &s
+		}
+	}
+	return p, nil
+}
+
+// markReplayed tells the client, through the response's extensions, that
+// placeOrder returned an earlier order for its idempotency key. The router's
+// REST shim turns it into the Idempotent-Replayed header.
+func markReplayed(ctx context.Context) {
+	graphql.RegisterExtension(ctx, "idempotentReplayed", true)
+}

@@ -1,0 +1,506 @@
+// Package store is the orders subgraph's access to PostgreSQL: every SQL
+// statement of orders lives here. It connects as the orders role, which may
+// change stock only through books.reserve_stock and books.release_stock.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"bookstore/graph/cursor"
+)
+
+// Order statuses, spelled as in the GraphQL enum.
+const (
+	Placed    = "PLACED"
+	Cancelled = "CANCELLED"
+)
+
+// MaxTotalCents is the largest order total: GraphQL's Int is 32-bit.
+const MaxTotalCents = math.MaxInt32
+
+// Errors the store reports to its callers.
+var (
+	ErrNotFound        = errors.New("order not found")
+	ErrNotCancellable  = errors.New("order is not PLACED")
+	ErrKeyReused       = errors.New("idempotency key was used with a different input")
+	ErrTotalTooLarge   = errors.New("order total is too large")
+	ErrReleaseOverflow = errors.New("returning the items would pass a book's stock limit")
+	ErrBadCursor       = cursor.ErrInvalid
+)
+
+// UnknownBookError reports an order line naming no book.
+type UnknownBookError struct{ BookID string }
+
+func (e *UnknownBookError) Error() string { return "no book has id " + e.BookID }
+
+// InsufficientStockError reports a line asking for more than the stock.
+type InsufficientStockError struct {
+	BookID    string
+	Requested int
+	Available int
+}
+
+func (e *InsufficientStockError) Error() string {
+	return fmt.Sprintf("book %s: %d requested, %d available", e.BookID, e.Requested, e.Available)
+}
+
+// Item is one line of an order.
+type Item struct {
+	BookID         string `json:"b"`
+	Quantity       int    `json:"q"`
+	UnitPriceCents int    `json:"p"`
+}
+
+// Order is an order with its lines.
+type Order struct {
+	ID            string
+	CustomerEmail string
+	Status        string
+	Items         []Item
+	TotalCents    int64
+	Currency      string
+	CreatedAt     time.Time
+	CancelledAt   *time.Time
+}
+
+// Store reads and writes orders.
+type Store struct {
+	db *pgxpool.Pool
+}
+
+// New returns a store over pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{db: pool} }
+
+// ValidID reports whether id has the form of an order id (a UUID). Anything
+// else names no order.
+func ValidID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, c := range id {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// selectOrders loads orders with their lines in one statement.
+const selectOrders = `SELECT o.id, o.customer_email, o.status, o.total_cents, o.currency, o.created_at, o.cancelled_at,
+  COALESCE((SELECT json_agg(json_build_object('b', i.book_id, 'q', i.quantity, 'p', i.unit_price_cents) ORDER BY i.line_no)
+              FROM orders.order_items i WHERE i.order_id = o.id), '[]'::json)
+FROM orders.orders o`
+
+func scanOrder(row pgx.Row) (*Order, error) {
+	var o Order
+	if err := row.Scan(&o.ID, &o.CustomerEmail, &o.Status, &o.TotalCents, &o.Currency, &o.CreatedAt, &o.CancelledAt, &o.Items); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func getOrder(ctx context.Context, q querier, id string) (*Order, error) {
+	o, err := scanOrder(q.QueryRow(ctx, selectOrders+` WHERE o.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get order %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// Get returns the order with id, or nil when there is none.
+func (s *Store) Get(ctx context.Context, id string) (*Order, error) {
+	if !ValidID(id) {
+		return nil, nil
+	}
+	return getOrder(ctx, s.db, id)
+}
+
+// GetMany returns the orders with the given ids in one statement, lined up
+// with ids (nil for an unknown id).
+func (s *Store) GetMany(ctx context.Context, ids []string) ([]*Order, error) {
+	out := make([]*Order, len(ids))
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, selectOrders+` WHERE o.id = ANY($1::uuid[])`, valid)
+	if err != nil {
+		return nil, fmt.Errorf("get %d orders: %w", len(valid), err)
+	}
+	orders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Order, error) { return scanOrder(r) })
+	if err != nil {
+		return nil, fmt.Errorf("get %d orders: %w", len(valid), err)
+	}
+	byID := make(map[string]*Order, len(orders))
+	for _, o := range orders {
+		byID[o.ID] = o
+	}
+	for i, id := range ids {
+		if ValidID(id) {
+			out[i] = byID[strings.ToLower(id)]
+		}
+	}
+	return out, nil
+}
+
+// Filter narrows the order list. Nil fields do not filter.
+type Filter struct {
+	// CustomerEmail matches case-insensitively and exactly.
+	CustomerEmail *string
+	Status        *string
+}
+
+func (f Filter) where(a *args) []string {
+	var conds []string
+	if f.CustomerEmail != nil {
+		conds = append(conds, "lower(o.customer_email) = lower("+a.add(*f.CustomerEmail)+")")
+	}
+	if f.Status != nil {
+		conds = append(conds, "o.status = "+a.add(*f.Status))
+	}
+	return conds
+}
+
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// ListParams selects one page of orders, newest first.
+type ListParams struct {
+	Filter Filter
+	First  int
+	After  string
+}
+
+// Edge is one order of a page and its cursor.
+type Edge struct {
+	Order  *Order
+	Cursor string
+}
+
+// Page is one page of orders.
+type Page struct {
+	Edges       []Edge
+	HasNextPage bool
+}
+
+const newestFirst = "NEWEST"
+
+// List returns one page of orders, newest first (ties by id), lines
+// included, in one statement.
+func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
+	var a args
+	conds := p.Filter.where(&a)
+	if p.After != "" {
+		var key string
+		id, err := cursor.Decode(p.After, newestFirst, &key)
+		if err != nil || !ValidID(id) {
+			return Page{}, ErrBadCursor
+		}
+		t, err := time.Parse(time.RFC3339Nano, key)
+		if err != nil {
+			return Page{}, ErrBadCursor
+		}
+		tp, ip := a.add(t), a.add(id)
+		conds = append(conds, "(o.created_at < "+tp+" OR (o.created_at = "+tp+" AND o.id > "+ip+"::uuid))")
+	}
+	q := selectOrders
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	q += " ORDER BY o.created_at DESC, o.id ASC LIMIT " + a.add(p.First+1)
+	rows, err := s.db.Query(ctx, q, a...)
+	if err != nil {
+		return Page{}, fmt.Errorf("list orders: %w", err)
+	}
+	orders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Order, error) { return scanOrder(r) })
+	if err != nil {
+		return Page{}, fmt.Errorf("list orders: %w", err)
+	}
+	var page Page
+	if len(orders) > p.First {
+		page.HasNextPage = true
+		orders = orders[:p.First]
+	}
+	for _, o := range orders {
+		key := o.CreatedAt.UTC().Format(time.RFC3339Nano)
+		page.Edges = append(page.Edges, Edge{Order: o, Cursor: cursor.Encode(newestFirst, key, o.ID)})
+	}
+	return page, nil
+}
+
+// Count returns how many orders match the filter.
+func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
+	var a args
+	q := `SELECT count(*) FROM orders.orders o`
+	if conds := f.where(&a); len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	var n int
+	if err := s.db.QueryRow(ctx, q, a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count orders: %w", err)
+	}
+	return n, nil
+}
+
+// UnitsSold returns, for each of the given book ids, the units in PLACED
+// orders, in one statement. Ids with no sales map to 0.
+func (s *Store) UnitsSold(ctx context.Context, bookIDs []string) (map[string]int, error) {
+	out := make(map[string]int, len(bookIDs))
+	valid := make([]string, 0, len(bookIDs))
+	for _, id := range bookIDs {
+		if ValidID(id) {
+			valid = append(valid, strings.ToLower(id))
+			out[id] = 0
+		}
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `
+SELECT i.book_id::text, sum(i.quantity)
+  FROM orders.order_items i
+  JOIN orders.orders o ON o.id = i.order_id
+ WHERE o.status = 'PLACED' AND i.book_id = ANY($1::uuid[])
+ GROUP BY i.book_id`, valid)
+	if err != nil {
+		return nil, fmt.Errorf("units sold of %d books: %w", len(valid), err)
+	}
+	defer rows.Close()
+	sold := make(map[string]int, len(valid))
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("units sold: scan: %w", err)
+		}
+		sold[id] = int(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("units sold: %w", err)
+	}
+	for _, id := range bookIDs {
+		if ValidID(id) {
+			out[id] = sold[strings.ToLower(id)]
+		}
+	}
+	return out, nil
+}
+
+// Line is a requested order line.
+type Line struct {
+	BookID   string
+	Quantity int
+}
+
+// NewOrder is an order to place, already validated: 1..50 lines, each book
+// at most once, quantities 1..100, a valid e-mail.
+type NewOrder struct {
+	CustomerEmail string
+	Lines         []Line
+	// IdempotencyKey is "" for none. RequestHash identifies the input, so
+	// that a replay with another input is told apart.
+	IdempotencyKey string
+	RequestHash    []byte
+}
+
+// advisory lock namespace for idempotency keys ("ORDR").
+const idempotencyLockNS = 0x4f524452
+
+// Place reserves the stock of every line and records the order, in one
+// transaction: all lines or none. With an idempotency key already used for
+// the same input, it returns that order as it is now and replayed = true,
+// reserving nothing.
+func (s *Store) Place(ctx context.Context, no NewOrder) (o *Order, replayed bool, err error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("place order: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+
+	if no.IdempotencyKey != "" {
+		// Requests with the same key queue here; each then sees what the
+		// ones before it committed.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, idempotencyLockNS, no.IdempotencyKey); err != nil {
+			return nil, false, fmt.Errorf("place order: lock idempotency key: %w", err)
+		}
+		var id string
+		var hash []byte
+		err := tx.QueryRow(ctx, `SELECT id, request_hash FROM orders.orders WHERE idempotency_key = $1`, no.IdempotencyKey).Scan(&id, &hash)
+		switch {
+		case err == nil:
+			if string(hash) != string(no.RequestHash) {
+				return nil, false, ErrKeyReused
+			}
+			o, err := getOrder(ctx, tx, id)
+			if err != nil {
+				return nil, false, err
+			}
+			return o, true, tx.Commit(ctx)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return nil, false, fmt.Errorf("place order: look up idempotency key: %w", err)
+		}
+	}
+
+	ids := make([]string, len(no.Lines))
+	qtys := make([]int32, len(no.Lines))
+	for i, l := range no.Lines {
+		ids[i], qtys[i] = strings.ToLower(l.BookID), int32(l.Quantity)
+	}
+	type reservation struct {
+		price, available int
+		currency         string
+		reserved         bool
+	}
+	res := make(map[string]reservation, len(ids))
+	rows, err := tx.Query(ctx, `SELECT book_id::text, price_cents, currency, available, reserved
+FROM books.reserve_stock($1::uuid[], $2::integer[])`, ids, qtys)
+	if err != nil {
+		return nil, false, fmt.Errorf("place order: reserve stock: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var r reservation
+		if err := rows.Scan(&id, &r.price, &r.currency, &r.available, &r.reserved); err != nil {
+			rows.Close()
+			return nil, false, fmt.Errorf("place order: reserve stock: scan: %w", err)
+		}
+		res[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("place order: reserve stock: %w", err)
+	}
+
+	// Report problems in the order of the client's lines.
+	var total int64
+	prices := make([]int32, len(ids))
+	currency := ""
+	for i, l := range no.Lines {
+		r, ok := res[ids[i]]
+		switch {
+		case !ok:
+			return nil, false, &UnknownBookError{BookID: l.BookID}
+		case !r.reserved && r.available < l.Quantity:
+			return nil, false, &InsufficientStockError{BookID: l.BookID, Requested: l.Quantity, Available: r.available}
+		}
+		prices[i] = int32(r.price)
+		total += int64(r.price) * int64(l.Quantity)
+		if currency == "" {
+			currency = r.currency
+		}
+	}
+	if !res[ids[0]].reserved {
+		// Every book exists and fits, yet nothing was reserved: the function
+		// and this code disagree. Never record an order without its stock.
+		return nil, false, errors.New("place order: stock was not reserved")
+	}
+	if total > MaxTotalCents {
+		return nil, false, ErrTotalTooLarge
+	}
+
+	var key *string
+	var hash []byte
+	if no.IdempotencyKey != "" {
+		key, hash = &no.IdempotencyKey, no.RequestHash
+	}
+	var id string
+	err = tx.QueryRow(ctx, `
+WITH o AS (
+  INSERT INTO orders.orders (customer_email, total_cents, currency, idempotency_key, request_hash)
+  VALUES ($1, $2, $3, $4, $5)
+  RETURNING id
+), items AS (
+  INSERT INTO orders.order_items (order_id, line_no, book_id, quantity, unit_price_cents)
+  SELECT o.id, t.n, t.book_id, t.qty, t.price
+    FROM o, unnest($6::uuid[], $7::integer[], $8::integer[]) WITH ORDINALITY AS t(book_id, qty, price, n)
+)
+SELECT id::text FROM o`, no.CustomerEmail, total, currency, key, hash, ids, qtys, prices).Scan(&id)
+	if err != nil {
+		return nil, false, fmt.Errorf("place order: insert: %w", err)
+	}
+	if o, err = getOrder(ctx, tx, id); err != nil {
+		return nil, false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, false, fmt.Errorf("place order: commit: %w", err)
+	}
+	return o, false, nil
+}
+
+// Cancel cancels a PLACED order and returns its lines to stock, in one
+// transaction. An unknown id is ErrNotFound; an order that is not PLACED is
+// ErrNotCancellable.
+func (s *Store) Cancel(ctx context.Context, id string) (*Order, error) {
+	if !ValidID(id) {
+		return nil, ErrNotFound
+	}
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cancel order: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+
+	var status string
+	err = tx.QueryRow(ctx, `SELECT status FROM orders.orders WHERE id = $1 FOR UPDATE`, id).Scan(&status)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("cancel order %s: %w", id, err)
+	case status != Placed:
+		return nil, ErrNotCancellable
+	}
+	_, err = tx.Exec(ctx, `
+SELECT count(*) FROM books.release_stock(
+  ARRAY(SELECT book_id FROM orders.order_items WHERE order_id = $1 ORDER BY line_no),
+  ARRAY(SELECT quantity FROM orders.order_items WHERE order_id = $1 ORDER BY line_no))`, id)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23514" { // check_violation: stock over its limit
+		return nil, ErrReleaseOverflow
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cancel order %s: release stock: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE orders.orders SET status = 'CANCELLED', cancelled_at = now() WHERE id = $1`, id); err != nil {
+		return nil, fmt.Errorf("cancel order %s: %w", id, err)
+	}
+	o, err := getOrder(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("cancel order %s: commit: %w", id, err)
+	}
+	return o, nil
+}
