@@ -1,0 +1,659 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"bookstore/graph/gqltest"
+	"bookstore/graph/testdb"
+)
+
+const adminToken = "test-admin-token-0123456789"
+
+type env struct {
+	db     *testdb.DB
+	srv    *gqltest.Server
+	anon   *gqltest.Client
+	admin  *gqltest.Client
+	client *http.Client
+}
+
+// start runs the books subgraph over a fresh database, seeded when seed is
+// true, as the least-privilege books role.
+func start(t *testing.T, seed bool) *env {
+	t.Helper()
+	db := testdb.New(t)
+	if seed {
+		db.Seed(t)
+	}
+	srv := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, map[string]string{"ADMIN_TOKEN": adminToken}, build)
+	anon := &gqltest.Client{URL: srv.URL + "/query"}
+	return &env{db: db, srv: srv, anon: anon, admin: anon.AsAdmin(adminToken), client: http.DefaultClient}
+}
+
+type book struct {
+	ID            string `json:"id"`
+	ISBN          string `json:"isbn"`
+	Title         string `json:"title"`
+	Author        string `json:"author"`
+	Description   string `json:"description"`
+	PublishedYear *int   `json:"publishedYear"`
+	PriceCents    int    `json:"priceCents"`
+	Currency      string `json:"currency"`
+	Stock         int    `json:"stock"`
+	InStock       bool   `json:"inStock"`
+	CreatedAt     string `json:"createdAt"`
+	UpdatedAt     string `json:"updatedAt"`
+}
+
+const bookFields = `id isbn title author description publishedYear priceCents currency stock inStock createdAt updatedAt`
+
+type connection struct {
+	Edges []struct {
+		Cursor string `json:"cursor"`
+		Node   book   `json:"node"`
+	} `json:"edges"`
+	PageInfo struct {
+		HasNextPage bool    `json:"hasNextPage"`
+		EndCursor   *string `json:"endCursor"`
+	} `json:"pageInfo"`
+	TotalCount int `json:"totalCount"`
+}
+
+const listQuery = `query($first: Int, $after: String, $filter: BookFilter, $orderBy: BookOrder) {
+  books(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
+    edges { cursor node { ` + bookFields + ` } }
+    pageInfo { hasNextPage endCursor }
+    totalCount
+  }
+}`
+
+func (e *env) list(t *testing.T, vars map[string]any) connection {
+	t.Helper()
+	var out struct{ Books connection }
+	e.anon.Do(t, listQuery, vars).Decode(t, &out)
+	return out.Books
+}
+
+// all walks every page of an ordering and returns the books in order.
+func (e *env) all(t *testing.T, order string, filter map[string]any, pageSize int) []book {
+	t.Helper()
+	var out []book
+	vars := map[string]any{"first": pageSize, "orderBy": order, "filter": filter}
+	for page := 0; ; page++ {
+		c := e.list(t, vars)
+		if page > 100 {
+			t.Fatal("pagination does not end")
+		}
+		for _, edge := range c.Edges {
+			out = append(out, edge.Node)
+		}
+		if len(c.Edges) > 0 && *c.PageInfo.EndCursor != c.Edges[len(c.Edges)-1].Cursor {
+			t.Fatal("endCursor is not the last edge's cursor")
+		}
+		if !c.PageInfo.HasNextPage {
+			return out
+		}
+		vars["after"] = *c.PageInfo.EndCursor
+	}
+}
+
+func (e *env) createBook(t *testing.T, input map[string]any) book {
+	t.Helper()
+	var out struct{ CreateBook book }
+	e.admin.Do(t, `mutation($in: CreateBookInput!) { createBook(input: $in) { `+bookFields+` } }`,
+		map[string]any{"in": input}).Decode(t, &out)
+	return out.CreateBook
+}
+
+// isbn returns a valid ISBN-13 made from n.
+func isbn(n int) string {
+	base := fmt.Sprintf("978%09d", n)
+	sum := 0
+	for i, c := range base {
+		d := int(c - '0')
+		if i%2 == 1 {
+			d *= 3
+		}
+		sum += d
+	}
+	return base + strconv.Itoa((10-sum%10)%10)
+}
+
+func TestServiceSDLIsFederationV2(t *testing.T) {
+	e := start(t, false)
+	var out struct {
+		Service struct{ SDL string } `json:"_service"`
+	}
+	e.anon.Do(t, `{ _service { sdl } }`, nil).Decode(t, &out)
+	for _, want := range []string{`@link(url: "https://specs.apollo.dev/federation/v2.`, `type Book @key(fields: "id")`, `type PageInfo @shareable`} {
+		if !strings.Contains(out.Service.SDL, want) {
+			t.Errorf("SDL lacks %q", want)
+		}
+	}
+}
+
+func TestEntitiesResolveABatchInOneStatement(t *testing.T) {
+	e := start(t, true)
+	all := e.all(t, "TITLE_ASC", nil, 100)
+	reps := []any{}
+	want := []string{}
+	for i := range 10 {
+		reps = append(reps, map[string]any{"__typename": "Book", "id": all[i].ID})
+		want = append(want, all[i].Title)
+	}
+	// An unknown id, a malformed one and one in upper case.
+	reps = append(reps,
+		map[string]any{"__typename": "Book", "id": "00000000-0000-4000-8000-000000000000"},
+		map[string]any{"__typename": "Book", "id": "not-a-uuid'; DROP TABLE books.books; --"},
+		map[string]any{"__typename": "Book", "id": strings.ToUpper(all[3].ID)})
+	want = append(want, "", "", all[3].Title)
+
+	e.srv.Counter.Reset()
+	var out struct {
+		Entities []*struct{ Title string } `json:"_entities"`
+	}
+	e.anon.Do(t, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Book { title } } }`,
+		map[string]any{"r": reps}).Decode(t, &out)
+	if n := e.srv.Counter.Count(); n != 1 {
+		t.Errorf("_entities with %d representations ran %d SQL statements, want 1", len(reps), n)
+	}
+	if len(out.Entities) != len(want) {
+		t.Fatalf("got %d entities, want %d", len(out.Entities), len(want))
+	}
+	for i, w := range want {
+		switch {
+		case w == "" && out.Entities[i] != nil:
+			t.Errorf("entity %d = %+v, want null", i, out.Entities[i])
+		case w != "" && (out.Entities[i] == nil || out.Entities[i].Title != w):
+			t.Errorf("entity %d = %+v, want %q", i, out.Entities[i], w)
+		}
+	}
+}
+
+func TestPaginationWalksEveryOrderingStably(t *testing.T) {
+	e := start(t, true)
+	// Ties: same title in other cases, same price, to check the id tie-break.
+	for i, title := range []string{"Tie Title", "tie title", "TIE TITLE"} {
+		e.createBook(t, map[string]any{"isbn": isbn(500 + i), "title": title, "author": "Tie", "priceCents": 1234})
+	}
+	everything := e.all(t, "TITLE_ASC", nil, 100)
+	if len(everything) != 35 {
+		t.Fatalf("catalogue has %d books, want 35", len(everything))
+	}
+	less := map[string]func(a, b book) int{
+		"TITLE_ASC":  func(a, b book) int { return strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title)) },
+		"TITLE_DESC": func(a, b book) int { return -strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title)) },
+		"PRICE_ASC":  func(a, b book) int { return a.PriceCents - b.PriceCents },
+		"PRICE_DESC": func(a, b book) int { return b.PriceCents - a.PriceCents },
+		"NEWEST":     func(a, b book) int { return -strings.Compare(a.CreatedAt, b.CreatedAt) },
+	}
+	for order, cmp := range less {
+		for _, size := range []int{1, 4, 7} {
+			t.Run(fmt.Sprintf("%s by %d", order, size), func(t *testing.T) {
+				got := e.all(t, order, nil, size)
+				want := slices.Clone(everything)
+				slices.SortFunc(want, func(a, b book) int {
+					if c := cmp(a, b); c != 0 {
+						return c
+					}
+					return strings.Compare(a.ID, b.ID) // ties by id, ascending
+				})
+				if len(got) != len(want) {
+					t.Fatalf("walked %d books, want %d", len(got), len(want))
+				}
+				for i := range want {
+					if got[i].ID != want[i].ID {
+						t.Fatalf("position %d: %q (%s), want %q (%s)", i, got[i].Title, got[i].ID, want[i].Title, want[i].ID)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestFirstZeroAndTheLastPage(t *testing.T) {
+	e := start(t, true)
+	c := e.list(t, map[string]any{"first": 0})
+	if len(c.Edges) != 0 || !c.PageInfo.HasNextPage || c.PageInfo.EndCursor != nil || c.TotalCount != 32 {
+		t.Fatalf("first: 0 = %d edges, hasNextPage %v, endCursor %v, totalCount %d; want 0, true, null, 32",
+			len(c.Edges), c.PageInfo.HasNextPage, c.PageInfo.EndCursor, c.TotalCount)
+	}
+	c = e.list(t, map[string]any{"first": 100})
+	if len(c.Edges) != 32 || c.PageInfo.HasNextPage {
+		t.Fatalf("first: 100 = %d edges, hasNextPage %v; want 32, false", len(c.Edges), c.PageInfo.HasNextPage)
+	}
+	c = e.list(t, nil) // the default page size
+	if len(c.Edges) != 20 || !c.PageInfo.HasNextPage {
+		t.Fatalf("default page = %d edges, hasNextPage %v; want 20, true", len(c.Edges), c.PageInfo.HasNextPage)
+	}
+}
+
+func TestFilters(t *testing.T) {
+	e := start(t, true)
+	e.createBook(t, map[string]any{"isbn": isbn(1), "title": "100% Pure_Go", "author": "Percent Person", "priceCents": 1})
+	titles := func(bs []book) []string {
+		out := make([]string, len(bs))
+		for i, b := range bs {
+			out[i] = b.Title
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		filter map[string]any
+		want   []string // nil: check with the predicate only
+		pred   func(book) bool
+	}{
+		{"search matches titles case-insensitively", map[string]any{"search": "PROGRAMMING"}, []string{
+			"Programming Pearls", "The Art of Computer Programming, Volume 1",
+			"The C Programming Language", "The Go Programming Language"}, nil},
+		{"search matches authors", map[string]any{"search": "kernighan"}, []string{"The C Programming Language"}, nil},
+		{"search treats % literally", map[string]any{"search": "100%"}, []string{"100% Pure_Go"}, nil},
+		{"search treats _ literally", map[string]any{"search": "e_g"}, []string{"100% Pure_Go"}, nil},
+		{"search with no match", map[string]any{"search": "zzzz-no-such-book"}, []string{}, nil},
+		{"search matches non-ASCII", map[string]any{"search": "Gödel"}, []string{"Gödel, Escher, Bach"}, nil},
+		{"author is exact and case-insensitive", map[string]any{"author": "MARTIN FOWLER"}, []string{"Refactoring"}, nil},
+		{"author is not a substring match", map[string]any{"author": "Fowler"}, []string{}, nil},
+		{"inStock false lists exactly stock 0", map[string]any{"inStock": false}, []string{"Working Effectively with Legacy Code", "100% Pure_Go"}, nil},
+		{"inStock true lists stock > 0", map[string]any{"inStock": true}, nil, func(b book) bool { return b.Stock > 0 && b.InStock }},
+		{"filters combine", map[string]any{"search": "the", "inStock": true}, nil, func(b book) bool {
+			return b.Stock > 0 && (strings.Contains(strings.ToLower(b.Title), "the") || strings.Contains(strings.ToLower(b.Author), "the"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := e.all(t, "PRICE_ASC", tc.filter, 7)
+			c := e.list(t, map[string]any{"filter": tc.filter, "first": 0})
+			if c.TotalCount != len(got) {
+				t.Errorf("totalCount = %d, but the pages hold %d books", c.TotalCount, len(got))
+			}
+			if tc.want != nil {
+				want := slices.Clone(tc.want)
+				slices.Sort(want)
+				if !slices.Equal(titles(got), want) {
+					t.Fatalf("got %q, want %q", titles(got), want)
+				}
+				return
+			}
+			if len(got) == 0 {
+				t.Fatal("no books")
+			}
+			for _, b := range got {
+				if !tc.pred(b) {
+					t.Errorf("book %q (stock %d) should not match", b.Title, b.Stock)
+				}
+			}
+		})
+	}
+}
+
+func TestTotalCountIsComputedOnlyWhenSelected(t *testing.T) {
+	e := start(t, true)
+	e.srv.Counter.Reset()
+	e.anon.Do(t, `{ books(first: 5) { edges { node { id } } } }`, nil).Decode(t, &struct{}{})
+	without := e.srv.Counter.Count()
+	e.srv.Counter.Reset()
+	e.anon.Do(t, `{ books(first: 5) { totalCount edges { node { id } } } }`, nil).Decode(t, &struct{}{})
+	with := e.srv.Counter.Count()
+	if without != 1 || with != 2 {
+		t.Fatalf("statements without totalCount %d, with %d; want 1 and 2", without, with)
+	}
+}
+
+func TestBadListArguments(t *testing.T) {
+	e := start(t, true)
+	c := e.list(t, map[string]any{"first": 2, "orderBy": "PRICE_ASC"})
+	priceCursor := *c.PageInfo.EndCursor
+	tampered := []byte(priceCursor)
+	tampered[len(tampered)/2] ^= 0x01
+	for _, tc := range []struct {
+		name string
+		vars map[string]any
+		code string
+	}{
+		{"first below 0", map[string]any{"first": -1}, "BAD_USER_INPUT"},
+		{"first above 100", map[string]any{"first": 101}, "BAD_USER_INPUT"},
+		{"first huge", map[string]any{"first": 2147483647}, "BAD_USER_INPUT"},
+		{"first not an int", map[string]any{"first": "ten"}, "GRAPHQL_VALIDATION_FAILED"},
+		{"garbage cursor", map[string]any{"after": "not a cursor"}, "BAD_USER_INPUT"},
+		{"empty cursor", map[string]any{"after": ""}, "BAD_USER_INPUT"},
+		{"cursor of another ordering", map[string]any{"after": priceCursor, "orderBy": "TITLE_ASC"}, "BAD_USER_INPUT"},
+		{"tampered cursor", map[string]any{"after": string(tampered), "orderBy": "PRICE_ASC"}, "BAD_USER_INPUT"},
+		{"huge cursor", map[string]any{"after": strings.Repeat("A", 5000)}, "BAD_USER_INPUT"},
+		{"unknown ordering", map[string]any{"orderBy": "RANDOM"}, "GRAPHQL_VALIDATION_FAILED"},
+		{"NUL in search", map[string]any{"filter": map[string]any{"search": "a\x00b"}}, "BAD_USER_INPUT"},
+		{"NUL in author", map[string]any{"filter": map[string]any{"author": "\x00"}}, "BAD_USER_INPUT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.anon.Do(t, listQuery, tc.vars)
+			r.WantError(t, tc.code)
+			if r.Status >= 500 {
+				t.Fatalf("status %d", r.Status)
+			}
+		})
+	}
+}
+
+func TestBookByID(t *testing.T) {
+	e := start(t, true)
+	first := e.list(t, map[string]any{"first": 1}).Edges[0].Node
+	for _, tc := range []struct {
+		id    string
+		found bool
+	}{
+		{first.ID, true},
+		{"00000000-0000-4000-8000-000000000000", false},
+		{"42", false},
+		{"' OR '1'='1", false},
+		{"", false},
+		{strings.Repeat("x", 10000), false},
+	} {
+		var out struct{ Book *book }
+		e.anon.Do(t, `query($id: ID!) { book(id: $id) { `+bookFields+` } }`, map[string]any{"id": tc.id}).Decode(t, &out)
+		if tc.found != (out.Book != nil) {
+			t.Fatalf("book(%.20q) = %+v, want found=%v", tc.id, out.Book, tc.found)
+		}
+		if tc.found && !reflect.DeepEqual(*out.Book, first) {
+			t.Fatalf("book(id) = %+v, want %+v", *out.Book, first)
+		}
+	}
+}
+
+func TestCreateBook(t *testing.T) {
+	e := start(t, false)
+	before := time.Now().UTC().Add(-time.Minute)
+	b := e.createBook(t, map[string]any{
+		"isbn": "9780134190440", "title": "  The Go Programming Language ", "author": "Alan A. A. Donovan",
+		"priceCents": 3999, "publishedYear": 2015,
+	})
+	if b.Title != "The Go Programming Language" || b.Description != "" || b.Stock != 0 || b.InStock ||
+		b.Currency != "USD" || b.PublishedYear == nil || *b.PublishedYear != 2015 || b.ISBN != "9780134190440" {
+		t.Fatalf("created %+v", b)
+	}
+	for _, ts := range []string{b.CreatedAt, b.UpdatedAt} {
+		parsed, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil || !strings.HasSuffix(ts, "Z") || parsed.Before(before) {
+			t.Fatalf("timestamp %q is not RFC 3339 UTC with Z, or is old: %v", ts, err)
+		}
+	}
+	var got struct{ Book book }
+	e.anon.Do(t, `query($id: ID!) { book(id: $id) { `+bookFields+` } }`, map[string]any{"id": b.ID}).Decode(t, &got)
+	if !reflect.DeepEqual(got.Book, b) {
+		t.Fatalf("read back %+v, want %+v", got.Book, b)
+	}
+	// A duplicate ISBN names the field.
+	r := e.admin.Do(t, `mutation { createBook(input: {isbn: "9780134190440", title: "Again", author: "X", priceCents: 1}) { id } }`, nil)
+	if err := r.WantError(t, "BAD_USER_INPUT"); err.Extensions["field"] != "input.isbn" || !strings.Contains(err.Message, "isbn") {
+		t.Fatalf("duplicate ISBN error = %+v", err)
+	}
+}
+
+func TestCreateBookRejectsBadInput(t *testing.T) {
+	e := start(t, false)
+	nextYear := time.Now().Year() + 1
+	valid := func() map[string]any {
+		return map[string]any{"isbn": isbn(7), "title": "T", "author": "A", "priceCents": 100}
+	}
+	for i, tc := range []struct {
+		name, field string
+		value       any
+		ok          bool
+	}{
+		{"ISBN with a wrong check digit", "isbn", "9780134190441", false},
+		{"ISBN with hyphens", "isbn", "978-0-13-419044-0", false},
+		{"ISBN-10", "isbn", "0134190440", false},
+		{"ISBN with letters", "isbn", "978013419044X", false},
+		{"ISBN with a 977 prefix", "isbn", "9770134190443", false},
+		{"ISBN with the 979 prefix", "isbn", "9791032305690", true},
+		{"empty title", "title", "", false},
+		{"blank title", "title", "   \t ", false},
+		{"title of 300", "title", strings.Repeat("é", 300), true},
+		{"title of 301", "title", strings.Repeat("é", 301), false},
+		{"title with NUL", "title", "a\x00b", false},
+		{"title with a newline", "title", "a\nb", false},
+		{"empty author", "author", "", false},
+		{"author of 201", "author", strings.Repeat("a", 201), false},
+		{"description of 5000", "description", strings.Repeat("d", 5000), true},
+		{"description of 5001", "description", strings.Repeat("d", 5001), false},
+		{"description with lines", "description", "line one\nline two", true},
+		{"negative price", "priceCents", -1, false},
+		{"free", "priceCents", 0, true},
+		{"price of 10,000,000", "priceCents", 10_000_000, true},
+		{"price over 10,000,000", "priceCents", 10_000_001, false},
+		{"year 1449", "publishedYear", 1449, false},
+		{"year 1450", "publishedYear", 1450, true},
+		{"next year", "publishedYear", nextYear, true},
+		{"the year after next", "publishedYear", nextYear + 1, false},
+		{"negative stock", "stock", -1, false},
+		{"stock of 1,000,000", "stock", 1_000_000, true},
+		{"stock over 1,000,000", "stock", 1_000_001, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := valid()
+			in[tc.field] = tc.value
+			if tc.field != "isbn" {
+				in["isbn"] = isbn(1000 + i)
+			}
+			r := e.admin.Do(t, `mutation($in: CreateBookInput!) { createBook(input: $in) { id } }`, map[string]any{"in": in})
+			if tc.ok {
+				if len(r.Errors) > 0 {
+					t.Fatalf("refused: %s", r.Raw)
+				}
+				return
+			}
+			err := r.WantError(t, "BAD_USER_INPUT")
+			if err.Extensions["field"] != "input."+tc.field {
+				t.Fatalf("field = %v, want input.%s", err.Extensions["field"], tc.field)
+			}
+		})
+	}
+	var n int
+	if err := e.db.Admin.QueryRow(context.Background(), `SELECT count(*) FROM books.books`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 9 {
+		t.Fatalf("%d books stored, want the 9 valid ones", n)
+	}
+}
+
+func TestAdminOperationsNeedTheToken(t *testing.T) {
+	e := start(t, true)
+	id := e.list(t, map[string]any{"first": 1}).Edges[0].Node.ID
+	mutations := []string{
+		`mutation { createBook(input: {isbn: "9780134190440", title: "x", author: "y", priceCents: 1}) { id } }`,
+		`mutation { updateBook(id: "` + id + `", input: {title: "Hacked"}) { id } }`,
+		`mutation { restockBook(id: "` + id + `", quantity: 5) { id } }`,
+		// Bad input too: without the token, the answer is UNAUTHENTICATED.
+		`mutation { restockBook(id: "` + id + `", quantity: -5) { id } }`,
+	}
+	for _, tok := range []struct{ name, header string }{
+		{"no header", ""},
+		{"wrong token", "Bearer nope"},
+		{"token as basic", "Basic " + adminToken},
+		{"token without scheme", adminToken},
+		{"token prefix", "Bearer " + adminToken[:10]},
+		{"token plus suffix", "Bearer " + adminToken + "x"},
+	} {
+		for _, m := range mutations {
+			req, _ := http.NewRequest(http.MethodPost, e.anon.URL, strings.NewReader(`{"query":`+strconv.Quote(m)+`}`))
+			req.Header.Set("Content-Type", "application/json")
+			if tok.header != "" {
+				req.Header.Set("Authorization", tok.header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r gqltest.Response
+			_ = json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+			if len(r.Errors) != 1 || r.Errors[0].Code() != "UNAUTHENTICATED" {
+				t.Fatalf("%s: %s: errors %+v, want UNAUTHENTICATED", tok.name, m, r.Errors)
+			}
+		}
+	}
+	var title string
+	if err := e.db.Admin.QueryRow(context.Background(), `SELECT title FROM books.books WHERE id = $1`, id).Scan(&title); err != nil || title == "Hacked" {
+		t.Fatalf("title = %q, %v", title, err)
+	}
+	// "bearer" in lower case is the same scheme.
+	e.anon.Token = ""
+	r := e.admin.Do(t, `mutation { restockBook(id: "`+id+`", quantity: 1) { id } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("with the token: %s", r.Raw)
+	}
+	if logs := e.srv.Logs.String(); strings.Contains(logs, adminToken) {
+		t.Fatal("the admin token appears in the logs")
+	}
+}
+
+func TestUpdateBook(t *testing.T) {
+	e := start(t, false)
+	b := e.createBook(t, map[string]any{"isbn": isbn(1), "title": "Old", "author": "Someone", "priceCents": 500, "publishedYear": 2001, "stock": 4})
+	time.Sleep(10 * time.Millisecond)
+	var out struct{ UpdateBook book }
+	e.admin.Do(t, `mutation($id: ID!) { updateBook(id: $id, input: {title: "New", priceCents: 650}) { `+bookFields+` } }`,
+		map[string]any{"id": b.ID}).Decode(t, &out)
+	u := out.UpdateBook
+	if u.Title != "New" || u.PriceCents != 650 || u.Author != "Someone" || u.Stock != 4 || *u.PublishedYear != 2001 || u.CreatedAt != b.CreatedAt || u.UpdatedAt <= b.UpdatedAt {
+		t.Fatalf("updated %+v from %+v", u, b)
+	}
+	// null clears the year; leaving it out keeps it.
+	e.admin.Do(t, `mutation($id: ID!) { updateBook(id: $id, input: {publishedYear: null}) { `+bookFields+` } }`,
+		map[string]any{"id": b.ID}).Decode(t, &out)
+	if out.UpdateBook.PublishedYear != nil || out.UpdateBook.Title != "New" {
+		t.Fatalf("after clearing the year: %+v", out.UpdateBook)
+	}
+	// An empty input changes nothing.
+	e.admin.Do(t, `mutation($id: ID!) { updateBook(id: $id, input: {}) { `+bookFields+` } }`,
+		map[string]any{"id": b.ID}).Decode(t, &out)
+	if out.UpdateBook.Title != "New" {
+		t.Fatalf("after an empty update: %+v", out.UpdateBook)
+	}
+	for _, tc := range []struct {
+		name, id, input, code string
+	}{
+		{"unknown id", "00000000-0000-4000-8000-000000000000", `{title: "x"}`, "NOT_FOUND"},
+		{"malformed id", "nope", `{title: "x"}`, "NOT_FOUND"},
+		{"null title", b.ID, `{title: null}`, "BAD_USER_INPUT"},
+		{"null price", b.ID, `{priceCents: null}`, "BAD_USER_INPUT"},
+		{"empty author", b.ID, `{author: ""}`, "BAD_USER_INPUT"},
+		{"negative price", b.ID, `{priceCents: -5}`, "BAD_USER_INPUT"},
+		{"year 1200", b.ID, `{publishedYear: 1200}`, "BAD_USER_INPUT"},
+		{"stock is not updatable", b.ID, `{stock: 100}`, "GRAPHQL_VALIDATION_FAILED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.admin.Do(t, `mutation($id: ID!) { updateBook(id: $id, input: `+tc.input+`) { id } }`, map[string]any{"id": tc.id}).WantError(t, tc.code)
+		})
+	}
+}
+
+func TestRestockBook(t *testing.T) {
+	e := start(t, false)
+	b := e.createBook(t, map[string]any{"isbn": isbn(1), "title": "T", "author": "A", "priceCents": 1, "stock": 999_990})
+	restock := func(id string, q int) gqltest.Response {
+		return e.admin.Do(t, `mutation($id: ID!, $q: Int!) { restockBook(id: $id, quantity: $q) { stock inStock } }`, map[string]any{"id": id, "q": q})
+	}
+	var out struct{ RestockBook book }
+	restock(b.ID, 10).Decode(t, &out)
+	if out.RestockBook.Stock != 1_000_000 {
+		t.Fatalf("stock = %d, want 1,000,000", out.RestockBook.Stock)
+	}
+	for _, tc := range []struct {
+		name string
+		id   string
+		q    int
+		code string
+	}{
+		{"past 1,000,000", b.ID, 1, "BAD_USER_INPUT"},
+		{"zero", b.ID, 0, "BAD_USER_INPUT"},
+		{"negative", b.ID, -3, "BAD_USER_INPUT"},
+		{"over 100,000", b.ID, 100_001, "BAD_USER_INPUT"},
+		{"unknown book", "00000000-0000-4000-8000-000000000000", 1, "NOT_FOUND"},
+		{"malformed id", "x", 1, "NOT_FOUND"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { restock(tc.id, tc.q).WantError(t, tc.code) })
+	}
+	var stock int
+	if err := e.db.Admin.QueryRow(context.Background(), `SELECT stock FROM books.books WHERE id = $1`, b.ID).Scan(&stock); err != nil || stock != 1_000_000 {
+		t.Fatalf("stock after refused restocks = %d, %v", stock, err)
+	}
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	e := start(t, false)
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get(e.srv.URL + "/healthz"); code != 200 {
+		t.Fatalf("/healthz = %d", code)
+	}
+	if code, body := get(e.srv.URL + "/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d %s", code, body)
+	}
+	e.anon.Do(t, `{ books { totalCount } }`, nil).Decode(t, &struct{}{})
+	code, body := get(e.srv.URL + "/metrics")
+	for _, want := range []string{`http_requests_total{code="200",handler="/query",method="post",service="books-subgraph"}`, "db_pool_total_connections", "http_request_duration_seconds_bucket", "go_goroutines"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("/metrics (%d) lacks %s", code, want)
+		}
+	}
+	if code, _ := get(e.srv.URL + "/nope"); code != 404 {
+		t.Fatalf("/nope = %d, want 404", code)
+	}
+
+	// Not ready on a database that is not migrated.
+	empty := testdb.NewEmpty(t)
+	srv := gqltest.StartSubgraph(t, "books-subgraph", empty.BooksURL, nil, build)
+	if code, body := get(srv.URL + "/readyz"); code != 503 || !strings.Contains(body, "no migration") {
+		t.Fatalf("/readyz on an empty database = %d %s, want 503", code, body)
+	}
+	if code, _ := get(srv.URL + "/healthz"); code != 200 {
+		t.Fatalf("/healthz = %d, want 200 while alive", code)
+	}
+}
+
+func TestInternalErrorsLeakNothing(t *testing.T) {
+	e := start(t, true)
+	if _, err := e.db.Admin.Exec(context.Background(), `ALTER TABLE books.books RENAME COLUMN title TO title_gone`); err != nil {
+		t.Fatal(err)
+	}
+	r := e.anon.Do(t, `{ books(first: 3) { edges { node { title } } } }`, nil)
+	err := r.WantError(t, "INTERNAL_SERVER_ERROR")
+	for _, leak := range []string{"title_gone", "column", "SQL", "books.books", "SELECT", "goroutine", ".go:"} {
+		if strings.Contains(r.Raw, leak) {
+			t.Fatalf("response leaks %q: %s", leak, r.Raw)
+		}
+	}
+	if len(err.Path) == 0 || err.Path[0] != "books" {
+		t.Fatalf("path = %v, want [books]", err.Path)
+	}
+	if !strings.Contains(e.srv.Logs.String(), `column b.title does not exist`) {
+		t.Fatalf("the log lacks the detail: %s", e.srv.Logs.String())
+	}
+}
+
+func TestBodyOverTheLimitIsRefused(t *testing.T) {
+	e := start(t, false)
+	big := `{"query":"{ books { totalCount } }","variables":{"x":"` + strings.Repeat("a", 2<<20) + `"}}`
+	r := e.anon.Post(t, "application/json", []byte(big))
+	if r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", r.Status)
+	}
+}

@@ -1,0 +1,224 @@
+// Package gqltest helps tests talk GraphQL over real HTTP to a running
+// service, and count the SQL statements a request runs.
+package gqltest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"bookstore/graph/service"
+)
+
+// Error is one GraphQL error of a response.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Code returns extensions.code.
+func (e Error) Code() string {
+	c, _ := e.Extensions["code"].(string)
+	return c
+}
+
+// Response is a GraphQL response with its HTTP status.
+type Response struct {
+	Status     int
+	Header     http.Header
+	Data       json.RawMessage `json:"data"`
+	Errors     []Error         `json:"errors"`
+	Extensions map[string]any  `json:"extensions"`
+	Raw        string
+}
+
+// Codes lists the errors' codes in order.
+func (r Response) Codes() []string {
+	out := make([]string, len(r.Errors))
+	for i, e := range r.Errors {
+		out[i] = e.Code()
+	}
+	return out
+}
+
+// Decode unmarshals data into v, failing the test on errors in the
+// response or a decoding failure.
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Fatalf("unexpected errors: %s", r.Raw)
+	}
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		t.Fatalf("decoding data: %v\n%s", err, r.Raw)
+	}
+}
+
+// WantError fails the test unless the response has exactly one error, with
+// the given code, and returns it.
+func (r Response) WantError(t testing.TB, code string) Error {
+	t.Helper()
+	if len(r.Errors) != 1 || r.Errors[0].Code() != code {
+		t.Fatalf("want one %s error, got status %d: %s", code, r.Status, r.Raw)
+	}
+	return r.Errors[0]
+}
+
+// Client posts GraphQL requests to URL.
+type Client struct {
+	URL   string
+	Token string // sent as a Bearer token when not empty
+	HTTP  *http.Client
+}
+
+// Do posts query with variables and returns the response.
+func (c *Client) Do(t testing.TB, query string, vars map[string]any) Response {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Post(t, "application/json", body)
+}
+
+// AsAdmin returns a copy of c that sends token.
+func (c *Client) AsAdmin(token string) *Client {
+	cc := *c
+	cc.Token = token
+	return &cc
+}
+
+// Post sends a raw body.
+func (c *Client) Post(t testing.TB, contentType string, body []byte) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", c.URL, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/") {
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatalf("response is not JSON (status %d): %s", resp.StatusCode, raw)
+		}
+	}
+	return r
+}
+
+// Counter is a pgx tracer that counts the statements sent to PostgreSQL.
+type Counter struct{ n atomic.Int64 }
+
+// TraceQueryStart implements pgx.QueryTracer.
+func (c *Counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+// TraceQueryEnd implements pgx.QueryTracer.
+func (c *Counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// Reset sets the count to zero.
+func (c *Counter) Reset() { c.n.Store(0) }
+
+// Count returns the statements counted since the last Reset.
+func (c *Counter) Count() int { return int(c.n.Load()) }
+
+// Server is a subgraph serving on 127.0.0.1 for one test.
+type Server struct {
+	URL     string // base URL, e.g. http://127.0.0.1:40123
+	Pool    *pgxpool.Pool
+	Counter *Counter
+	Logs    *LogBuffer
+}
+
+// StartSubgraph runs a subgraph built by build over a pool of databaseURL,
+// on a free port of 127.0.0.1, until the test ends. env supplies the
+// settings the service reads (ADMIN_TOKEN and its own).
+func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string, build service.BuildFunc) *Server {
+	t.Helper()
+	getenv := func(k string) string {
+		if k == "DATABASE_URL" {
+			return databaseURL
+		}
+		return env[k]
+	}
+	cfg, err := service.FromEnv(getenv, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	counter := &Counter{}
+	pool, err := service.OpenPool(ctx, cfg, counter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &LogBuffer{}
+	logger := service.NewLogger(logs, slog.LevelDebug)
+	sg, err := build(service.Deps{Config: cfg, Pool: pool, Logger: logger, Getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := service.NewHandler(service.Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema, Middleware: sg.Middleware})
+	done := make(chan error, 1)
+	go func() { done <- service.Serve(ctx, ln, h, 5*time.Second, logger) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		pool.Close()
+	})
+	return &Server{URL: "http://" + ln.Addr().String(), Pool: pool, Counter: counter, Logs: logs}
+}
+
+// LogBuffer collects a service's log lines; safe for concurrent use.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
