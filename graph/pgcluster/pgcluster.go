@@ -144,7 +144,12 @@ func (c *Cluster) init(ctx context.Context) error {
 	if _, err := os.Stat(filepath.Join(c.DataDir, "PG_VERSION")); err == nil {
 		return c.own(c.DataDir) // an existing cluster: reuse it
 	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	// The parents must let the server's user through; the cluster itself
+	// is private to it.
+	if err := os.MkdirAll(filepath.Dir(c.DataDir), 0o755); err != nil {
+		return fmt.Errorf("pgcluster: creating %s: %w", filepath.Dir(c.DataDir), err)
+	}
+	if err := os.Mkdir(c.DataDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("pgcluster: creating %s: %w", c.DataDir, err)
 	}
 	if err := c.own(c.DataDir); err != nil {
