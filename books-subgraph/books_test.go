@@ -657,3 +657,45 @@ func TestBodyOverTheLimitIsRefused(t *testing.T) {
 		t.Fatalf("status %d, want 413", r.Status)
 	}
 }
+
+func TestMalformedRequestsAre4xx(t *testing.T) {
+	e := start(t, false)
+	for _, tc := range []struct {
+		name, method, contentType, body string
+		status                          int
+		code                            string
+	}{
+		{"not JSON", "POST", "application/json", `{not json`, 400, "BAD_REQUEST"},
+		{"a JSON array (batching)", "POST", "application/json", `[{"query":"{__typename}"}]`, 400, "BAD_REQUEST"},
+		{"query not a string", "POST", "application/json", `{"query": 5}`, 400, "BAD_REQUEST"},
+		{"empty body", "POST", "application/json", ``, 400, "BAD_REQUEST"},
+		{"wrong content type", "POST", "text/plain", `{"query":"{__typename}"}`, 415, "BAD_REQUEST"},
+		{"wrong method", "PUT", "application/json", `{"query":"{__typename}"}`, 405, "BAD_REQUEST"},
+		{"does not parse", "POST", "application/json", `{"query":"{ books "}`, 422, "GRAPHQL_PARSE_FAILED"},
+		{"does not validate", "POST", "application/json", `{"query":"{ books { nope } }"}`, 422, "GRAPHQL_VALIDATION_FAILED"},
+		{"variable of a wrong type", "POST", "application/json", `{"query":"query($f: Int) { books(first: $f) { totalCount } }","variables":{"f":"x"}}`, 422, "GRAPHQL_VALIDATION_FAILED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, e.anon.URL, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.contentType)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r gqltest.Response
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				t.Fatalf("status %d, body is not JSON: %v", resp.StatusCode, err)
+			}
+			if resp.StatusCode != tc.status || len(r.Errors) != 1 || r.Errors[0].Code() != tc.code {
+				t.Fatalf("status %d, errors %+v; want %d %s", resp.StatusCode, r.Errors, tc.status, tc.code)
+			}
+			if tc.status == 405 && resp.Header.Get("Allow") == "" {
+				t.Fatal("405 without Allow")
+			}
+		})
+	}
+	if strings.Contains(e.srv.Logs.String(), `"level":"ERROR"`) {
+		t.Fatalf("a bad request was logged as an internal error:\n%s", e.srv.Logs.String())
+	}
+}

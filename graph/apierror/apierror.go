@@ -88,6 +88,12 @@ func Presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			presented.Extensions["code"] = code
 			return presented
 		}
+		if graphql.GetFieldContext(ctx) == nil && !graphql.HasOperationContext(ctx) {
+			// Outside any field or operation, only the request itself can be
+			// wrong: gqlgen's transport could not decode the body.
+			presented.Extensions = map[string]any{"code": BadRequest}
+			return presented
+		}
 		logger.ErrorContext(ctx, "internal error", "err", err.Error(), "path", presented.Path.String())
 		return &gqlerror.Error{
 			Message:    "internal server error",

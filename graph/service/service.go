@@ -3,11 +3,13 @@ package service
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"os"
@@ -135,7 +137,7 @@ func NewHandler(o Options) http.Handler {
 		`{"errors":[{"message":"the request took too long","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)))
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", instrument("/query", query))
+	mux.Handle("/query", instrument("/query", checkRequest(query)))
 	mux.Handle("GET /healthz", instrument("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -169,13 +171,39 @@ func readyz(pool *pgxpool.Pool, logger *slog.Logger) http.HandlerFunc {
 	}
 }
 
+// checkRequest refuses methods and content types that GraphQL over HTTP
+// does not use, with the contract's BAD_REQUEST code.
+func checkRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodOptions:
+		case http.MethodPost:
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, "POST /query needs Content-Type: application/json")
+				return
+			}
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			writeError(w, http.StatusMethodNotAllowed, "use GET or POST")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
+		"message": message, "extensions": map[string]any{"code": apierror.BadRequest}}}})
+	_, _ = w.Write(b)
+}
+
 // limitBody bounds the request body; reading past it fails.
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusRequestEntityTooLarge)
-			_, _ = io.WriteString(w, `{"errors":[{"message":"the request body is over `+strconv.FormatInt(max, 10)+` bytes","extensions":{"code":"BAD_REQUEST"}}]}`)
+			writeError(w, http.StatusRequestEntityTooLarge, "the request body is over "+strconv.FormatInt(max, 10)+" bytes")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
