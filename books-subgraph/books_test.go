@@ -115,20 +115,6 @@ func (e *env) createBook(t *testing.T, input map[string]any) book {
 	return out.CreateBook
 }
 
-// isbn returns a valid ISBN-13 made from n.
-func isbn(n int) string {
-	base := fmt.Sprintf("978%09d", n)
-	sum := 0
-	for i, c := range base {
-		d := int(c - '0')
-		if i%2 == 1 {
-			d *= 3
-		}
-		sum += d
-	}
-	return base + strconv.Itoa((10-sum%10)%10)
-}
-
 func TestServiceSDLIsFederationV2(t *testing.T) {
 	e := start(t, false)
 	var out struct {
@@ -184,7 +170,7 @@ func TestPaginationWalksEveryOrderingStably(t *testing.T) {
 	e := start(t, true)
 	// Ties: same title in other cases, same price, to check the id tie-break.
 	for i, title := range []string{"Tie Title", "tie title", "TIE TITLE"} {
-		e.createBook(t, map[string]any{"isbn": isbn(500 + i), "title": title, "author": "Tie", "priceCents": 1234})
+		e.createBook(t, map[string]any{"isbn": testdb.ISBN(500 + i), "title": title, "author": "Tie", "priceCents": 1234})
 	}
 	everything := e.all(t, "TITLE_ASC", nil, 100)
 	if len(everything) != 35 {
@@ -240,7 +226,7 @@ func TestFirstZeroAndTheLastPage(t *testing.T) {
 
 func TestFilters(t *testing.T) {
 	e := start(t, true)
-	e.createBook(t, map[string]any{"isbn": isbn(1), "title": "100% Pure_Go", "author": "Percent Person", "priceCents": 1})
+	e.createBook(t, map[string]any{"isbn": testdb.ISBN(1), "title": "100% Pure_Go", "author": "Percent Person", "priceCents": 1})
 	titles := func(bs []book) []string {
 		out := make([]string, len(bs))
 		for i, b := range bs {
@@ -402,7 +388,7 @@ func TestCreateBookRejectsBadInput(t *testing.T) {
 	e := start(t, false)
 	nextYear := time.Now().Year() + 1
 	valid := func() map[string]any {
-		return map[string]any{"isbn": isbn(7), "title": "T", "author": "A", "priceCents": 100}
+		return map[string]any{"isbn": testdb.ISBN(7), "title": "T", "author": "A", "priceCents": 100}
 	}
 	for i, tc := range []struct {
 		name, field string
@@ -442,7 +428,7 @@ func TestCreateBookRejectsBadInput(t *testing.T) {
 			in := valid()
 			in[tc.field] = tc.value
 			if tc.field != "isbn" {
-				in["isbn"] = isbn(1000 + i)
+				in["isbn"] = testdb.ISBN(1000 + i)
 			}
 			r := e.admin.Do(t, `mutation($in: CreateBookInput!) { createBook(input: $in) { id } }`, map[string]any{"in": in})
 			if tc.ok {
@@ -519,7 +505,7 @@ func TestAdminOperationsNeedTheToken(t *testing.T) {
 
 func TestUpdateBook(t *testing.T) {
 	e := start(t, false)
-	b := e.createBook(t, map[string]any{"isbn": isbn(1), "title": "Old", "author": "Someone", "priceCents": 500, "publishedYear": 2001, "stock": 4})
+	b := e.createBook(t, map[string]any{"isbn": testdb.ISBN(1), "title": "Old", "author": "Someone", "priceCents": 500, "publishedYear": 2001, "stock": 4})
 	time.Sleep(10 * time.Millisecond)
 	var out struct{ UpdateBook book }
 	e.admin.Do(t, `mutation($id: ID!) { updateBook(id: $id, input: {title: "New", priceCents: 650}) { `+bookFields+` } }`,
@@ -560,7 +546,7 @@ func TestUpdateBook(t *testing.T) {
 
 func TestRestockBook(t *testing.T) {
 	e := start(t, false)
-	b := e.createBook(t, map[string]any{"isbn": isbn(1), "title": "T", "author": "A", "priceCents": 1, "stock": 999_990})
+	b := e.createBook(t, map[string]any{"isbn": testdb.ISBN(1), "title": "T", "author": "A", "priceCents": 1, "stock": 999_990})
 	restock := func(id string, q int) gqltest.Response {
 		return e.admin.Do(t, `mutation($id: ID!, $q: Int!) { restockBook(id: $id, quantity: $q) { stock inStock } }`, map[string]any{"id": id, "q": q})
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -9,13 +8,7 @@ import (
 	"bookstore/graph/testdb"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv(gqltest.RunMainEnv) != "" {
-		main()
-		return
-	}
-	os.Exit(testdb.Main(m))
-}
+func TestMain(m *testing.M) { gqltest.Main(m, main, testdb.Main) }
 
 func TestSIGTERMDrainsRequestsInFlight(t *testing.T) {
 	db := testdb.New(t)

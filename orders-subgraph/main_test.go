@@ -1,20 +1,13 @@
 package main
 
 import (
-	"os"
 	"testing"
 
 	"bookstore/graph/gqltest"
 	"bookstore/graph/testdb"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv(gqltest.RunMainEnv) != "" {
-		main()
-		return
-	}
-	os.Exit(testdb.Main(m))
-}
+func TestMain(m *testing.M) { gqltest.Main(m, main, testdb.Main) }
 
 func TestSIGTERMDrainsRequestsInFlight(t *testing.T) {
 	db := testdb.New(t)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,7 +39,7 @@ func (e *env) addBook(t *testing.T, n, priceCents, stock int) string {
 	t.Helper()
 	var id string
 	err := e.db.Admin.QueryRow(context.Background(), `INSERT INTO books.books (isbn, title, author, price_cents, stock)
-VALUES ($1, $2, 'Author', $3, $4) RETURNING id`, isbn(n), fmt.Sprintf("Book %d", n), priceCents, stock).Scan(&id)
+VALUES ($1, $2, 'Author', $3, $4) RETURNING id`, testdb.ISBN(n), fmt.Sprintf("Book %d", n), priceCents, stock).Scan(&id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,19 +53,6 @@ func (e *env) stock(t *testing.T, id string) int {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func isbn(n int) string {
-	base := fmt.Sprintf("978%09d", n)
-	sum := 0
-	for i, c := range base {
-		d := int(c - '0')
-		if i%2 == 1 {
-			d *= 3
-		}
-		sum += d
-	}
-	return base + strconv.Itoa((10-sum%10)%10)
 }
 
 type order struct {

@@ -27,16 +27,7 @@ func toModel(b *store.Book) *model.Book {
 }
 
 func notFound(id string) error {
-	return apierror.New(apierror.NotFound, "no book has id "+quote(id), map[string]any{"id": id})
-}
-
-// quote shows a client's string in a message, shortened when long.
-func quote(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return `"` + s + `"`
+	return apierror.New(apierror.NotFound, "no book has id "+apierror.Quote(id), map[string]any{"id": id})
 }
 
 // listParams validates the arguments of Query.books.

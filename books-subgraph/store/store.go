@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/cursor"
+	"bookstore/graph/pgsql"
 )
 
 // Errors the store reports to its callers.
@@ -39,35 +39,22 @@ func New(pool *pgxpool.Pool) *Store { return &Store{db: pool} }
 const columns = `b.id, b.isbn, b.title, b.author, b.description, b.published_year,
   b.price_cents, b.currency, b.stock, b.created_at, b.updated_at`
 
-func scanBook(row pgx.Row) (*Book, error) {
+// scanBook reads the columns of `columns`, then into extra any columns
+// that follow them.
+func scanBook(row pgx.Row, extra ...any) (*Book, error) {
 	var b Book
-	err := row.Scan(&b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
-		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt)
+	dest := append([]any{&b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
+		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt}, extra...)
+	err := row.Scan(dest...)
 	if err != nil {
 		return nil, err
 	}
 	return &b, nil
 }
 
-// ValidID reports whether id has the form of a book id. Anything else names
-// no book, so callers answer "not found" without asking the database.
-func ValidID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i, c := range id {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// ValidID reports whether id has the form of a book id (a UUID). Anything
+// else names no book.
+func ValidID(id string) bool { return pgsql.IsUUID(id) }
 
 // Get returns the book with id, or nil when there is none.
 func (s *Store) Get(ctx context.Context, id string) (*Book, error) {
@@ -179,23 +166,15 @@ var sortSpecs = map[Order]sortSpec{
 	Newest:    {key: "b.created_at", desc: true, keyKind: "time"},
 }
 
-// args collects positional SQL arguments.
-type args []any
-
-func (a *args) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
-}
-
 // where renders the filter as SQL conditions.
-func (f Filter) where(a *args) []string {
+func (f Filter) where(a *pgsql.Args) []string {
 	var conds []string
 	if f.Search != nil {
-		p := a.add("%" + escapeLike(*f.Search) + "%")
+		p := a.Add("%" + pgsql.EscapeLike(*f.Search) + "%")
 		conds = append(conds, "(b.title ILIKE "+p+" OR b.author ILIKE "+p+")")
 	}
 	if f.Author != nil {
-		conds = append(conds, "lower(b.author) = lower("+a.add(*f.Author)+")")
+		conds = append(conds, "lower(b.author) = lower("+a.Add(*f.Author)+")")
 	}
 	if f.InStock != nil {
 		if *f.InStock {
@@ -207,18 +186,13 @@ func (f Filter) where(a *args) []string {
 	return conds
 }
 
-// escapeLike makes s match literally inside a LIKE pattern.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 // List returns one page of the catalogue in one statement.
 func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	spec, ok := sortSpecs[p.Order]
 	if !ok {
 		return Page{}, fmt.Errorf("list books: unknown order %q", p.Order)
 	}
-	var a args
+	var a pgsql.Args
 	conds := p.Filter.where(&a)
 	if p.After != "" {
 		cond, err := spec.after(p.Order, p.After, &a)
@@ -235,7 +209,7 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
-	q += " ORDER BY " + spec.key + " " + dir + ", b.id ASC LIMIT " + a.add(p.First+1)
+	q += " ORDER BY " + spec.key + " " + dir + ", b.id ASC LIMIT " + a.Add(p.First+1)
 
 	rows, err := s.db.Query(ctx, q, a...)
 	if err != nil {
@@ -244,10 +218,9 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	defer rows.Close()
 	var page Page
 	for rows.Next() {
-		var b Book
 		var key any
-		if err := rows.Scan(&b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
-			&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt, &key); err != nil {
+		b, err := scanBook(rows, &key)
+		if err != nil {
 			return Page{}, fmt.Errorf("list books: scan: %w", err)
 		}
 		if len(page.Edges) == p.First {
@@ -257,7 +230,7 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 		if t, ok := key.(time.Time); ok {
 			key = t.UTC().Format(time.RFC3339Nano)
 		}
-		page.Edges = append(page.Edges, Edge{Book: &b, Cursor: cursor.Encode(string(p.Order), key, b.ID)})
+		page.Edges = append(page.Edges, Edge{Book: b, Cursor: cursor.Encode(string(p.Order), key, b.ID)})
 	}
 	if err := rows.Err(); err != nil {
 		return Page{}, fmt.Errorf("list books: %w", err)
@@ -267,7 +240,7 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 
 // after renders "rows after the cursor" for this ordering. Ties break by id
 // ascending in every ordering.
-func (spec sortSpec) after(order Order, c string, a *args) (string, error) {
+func (spec sortSpec) after(order Order, c string, a *pgsql.Args) (string, error) {
 	var key any
 	switch spec.keyKind {
 	case "text":
@@ -295,7 +268,7 @@ func (spec sortSpec) after(order Order, c string, a *args) (string, error) {
 	case *int64:
 		k = *v
 	}
-	kp, ip := a.add(k), a.add(id)
+	kp, ip := a.Add(k), a.Add(id)
 	if !spec.desc {
 		return "(" + spec.key + ", b.id) > (" + kp + ", " + ip + "::uuid)", nil
 	}
@@ -304,7 +277,7 @@ func (spec sortSpec) after(order Order, c string, a *args) (string, error) {
 
 // Count returns how many books match the filter.
 func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
-	var a args
+	var a pgsql.Args
 	q := `SELECT count(*) FROM books.books b`
 	if conds := f.where(&a); len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
@@ -360,22 +333,22 @@ func (s *Store) Update(ctx context.Context, id string, u Update) (*Book, error) 
 	if !ValidID(id) {
 		return nil, ErrNotFound
 	}
-	var a args
+	var a pgsql.Args
 	var sets []string
 	if u.Title != nil {
-		sets = append(sets, "title = "+a.add(*u.Title))
+		sets = append(sets, "title = "+a.Add(*u.Title))
 	}
 	if u.Author != nil {
-		sets = append(sets, "author = "+a.add(*u.Author))
+		sets = append(sets, "author = "+a.Add(*u.Author))
 	}
 	if u.Description != nil {
-		sets = append(sets, "description = "+a.add(*u.Description))
+		sets = append(sets, "description = "+a.Add(*u.Description))
 	}
 	if u.SetYear {
-		sets = append(sets, "published_year = "+a.add(u.PublishedYear))
+		sets = append(sets, "published_year = "+a.Add(u.PublishedYear))
 	}
 	if u.PriceCents != nil {
-		sets = append(sets, "price_cents = "+a.add(*u.PriceCents))
+		sets = append(sets, "price_cents = "+a.Add(*u.PriceCents))
 	}
 	if len(sets) == 0 {
 		b, err := s.Get(ctx, id)
@@ -385,7 +358,7 @@ func (s *Store) Update(ctx context.Context, id string, u Update) (*Book, error) 
 		return b, err
 	}
 	q := `UPDATE books.books AS b SET ` + strings.Join(sets, ", ") + `, updated_at = now()
-WHERE b.id = ` + a.add(id) + ` RETURNING ` + columns
+WHERE b.id = ` + a.Add(id) + ` RETURNING ` + columns
 	b, err := scanBook(s.db.QueryRow(ctx, q, a...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
@@ -411,21 +384,19 @@ WITH moved AS (
    WHERE b.id = $1 AND b.stock + $2 <= $3
   RETURNING `+columns+`
 )
-SELECT true, m.* FROM moved m
+SELECT m.*, true FROM moved m
 UNION ALL
-SELECT false, `+columns+` FROM books.books b WHERE b.id = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
+SELECT `+columns+`, false FROM books.books b WHERE b.id = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
 		id, quantity, MaxStock)
 	var moved bool
-	var b Book
-	err := row.Scan(&moved, &b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
-		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt)
+	b, err := scanBook(row, &moved)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, ErrNotFound
 	case err != nil:
 		return nil, fmt.Errorf("restock book %s: %w", id, err)
 	case !moved:
-		return &b, ErrStockLimit
+		return b, ErrStockLimit
 	}
-	return &b, nil
+	return b, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -43,6 +44,16 @@ func New(code, message string, extensions map[string]any) *gqlerror.Error {
 // the argument or input field as the client wrote it, e.g. "input.isbn".
 func Input(field, format string, args ...any) *gqlerror.Error {
 	return New(BadUserInput, field+": "+fmt.Sprintf(format, args...), map[string]any{"field": field})
+}
+
+// Quote shows a client's string inside an error message: quoted, and cut
+// short when long.
+func Quote(s string) string {
+	const max = 80
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // Unauth reports an admin-only operation called without a valid token.

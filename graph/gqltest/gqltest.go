@@ -192,8 +192,11 @@ func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string
 	}
 	h := service.NewHandler(service.Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema, Middleware: sg.Middleware})
 	done := make(chan error, 1)
-	go func() { done <- service.Serve(ctx, ln, h, 5*time.Second, logger) }()
+	go func() { done <- service.Serve(ctx, ln, h, 10*time.Second, logger) }()
 	t.Cleanup(func() {
+		// The client may hold connections it dialled but never used; the
+		// server would wait 5 s for each such connection before closing it.
+		http.DefaultClient.CloseIdleConnections()
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -16,6 +16,18 @@ import (
 // re-executes: its TestMain must then call main() instead of the tests.
 const RunMainEnv = "BOOKSTORE_TEST_RUN_MAIN"
 
+// Main is the TestMain of a service's main package: in a child started by
+// StartProcess or RunProcess it runs the service's main(); otherwise it runs
+// the tests with a database from testdb (passed in as runTests, usually
+// testdb.Main).
+func Main(m *testing.M, main func(), runTests func(*testing.M) int) {
+	if os.Getenv(RunMainEnv) != "" {
+		main()
+		return
+	}
+	os.Exit(runTests(m))
+}
+
 // Process is the service's own main() running in a child process.
 type Process struct {
 	URL  string

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +227,19 @@ func (db *DB) Seed(t testing.TB) {
 	if err := migrations.Seed(context.Background(), db.Admin); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ISBN returns a valid ISBN-13 (978 prefix, correct check digit) made from
+// n, for tests that need many distinct books.
+func ISBN(n int) string {
+	base := fmt.Sprintf("978%09d", n%1_000_000_000)
+	sum := 0
+	for i, c := range base {
+		d := int(c - '0')
+		if i%2 == 1 {
+			d *= 3
+		}
+		sum += d
+	}
+	return base + strconv.Itoa((10-sum%10)%10)
 }

@@ -141,20 +141,11 @@ func requestHash(no store.NewOrder) []byte {
 }
 
 func bookNotFound(id string) error {
-	return apierror.New(apierror.NotFound, "no book has id "+quote(id), map[string]any{"bookId": id})
+	return apierror.New(apierror.NotFound, "no book has id "+apierror.Quote(id), map[string]any{"bookId": id})
 }
 
 func orderNotFound(id string) error {
-	return apierror.New(apierror.NotFound, "no order has id "+quote(id), map[string]any{"id": id})
-}
-
-// quote shows a client's string in a message, shortened when long.
-func quote(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return strconv.Quote(s)
+	return apierror.New(apierror.NotFound, "no order has id "+apierror.Quote(id), map[string]any{"id": id})
 }
 
 // placeError maps the store's errors of placeOrder to the contract.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/cursor"
+	"bookstore/graph/pgsql"
 )
 
 // Order statuses, spelled as in the GraphQL enum.
@@ -83,23 +83,7 @@ func New(pool *pgxpool.Pool) *Store { return &Store{db: pool} }
 
 // ValidID reports whether id has the form of an order id (a UUID). Anything
 // else names no order.
-func ValidID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i, c := range id {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func ValidID(id string) bool { return pgsql.IsUUID(id) }
 
 // selectOrders loads orders with their lines in one statement.
 const selectOrders = `SELECT o.id, o.customer_email, o.status, o.total_cents, o.currency, o.created_at, o.cancelled_at,
@@ -178,22 +162,15 @@ type Filter struct {
 	Status        *string
 }
 
-func (f Filter) where(a *args) []string {
+func (f Filter) where(a *pgsql.Args) []string {
 	var conds []string
 	if f.CustomerEmail != nil {
-		conds = append(conds, "lower(o.customer_email) = lower("+a.add(*f.CustomerEmail)+")")
+		conds = append(conds, "lower(o.customer_email) = lower("+a.Add(*f.CustomerEmail)+")")
 	}
 	if f.Status != nil {
-		conds = append(conds, "o.status = "+a.add(*f.Status))
+		conds = append(conds, "o.status = "+a.Add(*f.Status))
 	}
 	return conds
-}
-
-type args []any
-
-func (a *args) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
 }
 
 // ListParams selects one page of orders, newest first.
@@ -220,7 +197,7 @@ const newestFirst = "NEWEST"
 // List returns one page of orders, newest first (ties by id), lines
 // included, in one statement.
 func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
-	var a args
+	var a pgsql.Args
 	conds := p.Filter.where(&a)
 	if p.After != "" {
 		var key string
@@ -232,14 +209,14 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 		if err != nil {
 			return Page{}, ErrBadCursor
 		}
-		tp, ip := a.add(t), a.add(id)
+		tp, ip := a.Add(t), a.Add(id)
 		conds = append(conds, "(o.created_at < "+tp+" OR (o.created_at = "+tp+" AND o.id > "+ip+"::uuid))")
 	}
 	q := selectOrders
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
-	q += " ORDER BY o.created_at DESC, o.id ASC LIMIT " + a.add(p.First+1)
+	q += " ORDER BY o.created_at DESC, o.id ASC LIMIT " + a.Add(p.First+1)
 	rows, err := s.db.Query(ctx, q, a...)
 	if err != nil {
 		return Page{}, fmt.Errorf("list orders: %w", err)
@@ -262,7 +239,7 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 
 // Count returns how many orders match the filter.
 func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
-	var a args
+	var a pgsql.Args
 	q := `SELECT count(*) FROM orders.orders o`
 	if conds := f.where(&a); len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")

@@ -1,0 +1,48 @@
+// Package pgsql holds the small helpers the stores share to build SQL:
+// positional arguments, the shape of UUID ids, and LIKE escaping.
+package pgsql
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Args collects positional arguments for a statement built piece by piece.
+type Args []any
+
+// Add appends v and returns its placeholder ("$1", "$2", …).
+func (a *Args) Add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// IsUUID reports whether s has the textual form of a UUID
+// (8-4-4-4-12 hexadecimal digits, either case). The stores answer "not
+// found" for any other id without asking the database, which would reject
+// it with an error.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// EscapeLike makes s match literally inside a LIKE or ILIKE pattern that
+// uses the default escape character.
+func EscapeLike(s string) string {
+	return likeEscaper.Replace(s)
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -1,0 +1,36 @@
+package pgsql
+
+import "testing"
+
+func TestIsUUID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"8df5658c-ffb4-3c83-d34f-c0e8a327b8b5":   true,
+		"8DF5658C-FFB4-3C83-D34F-C0E8A327B8B5":   true,
+		"8df5658cffb43c83d34fc0e8a327b8b5":       false,
+		"{8df5658c-ffb4-3c83-d34f-c0e8a327b8b5}": false,
+		"8df5658c-ffb4-3c83-d34f-c0e8a327b8bg":   false,
+		"8df5658c_ffb4-3c83-d34f-c0e8a327b8b5":   false,
+		"":                                       false,
+		"' OR 1=1 --":                            false,
+		"8df5658c-ffb4-3c83-d34f-c0e8a327b8é":    false,
+	} {
+		if got := IsUUID(s); got != want {
+			t.Errorf("IsUUID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestEscapeLike(t *testing.T) {
+	for in, want := range map[string]string{`100%`: `100\%`, `a_b`: `a\_b`, `c:\dir`: `c:\\dir`, `plain`: `plain`} {
+		if got := EscapeLike(in); got != want {
+			t.Errorf("EscapeLike(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestArgs(t *testing.T) {
+	var a Args
+	if p1, p2 := a.Add("x"), a.Add(2); p1 != "$1" || p2 != "$2" || len(a) != 2 || a[1] != 2 {
+		t.Fatalf("%s %s %v", p1, p2, a)
+	}
+}
