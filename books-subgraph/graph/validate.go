@@ -39,9 +39,10 @@ func validISBN13(s string) bool {
 	return sum%10 == 0
 }
 
-// text checks a required text field: trimmed, non-empty, within max
-// characters, and free of control characters other than newline and tab
-// (only multiline fields allow those). It returns the trimmed value.
+// text checks a text field: trimmed, at least minLen and at most maxLen
+// characters, and free of control characters other than newline, tab and
+// carriage return, which only multiline fields allow. It returns the trimmed
+// value.
 func text(field, v string, minLen, maxLen int, multiline bool) (string, error) {
 	v = strings.TrimSpace(v)
 	n := utf8.RuneCountInString(v)
