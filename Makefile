@@ -8,7 +8,7 @@ DEV_ADMIN_TOKEN ?= dev-admin-token
 DEV_DB          = 127.0.0.1:$(DEV_DB_PORT)/bookstore?sslmode=disable
 
 .DEFAULT_GOAL := help
-.PHONY: help test vet fmt-check generate build db books orders clean
+.PHONY: help test vet fmt-check generate check-generated build db books orders clean
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,10 @@ fmt-check: ## Fail when a Go file is not gofmt-formatted.
 generate: ## Regenerate the gqlgen code of both subgraphs after a schema change.
 	cd books-subgraph && $(GO) tool gqlgen generate
 	cd orders-subgraph && $(GO) tool gqlgen generate
+
+check-generated: generate ## Fail when the committed gqlgen code is not what the schemas generate.
+	@git diff --exit-code --stat -- books-subgraph orders-subgraph || \
+	  { echo "generated code is stale: run make generate and commit"; exit 1; }
 
 build: ## Build the binaries into bin/.
 	$(GO) build -o bin/ ./books-subgraph ./orders-subgraph ./migrations/cmd/migrate

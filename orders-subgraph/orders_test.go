@@ -601,3 +601,36 @@ func TestEntitiesResolveBatchesInOneStatement(t *testing.T) {
 		t.Fatal("unknown order resolved")
 	}
 }
+
+// The indexes serve the orders' queries: newest first without a sort, the
+// filters, and units sold per book.
+func TestIndexesServeTheQueries(t *testing.T) {
+	e := start(t, nil)
+	a := e.addBook(t, 1, 100, 100)
+	e.placeOK(t, input("r@example.com", line{a, 1}))
+	for _, tc := range []struct {
+		query  string
+		index  string
+		noSort bool
+	}{
+		{`{ orders(first: 5) { edges { node { id } } } }`, "orders_newest_order", true},
+		{`{ orders(first: 5, filter: {customerEmail: "R@example.com"}) { edges { node { id } } } }`, "orders_email_newest", true},
+		{`{ orders(first: 5, filter: {status: CANCELLED}) { edges { node { id } } } }`, "orders_status_newest", true},
+		{`{ _entities(representations: [{__typename: "Book", id: "` + a + `"}]) { ... on Book { unitsSold } } }`, "order_items_book", false},
+	} {
+		t.Run(tc.index, func(t *testing.T) {
+			e.srv.Counter.Reset()
+			if r := e.admin.Do(t, tc.query, nil); len(r.Errors) > 0 {
+				t.Fatal(r.Raw)
+			}
+			sts := e.srv.Counter.Statements()
+			if len(sts) != 1 {
+				t.Fatalf("%d statements", len(sts))
+			}
+			plan := gqltest.Explain(t, e.db.Admin, sts[0])
+			if !strings.Contains(plan, tc.index) || (tc.noSort && strings.Contains(plan, "Sort")) {
+				t.Fatalf("the plan does not read %s in order:\n%s", tc.index, plan)
+			}
+		})
+	}
+}

@@ -133,20 +133,49 @@ func (c *Client) Post(t testing.TB, contentType string, body []byte) Response {
 	return r
 }
 
-// Counter is a pgx tracer that counts the statements sent to PostgreSQL.
-type Counter struct{ n atomic.Int64 }
+// Counter is a pgx tracer that counts the statements sent to PostgreSQL
+// and keeps the last ones.
+type Counter struct {
+	n    atomic.Int64
+	mu   sync.Mutex
+	last []Statement
+}
+
+// Statement is one SQL statement and its arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+}
 
 // TraceQueryStart implements pgx.QueryTracer.
-func (c *Counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *Counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.last) == 16 {
+		c.last = c.last[1:]
+	}
+	c.last = append(c.last, Statement{SQL: d.SQL, Args: d.Args})
 	return ctx
+}
+
+// Statements returns the statements since the last Reset (at most 16).
+func (c *Counter) Statements() []Statement {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Statement(nil), c.last...)
 }
 
 // TraceQueryEnd implements pgx.QueryTracer.
 func (c *Counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// Reset sets the count to zero.
-func (c *Counter) Reset() { c.n.Store(0) }
+// Reset sets the count to zero and forgets the statements.
+func (c *Counter) Reset() {
+	c.n.Store(0)
+	c.mu.Lock()
+	c.last = nil
+	c.mu.Unlock()
+}
 
 // Count returns the statements counted since the last Reset.
 func (c *Counter) Count() int { return int(c.n.Load()) }
@@ -224,4 +253,31 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Explain returns PostgreSQL's plan of st with sequential scans and sorts
+// disabled, so that the plan shows whether an index can serve the statement
+// and its ordering at all: a small test table would otherwise be scanned
+// and sorted whatever the indexes. A Sort node left in the plan means no
+// index gives the order.
+func Explain(t testing.TB, pool *pgxpool.Pool, st Statement) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN "+st.SQL, st.Args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", st.SQL, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -124,7 +124,6 @@ func NewHandler(o Options) http.Handler {
 	gql.AddTransport(transport.POST{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.Use(extension.Introspection{}) // also enables _service { sdl } for federation
-	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	gql.SetErrorPresenter(apierror.Presenter(o.Logger))
 	gql.SetRecoverFunc(apierror.Recover(o.Logger))
 
