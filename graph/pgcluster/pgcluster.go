@@ -2,10 +2,13 @@
 // binaries installed on the machine: for tests (a throwaway cluster) and for
 // `make run` (a persistent one under .data/).
 //
-// PostgreSQL refuses to run as root, so when the caller is root the cluster
-// runs as the "postgres" system user, with a data directory that user owns.
-// The server listens on 127.0.0.1 only, on a port picked at start unless one
-// is given, and never on a Unix socket.
+// The server is a direct child process, stopped by its PID. It is also
+// bound to its parent: if the parent dies without stopping it (a panic, a
+// test timeout, kill -9), the kernel sends the server SIGINT, a fast
+// shutdown, so no cluster is ever left running. PostgreSQL refuses to run as
+// root, so when the caller is root the server runs as the "postgres" system
+// user, with a data directory that user owns. It listens on 127.0.0.1 only,
+// on a port picked at start unless one is given, and never on a Unix socket.
 package pgcluster
 
 import (
@@ -19,6 +22,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,8 +39,8 @@ type Options struct {
 	Port int
 	// Durable keeps fsync on. Tests leave it off for speed.
 	Durable bool
-	// BinDir holds initdb, pg_ctl and postgres. Empty means: $PG_BIN, else
-	// the newest /usr/lib/postgresql/*/bin, else pg_ctl's directory on PATH.
+	// BinDir holds initdb and postgres. Empty means: $PG_BIN, else the
+	// newest /usr/lib/postgresql/*/bin, else postgres's directory on PATH.
 	BinDir string
 }
 
@@ -46,16 +50,20 @@ type Cluster struct {
 	Port    int
 	bin     string
 	temp    bool
-	runAs   string // system user to run the server binaries as, or ""
+	cred    *syscall.Credential // the postgres user's, when we are root
+	uid     int                 // owner of the data directory
+	gid     int
+	pid     int
+	exited  chan error // receives the server's exit, once
 }
 
 // ErrNoBinaries reports that no PostgreSQL server binaries were found.
-var ErrNoBinaries = errors.New("PostgreSQL server binaries not found: install them (Debian: apt-get install -y postgresql-15) or set PG_BIN to the directory holding initdb and pg_ctl, or set DATABASE_URL to use an existing server")
+var ErrNoBinaries = errors.New("PostgreSQL server binaries not found: install them (Debian: apt-get install -y postgresql-15) or set PG_BIN to the directory holding initdb and postgres, or set DATABASE_URL to use an existing server")
 
-// FindBinDir locates the directory of initdb and pg_ctl.
+// FindBinDir locates the directory of initdb and postgres.
 func FindBinDir() (string, error) {
 	has := func(dir string) bool {
-		for _, b := range []string{"initdb", "pg_ctl", "postgres"} {
+		for _, b := range []string{"initdb", "postgres"} {
 			if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 				return false
 			}
@@ -66,7 +74,7 @@ func FindBinDir() (string, error) {
 		if has(dir) {
 			return dir, nil
 		}
-		return "", fmt.Errorf("PG_BIN=%s does not hold initdb, pg_ctl and postgres", dir)
+		return "", fmt.Errorf("PG_BIN=%s does not hold initdb and postgres", dir)
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
@@ -75,7 +83,7 @@ func FindBinDir() (string, error) {
 			return d, nil
 		}
 	}
-	if p, err := exec.LookPath("pg_ctl"); err == nil {
+	if p, err := exec.LookPath("postgres"); err == nil {
 		if real, err := filepath.EvalSymlinks(p); err == nil && has(filepath.Dir(real)) {
 			return filepath.Dir(real), nil
 		}
@@ -98,9 +106,15 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	c := &Cluster{DataDir: o.DataDir, Port: o.Port, bin: bin}
+	c := &Cluster{DataDir: o.DataDir, Port: o.Port, bin: bin, uid: os.Getuid(), gid: os.Getgid()}
 	if os.Geteuid() == 0 {
-		c.runAs = "postgres"
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, fmt.Errorf("pgcluster: PostgreSQL will not run as root, and there is no postgres user to run it as: %w", err)
+		}
+		c.uid, _ = strconv.Atoi(u.Uid)
+		c.gid, _ = strconv.Atoi(u.Gid)
+		c.cred = &syscall.Credential{Uid: uint32(c.uid), Gid: uint32(c.gid)}
 	}
 	if c.DataDir == "" {
 		dir, err := os.MkdirTemp("", "bookstore-pg-")
@@ -160,32 +174,85 @@ func (c *Cluster) init(ctx context.Context) error {
 			return err
 		}
 	}
-	out, err := c.command(ctx, "initdb", "-D", c.DataDir, "-U", "postgres", "-A", "trust",
-		"-E", "UTF8", "--no-locale", "--no-sync").CombinedOutput()
-	if err != nil {
+	cmd := c.command(ctx, "initdb", "-D", c.DataDir, "-U", "postgres", "-A", "trust",
+		"-E", "UTF8", "--no-locale", "--no-sync")
+	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("pgcluster: initdb: %w: %s", err, lastLines(out))
 	}
 	return nil
 }
 
 func (c *Cluster) start(ctx context.Context, durable bool) error {
-	opts := []string{
-		"-c listen_addresses=127.0.0.1",
-		"-p " + strconv.Itoa(c.Port),
-		"-c unix_socket_directories=''",
-		"-c max_connections=300",
+	args := []string{"-D", c.DataDir,
+		"-c", "listen_addresses=127.0.0.1",
+		"-p", strconv.Itoa(c.Port),
+		"-c", "unix_socket_directories=",
+		"-c", "max_connections=300",
 	}
 	if !durable {
-		opts = append(opts, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
-	logFile := filepath.Join(c.DataDir, "server.log")
-	out, err := c.command(ctx, "pg_ctl", "-D", c.DataDir, "-l", logFile, "-w", "-t", "60",
-		"-o", strings.Join(opts, " "), "start").CombinedOutput()
+	logPath := filepath.Join(filepath.Dir(c.DataDir), filepath.Base(c.DataDir)+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		log, _ := os.ReadFile(logFile)
-		return fmt.Errorf("pgcluster: pg_ctl start on port %d: %w: %s %s", c.Port, err, lastLines(out), lastLines(log))
+		return fmt.Errorf("pgcluster: opening the server log: %w", err)
+	}
+	defer logFile.Close() // the child keeps its own descriptor
+
+	// Pdeathsig fires when the thread that started the child exits, so the
+	// goroutine that starts it keeps its thread until the server is gone.
+	started := make(chan error, 1)
+	c.exited = make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		cmd := c.command(context.Background(), "postgres", args...)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGINT
+		cmd.SysProcAttr.Setpgid = true // a terminal's Ctrl-C is for us, not for the server
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		c.pid = cmd.Process.Pid
+		started <- nil
+		c.exited <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return fmt.Errorf("pgcluster: starting postgres: %w", err)
+	}
+	if err := c.waitReady(ctx, 60*time.Second); err != nil {
+		_ = c.Stop()
+		log, _ := os.ReadFile(logPath)
+		return fmt.Errorf("pgcluster: postgres on port %d: %w: %s", c.Port, err, lastLines(log))
 	}
 	return nil
+}
+
+// waitReady waits until postmaster.pid says the server accepts connections,
+// as pg_ctl -w does.
+func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(filepath.Join(c.DataDir, "postmaster.pid"))
+		if err == nil {
+			lines := strings.Split(string(b), "\n")
+			if len(lines) >= 8 && strings.TrimSpace(lines[7]) == "ready" && strings.TrimSpace(lines[0]) == strconv.Itoa(c.pid) {
+				return nil
+			}
+		}
+		select {
+		case err := <-c.exited:
+			c.exited <- err // keep it for Stop
+			return fmt.Errorf("the server exited: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the server was not ready in time")
+		}
+	}
 }
 
 // URL returns a postgres:// URL for the superuser and database db.
@@ -195,43 +262,28 @@ func (c *Cluster) URL(db string) string {
 	return u.String()
 }
 
-// PID returns the server's process id, read from postmaster.pid.
-func (c *Cluster) PID() (int, error) {
-	b, err := os.ReadFile(filepath.Join(c.DataDir, "postmaster.pid"))
-	if err != nil {
-		return 0, fmt.Errorf("pgcluster: reading postmaster.pid: %w", err)
-	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	pid, err := strconv.Atoi(strings.TrimSpace(string(line)))
-	if err != nil {
-		return 0, fmt.Errorf("pgcluster: postmaster.pid: %w", err)
-	}
-	return pid, nil
-}
+// PID returns the server's process id.
+func (c *Cluster) PID() int { return c.pid }
 
 // Stop stops the server by its PID (a fast shutdown: SIGINT, then SIGKILL
-// after 15 s), and removes a temporary data directory.
+// after 15 s), waits for it to exit, and removes a temporary data
+// directory.
 func (c *Cluster) Stop() error {
 	defer c.cleanup()
-	pid, err := c.PID()
-	if err != nil {
-		return nil // not running
+	if c.pid == 0 || c.exited == nil {
+		return nil
 	}
-	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
-		if errors.Is(err, syscall.ESRCH) {
-			return nil
-		}
-		return fmt.Errorf("pgcluster: stopping server %d: %w", pid, err)
+	if err := syscall.Kill(c.pid, syscall.SIGINT); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("pgcluster: stopping server %d: %w", c.pid, err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if syscall.Kill(pid, 0) != nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-c.exited:
+		return nil
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(c.pid, syscall.SIGKILL)
+		<-c.exited
+		return fmt.Errorf("pgcluster: server %d did not stop in 15 s; killed", c.pid)
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	return fmt.Errorf("pgcluster: server %d did not stop in 15 s; killed", pid)
 }
 
 func (c *Cluster) cleanup() {
@@ -242,30 +294,19 @@ func (c *Cluster) cleanup() {
 
 // command runs a server binary, as the postgres user when we are root.
 func (c *Cluster) command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	path := filepath.Join(c.bin, name)
-	var cmd *exec.Cmd
-	if c.runAs != "" {
-		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", c.runAs, "--", path}, args...)...)
-	} else {
-		cmd = exec.CommandContext(ctx, path, args...)
-	}
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, name), args...)
 	cmd.Dir = "/"
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	return cmd
 }
 
 // own gives dir to the user the server runs as.
 func (c *Cluster) own(dir string) error {
-	if c.runAs == "" {
+	if c.cred == nil {
 		return nil
 	}
-	u, err := user.Lookup(c.runAs)
-	if err != nil {
-		return fmt.Errorf("pgcluster: running as root needs the %q system user: %w", c.runAs, err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	if err := os.Chown(dir, uid, gid); err != nil {
+	if err := os.Chown(dir, c.uid, c.gid); err != nil {
 		return fmt.Errorf("pgcluster: chown %s: %w", dir, err)
 	}
 	return os.Chmod(dir, 0o700)
@@ -281,7 +322,7 @@ func freePort() (int, error) {
 }
 
 func lastLines(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	lines := strings.Split(strings.TrimSpace(string(bytes.ToValidUTF8(b, nil))), "\n")
 	if len(lines) > 8 {
 		lines = lines[len(lines)-8:]
 	}

@@ -1,0 +1,131 @@
+package pgcluster
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+func TestStartQueryStop(t *testing.T) {
+	if _, err := FindBinDir(); errors.Is(err, ErrNoBinaries) {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	c, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addr string
+	if err := conn.QueryRow(ctx, `SELECT current_setting('listen_addresses')`).Scan(&addr); err != nil || addr != "127.0.0.1" {
+		t.Fatalf("listen_addresses = %q, %v", addr, err)
+	}
+	conn.Close(ctx)
+	pid := c.PID()
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if alive(pid) {
+		t.Fatalf("server %d still runs after Stop", pid)
+	}
+	if _, err := os.Stat(filepath.Dir(c.DataDir)); !os.IsNotExist(err) {
+		t.Fatalf("temporary directory left behind: %v", err)
+	}
+}
+
+// A persistent cluster keeps its data across restarts.
+func TestRestartKeepsData(t *testing.T) {
+	if _, err := FindBinDir(); errors.Is(err, ErrNoBinaries) {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "pg")
+	for _, d := range []string{filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))} {
+		if err := os.Chmod(d, 0o755); err != nil { // let the postgres user through
+			t.Fatal(err)
+		}
+	}
+	for i, stmt := range []string{`CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)`, `SELECT n FROM kept`} {
+		c, err := Start(ctx, Options{DataDir: dir, Durable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			_, err = conn.Exec(ctx, stmt)
+		} else {
+			var n int
+			if err = conn.QueryRow(ctx, stmt).Scan(&n); err == nil && n != 42 {
+				t.Fatalf("n = %d", n)
+			}
+		}
+		conn.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// If the process that started the server dies without stopping it, the
+// server stops by itself.
+func TestServerDiesWithItsParent(t *testing.T) {
+	if _, err := FindBinDir(); errors.Is(err, ErrNoBinaries) {
+		t.Skip(err)
+	}
+	if os.Getenv("PGCLUSTER_CHILD") != "" {
+		c, err := Start(context.Background(), Options{})
+		if err != nil {
+			os.Exit(3)
+		}
+		os.Stdout.WriteString(strconv.Itoa(c.PID()) + " " + filepath.Dir(c.DataDir) + "\n")
+		time.Sleep(time.Minute) // killed by the parent test long before
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServerDiesWithItsParent$")
+	cmd.Env = append(os.Environ(), "PGCLUSTER_CHILD=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	n, _ := out.Read(buf)
+	pidText, dir, _ := strings.Cut(strings.TrimSpace(string(buf[:n])), " ")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || !alive(pid) || !strings.Contains(dir, "bookstore-pg-") {
+		t.Fatalf("child reported %q: %v", buf[:n], err)
+	}
+	defer os.RemoveAll(dir) // the killed child could not
+	_ = cmd.Process.Kill() // no chance to clean up
+	_ = cmd.Wait()
+	deadline := time.Now().Add(15 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("server %d outlived its parent", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
