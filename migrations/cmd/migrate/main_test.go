@@ -3,16 +3,69 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"bookstore/graph/testdb"
+	"bookstore/migrations"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+// argsEnv, in a re-executed test binary, holds the arguments to run the
+// command with instead of the tests.
+const argsEnv = "MIGRATE_TEST_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(argsEnv); args != "" {
+		if err := run(context.Background(), strings.Fields(args), os.Getenv, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "migrate:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(testdb.Main(m))
+}
+
+// Separate processes (replicas, or Jobs) that migrate one database at once
+// leave one correct schema: the advisory lock serialises them.
+func TestProcessesMigratingTogether(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewEmpty(t)
+	const n = 4
+	cmds := make([]*exec.Cmd, n)
+	outs := make([]*bytes.Buffer, n)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^$")
+		cmds[i].Env = append(os.Environ(), argsEnv+"=up", "DATABASE_URL="+db.AdminURL)
+		outs[i] = &bytes.Buffer{}
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+	}
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("process %d: %v: %s", i, err, outs[i])
+		}
+	}
+	var rows, version int
+	var dirty bool
+	if err := db.Admin.QueryRow(ctx, `SELECT count(*), max(version), bool_or(dirty) FROM schema_migrations`).Scan(&rows, &version, &dirty); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || version != int(migrations.Latest()) || dirty {
+		t.Fatalf("schema_migrations: %d rows, version %d, dirty %v", rows, version, dirty)
+	}
+	if err := migrations.Check(ctx, db.Admin); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestMigrateUpCreatesRolesAndSeeds(t *testing.T) {
 	ctx := context.Background()
