@@ -118,7 +118,7 @@ func TestServerDiesWithItsParent(t *testing.T) {
 		t.Fatalf("child reported %q: %v", buf[:n], err)
 	}
 	defer os.RemoveAll(dir) // the killed child could not
-	_ = cmd.Process.Kill() // no chance to clean up
+	_ = cmd.Process.Kill()  // no chance to clean up
 	_ = cmd.Wait()
 	deadline := time.Now().Add(15 * time.Second)
 	for alive(pid) {
