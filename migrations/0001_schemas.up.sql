@@ -83,6 +83,9 @@ CREATE TABLE orders.orders (
   CONSTRAINT orders_idempotency_hash CHECK ((idempotency_key IS NULL) = (request_hash IS NULL))
 );
 
+-- book_id is not a foreign key: the orders role holds no privilege on the
+-- catalogue table, not even REFERENCES. reserve_stock proves the book exists
+-- in the same transaction, and books are never deleted.
 CREATE TABLE orders.order_items (
   order_id         uuid    NOT NULL REFERENCES orders.orders (id),
   line_no          integer NOT NULL,
