@@ -31,14 +31,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "migrate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	dbURL := fs.String("database", getenv("DATABASE_URL"), "owner or superuser `URL` of the database (default $DATABASE_URL)")
 	seed := fs.Bool("seed", false, "after up, load the demo catalogue (books already there are kept)")
 	booksLogin := fs.String("books-login", "", "create or update the books service's login `role` (password: $BOOKS_DB_PASSWORD)")

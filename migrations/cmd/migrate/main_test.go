@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -21,7 +22,7 @@ const argsEnv = "MIGRATE_TEST_ARGS"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(argsEnv); args != "" {
-		if err := run(context.Background(), strings.Fields(args), os.Getenv, os.Stdout); err != nil {
+		if err := run(context.Background(), strings.Fields(args), os.Getenv, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, "migrate:", err)
 			os.Exit(1)
 		}
@@ -74,7 +75,7 @@ func TestMigrateUpCreatesRolesAndSeeds(t *testing.T) {
 	var out bytes.Buffer
 	for range 2 { // re-running is harmless
 		out.Reset()
-		if err := run(ctx, []string{"-seed", "-books-login", "books_app_t", "-orders-login", "orders_app_t", "up"}, func(k string) string { return env[k] }, &out); err != nil {
+		if err := run(ctx, []string{"-seed", "-books-login", "books_app_t", "-orders-login", "orders_app_t", "up"}, func(k string) string { return env[k] }, &out, &out); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,7 +87,12 @@ func TestMigrateUpCreatesRolesAndSeeds(t *testing.T) {
 		t.Fatalf("%d books after seeding twice (%v), want 32", books, err)
 	}
 	// The login role can log in and has the orders role's rights only.
-	conn, err := pgx.Connect(ctx, strings.Replace(db.AdminURL, "postgres@", "orders_app_t:o'secret@", 1))
+	u, err := url.Parse(db.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("orders_app_t", "o'secret")
+	conn, err := pgx.Connect(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +100,15 @@ func TestMigrateUpCreatesRolesAndSeeds(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SELECT count(*) FROM orders.orders`); err != nil {
 		t.Fatalf("orders_app_t cannot read orders: %v", err)
 	}
+	var user string
+	if err := conn.QueryRow(ctx, `SELECT current_user`).Scan(&user); err != nil || user != "orders_app_t" {
+		t.Fatalf("connected as %q (%v), want orders_app_t", user, err)
+	}
 	if _, err := conn.Exec(ctx, `SELECT count(*) FROM books.books`); err == nil {
 		t.Fatal("orders_app_t can read the catalogue")
 	}
 	out.Reset()
-	if err := run(ctx, []string{"version"}, func(k string) string { return env[k] }, &out); err != nil {
+	if err := run(ctx, []string{"version"}, func(k string) string { return env[k] }, &out, &out); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -107,7 +117,8 @@ func TestMigrateRejectsBadUsage(t *testing.T) {
 	ctx := context.Background()
 	env := func(string) string { return "" }
 	for _, args := range [][]string{{}, {"sideways"}, {"up", "down"}, {"-nope", "up"}, {"up"}} {
-		if err := run(ctx, args, env, &bytes.Buffer{}); err == nil {
+		var out bytes.Buffer
+		if err := run(ctx, args, env, &out, &out); err == nil {
 			t.Errorf("migrate %q succeeded", args)
 		}
 	}
