@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"bookstore/graph/gqltest"
 	"bookstore/graph/testdb"
@@ -37,3 +39,43 @@ func TestBadConfigurationExits(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// A request past REQUEST_TIMEOUT is cut: its SQL is cancelled and the
+// client gets a JSON error, not a hanging connection.
+func TestRequestTimeout(t *testing.T) {
+	db := testdb.New(t)
+	srv := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, map[string]string{"REQUEST_TIMEOUT": "300ms"}, build)
+	ctx := context.Background()
+	tx, err := db.Admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, "LOCK TABLE books.books IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := (&gqltest.Client{URL: srv.URL + "/query"}).Do(t, `{ books { totalCount } }`, nil)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the request took %v", took)
+	}
+	if r.Status != 503 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("status %d, content type %q: %s", r.Status, r.Header.Get("Content-Type"), r.Raw)
+	}
+	r.WantError(t, "INTERNAL_SERVER_ERROR")
+	// The cancelled statement no longer waits on the lock.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var waiting int
+		if err := db.Admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = $1`, db.Name).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the timed-out statement still waits in PostgreSQL")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -132,8 +132,7 @@ func NewHandler(o Options) http.Handler {
 		inner = o.Middleware(gql)
 	}
 	admin := auth.NewAdmin(o.Config.AdminToken)
-	query := admin.Middleware(limitBody(o.Config.MaxBodyBytes, http.TimeoutHandler(inner, o.Config.RequestTimeout,
-		`{"errors":[{"message":"the request took too long","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)))
+	query := admin.Middleware(limitBody(o.Config.MaxBodyBytes, jsonTimeout(inner, o.Config.RequestTimeout)))
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", instrument("/query", checkRequest(query)))
@@ -147,6 +146,20 @@ func NewHandler(o Options) http.Handler {
 		http.Error(w, "not found: this service serves /query, /healthz, /readyz and /metrics", http.StatusNotFound)
 	}))
 	return requestLog(o.Logger, mux)
+}
+
+// jsonTimeout bounds a GraphQL request: past timeout its context is
+// cancelled (so its SQL is cancelled too) and the client gets 503 with a
+// GraphQL error body.
+func jsonTimeout(next http.Handler, timeout time.Duration) http.Handler {
+	th := http.TimeoutHandler(next, timeout,
+		`{"errors":[{"message":"the request took longer than `+timeout.String()+`","extensions":{"code":"INTERNAL_SERVER_ERROR"}}],"data":null}`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// TimeoutHandler writes its body without a Content-Type; a handler
+		// that finishes in time sets its own, which replaces this one.
+		w.Header().Set("Content-Type", "application/json")
+		th.ServeHTTP(w, r)
+	})
 }
 
 // readyz answers 200 once the database answers and its schema is migrated.
