@@ -148,6 +148,7 @@ func Check(ctx context.Context, q Querier) error {
 	var dirty bool
 	err := q.QueryRow(ctx, `SELECT version, dirty FROM public.schema_migrations LIMIT 1`).Scan(&version, &dirty)
 	var pgErr *pgconn.PgError
+	latest := int64(Latest())
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pgErr) && pgErr.Code == "42P01":
 		return fmt.Errorf("%w: no migration applied", ErrNotMigrated)
@@ -155,8 +156,8 @@ func Check(ctx context.Context, q Querier) error {
 		return fmt.Errorf("reading schema version: %w", err)
 	case dirty:
 		return fmt.Errorf("%w: version %d is dirty (a migration failed)", ErrNotMigrated, version)
-	case version < int64(Latest()):
-		return fmt.Errorf("%w: at version %d, want %d", ErrNotMigrated, version, Latest())
+	case version < latest:
+		return fmt.Errorf("%w: at version %d, want %d", ErrNotMigrated, version, latest)
 	}
 	return nil
 }
