@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"bookstore/books-subgraph/graph"
 	"bookstore/graph/gqltest"
 	"bookstore/graph/testdb"
 )
@@ -35,7 +36,7 @@ func start(t *testing.T, seed bool) *env {
 	if seed {
 		db.Seed(t)
 	}
-	srv := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, map[string]string{"ADMIN_TOKEN": adminToken}, build)
+	srv := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, map[string]string{"ADMIN_TOKEN": adminToken}, graph.Build)
 	anon := &gqltest.Client{URL: srv.URL + "/query"}
 	return &env{db: db, srv: srv, anon: anon, admin: anon.AsAdmin(adminToken), client: http.DefaultClient}
 }
@@ -606,7 +607,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 
 	// Not ready on a database that is not migrated.
 	empty := testdb.NewEmpty(t)
-	srv := gqltest.StartSubgraph(t, "books-subgraph", empty.BooksURL, nil, build)
+	srv := gqltest.StartSubgraph(t, "books-subgraph", empty.BooksURL, nil, graph.Build)
 	if code, body := get(srv.URL + "/readyz"); code != 503 || !strings.Contains(body, "no migration") {
 		t.Fatalf("/readyz on an empty database = %d %s, want 503", code, body)
 	}

@@ -7,24 +7,10 @@
 package main
 
 import (
-	"time"
-
 	"bookstore/books-subgraph/graph"
-	"bookstore/books-subgraph/graph/generated"
-	"bookstore/books-subgraph/store"
 	"bookstore/graph/service"
 )
 
 func main() {
-	service.Main("books-subgraph", ":4001", build)
-}
-
-func build(d service.Deps) (service.Subgraph, error) {
-	return service.Subgraph{
-		Schema: generated.NewExecutableSchema(generated.Config{Resolvers: &graph.Resolver{
-			Store:  store.New(d.Pool),
-			Logger: d.Logger,
-			Now:    time.Now,
-		}}),
-	}, nil
+	service.Main("books-subgraph", ":4001", graph.Build)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"bookstore/books-subgraph/graph"
 	"bookstore/graph/gqltest"
 	"bookstore/graph/testdb"
 )
@@ -44,7 +45,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 // client gets a JSON error, not a hanging connection.
 func TestRequestTimeout(t *testing.T) {
 	db := testdb.New(t)
-	srv := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, map[string]string{"REQUEST_TIMEOUT": "300ms"}, build)
+	srv := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, map[string]string{"REQUEST_TIMEOUT": "300ms"}, graph.Build)
 	ctx := context.Background()
 	tx, err := db.Admin.Begin(ctx)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"bookstore/graph/gqltest"
 	"bookstore/graph/testdb"
+	"bookstore/orders-subgraph/graph"
 )
 
 const adminToken = "orders-admin-token-0123456789"
@@ -28,7 +29,7 @@ func start(t *testing.T, extra map[string]string) *env {
 	for k, v := range extra {
 		settings[k] = v
 	}
-	srv := gqltest.StartSubgraph(t, "orders-subgraph", db.OrdersURL, settings, build)
+	srv := gqltest.StartSubgraph(t, "orders-subgraph", db.OrdersURL, settings, graph.Build)
 	anon := &gqltest.Client{URL: srv.URL + "/query"}
 	return &env{db: db, srv: srv, anon: anon, admin: anon.AsAdmin(adminToken)}
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -186,6 +187,9 @@ type Server struct {
 	Pool    *pgxpool.Pool
 	Counter *Counter
 	Logs    *LogBuffer
+
+	srv  *http.Server
+	stop sync.Once // the server's shutdown: Stop's or the cleanup's
 }
 
 // StartSubgraph runs a subgraph built by build over a pool of databaseURL,
@@ -220,19 +224,44 @@ func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string
 		t.Fatal(err)
 	}
 	h := service.NewHandler(service.Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema, Middleware: sg.Middleware})
+	// The same server as service.Serve's, held here so that Stop can close
+	// it abruptly.
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 	done := make(chan error, 1)
-	go func() { done <- service.Serve(ctx, ln, h, 10*time.Second, logger) }()
+	go func() { done <- srv.Serve(ln) }()
+	s := &Server{URL: "http://" + ln.Addr().String(), Pool: pool, Counter: counter, Logs: logs, srv: srv}
 	t.Cleanup(func() {
 		// The client may hold connections it dialled but never used; the
 		// server would wait 5 s for each such connection before closing it.
 		http.DefaultClient.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("%s: %v", name, err)
+		// Drain gracefully, unless Stop already closed the server.
+		s.stop.Do(func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				t.Errorf("%s: shutting down: %v", name, err)
+			}
+		})
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("%s: serving HTTP: %v", name, err)
 		}
+		cancel()
 		pool.Close()
 	})
-	return &Server{URL: "http://" + ln.Addr().String(), Pool: pool, Counter: counter, Logs: logs}
+	return s
+}
+
+// Stop shuts the server down at once, as a crash would: the listener and
+// every connection close, requests in flight included, so that new requests
+// are refused. It is idempotent, and the test's cleanup then only releases
+// the pool.
+func (s *Server) Stop() {
+	s.stop.Do(func() { _ = s.srv.Close() })
 }
 
 // LogBuffer collects a service's log lines; safe for concurrent use.

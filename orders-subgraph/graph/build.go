@@ -1,0 +1,22 @@
+package graph
+
+import (
+	"bookstore/graph/service"
+	"bookstore/orders-subgraph/graph/generated"
+	"bookstore/orders-subgraph/store"
+)
+
+// Build wires the orders subgraph over its database pool; it reads
+// ORDERS_LIST_PUBLIC. The main program and the tests that run the subgraph
+// in-process both use it.
+func Build(d service.Deps) (service.Subgraph, error) {
+	public, err := service.Bool(d.Getenv, "ORDERS_LIST_PUBLIC", false)
+	if err != nil {
+		return service.Subgraph{}, err
+	}
+	r := &Resolver{Store: store.New(d.Pool), Logger: d.Logger, OrdersListPublic: public}
+	return service.Subgraph{
+		Schema:     generated.NewExecutableSchema(generated.Config{Resolvers: r}),
+		Middleware: r.WithLoaders,
+	}, nil
+}

@@ -1,0 +1,590 @@
+package compose
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Error lists every problem composition found. Each names the subgraph,
+// the type and the field concerned.
+type Error struct {
+	Problems []string
+}
+
+func (e *Error) Error() string {
+	return "composition failed:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Compose merges Federation v2 subgraph schemas into a supergraph.
+func Compose(subgraphs []Subgraph) (*Supergraph, error) {
+	if len(subgraphs) == 0 {
+		return nil, errors.New("composition needs at least one subgraph")
+	}
+	c := &composer{types: map[string]*mergedType{}}
+	names := map[string]bool{}
+	for _, s := range subgraphs {
+		if names[s.Name] {
+			return nil, fmt.Errorf("subgraph %q is listed twice", s.Name)
+		}
+		names[s.Name] = true
+		sg, err := parseSubgraph(s)
+		if err != nil {
+			return nil, err
+		}
+		c.subs = append(c.subs, sg)
+	}
+	return c.compose()
+}
+
+type composer struct {
+	subs     []*subgraph
+	types    map[string]*mergedType
+	order    []string
+	problems []string
+}
+
+// mergedType gathers one type's definitions across subgraphs.
+type mergedType struct {
+	name   string
+	kind   ast.DefinitionKind
+	graphs []string
+	defs   map[string]*ast.Definition
+}
+
+func (c *composer) errorf(format string, args ...any) {
+	c.problems = append(c.problems, fmt.Sprintf(format, args...))
+}
+
+func (c *composer) sub(name string) *subgraph {
+	for _, s := range c.subs {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *composer) compose() (*Supergraph, error) {
+	for _, s := range c.subs {
+		for _, own := range s.own {
+			def := s.schema.Types[own]
+			name := s.typeName(own)
+			m := c.types[name]
+			if m == nil {
+				m = &mergedType{name: name, kind: def.Kind, defs: map[string]*ast.Definition{}}
+				c.types[name] = m
+				c.order = append(c.order, name)
+			}
+			if m.kind != def.Kind {
+				c.errorf("type %s is %s in subgraph %q but %s in subgraph %q", name, m.kind, m.graphs[0], def.Kind, s.name)
+				continue
+			}
+			m.graphs = append(m.graphs, s.name)
+			m.defs[s.name] = def
+		}
+	}
+	if c.types["Query"] == nil {
+		c.errorf("no subgraph defines a Query type")
+	}
+	inputUse, outputUse := c.enumUsage()
+
+	sg := &Supergraph{types: map[string]*Type{}}
+	for _, s := range c.subs {
+		sg.Graphs = append(sg.Graphs, Graph{Name: s.name, URL: s.url})
+	}
+	inaccessible := map[string]bool{}
+	for _, name := range c.order {
+		m := c.types[name]
+		for _, d := range m.defs {
+			if d.Directives.ForName("inaccessible") != nil {
+				inaccessible[name] = true
+			}
+		}
+	}
+	var defs ast.DefinitionList
+	for _, name := range c.order {
+		m := c.types[name]
+		var def *ast.Definition
+		switch m.kind {
+		case ast.Object, ast.Interface:
+			def = c.mergeObject(m, sg, inaccessible)
+		case ast.Union:
+			def = c.mergeUnion(m, sg)
+		case ast.Enum:
+			def = c.mergeEnum(m, inputUse[name], outputUse[name])
+		case ast.InputObject:
+			def = c.mergeInput(m)
+		case ast.Scalar:
+			def = &ast.Definition{Kind: ast.Scalar, Name: name, Description: firstDescription(m)}
+		}
+		if def != nil && !inaccessible[name] {
+			defs = append(defs, def)
+		}
+	}
+	if len(c.problems) > 0 {
+		return nil, &Error{Problems: c.problems}
+	}
+	schema, err := clientSchema(defs, nil, c.types["Mutation"] != nil && !inaccessible["Mutation"])
+	if err != nil {
+		return nil, err
+	}
+	sg.Schema = schema
+	return sg, nil
+}
+
+func firstDescription(m *mergedType) string {
+	for _, g := range m.graphs {
+		if d := m.defs[g].Description; d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// clientDirectives keeps the directives a client schema shows.
+func clientDirectives(list ast.DirectiveList) ast.DirectiveList {
+	var out ast.DirectiveList
+	for _, d := range list {
+		if d.Name == "deprecated" || d.Name == "specifiedBy" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+type fieldDef struct {
+	graph string
+	def   *ast.FieldDefinition
+}
+
+func (c *composer) mergeObject(m *mergedType, sg *Supergraph, inaccessibleType map[string]bool) *ast.Definition {
+	t := &Type{Name: m.name, Kind: m.kind, Graphs: m.graphs, Fields: map[string]*Field{}, Possible: map[string][]string{}}
+	sg.types[m.name] = t
+	out := &ast.Definition{Kind: m.kind, Name: m.name, Description: firstDescription(m)}
+
+	var order []string
+	byName := map[string][]fieldDef{}
+	for _, g := range m.graphs {
+		def := m.defs[g]
+		for _, k := range def.Directives.ForNames("key") {
+			c.addKey(t, g, def, k)
+		}
+		for _, f := range def.Fields {
+			if strings.HasPrefix(f.Name, "__") || (m.name == "Query" && (f.Name == "_service" || f.Name == "_entities")) {
+				continue
+			}
+			if byName[f.Name] == nil {
+				order = append(order, f.Name)
+			}
+			byName[f.Name] = append(byName[f.Name], fieldDef{g, f})
+		}
+		for _, i := range def.Interfaces {
+			if !slices.Contains(out.Interfaces, i) && !inaccessibleType[i] {
+				out.Interfaces = append(out.Interfaces, i)
+			}
+		}
+	}
+	for _, name := range order {
+		defs := byName[name]
+		field := c.mergeFieldMeta(m, defs)
+		t.Fields[name] = field
+		cf := c.mergeFieldDef(m, defs)
+		if cf == nil {
+			continue
+		}
+		named := cf.Type.Name()
+		if inaccessibleType[named] {
+			c.errorf("field %s.%s returns %s, which is @inaccessible, but the field is not @inaccessible", m.name, name, named)
+		}
+		out.Fields = append(out.Fields, cf)
+	}
+	if m.kind == ast.Interface {
+		for _, g := range m.graphs {
+			s := c.sub(g)
+			for _, impl := range s.schema.PossibleTypes[m.defs[g].Name] {
+				if impl.Kind == ast.Object {
+					t.Possible[g] = append(t.Possible[g], s.typeName(impl.Name))
+				}
+			}
+		}
+	}
+	if m.kind == ast.Object {
+		c.checkShareable(m, t)
+	}
+	return out
+}
+
+// addKey parses and checks one @key.
+func (c *composer) addKey(t *Type, graph string, def *ast.Definition, k *ast.Directive) {
+	arg := k.Arguments.ForName("fields")
+	if arg == nil || arg.Value == nil || arg.Value.Kind != ast.StringValue {
+		c.errorf("subgraph %q, type %s: @key needs a string fields argument", graph, t.Name)
+		return
+	}
+	set, err := ParseFieldSet(arg.Value.Raw)
+	if err != nil {
+		c.errorf("subgraph %q, type %s: @key: %v", graph, t.Name, err)
+		return
+	}
+	if !c.checkFieldSet(graph, t.Name, def, set, "@key(fields: "+fmt.Sprintf("%q", arg.Value.Raw)+")") {
+		return
+	}
+	resolvable := true
+	if r := k.Arguments.ForName("resolvable"); r != nil && r.Value != nil && r.Value.Raw == "false" {
+		resolvable = false
+	}
+	t.Keys = append(t.Keys, Key{Graph: graph, Fields: set, Source: arg.Value.Raw, Resolvable: resolvable})
+}
+
+// checkFieldSet checks that every field of a field set exists on def in the
+// subgraph, with sub-selections exactly on composite fields.
+func (c *composer) checkFieldSet(graph, typeName string, def *ast.Definition, set ast.SelectionSet, what string) bool {
+	s := c.sub(graph)
+	ok := true
+	for _, sel := range set {
+		f := sel.(*ast.Field)
+		fd := def.Fields.ForName(f.Name)
+		if fd == nil {
+			c.errorf("subgraph %q, type %s: %s names field %q, which %s does not have in that subgraph", graph, typeName, what, f.Name, typeName)
+			ok = false
+			continue
+		}
+		sub := s.schema.Types[fd.Type.Name()]
+		switch {
+		case sub == nil:
+			ok = false
+		case sub.IsCompositeType() && len(f.SelectionSet) == 0:
+			c.errorf("subgraph %q, type %s: %s selects %s.%s without a sub-selection", graph, typeName, what, typeName, f.Name)
+			ok = false
+		case !sub.IsCompositeType() && len(f.SelectionSet) > 0:
+			c.errorf("subgraph %q, type %s: %s selects fields of leaf field %s.%s", graph, typeName, what, typeName, f.Name)
+			ok = false
+		case len(f.SelectionSet) > 0:
+			ok = c.checkFieldSet(graph, sub.Name, sub, f.SelectionSet, what) && ok
+		}
+	}
+	return ok
+}
+
+// mergeFieldMeta records which subgraphs resolve a field.
+func (c *composer) mergeFieldMeta(m *mergedType, defs []fieldDef) *Field {
+	field := &Field{Name: defs[0].def.Name, Type: defs[0].def.Type}
+	for _, d := range defs[1:] {
+		if t, ok := mergeOutputType(field.Type, d.def.Type); ok {
+			field.Type = t
+		}
+	}
+	overridden := map[string]bool{}
+	for _, d := range defs {
+		if o := d.def.Directives.ForName("override"); o != nil {
+			if from := o.Arguments.ForName("from"); from != nil && from.Value != nil {
+				overridden[from.Value.Raw] = true
+			}
+		}
+	}
+	for _, d := range defs {
+		if overridden[d.graph] {
+			continue
+		}
+		src := FieldSource{Graph: d.graph}
+		typeDef := m.defs[d.graph]
+		src.External = d.def.Directives.ForName("external") != nil ||
+			(typeDef.Directives.ForName("external") != nil && !isKeyField(typeDef, d.def.Name))
+		if r := d.def.Directives.ForName("requires"); r != nil {
+			src.Requires = c.directiveFieldSet(d.graph, m.name, typeDef, r, "@requires")
+		}
+		if p := d.def.Directives.ForName("provides"); p != nil {
+			s := c.sub(d.graph)
+			target := s.schema.Types[d.def.Type.Name()]
+			if target == nil || !target.IsCompositeType() {
+				c.errorf("subgraph %q, field %s.%s: @provides on a field that does not return an object", d.graph, m.name, d.def.Name)
+			} else {
+				src.Provides = c.directiveFieldSet(d.graph, target.Name, target, p, "@provides on "+m.name+"."+d.def.Name)
+			}
+		}
+		field.Sources = append(field.Sources, src)
+	}
+	return field
+}
+
+func isKeyField(def *ast.Definition, field string) bool {
+	for _, k := range def.Directives.ForNames("key") {
+		if set, err := ParseFieldSet(argString(k, "fields")); err == nil {
+			for _, sel := range set {
+				if sel.(*ast.Field).Name == field {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func argString(d *ast.Directive, name string) string {
+	if a := d.Arguments.ForName(name); a != nil && a.Value != nil {
+		return a.Value.Raw
+	}
+	return ""
+}
+
+func (c *composer) directiveFieldSet(graph, typeName string, def *ast.Definition, d *ast.Directive, what string) ast.SelectionSet {
+	set, err := ParseFieldSet(argString(d, "fields"))
+	if err != nil {
+		c.errorf("subgraph %q, type %s: %s: %v", graph, typeName, what, err)
+		return nil
+	}
+	if !c.checkFieldSet(graph, typeName, def, set, what) {
+		return nil
+	}
+	return set
+}
+
+// mergeFieldDef merges a field's client-facing definition, or returns nil
+// when it is @inaccessible.
+func (c *composer) mergeFieldDef(m *mergedType, defs []fieldDef) *ast.FieldDefinition {
+	out := &ast.FieldDefinition{Name: defs[0].def.Name}
+	hidden := false
+	for i, d := range defs {
+		if d.def.Directives.ForName("inaccessible") != nil {
+			hidden = true
+		}
+		if out.Description == "" {
+			out.Description = d.def.Description
+		}
+		if dep := d.def.Directives.ForName("deprecated"); dep != nil && out.Directives.ForName("deprecated") == nil {
+			out.Directives = append(out.Directives, dep)
+		}
+		if i == 0 {
+			out.Type = d.def.Type
+			for _, a := range d.def.Arguments {
+				out.Arguments = append(out.Arguments, &ast.ArgumentDefinition{
+					Name: a.Name, Description: a.Description, DefaultValue: a.DefaultValue, Type: a.Type,
+					Directives: clientDirectives(a.Directives),
+				})
+			}
+			continue
+		}
+		merged, ok := mergeOutputType(out.Type, d.def.Type)
+		if !ok {
+			c.errorf("field %s.%s has type %s in subgraph %q but %s in subgraph %q",
+				m.name, out.Name, defs[0].def.Type.String(), defs[0].graph, d.def.Type.String(), d.graph)
+			continue
+		}
+		out.Type = merged
+		// Arguments: those every subgraph accepts, with the same type.
+		var kept ast.ArgumentDefinitionList
+		for _, a := range out.Arguments {
+			other := d.def.Arguments.ForName(a.Name)
+			if other == nil {
+				if a.Type.NonNull && a.DefaultValue == nil {
+					c.errorf("argument %s.%s(%s:) is required in subgraph %q but missing in subgraph %q", m.name, out.Name, a.Name, defs[0].graph, d.graph)
+				}
+				continue
+			}
+			if other.Type.String() != a.Type.String() {
+				c.errorf("argument %s.%s(%s:) has type %s in subgraph %q but %s in subgraph %q", m.name, out.Name, a.Name, a.Type.String(), defs[0].graph, other.Type.String(), d.graph)
+			}
+			kept = append(kept, a)
+		}
+		out.Arguments = kept
+	}
+	var args ast.ArgumentDefinitionList
+	for _, a := range out.Arguments {
+		inacc := false
+		for _, d := range defs {
+			if da := d.def.Arguments.ForName(a.Name); da != nil && da.Directives.ForName("inaccessible") != nil {
+				inacc = true
+			}
+		}
+		if !inacc {
+			args = append(args, a)
+		}
+	}
+	out.Arguments = args
+	if hidden {
+		return nil
+	}
+	return out
+}
+
+// mergeOutputType merges two output types of one field: the same named type
+// and list shape, nullable where either is nullable.
+func mergeOutputType(a, b *ast.Type) (*ast.Type, bool) {
+	switch {
+	case a.Elem != nil && b.Elem != nil:
+		elem, ok := mergeOutputType(a.Elem, b.Elem)
+		return &ast.Type{Elem: elem, NonNull: a.NonNull && b.NonNull}, ok
+	case a.Elem == nil && b.Elem == nil && a.NamedType == b.NamedType:
+		return &ast.Type{NamedType: a.NamedType, NonNull: a.NonNull && b.NonNull}, true
+	}
+	return nil, false
+}
+
+// checkShareable refuses a field resolved by several subgraphs unless each
+// marks it @shareable (key fields are shareable by nature).
+func (c *composer) checkShareable(m *mergedType, t *Type) {
+	for name, f := range t.Fields {
+		resolvers := f.Resolvers()
+		if len(resolvers) < 2 {
+			continue
+		}
+		for _, g := range resolvers {
+			def := m.defs[g]
+			fd := def.Fields.ForName(name)
+			if fd.Directives.ForName("shareable") != nil || def.Directives.ForName("shareable") != nil || isKeyField(def, name) {
+				continue
+			}
+			others := slices.DeleteFunc(slices.Clone(resolvers), func(s string) bool { return s == g })
+			c.errorf("field %s.%s is resolved by subgraphs %q and %s but is not @shareable in subgraph %q",
+				m.name, name, g, quoteList(others), g)
+		}
+	}
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func (c *composer) mergeUnion(m *mergedType, sg *Supergraph) *ast.Definition {
+	t := &Type{Name: m.name, Kind: ast.Union, Graphs: m.graphs, Fields: map[string]*Field{}, Possible: map[string][]string{}}
+	sg.types[m.name] = t
+	out := &ast.Definition{Kind: ast.Union, Name: m.name, Description: firstDescription(m)}
+	for _, g := range m.graphs {
+		for _, member := range m.defs[g].Types {
+			t.Possible[g] = append(t.Possible[g], member)
+			if !slices.Contains(out.Types, member) {
+				out.Types = append(out.Types, member)
+			}
+		}
+	}
+	return out
+}
+
+// enumUsage finds which enums appear in input positions and which in
+// output positions, in any subgraph.
+func (c *composer) enumUsage() (input, output map[string]bool) {
+	input, output = map[string]bool{}, map[string]bool{}
+	for _, s := range c.subs {
+		for _, name := range s.own {
+			def := s.schema.Types[name]
+			for _, f := range def.Fields {
+				if def.Kind == ast.InputObject {
+					input[f.Type.Name()] = true
+					continue
+				}
+				output[f.Type.Name()] = true
+				for _, a := range f.Arguments {
+					input[a.Type.Name()] = true
+				}
+			}
+		}
+	}
+	return input, output
+}
+
+// mergeEnum merges an enum's values: the union when it is only returned,
+// the intersection when it is only an input, and identical sets otherwise.
+func (c *composer) mergeEnum(m *mergedType, asInput, asOutput bool) *ast.Definition {
+	out := &ast.Definition{Kind: ast.Enum, Name: m.name, Description: firstDescription(m)}
+	var order []string
+	count := map[string]int{}
+	vals := map[string]*ast.EnumValueDefinition{}
+	hidden := map[string]bool{}
+	for _, g := range m.graphs {
+		for _, v := range m.defs[g].EnumValues {
+			if count[v.Name] == 0 {
+				order = append(order, v.Name)
+				vals[v.Name] = v
+			}
+			count[v.Name]++
+			if v.Directives.ForName("inaccessible") != nil {
+				hidden[v.Name] = true
+			}
+		}
+	}
+	n := len(m.graphs)
+	for _, name := range order {
+		if count[name] < n && asInput {
+			if asOutput {
+				var missing []string
+				for _, g := range m.graphs {
+					if m.defs[g].EnumValues.ForName(name) == nil {
+						missing = append(missing, g)
+					}
+				}
+				sort.Strings(missing)
+				c.errorf("enum %s is used as input and output, so every subgraph must define the same values, but value %s is missing in subgraph %s",
+					m.name, name, quoteList(missing))
+			}
+			continue
+		}
+		if hidden[name] {
+			continue
+		}
+		v := vals[name]
+		out.EnumValues = append(out.EnumValues, &ast.EnumValueDefinition{Name: name, Description: v.Description, Directives: clientDirectives(v.Directives)})
+	}
+	if len(out.EnumValues) == 0 {
+		c.errorf("enum %s has no value common to subgraphs %s", m.name, quoteList(m.graphs))
+	}
+	return out
+}
+
+// mergeInput keeps the input fields that every subgraph defines; a required
+// field missing in one subgraph is an error.
+func (c *composer) mergeInput(m *mergedType) *ast.Definition {
+	out := &ast.Definition{Kind: ast.InputObject, Name: m.name, Description: firstDescription(m)}
+	first := m.graphs[0]
+	var names []string
+	for _, g := range m.graphs {
+		for _, f := range m.defs[g].Fields {
+			if !slices.Contains(names, f.Name) {
+				names = append(names, f.Name)
+			}
+		}
+	}
+	for _, name := range names {
+		keep, hidden := true, false
+		var base *ast.FieldDefinition
+		for _, g := range m.graphs {
+			f := m.defs[g].Fields.ForName(name)
+			if f == nil {
+				keep = false
+				continue
+			}
+			if f.Directives.ForName("inaccessible") != nil {
+				hidden = true
+			}
+			if base == nil {
+				base = f
+				continue
+			}
+			if f.Type.String() != base.Type.String() {
+				c.errorf("input field %s.%s has type %s in subgraph %q but %s in subgraph %q", m.name, name, base.Type.String(), first, f.Type.String(), g)
+			}
+		}
+		if !keep {
+			if base.Type.NonNull && base.DefaultValue == nil {
+				c.errorf("input field %s.%s is required but not defined in every subgraph that defines %s", m.name, name, m.name)
+			}
+			continue
+		}
+		if hidden {
+			continue
+		}
+		out.Fields = append(out.Fields, &ast.FieldDefinition{
+			Name: name, Description: base.Description, Type: base.Type, DefaultValue: base.DefaultValue,
+			Directives: clientDirectives(base.Directives),
+		})
+	}
+	return out
+}

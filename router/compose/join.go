@@ -1,0 +1,335 @@
+package compose
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// ParseSupergraph reads a supergraph SDL in Apollo's join v0.3 format (as
+// @apollo/composition and rover print it).
+func ParseSupergraph(sdl string) (*Supergraph, error) {
+	doc, err := parser.ParseSchema(&ast.Source{Name: "supergraph", Input: sdl})
+	if err != nil {
+		return nil, fmt.Errorf("the supergraph does not parse: %w", err)
+	}
+	j := &joinReader{enumToGraph: map[string]string{}, problems: nil}
+	names := linkNames(doc)
+	j.inaccessible, j.join = names["inaccessible"], names["join"]
+	if j.join == "" {
+		return nil, fmt.Errorf("the supergraph has no @link to the join spec (https://specs.apollo.dev/join/v0.x)")
+	}
+
+	defs := map[string]*ast.Definition{}
+	var order []string
+	for _, d := range append(append(ast.DefinitionList{}, doc.Definitions...), doc.Extensions...) {
+		if existing := defs[d.Name]; existing != nil {
+			existing.Fields = append(existing.Fields, d.Fields...)
+			existing.Directives = append(existing.Directives, d.Directives...)
+			existing.EnumValues = append(existing.EnumValues, d.EnumValues...)
+			existing.Types = append(existing.Types, d.Types...)
+			existing.Interfaces = append(existing.Interfaces, d.Interfaces...)
+			continue
+		}
+		defs[d.Name] = d
+		order = append(order, d.Name)
+	}
+	graphEnum := defs[j.join+"__Graph"]
+	if graphEnum == nil {
+		return nil, fmt.Errorf("the supergraph has no %s__Graph enum", j.join)
+	}
+	sg := &Supergraph{types: map[string]*Type{}}
+	for _, v := range graphEnum.EnumValues {
+		d := v.Directives.ForName(j.join + "__graph")
+		if d == nil {
+			return nil, fmt.Errorf("%s__Graph.%s has no @%s__graph", j.join, v.Name, j.join)
+		}
+		name, url := argString(d, "name"), argString(d, "url")
+		j.enumToGraph[v.Name] = name
+		sg.Graphs = append(sg.Graphs, Graph{Name: name, URL: url})
+	}
+
+	queryName, mutationName := "Query", "Mutation"
+	for _, list := range []ast.SchemaDefinitionList{doc.Schema, doc.SchemaExtension} {
+		for _, sd := range list {
+			for _, op := range sd.OperationTypes {
+				switch op.Operation {
+				case ast.Query:
+					queryName = op.Type
+				case ast.Mutation:
+					mutationName = op.Type
+				case ast.Subscription:
+					return nil, fmt.Errorf("subscriptions are not supported")
+				}
+			}
+		}
+	}
+	if queryName != "Query" || (defs[mutationName] != nil && mutationName != "Mutation") {
+		return nil, fmt.Errorf("root types must be named Query and Mutation")
+	}
+
+	var client ast.DefinitionList
+	hidden := map[string]bool{}
+	for _, name := range order {
+		if j.isSpecType(name) || j.hidden(defs[name].Directives) {
+			hidden[name] = true
+		}
+	}
+	for _, name := range order {
+		d := defs[name]
+		if j.isSpecType(name) {
+			continue
+		}
+		out := j.readType(sg, d, hidden)
+		if out != nil && !hidden[name] {
+			client = append(client, out)
+		}
+	}
+	j.implementations(sg, defs, order)
+	if len(j.problems) > 0 {
+		return nil, &Error{Problems: j.problems}
+	}
+	schema, err := clientSchema(client, nil, defs["Mutation"] != nil && !hidden["Mutation"])
+	if err != nil {
+		return nil, err
+	}
+	sg.Schema = schema
+	return sg, nil
+}
+
+type joinReader struct {
+	join, inaccessible string
+	enumToGraph        map[string]string
+	problems           []string
+}
+
+// linkNames maps each linked spec (join, inaccessible, tag, link) to the
+// name it is used under in the document.
+func linkNames(doc *ast.SchemaDocument) map[string]string {
+	out := map[string]string{}
+	for _, list := range []ast.SchemaDefinitionList{doc.Schema, doc.SchemaExtension} {
+		for _, sd := range list {
+			for _, l := range append(sd.Directives.ForNames("link"), sd.Directives.ForNames("core")...) {
+				url := argString(l, "url")
+				if url == "" {
+					url = argString(l, "feature")
+				}
+				parts := strings.Split(strings.TrimRight(url, "/"), "/")
+				if len(parts) < 2 {
+					continue
+				}
+				spec := parts[len(parts)-2]
+				name := spec
+				if as := argString(l, "as"); as != "" {
+					name = as
+				}
+				out[spec] = name
+			}
+		}
+	}
+	return out
+}
+
+func (j *joinReader) isSpecType(name string) bool {
+	for _, p := range []string{j.join + "__", "link__", "core__", "inaccessible__", "tag__"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (j *joinReader) hidden(list ast.DirectiveList) bool {
+	return j.inaccessible != "" && list.ForName(j.inaccessible) != nil
+}
+
+func (j *joinReader) graph(d *ast.Directive) string {
+	g := argString(d, "graph")
+	if g == "" {
+		return ""
+	}
+	name, ok := j.enumToGraph[g]
+	if !ok {
+		j.problems = append(j.problems, fmt.Sprintf("@%s names unknown graph %s", d.Name, g))
+	}
+	return name
+}
+
+// readType records one type's join metadata and returns its client
+// definition.
+func (j *joinReader) readType(sg *Supergraph, d *ast.Definition, hidden map[string]bool) *ast.Definition {
+	out := &ast.Definition{Kind: d.Kind, Name: d.Name, Description: d.Description}
+	var graphs []string
+	t := &Type{Name: d.Name, Kind: d.Kind, Fields: map[string]*Field{}, Possible: map[string][]string{}}
+	for _, jt := range d.Directives.ForNames(j.join + "__type") {
+		g := j.graph(jt)
+		if g == "" {
+			continue
+		}
+		if argString(jt, "isInterfaceObject") == "true" {
+			j.problems = append(j.problems, fmt.Sprintf("type %s: @interfaceObject (subgraph %q) is not supported by this router", d.Name, g))
+		}
+		if !contains(graphs, g) {
+			graphs = append(graphs, g)
+		}
+		if keySrc := argString(jt, "key"); keySrc != "" {
+			set, err := ParseFieldSet(keySrc)
+			if err != nil {
+				j.problems = append(j.problems, fmt.Sprintf("type %s, subgraph %q: key: %v", d.Name, g, err))
+				continue
+			}
+			t.Keys = append(t.Keys, Key{Graph: g, Fields: set, Source: keySrc, Resolvable: argString(jt, "resolvable") != "false"})
+		}
+	}
+	t.Graphs = graphs
+	switch d.Kind {
+	case ast.Object, ast.Interface:
+		sg.types[d.Name] = t
+		for _, i := range d.Interfaces {
+			if !hidden[i] {
+				out.Interfaces = append(out.Interfaces, i)
+			}
+		}
+		for _, f := range d.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			t.Fields[f.Name] = j.readField(d, f, graphs)
+			if j.hidden(f.Directives) {
+				continue
+			}
+			out.Fields = append(out.Fields, j.clientField(f, hidden))
+		}
+	case ast.Union:
+		sg.types[d.Name] = t
+		for _, m := range d.Directives.ForNames(j.join + "__unionMember") {
+			if g := j.graph(m); g != "" {
+				t.Possible[g] = append(t.Possible[g], argString(m, "member"))
+			}
+		}
+		if len(t.Possible) == 0 {
+			for _, g := range graphs {
+				t.Possible[g] = append(t.Possible[g], d.Types...)
+			}
+		}
+		for _, m := range d.Types {
+			if !hidden[m] {
+				out.Types = append(out.Types, m)
+			}
+		}
+	case ast.Enum:
+		for _, v := range d.EnumValues {
+			if !j.hidden(v.Directives) {
+				out.EnumValues = append(out.EnumValues, &ast.EnumValueDefinition{Name: v.Name, Description: v.Description, Directives: clientDirectives(v.Directives)})
+			}
+		}
+	case ast.InputObject:
+		for _, f := range d.Fields {
+			if !j.hidden(f.Directives) {
+				out.Fields = append(out.Fields, &ast.FieldDefinition{Name: f.Name, Description: f.Description, Type: f.Type, DefaultValue: f.DefaultValue, Directives: clientDirectives(f.Directives)})
+			}
+		}
+	}
+	return out
+}
+
+func (j *joinReader) clientField(f *ast.FieldDefinition, hidden map[string]bool) *ast.FieldDefinition {
+	out := &ast.FieldDefinition{Name: f.Name, Description: f.Description, Type: f.Type, Directives: clientDirectives(f.Directives)}
+	for _, a := range f.Arguments {
+		if j.hidden(a.Directives) {
+			continue
+		}
+		out.Arguments = append(out.Arguments, &ast.ArgumentDefinition{Name: a.Name, Description: a.Description, DefaultValue: a.DefaultValue, Type: a.Type, Directives: clientDirectives(a.Directives)})
+	}
+	if hidden[f.Type.Name()] {
+		j.problems = append(j.problems, fmt.Sprintf("field %s returns @inaccessible type %s", f.Name, f.Type.Name()))
+	}
+	return out
+}
+
+// readField reads a field's @join__field directives. A field without any is
+// resolved by every subgraph that defines its type.
+func (j *joinReader) readField(d *ast.Definition, f *ast.FieldDefinition, typeGraphs []string) *Field {
+	field := &Field{Name: f.Name, Type: f.Type}
+	jfs := f.Directives.ForNames(j.join + "__field")
+	if len(jfs) == 0 {
+		for _, g := range typeGraphs {
+			field.Sources = append(field.Sources, FieldSource{Graph: g})
+		}
+		return field
+	}
+	for _, jf := range jfs {
+		g := j.graph(jf)
+		if g == "" {
+			continue
+		}
+		if argString(jf, "usedOverridden") == "true" {
+			// The overridden subgraph still serves the field for its own
+			// @requires or keys; the router never routes the field there.
+			field.Sources = append(field.Sources, FieldSource{Graph: g, External: true})
+			continue
+		}
+		src := FieldSource{Graph: g, External: argString(jf, "external") == "true"}
+		if r := argString(jf, "requires"); r != "" {
+			set, err := ParseFieldSet(r)
+			if err != nil {
+				j.problems = append(j.problems, fmt.Sprintf("field %s.%s, subgraph %q: requires: %v", d.Name, f.Name, g, err))
+			}
+			src.Requires = set
+		}
+		if p := argString(jf, "provides"); p != "" {
+			set, err := ParseFieldSet(p)
+			if err != nil {
+				j.problems = append(j.problems, fmt.Sprintf("field %s.%s, subgraph %q: provides: %v", d.Name, f.Name, g, err))
+			}
+			src.Provides = set
+		}
+		field.Sources = append(field.Sources, src)
+	}
+	return field
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// implementations fills each interface's possible types per subgraph from
+// @join__implements, or, without it, from the objects that implement the
+// interface and are defined in that subgraph.
+func (j *joinReader) implementations(sg *Supergraph, defs map[string]*ast.Definition, order []string) {
+	for _, name := range order {
+		d := defs[name]
+		if d.Kind != ast.Object || sg.types[name] == nil {
+			continue
+		}
+		obj := sg.types[name]
+		impls := d.Directives.ForNames(j.join + "__implements")
+		if len(impls) > 0 {
+			for _, im := range impls {
+				g, iface := j.graph(im), argString(im, "interface")
+				if it := sg.types[iface]; it != nil && g != "" {
+					it.Possible[g] = append(it.Possible[g], name)
+				}
+			}
+			continue
+		}
+		for _, iface := range d.Interfaces {
+			it := sg.types[iface]
+			if it == nil {
+				continue
+			}
+			for _, g := range obj.Graphs {
+				if it.DefinedIn(g) {
+					it.Possible[g] = append(it.Possible[g], name)
+				}
+			}
+		}
+	}
+}

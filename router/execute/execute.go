@@ -1,0 +1,423 @@
+// Package execute runs a plan: it sends the fetches to the subgraphs, in
+// parallel where the plan allows, merges their data into one tree, and
+// shapes the response from the client's selection, with nulls propagated
+// and subgraph errors re-pathed to the client's paths.
+package execute
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"bookstore/graph/apierror"
+	"bookstore/router/plan"
+	"bookstore/router/transport"
+)
+
+// Fetcher sends one request to a subgraph. *transport.Client is one.
+type Fetcher interface {
+	Do(ctx context.Context, req transport.Request) (*transport.Response, error)
+}
+
+// Error is one GraphQL error of the response.
+type Error struct {
+	Message    string         `json:"message"`
+	Locations  []Location     `json:"locations,omitempty"`
+	Path       []any          `json:"path,omitempty"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+// Location is a position in the client's document.
+type Location struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+// Code returns the error's contract code.
+func (e Error) Code() string {
+	c, _ := e.Extensions["code"].(string)
+	return c
+}
+
+// Executor runs plans. It is safe for concurrent use.
+type Executor struct {
+	Fetcher Fetcher
+	Logger  *slog.Logger
+	// Schema is the client schema introspection answers from.
+	Schema *ast.Schema
+	// OnFetch, when set, observes every subgraph fetch (metrics).
+	OnFetch func(graph string, err error)
+}
+
+// Request is one execution of a plan.
+type Request struct {
+	Plan *plan.Plan
+	// Variables are the coerced client variables.
+	Variables map[string]any
+	// Header holds the headers to forward to the subgraphs.
+	Header http.Header
+}
+
+// Result is the response's data (a JSON object, or null) and errors.
+type Result struct {
+	Data       json.RawMessage
+	Errors     []Error
+	Extensions map[string]any
+}
+
+type execution struct {
+	ex   *Executor
+	req  *Request
+	mu   sync.Mutex
+	data map[string]any
+	errs []Error
+	ext  map[string]any
+}
+
+// Execute runs a plan. Subgraph failures become errors in the result; the
+// data the other fetches got is still returned.
+func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
+	x := &execution{ex: ex, req: req, data: map[string]any{}}
+	p := req.Plan
+	if p.Introspection {
+		if err := x.introspect(p.Root); err != nil {
+			x.errs = append(x.errs, Error{Message: err.Error(), Extensions: map[string]any{"code": apierror.BadUserInput}})
+		}
+	}
+	if p.Operation == ast.Mutation || len(p.Fetches) == 1 {
+		for _, f := range p.Fetches {
+			x.fetch(ctx, f)
+		}
+	} else {
+		x.parallel(ctx, p.Fetches)
+	}
+	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0}
+	s.buf = make([]byte, 0, 1024)
+	root := x.data
+	if null := s.object(root, p.Root, nil); null {
+		s.buf = append(s.buf[:0], "null"...)
+	}
+	res := &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
+	return res
+}
+
+func (x *execution) parallel(ctx context.Context, fetches []*plan.Fetch) {
+	switch len(fetches) {
+	case 0:
+		return
+	case 1:
+		x.fetch(ctx, fetches[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for _, f := range fetches[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x.fetch(ctx, f)
+		}()
+	}
+	x.fetch(ctx, fetches[0])
+	wg.Wait()
+}
+
+// subgraphResponse is a subgraph's GraphQL response.
+type subgraphResponse struct {
+	Data       map[string]any `json:"data"`
+	Errors     []subgraphError
+	Extensions map[string]any `json:"extensions"`
+}
+
+type subgraphError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// target is one object entity data merges into, and its response path.
+type target struct {
+	obj  map[string]any
+	path []any
+}
+
+func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
+	vars := make(map[string]any, len(f.Variables)+len(f.Entities))
+	for _, name := range f.Variables {
+		if v, ok := x.req.Variables[name]; ok {
+			vars[name] = v
+		}
+	}
+	var targets [][][]target
+	if f.Entities != nil {
+		x.mu.Lock()
+		any := false
+		targets = make([][][]target, len(f.Entities))
+		for i, e := range f.Entities {
+			reps, tg := collect(x.data, e)
+			vars[e.Variable] = reps
+			targets[i] = tg
+			any = any || len(reps) > 0
+		}
+		x.mu.Unlock()
+		if !any {
+			x.parallel(ctx, f.Children)
+			return
+		}
+	}
+	body, err := json.Marshal(struct {
+		Query     string         `json:"query"`
+		Variables map[string]any `json:"variables,omitempty"`
+	}{f.Query, vars})
+	if err != nil {
+		x.fail(f, fmt.Errorf("encoding the request: %w", err))
+		return
+	}
+	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: x.req.Header})
+	if x.ex.OnFetch != nil {
+		x.ex.OnFetch(f.Graph, err)
+	}
+	if err != nil {
+		x.fail(f, err)
+		return
+	}
+	var sr subgraphResponse
+	dec := json.NewDecoder(bytes.NewReader(resp.Body))
+	dec.UseNumber()
+	if err := dec.Decode(&sr); err != nil {
+		x.fail(f, fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", f.Graph, resp.Status, err))
+		return
+	}
+	if sr.Data == nil && len(sr.Errors) == 0 {
+		x.fail(f, fmt.Errorf("subgraph %q answered %d with neither data nor errors", f.Graph, resp.Status))
+		return
+	}
+
+	x.mu.Lock()
+	if f.Entities == nil {
+		mergeObject(x.data, sr.Data)
+		for _, e := range sr.Errors {
+			x.errs = append(x.errs, x.subgraphError(f, e, e.Path))
+		}
+		// A replayed placeOrder says so in its response's extensions; the
+		// REST shim turns it into the Idempotent-Replayed header.
+		if replayed, _ := sr.Extensions["idempotentReplayed"].(bool); replayed {
+			if x.ext == nil {
+				x.ext = map[string]any{}
+			}
+			x.ext["idempotentReplayed"] = true
+		}
+	} else {
+		for i, e := range f.Entities {
+			list, _ := sr.Data[e.Alias].([]any)
+			for j, item := range list {
+				obj, ok := item.(map[string]any)
+				if !ok || j >= len(targets[i]) {
+					continue
+				}
+				for _, t := range targets[i][j] {
+					mergeObject(t.obj, obj)
+				}
+			}
+		}
+		for _, e := range sr.Errors {
+			x.entityErrors(f, targets, e)
+		}
+	}
+	x.mu.Unlock()
+	x.parallel(ctx, f.Children)
+}
+
+// entityErrors re-paths an _entities error to the client paths of the
+// objects its representation came from.
+func (x *execution) entityErrors(f *plan.Fetch, targets [][][]target, e subgraphError) {
+	if len(e.Path) >= 2 {
+		alias, _ := e.Path[0].(string)
+		idx, ok := pathIndex(e.Path[1])
+		for i, ent := range f.Entities {
+			if ent.Alias != alias || !ok || idx >= len(targets[i]) {
+				continue
+			}
+			for _, t := range targets[i][idx] {
+				path := append(append([]any{}, t.path...), e.Path[2:]...)
+				x.errs = append(x.errs, x.subgraphError(f, e, path))
+			}
+			return
+		}
+	}
+	x.errs = append(x.errs, x.subgraphError(f, e, nil))
+}
+
+func pathIndex(v any) (int, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return int(i), err == nil
+	case float64:
+		return int(n), true
+	}
+	return 0, false
+}
+
+// subgraphError turns a subgraph's error into a client error: its path
+// re-based, internal aliases dropped, and a contract code ensured.
+func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) Error {
+	ext := e.Extensions
+	if ext == nil {
+		ext = map[string]any{}
+	}
+	if _, ok := ext["code"].(string); !ok {
+		ext["code"] = apierror.Internal
+	}
+	ext["serviceName"] = f.Graph
+	out := Error{Message: e.Message, Extensions: ext}
+	for _, p := range path {
+		if s, ok := p.(string); ok && plan.IsInternalAlias(s) {
+			break // an internal field: the client path ends at its object
+		}
+		if n, ok := pathIndex(p); ok {
+			out.Path = append(out.Path, n)
+		} else {
+			out.Path = append(out.Path, p)
+		}
+	}
+	return out
+}
+
+// fail records a fetch that got no usable answer.
+func (x *execution) fail(f *plan.Fetch, err error) {
+	code, msg := apierror.SubgraphUnavailable, fmt.Sprintf("subgraph %q is unavailable", f.Graph)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = fmt.Sprintf("subgraph %q did not answer in time", f.Graph)
+	case errors.Is(err, context.Canceled):
+		msg = "the request was cancelled"
+	case !errors.Is(err, transport.ErrUnavailable):
+		code, msg = apierror.Internal, fmt.Sprintf("subgraph %q answered with an invalid response", f.Graph)
+	}
+	if x.ex.Logger != nil {
+		x.ex.Logger.Warn("subgraph fetch failed", "subgraph", f.Graph, "err", err.Error())
+	}
+	x.mu.Lock()
+	x.errs = append(x.errs, Error{Message: msg, Extensions: map[string]any{"code": code, "serviceName": f.Graph}})
+	x.mu.Unlock()
+}
+
+// mergeObject merges src into dst, recursing where both hold an object
+// (or lists of objects) under one key.
+func mergeObject(dst, src map[string]any) {
+	for k, v := range src {
+		old, ok := dst[k]
+		if !ok {
+			dst[k] = v
+			continue
+		}
+		switch o := old.(type) {
+		case map[string]any:
+			if n, ok := v.(map[string]any); ok {
+				mergeObject(o, n)
+				continue
+			}
+		case []any:
+			if n, ok := v.([]any); ok && len(n) == len(o) {
+				for i := range o {
+					om, ok1 := o[i].(map[string]any)
+					nm, ok2 := n[i].(map[string]any)
+					if ok1 && ok2 {
+						mergeObject(om, nm)
+					} else {
+						o[i] = n[i]
+					}
+				}
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+// collect finds the objects at e.Path that are entities of e.Types and
+// builds their representations, without duplicates. targets[i] lists the
+// objects representation i stands for.
+func collect(data map[string]any, e *plan.Entities) (reps []json.RawMessage, targets [][]target) {
+	index := map[string]int{}
+	var walk func(v any, depth int, path []any)
+	walk = func(v any, depth int, path []any) {
+		switch v := v.(type) {
+		case []any:
+			for i, item := range v {
+				walk(item, depth, append(path, i))
+			}
+		case map[string]any:
+			if depth < len(e.Path) {
+				key := e.Path[depth]
+				walk(v[key], depth+1, append(path, key))
+				return
+			}
+			typename, _ := v["__typename"].(string)
+			fields, ok := e.Types[typename]
+			if !ok {
+				return
+			}
+			var b bytes.Buffer
+			b.WriteString(`{"__typename":`)
+			writeJSONString(&b, typename)
+			if !writeRep(&b, v, fields) {
+				return
+			}
+			b.WriteByte('}')
+			k := b.String()
+			i, seen := index[k]
+			if !seen {
+				i = len(reps)
+				index[k] = i
+				reps = append(reps, json.RawMessage(k))
+				targets = append(targets, nil)
+			}
+			targets[i] = append(targets[i], target{obj: v, path: append([]any{}, path...)})
+		}
+	}
+	walk(data, 0, make([]any, 0, len(e.Path)+4))
+	return reps, targets
+}
+
+// writeRep writes the representation fields of obj; false when one is
+// missing or null (such an object cannot be fetched).
+func writeRep(b *bytes.Buffer, obj map[string]any, fields []*plan.RepField) bool {
+	for _, f := range fields {
+		v, ok := obj[f.Key]
+		if !ok || v == nil {
+			return false
+		}
+		b.WriteByte(',')
+		writeJSONString(b, f.Name)
+		b.WriteByte(':')
+		if len(f.Sub) > 0 {
+			sub, ok := v.(map[string]any)
+			if !ok {
+				return false
+			}
+			b.WriteByte('{')
+			start := b.Len()
+			if !writeRep(b, sub, f.Sub) {
+				return false
+			}
+			// writeRep starts each field with a comma; drop the first.
+			raw := b.Bytes()
+			copy(raw[start:], raw[start+1:])
+			b.Truncate(b.Len() - 1)
+			b.WriteByte('}')
+			continue
+		}
+		if err := writeJSONValue(b, v); err != nil {
+			return false
+		}
+	}
+	return true
+}

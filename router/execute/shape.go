@@ -1,0 +1,217 @@
+package execute
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"bookstore/graph/apierror"
+	"bookstore/router/plan"
+)
+
+// shaper writes the response data from the merged tree, walking the
+// client's normalized selection: fields in the client's order, internal
+// fields left out, __typename answered, and a null in a non-null position
+// propagated to the nearest nullable parent.
+type shaper struct {
+	buf  []byte
+	vars map[string]any
+	errs []Error
+	// hadErrors is set when fetches reported errors: a null they caused is
+	// already explained, so shaping adds no error of its own for it.
+	hadErrors bool
+	path      []any
+}
+
+// object writes obj shaped by sel. It returns true when obj must be null
+// but sits in a non-null position of the selection (a non-null field of it
+// is null): the caller then nulls its own position.
+func (s *shaper) object(obj map[string]any, sel *plan.Selection, _ []any) bool {
+	typename := sel.TypeName
+	if sel.Abstract {
+		t, _ := obj["__typename"].(string)
+		typename = t
+	}
+	fields, ok := sel.Fields[typename]
+	if !ok {
+		s.errorf("the subgraph returned type %q, which is not a possible type of %s", typename, sel.TypeName)
+		return true
+	}
+	s.buf = append(s.buf, '{')
+	for i, f := range fields {
+		if i > 0 {
+			s.buf = append(s.buf, ',')
+		}
+		s.buf = appendJSONString(s.buf, f.Key)
+		s.buf = append(s.buf, ':')
+		if f.Name == "__typename" {
+			s.buf = appendJSONString(s.buf, typename)
+			continue
+		}
+		s.path = append(s.path, f.Key)
+		v := obj[f.Key]
+		null := s.value(v, f.Type, f, typename)
+		s.path = s.path[:len(s.path)-1]
+		if null {
+			return true
+		}
+	}
+	s.buf = append(s.buf, '}')
+	return false
+}
+
+// value writes v for a position of type t. It returns true when the
+// position is non-null and must be null, for the caller to propagate.
+func (s *shaper) value(v any, t *ast.Type, f *plan.Field, parent string) bool {
+	start := len(s.buf)
+	bubble := false
+	switch {
+	case v == nil:
+		if t.NonNull {
+			if !s.hadErrors {
+				s.errorf("Cannot return null for non-nullable field %s.%s.", parent, f.Name)
+			}
+			return true
+		}
+		s.buf = append(s.buf, "null"...)
+		return false
+	case t.Elem != nil:
+		list, ok := v.([]any)
+		if !ok {
+			s.errorf("the subgraph returned a non-list for list field %s.%s", parent, f.Name)
+			bubble = true
+			break
+		}
+		s.buf = append(s.buf, '[')
+		for i, item := range list {
+			if i > 0 {
+				s.buf = append(s.buf, ',')
+			}
+			s.path = append(s.path, i)
+			b := s.value(item, t.Elem, f, parent)
+			s.path = s.path[:len(s.path)-1]
+			if b {
+				bubble = true
+				break
+			}
+		}
+		if !bubble {
+			s.buf = append(s.buf, ']')
+		}
+	case f.Sub != nil:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			s.errorf("the subgraph returned a non-object for field %s.%s", parent, f.Name)
+			bubble = true
+			break
+		}
+		bubble = s.object(obj, f.Sub, nil)
+	default:
+		if err := appendLeaf(&s.buf, v); err != nil {
+			s.errorf("field %s.%s: %v", parent, f.Name, err)
+			bubble = true
+		}
+	}
+	if !bubble {
+		return false
+	}
+	if t.NonNull {
+		return true
+	}
+	s.buf = append(s.buf[:start], "null"...)
+	return false
+}
+
+func (s *shaper) errorf(format string, args ...any) {
+	path := append([]any{}, s.path...)
+	s.errs = append(s.errs, Error{Message: fmt.Sprintf(format, args...), Path: path, Extensions: map[string]any{"code": apierror.Internal}})
+}
+
+// appendLeaf writes a scalar or enum value as the subgraph sent it.
+func appendLeaf(buf *[]byte, v any) error {
+	switch v := v.(type) {
+	case string:
+		*buf = appendJSONString(*buf, v)
+	case json.Number:
+		*buf = append(*buf, v...)
+	case bool:
+		*buf = strconv.AppendBool(*buf, v)
+	default:
+		// A custom scalar may be any JSON value.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		*buf = append(*buf, b...)
+	}
+	return nil
+}
+
+func writeJSONString(b *bytes.Buffer, s string) {
+	b.Write(appendJSONString(nil, s))
+}
+
+func writeJSONValue(b *bytes.Buffer, v any) error {
+	var buf []byte
+	if err := appendLeaf(&buf, v); err != nil {
+		return err
+	}
+	b.Write(buf)
+	return nil
+}
+
+const hex = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaped like encoding/json
+// (HTML characters escaped too, so a response is safe to embed).
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

@@ -1,0 +1,52 @@
+// Command router is the bookstore's GraphQL federation router. It composes
+// Federation v2 subgraphs (or reads a composed supergraph) and serves the
+// supergraph at /graphql, the REST shims at /books and /orders, and a
+// GraphQL IDE for browsers.
+//
+//	router [flags]            serve
+//	router compose [flags]    print the client-facing SDL and exit
+//
+// See README.md for every flag and environment variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "router:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// run is main without the process: args, environment and output are
+// passed in, so tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "compose" {
+		cfg, err := parseConfig(args[1:], getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return composeCommand(ctx, cfg, stdout)
+	}
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	return serve(ctx, cfg, logger)
+}

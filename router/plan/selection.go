@@ -1,0 +1,263 @@
+package plan
+
+import (
+	"fmt"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Selection is a client selection set, normalized: fragments expanded per
+// runtime type, @skip/@include applied, fields with one response key merged.
+// The executor shapes the response from it, in the client's field order.
+type Selection struct {
+	// TypeName is the static type: an object, interface or union.
+	TypeName string
+	// Abstract is true for interfaces and unions: the runtime type comes
+	// from the data's __typename.
+	Abstract bool
+	// Fields lists the fields to answer for each possible runtime type.
+	Fields map[string][]*Field
+}
+
+// Field is one field of the response.
+type Field struct {
+	// Key is the response key: the alias, or the field's name.
+	Key  string
+	Name string
+	// Type is the field's client-facing type, with list and non-null
+	// wrappers; nil for __typename.
+	Type *ast.Type
+	// Sub is the normalized selection of a composite field; nil for leaves.
+	Sub *Selection
+	// Arguments are the client's arguments (introspection fields use them).
+	Arguments ast.ArgumentList
+	// Definition is the field's schema definition.
+	Definition *ast.FieldDefinition
+}
+
+// normalizer turns client selection sets into Selections.
+type normalizer struct {
+	schema    *ast.Schema
+	fragments ast.FragmentDefinitionList
+	vars      map[string]any
+	// fields counts the fields normalized, to stop a fragment bomb that
+	// slipped past the complexity limits.
+	fields int
+}
+
+const maxNormalizedFields = 100_000
+
+func (n *normalizer) selection(typeName string, sets []ast.SelectionSet) (*Selection, error) {
+	def := n.schema.Types[typeName]
+	if def == nil {
+		return nil, fmt.Errorf("unknown type %s", typeName)
+	}
+	sel := &Selection{TypeName: typeName, Abstract: def.IsAbstractType(), Fields: map[string][]*Field{}}
+	runtimes := []*ast.Definition{def}
+	if sel.Abstract {
+		runtimes = n.schema.PossibleTypes[typeName]
+	}
+	for _, rt := range runtimes {
+		fields, err := n.collect(rt, sets)
+		if err != nil {
+			return nil, err
+		}
+		sel.Fields[rt.Name] = fields
+	}
+	return sel, nil
+}
+
+// collect implements the spec's CollectFields for one runtime type, then
+// normalizes each field's merged sub-selection.
+func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Field, error) {
+	type group struct {
+		first *ast.Field
+		sets  []ast.SelectionSet
+	}
+	var order []string
+	groups := map[string]*group{}
+	var walk func(set ast.SelectionSet, visiting map[string]bool) error
+	walk = func(set ast.SelectionSet, visiting map[string]bool) error {
+		for _, s := range set {
+			switch s := s.(type) {
+			case *ast.Field:
+				ok, err := n.included(s.Directives)
+				if err != nil || !ok {
+					return err
+				}
+				key := s.Alias
+				if key == "" {
+					key = s.Name
+				}
+				g := groups[key]
+				if g == nil {
+					g = &group{first: s}
+					groups[key] = g
+					order = append(order, key)
+				}
+				if len(s.SelectionSet) > 0 {
+					g.sets = append(g.sets, s.SelectionSet)
+				}
+			case *ast.InlineFragment:
+				ok, err := n.included(s.Directives)
+				if err != nil || !ok {
+					return err
+				}
+				if s.TypeCondition != "" && !n.applies(s.TypeCondition, rt) {
+					continue
+				}
+				if err := walk(s.SelectionSet, visiting); err != nil {
+					return err
+				}
+			case *ast.FragmentSpread:
+				ok, err := n.included(s.Directives)
+				if err != nil || !ok {
+					return err
+				}
+				if visiting[s.Name] {
+					continue
+				}
+				frag := n.fragments.ForName(s.Name)
+				if frag == nil {
+					return fmt.Errorf("unknown fragment %s", s.Name)
+				}
+				if !n.applies(frag.TypeCondition, rt) {
+					continue
+				}
+				visiting[s.Name] = true
+				err = walk(frag.SelectionSet, visiting)
+				delete(visiting, s.Name)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, set := range sets {
+		if err := walk(set, map[string]bool{}); err != nil {
+			return nil, err
+		}
+	}
+	fields := make([]*Field, 0, len(order))
+	for _, key := range order {
+		g := groups[key]
+		n.fields++
+		if n.fields > maxNormalizedFields {
+			return nil, fmt.Errorf("the operation expands to more than %d fields", maxNormalizedFields)
+		}
+		f := &Field{Key: key, Name: g.first.Name, Arguments: g.first.Arguments}
+		if f.Name == "__typename" {
+			fields = append(fields, f)
+			continue
+		}
+		fd := fieldDefinition(n.schema, rt, f.Name)
+		if fd == nil {
+			return nil, fmt.Errorf("type %s has no field %s", rt.Name, f.Name)
+		}
+		f.Type, f.Definition = fd.Type, fd
+		if sub := n.schema.Types[fd.Type.Name()]; sub != nil && sub.IsCompositeType() {
+			s, err := n.selection(sub.Name, g.sets)
+			if err != nil {
+				return nil, err
+			}
+			f.Sub = s
+		}
+		fields = append(fields, f)
+	}
+	return fields, nil
+}
+
+func fieldDefinition(schema *ast.Schema, def *ast.Definition, name string) *ast.FieldDefinition {
+	if fd := def.Fields.ForName(name); fd != nil {
+		return fd
+	}
+	if def == schema.Query {
+		switch name {
+		case "__schema":
+			return &ast.FieldDefinition{Name: name, Type: ast.NonNullNamedType("__Schema", nil)}
+		case "__type":
+			return &ast.FieldDefinition{Name: name, Type: ast.NamedType("__Type", nil),
+				Arguments: ast.ArgumentDefinitionList{{Name: "name", Type: ast.NonNullNamedType("String", nil)}}}
+		}
+	}
+	return nil
+}
+
+// applies reports whether a fragment on typeCondition applies to the
+// runtime object type rt.
+func (n *normalizer) applies(typeCondition string, rt *ast.Definition) bool {
+	if typeCondition == rt.Name {
+		return true
+	}
+	for _, p := range n.schema.PossibleTypes[typeCondition] {
+		if p.Name == rt.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// included evaluates @skip and @include.
+func (n *normalizer) included(dirs ast.DirectiveList) (bool, error) {
+	for _, d := range dirs {
+		if d.Name != "skip" && d.Name != "include" {
+			continue
+		}
+		arg := d.Arguments.ForName("if")
+		if arg == nil {
+			continue
+		}
+		v, err := arg.Value.Value(n.vars)
+		if err != nil {
+			return false, err
+		}
+		b, _ := v.(bool)
+		if (d.Name == "skip") == b {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// ConditionVariables lists, in order, the variables an operation's @skip
+// and @include use; their values select one of the operation's plans.
+func ConditionVariables(doc *ast.QueryDocument, op *ast.OperationDefinition) []string {
+	var out []string
+	seen := map[string]bool{}
+	visitedFrags := map[string]bool{}
+	var walk func(set ast.SelectionSet)
+	check := func(dirs ast.DirectiveList) {
+		for _, d := range dirs {
+			if d.Name != "skip" && d.Name != "include" {
+				continue
+			}
+			if a := d.Arguments.ForName("if"); a != nil && a.Value != nil && a.Value.Kind == ast.Variable && !seen[a.Value.Raw] {
+				seen[a.Value.Raw] = true
+				out = append(out, a.Value.Raw)
+			}
+		}
+	}
+	walk = func(set ast.SelectionSet) {
+		for _, s := range set {
+			switch s := s.(type) {
+			case *ast.Field:
+				check(s.Directives)
+				walk(s.SelectionSet)
+			case *ast.InlineFragment:
+				check(s.Directives)
+				walk(s.SelectionSet)
+			case *ast.FragmentSpread:
+				check(s.Directives)
+				if !visitedFrags[s.Name] {
+					visitedFrags[s.Name] = true
+					if f := doc.Fragments.ForName(s.Name); f != nil {
+						walk(f.SelectionSet)
+					}
+				}
+			}
+		}
+	}
+	walk(op.SelectionSet)
+	return out
+}

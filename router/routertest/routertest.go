@@ -1,0 +1,194 @@
+// Package routertest runs the bookstore for tests, in-process: both
+// subgraphs (with as many replicas as asked) on a fresh seeded database, and
+// the router in front of them, all on 127.0.0.1 at ports picked at runtime.
+//
+// A test package that uses it calls testdb.Main from its TestMain.
+package routertest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	books "bookstore/books-subgraph/graph"
+	"bookstore/graph/gqltest"
+	"bookstore/graph/testdb"
+	orders "bookstore/orders-subgraph/graph"
+	"bookstore/router/server"
+)
+
+// AdminToken is the admin token the stack's subgraphs accept.
+const AdminToken = "routertest-admin-token-0123456789"
+
+// Options shape a stack. The zero value is one replica each, seeded, orders
+// list admin-only.
+type Options struct {
+	// Replicas per subgraph (default 1).
+	Replicas int
+	// OrdersListPublic sets ORDERS_LIST_PUBLIC=true on orders-subgraph.
+	OrdersListPublic bool
+	// Empty leaves the catalogue unseeded.
+	Empty bool
+	// Configure may change the router's configuration before it starts.
+	Configure func(*server.Config)
+}
+
+// Stack is a running bookstore.
+type Stack struct {
+	DB     *testdb.DB
+	Books  []*gqltest.Server
+	Orders []*gqltest.Server
+	Router *Router
+}
+
+// Router is a router running in-process.
+type Router struct {
+	URL    string // base URL, e.g. http://127.0.0.1:40123
+	Router *server.Router
+}
+
+// StartBookstore starts the subgraphs and the router, and waits until the
+// router has composed its supergraph.
+func StartBookstore(t testing.TB, o Options) *Stack {
+	t.Helper()
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	db := testdb.New(t)
+	if !o.Empty {
+		db.Seed(t)
+	}
+	s := &Stack{DB: db}
+	env := map[string]string{"ADMIN_TOKEN": AdminToken}
+	ordersEnv := map[string]string{"ADMIN_TOKEN": AdminToken}
+	if o.OrdersListPublic {
+		ordersEnv["ORDERS_LIST_PUBLIC"] = "true"
+	}
+	var booksURLs, ordersURLs []string
+	for range o.Replicas {
+		b := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, env, books.Build)
+		s.Books = append(s.Books, b)
+		booksURLs = append(booksURLs, b.URL+"/query")
+		ord := gqltest.StartSubgraph(t, "orders-subgraph", db.OrdersURL, ordersEnv, orders.Build)
+		s.Orders = append(s.Orders, ord)
+		ordersURLs = append(ordersURLs, ord.URL+"/query")
+	}
+	cfg := server.Config{
+		Subgraphs:     map[string][]string{"books": booksURLs, "orders": ordersURLs},
+		Introspection: true,
+		PollInterval:  time.Hour,
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
+	}
+	s.Router = StartRouter(t, cfg)
+	return s
+}
+
+// StartRouter runs a router with cfg until the test ends, and waits until
+// it is ready.
+func StartRouter(t testing.TB, cfg server.Config) *Router {
+	t.Helper()
+	r, err := server.New(cfg, nil)
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("router: %v", err)
+		}
+		r.Close()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !r.Gateway.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("the router did not compose its supergraph within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &Router{URL: "http://" + ln.Addr().String(), Router: r}
+}
+
+// Response is a router answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+// Codes lists the errors' extensions.code values.
+func (r *Response) Codes() []string {
+	var out []string
+	for _, e := range r.Errors {
+		c, _ := e.Extensions["code"].(string)
+		out = append(out, c)
+	}
+	return out
+}
+
+// GraphQL posts an operation to the router's /graphql; header may be nil.
+func (r *Router) GraphQL(t testing.TB, query string, vars map[string]any, header http.Header) *Response {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Do(t, http.MethodPost, "/graphql", "application/json", string(body), header)
+}
+
+// Do sends any request to the router and decodes a JSON answer when it
+// is one.
+func (r *Router) Do(t testing.TB, method, path, contentType, body string, header http.Header) *Response {
+	t.Helper()
+	req := httptest.NewRequest(method, r.URL+path, strings.NewReader(body))
+	req.RequestURI = ""
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out := &Response{Status: resp.StatusCode, Header: resp.Header}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading: %v", method, path, err)
+	}
+	out.Body = raw
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(out.Body, out); err != nil {
+			t.Fatalf("%s %s: the answer is not JSON: %v\n%s", method, path, err, out.Body)
+		}
+	}
+	return out
+}
+
+// Admin returns a header with the stack's admin token.
+func Admin() http.Header {
+	return http.Header{"Authorization": {"Bearer " + AdminToken}}
+}

@@ -1,0 +1,221 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"bookstore/router/compose"
+	"bookstore/router/gateway"
+	"bookstore/router/ide"
+	"bookstore/router/transport"
+)
+
+// Config is the router's configuration (the main program reads it from
+// flags and the environment).
+type Config struct {
+	// Listen is the HOST:PORT to listen on.
+	Listen string
+	// Subgraphs maps each subgraph name to its replicas' GraphQL URLs; the
+	// router composes their schemas, and polls them every PollInterval.
+	Subgraphs map[string][]string
+	// SupergraphFile, instead, serves a composed supergraph (join v0.3),
+	// reaching each subgraph at the URL it names.
+	SupergraphFile  string
+	PollInterval    time.Duration
+	Introspection   bool
+	Limits          gateway.Limits
+	MaxBodyBytes    int64
+	PlanCacheSize   int
+	SubgraphTimeout time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// Router is a configured router: its gateway, its HTTP handler and the
+// composition loop.
+type Router struct {
+	Gateway *gateway.Gateway
+	Handler http.Handler
+	cfg     Config
+	logger  *slog.Logger
+	client  *transport.Client
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// LoadSupergraphFile reads a supergraph SDL file (join v0.3).
+func LoadSupergraphFile(path string) (*compose.Supergraph, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the supergraph: %w", err)
+	}
+	return compose.ParseSupergraph(string(raw))
+}
+
+// New builds a router. With subgraph URLs it starts composing in the
+// background (Ready reports when it has); with a supergraph file it is ready
+// at once. Close stops it.
+func New(cfg Config, logger *slog.Logger) (*Router, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := newMetrics()
+	var fixed *compose.Supergraph
+	subgraphs := cfg.Subgraphs
+	if cfg.SupergraphFile != "" {
+		sg, err := LoadSupergraphFile(cfg.SupergraphFile)
+		if err != nil {
+			return nil, err
+		}
+		fixed, subgraphs = sg, map[string][]string{}
+		for _, g := range sg.Graphs {
+			if g.URL == "" {
+				return nil, fmt.Errorf("the supergraph gives subgraph %q no URL", g.Name)
+			}
+			subgraphs[g.Name] = []string{g.URL}
+		}
+	}
+	if len(subgraphs) == 0 {
+		return nil, errors.New("no subgraphs are configured")
+	}
+	client, err := transport.New(transport.Config{Subgraphs: subgraphs, Timeout: cfg.SubgraphTimeout, OnEject: m.ejected})
+	if err != nil {
+		return nil, err
+	}
+	gw := gateway.New(gateway.Options{
+		Limits: cfg.Limits, Introspection: cfg.Introspection, PlanCacheSize: cfg.PlanCacheSize,
+		Fetcher: client, Logger: logger, OnFetch: m.fetched, OnPlanCache: m.planCache,
+	})
+	page := ide.New("/graphql")
+	if missing := page.Missing(); len(missing) > 0 {
+		logger.Warn("the GraphQL IDE's files are missing; run `make ide`", "missing", missing)
+	}
+	r := &Router{Gateway: gw, cfg: cfg, logger: logger, client: client}
+	r.Handler = NewHandler(Options{
+		Gateway: gw, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes,
+		IDE: page, AssetPrefix: ide.AssetPrefix, Assets: page.Assets(),
+		Metrics: m.handler(), Observe: m.observe(logger),
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	r.stop = stop
+	if fixed != nil {
+		gw.SetSupergraph(fixed)
+	} else {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.watch(ctx)
+		}()
+	}
+	return r, nil
+}
+
+// Close stops the composition loop and closes idle subgraph connections.
+func (r *Router) Close() {
+	r.stop()
+	r.wg.Wait()
+	r.client.Close()
+}
+
+// Serve serves on ln until ctx ends, then drains for ShutdownTimeout.
+func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: r.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	r.logger.Info("router listening", "addr", ln.Addr().String(), "subgraphs", r.names(), "supergraph_file", r.cfg.SupergraphFile)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	r.logger.Info("router draining")
+	grace := r.cfg.ShutdownTimeout
+	if grace <= 0 {
+		grace = 20 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+func (r *Router) names() []string {
+	out := make([]string, 0, len(r.cfg.Subgraphs))
+	for n := range r.cfg.Subgraphs {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FetchSDLs asks every subgraph for its SDL, in name order.
+func FetchSDLs(ctx context.Context, client *transport.Client) ([]compose.Subgraph, error) {
+	names := client.Subgraphs()
+	subs := make([]compose.Subgraph, 0, len(names))
+	for _, name := range names {
+		sdl, err := client.FetchSDL(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		subs = append(subs, compose.Subgraph{Name: name, SDL: sdl})
+	}
+	return subs, nil
+}
+
+// watch composes the supergraph from the running subgraphs: first with
+// retries and backoff until every subgraph answers, then again every poll
+// interval, swapping in a changed composition. A failed composition leaves
+// the current supergraph serving.
+func (r *Router) watch(ctx context.Context) {
+	var last string
+	backoff := 100 * time.Millisecond
+	interval := r.cfg.PollInterval
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	for {
+		subs, err := FetchSDLs(ctx, r.client)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				r.logger.Warn("fetching the subgraphs' schemas failed", "err", err.Error())
+			}
+		default:
+			key := ""
+			for _, s := range subs {
+				key += s.Name + "\x00" + s.SDL + "\x00"
+			}
+			if key == last {
+				break
+			}
+			sg, err := compose.Compose(subs)
+			if err != nil {
+				r.logger.Error("composition failed; the current supergraph keeps serving", "err", err.Error())
+				last = key // do not log the same failure every interval
+				break
+			}
+			r.Gateway.SetSupergraph(sg)
+			last = key
+			r.logger.Info("supergraph composed", "subgraphs", r.names())
+		}
+		wait := interval
+		if !r.Gateway.Ready() {
+			wait = backoff
+			backoff = min(backoff*2, 5*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}

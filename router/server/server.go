@@ -1,0 +1,373 @@
+// Package server is the router's HTTP face: GraphQL over HTTP at /graphql
+// (POST, and GET for queries), the IDE for browsers, the REST shims, and the
+// health, readiness and metrics endpoints.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"bookstore/graph/apierror"
+	"bookstore/router/gateway"
+	"bookstore/router/transport"
+)
+
+// Options configure the handler.
+type Options struct {
+	Gateway *gateway.Gateway
+	Logger  *slog.Logger
+	// MaxBodyBytes limits a request body (default 1 MiB).
+	MaxBodyBytes int64
+	// IDE serves the GraphQL IDE to browsers; AssetPrefix and Assets serve
+	// its files. All optional.
+	IDE         http.Handler
+	AssetPrefix string
+	Assets      http.Handler
+	// REST, when set, serves the REST shims (/books, /orders).
+	REST http.Handler
+	// Metrics, when set, serves /metrics.
+	Metrics http.Handler
+	// Observe, when set, wraps every request (metrics, logs).
+	Observe func(route string, next http.Handler) http.Handler
+}
+
+// NewHandler returns the router's HTTP handler.
+func NewHandler(o Options) http.Handler {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &server{o: o}
+	mux := http.NewServeMux()
+	wrap := func(route string, h http.Handler) http.Handler {
+		if o.Observe != nil {
+			return o.Observe(route, h)
+		}
+		return h
+	}
+	mux.Handle("/graphql", wrap("/graphql", http.HandlerFunc(s.graphql)))
+	mux.Handle("/healthz", wrap("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})))
+	mux.Handle("/readyz", wrap("/readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !o.Gateway.Ready() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the subgraphs' schemas"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})))
+	if o.Metrics != nil {
+		mux.Handle("/metrics", o.Metrics)
+	}
+	if o.Assets != nil && o.AssetPrefix != "" {
+		mux.Handle(o.AssetPrefix, o.Assets)
+	}
+	if o.REST != nil {
+		for _, p := range []string{"/books", "/books/", "/orders", "/orders/"} {
+			mux.Handle(p, wrap(strings.TrimSuffix(p, "/"), o.REST))
+		}
+	}
+	mux.Handle("/", wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, apierror.NotFound, "no route "+r.URL.Path)
+	})))
+	return requestID(recoverPanics(o.Logger, mux))
+}
+
+// recoverPanics turns a panic into a logged 500 INTERNAL_SERVER_ERROR; the
+// process keeps serving.
+func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				logger.Error("panic serving request", "panic", fmt.Sprint(p), "path", r.URL.Path,
+					"request_id", r.Header.Get("X-Request-Id"), "stack", string(debug.Stack()))
+				WriteGraphQLError(w, http.StatusInternalServerError, apierror.Internal, "internal server error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type server struct {
+	o Options
+}
+
+// requestID gives every request an X-Request-Id (the client's, when it
+// sent a sane one) and echoes it in the response.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 200 || strings.ContainsAny(id, "\r\n") {
+			var b [16]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+			r.Header.Set("X-Request-Id", id)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// body is a GraphQL-over-HTTP request body.
+type body struct {
+	Query         *string         `json:"query"`
+	OperationName *string         `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
+func (s *server) graphql(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		s.post(w, r)
+	case http.MethodGet, http.MethodHead:
+		if s.o.IDE != nil && r.URL.Query().Get("query") == "" && acceptsHTML(r) {
+			s.o.IDE.ServeHTTP(w, r)
+			return
+		}
+		s.get(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		WriteGraphQLError(w, http.StatusMethodNotAllowed, apierror.BadRequest, "method "+r.Method+" is not allowed on /graphql; use POST, or GET for queries")
+	}
+}
+
+func acceptsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+func (s *server) post(w http.ResponseWriter, r *http.Request) {
+	if !IsJSON(r.Header.Get("Content-Type")) {
+		WriteGraphQLError(w, http.StatusUnsupportedMediaType, apierror.BadRequest, "Content-Type must be application/json")
+		return
+	}
+	raw, status, err := ReadBody(w, r, s.o.MaxBodyBytes)
+	if err != nil {
+		WriteGraphQLError(w, status, apierror.BadRequest, err.Error())
+		return
+	}
+	req, err := decode(raw)
+	if err != nil {
+		WriteGraphQLError(w, http.StatusBadRequest, apierror.BadRequest, err.Error())
+		return
+	}
+	s.run(w, r, req)
+}
+
+func (s *server) get(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := &gateway.Request{Query: q.Get("query"), OperationName: q.Get("operationName"), QueryOnly: true}
+	if v := q.Get("variables"); v != "" {
+		vars, err := decodeVariables([]byte(v))
+		if err != nil {
+			WriteGraphQLError(w, http.StatusBadRequest, apierror.BadRequest, err.Error())
+			return
+		}
+		req.Variables = vars
+	}
+	s.run(w, r, req)
+}
+
+func (s *server) run(w http.ResponseWriter, r *http.Request, req *gateway.Request) {
+	req.Header = transport.Forward(r.Header)
+	resp := s.o.Gateway.Do(r.Context(), req)
+	if resp.Status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", "POST")
+	}
+	WriteResponse(w, resp)
+}
+
+// Decode parses a GraphQL-over-HTTP JSON body.
+func decode(raw []byte) (*gateway.Request, error) {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		return nil, errors.New("batched requests (a JSON array) are not supported")
+	}
+	var b body
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("the body is not a JSON object with a string query: %v", jsonProblem(err))
+	}
+	if dec.More() {
+		return nil, errors.New("the body has data after its JSON object")
+	}
+	if b.Query == nil {
+		return nil, errors.New("the body has no query")
+	}
+	req := &gateway.Request{Query: *b.Query}
+	if b.OperationName != nil {
+		req.OperationName = *b.OperationName
+	}
+	vars, err := decodeVariables(b.Variables)
+	if err != nil {
+		return nil, err
+	}
+	req.Variables = vars
+	return req, nil
+}
+
+// Decode is the request decoding of /graphql, exposed for the fuzz target
+// and the REST shims' tests.
+func Decode(raw []byte) (*gateway.Request, error) { return decode(raw) }
+
+func decodeVariables(raw json.RawMessage) (map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, errors.New("variables must be a JSON object")
+	}
+	var vars map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&vars); err != nil {
+		return nil, fmt.Errorf("variables are not a JSON object: %v", jsonProblem(err))
+	}
+	return numbersToGo(vars).(map[string]any), nil
+}
+
+// numbersToGo turns json.Numbers into int64 or float64, the Go values the
+// variable coercion expects.
+func numbersToGo(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = numbersToGo(x)
+		}
+		return v
+	case []any:
+		for i, x := range v {
+			v[i] = numbersToGo(x)
+		}
+		return v
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		if f, err := v.Float64(); err == nil {
+			return f
+		}
+		return v.String()
+	}
+	return v
+}
+
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Sprintf("%s must not be a JSON %s", typ.Field, typ.Value)
+		}
+		return fmt.Sprintf("unexpected JSON %s", typ.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON is empty or cut short"
+	}
+	return "invalid JSON"
+}
+
+// IsJSON reports whether a Content-Type is JSON.
+func IsJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || mt == "application/graphql-response+json")
+}
+
+// ReadBody reads a request body up to limit bytes. On error it returns the
+// status to answer: 413 when the body is too big, 400 otherwise.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
+		}
+		return nil, http.StatusBadRequest, errors.New("the body could not be read")
+	}
+	return raw, 0, nil
+}
+
+// WriteResponse writes a pipeline response as GraphQL over HTTP.
+func WriteResponse(w http.ResponseWriter, resp *gateway.Response) {
+	var buf bytes.Buffer
+	buf.Grow(len(resp.Data) + 64)
+	buf.WriteByte('{')
+	sep := false
+	if resp.Errors != nil {
+		buf.WriteString(`"errors":`)
+		b, _ := json.Marshal(resp.Errors)
+		buf.Write(b)
+		sep = true
+	}
+	if resp.Data != nil {
+		if sep {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`"data":`)
+		buf.Write(resp.Data)
+		sep = true
+	}
+	if len(resp.Extensions) > 0 {
+		if sep {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`"extensions":`)
+		b, _ := json.Marshal(resp.Extensions)
+		buf.Write(b)
+	}
+	buf.WriteByte('}')
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// WriteGraphQLError answers a request refused before the pipeline.
+func WriteGraphQLError(w http.ResponseWriter, status int, code, msg string) {
+	WriteResponse(w, &gateway.Response{Status: status, Errors: []gateway.Error{{Message: msg, Extensions: map[string]any{"code": code}}}})
+}
+
+// WriteError writes the REST error body of the contract.
+func WriteError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve runs srv until ctx ends, then drains it for up to grace.
+func Serve(ctx context.Context, srv *http.Server, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

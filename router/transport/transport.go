@@ -1,0 +1,586 @@
+// Package transport is the router's HTTP client to its subgraphs.
+//
+// A [Client] sends GraphQL requests to a subgraph's replicas in round-robin
+// order over one shared pool of keep-alive connections. A replica that fails
+// is skipped for the rest of the request, and after [Config.EjectAfter]
+// consecutive failures it is ejected: skipped by every request for
+// [Config.EjectFor]. Queries are retried on the next replica; a mutation is
+// retried only when the request surely never reached a replica.
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for the zero values of [Config].
+const (
+	DefaultTimeout          = 10 * time.Second
+	DefaultDialTimeout      = 2 * time.Second
+	DefaultEjectAfter       = 3
+	DefaultEjectFor         = 10 * time.Second
+	DefaultMaxResponseBytes = 64 << 20
+)
+
+// ErrUnavailable reports that no replica of a subgraph answered. [Client.Do]
+// and [Client.FetchSDL] wrap it, together with the last cause, so that
+// errors.Is also finds the cause (context.DeadlineExceeded, for instance).
+var ErrUnavailable = errors.New("transport: subgraph unavailable")
+
+// ErrResponseTooLarge reports a response body over [Config.MaxResponseBytes].
+// Such a response is not retried: every replica would send the same.
+var ErrResponseTooLarge = errors.New("transport: response too large")
+
+// Config describes the subgraphs and the client's behaviour. Zero values take
+// the defaults; negative durations and limits are an error.
+type Config struct {
+	// Subgraphs maps a subgraph's name to the URLs of its replicas' GraphQL
+	// endpoints, such as http://127.0.0.1:4001/query. Only http and https
+	// URLs with a host are accepted.
+	Subgraphs map[string][]string
+	// Timeout bounds one HTTP request to one replica, reading the response
+	// included (default 10s). The caller's context deadline also applies.
+	// A request that times out is not retried, but counts as a failure of
+	// the replica (the caller's deadline does not).
+	Timeout time.Duration
+	// DialTimeout bounds opening a connection (default 2s, at most Timeout).
+	// A dial that times out is a dial failure, so it is retried on the next
+	// replica, mutations included.
+	DialTimeout time.Duration
+	// EjectAfter is the number of consecutive failures that eject a replica
+	// (default 3).
+	EjectAfter int
+	// EjectFor is how long an ejected replica is skipped (default 10s).
+	EjectFor time.Duration
+	// MaxResponseBytes bounds a response body (default 64 MiB); a bigger
+	// one is an error wrapping ErrResponseTooLarge.
+	MaxResponseBytes int64
+	// OnEject, if set, is called once per ejection with the subgraph's name
+	// and the replica's URL (its password, if any, redacted). It runs on the
+	// request's goroutine and must not block.
+	OnEject func(subgraph, url string)
+	// Now, if set, replaces time.Now for ejection expiry (tests).
+	Now func() time.Time
+}
+
+// Request is one GraphQL request to a subgraph.
+type Request struct {
+	// Subgraph names the subgraph, a key of Config.Subgraphs.
+	Subgraph string
+	// Body is the JSON GraphQL request, {"query": ..., "variables": ...}.
+	// The client only reads it; the caller must not modify it once Do is
+	// called, since the connection may still be writing it when Do returns
+	// early with an answer.
+	Body []byte
+	// Mutation marks an operation that must not run twice: it is retried
+	// only when the request surely never reached a replica.
+	Mutation bool
+	// Header holds headers to send along, already filtered (see Forward);
+	// it may be nil. Content-Type and Accept are set by the client.
+	Header http.Header
+}
+
+// Response is a replica's answer: a 2xx, or any status with a JSON body (a
+// GraphQL error, such as gqlgen's 422 for a document that does not
+// validate). The caller parses the GraphQL body.
+type Response struct {
+	Status  int
+	Body    []byte
+	Replica string // the URL that answered, its password, if any, redacted
+}
+
+// Client sends requests to subgraphs. It is safe for concurrent use.
+type Client struct {
+	pools      map[string]*pool
+	names      []string
+	rt         *http.Transport
+	timeout    time.Duration
+	ejectAfter int64
+	ejectFor   time.Duration
+	maxBody    int64
+	onEject    func(subgraph, url string)
+	now        func() time.Time // nil: the monotonic clock
+	epoch      time.Time
+	jsonValue  []string // shared, read-only header values
+	agentValue []string
+	sdlRequest []byte
+}
+
+// pool is one subgraph's replicas.
+type pool struct {
+	name     string
+	replicas []*replica
+	next     atomic.Uint64 // round-robin counter
+}
+
+// replica is one URL of a subgraph and its health.
+type replica struct {
+	url     *url.URL // shared by every request; never modified
+	display string   // url with its password redacted
+	// fails counts consecutive failures.
+	fails atomic.Int64
+	// ejectedUntil is the end of an ejection, in nanoseconds since the
+	// client's epoch; 0 means never ejected or recovered.
+	ejectedUntil atomic.Int64
+}
+
+// New validates cfg and returns a client. Subgraph names must be non-empty,
+// every subgraph needs at least one replica, and a replica URL must be http
+// or https with a host, listed once.
+func New(cfg Config) (*Client, error) {
+	c := &Client{
+		pools:      make(map[string]*pool, len(cfg.Subgraphs)),
+		timeout:    cfg.Timeout,
+		ejectFor:   cfg.EjectFor,
+		ejectAfter: int64(cfg.EjectAfter),
+		maxBody:    cfg.MaxResponseBytes,
+		onEject:    cfg.OnEject,
+		now:        cfg.Now,
+		jsonValue:  []string{"application/json"},
+		agentValue: []string{"bookstore-router"},
+		sdlRequest: []byte(`{"query":"{ _service { sdl } }"}`),
+	}
+	dialTimeout := cfg.DialTimeout
+	switch {
+	case c.timeout < 0:
+		return nil, fmt.Errorf("transport: negative Timeout %v", c.timeout)
+	case dialTimeout < 0:
+		return nil, fmt.Errorf("transport: negative DialTimeout %v", dialTimeout)
+	case c.ejectAfter < 0:
+		return nil, fmt.Errorf("transport: negative EjectAfter %d", c.ejectAfter)
+	case c.ejectFor < 0:
+		return nil, fmt.Errorf("transport: negative EjectFor %v", c.ejectFor)
+	case c.maxBody < 0:
+		return nil, fmt.Errorf("transport: negative MaxResponseBytes %d", c.maxBody)
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if dialTimeout == 0 {
+		dialTimeout = DefaultDialTimeout
+	}
+	dialTimeout = min(dialTimeout, c.timeout)
+	if c.ejectAfter == 0 {
+		c.ejectAfter = DefaultEjectAfter
+	}
+	if c.ejectFor == 0 {
+		c.ejectFor = DefaultEjectFor
+	}
+	if c.maxBody == 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
+	c.epoch = c.clock()
+
+	if len(cfg.Subgraphs) == 0 {
+		return nil, errors.New("transport: no subgraphs")
+	}
+	for name, urls := range cfg.Subgraphs {
+		if name == "" {
+			return nil, errors.New("transport: empty subgraph name")
+		}
+		if len(urls) == 0 {
+			return nil, fmt.Errorf("transport: subgraph %q: no replica URLs", name)
+		}
+		p := &pool{name: name, replicas: make([]*replica, 0, len(urls))}
+		seen := make(map[string]bool, len(urls))
+		for i, raw := range urls {
+			u, err := parseURL(raw)
+			if err != nil {
+				return nil, fmt.Errorf("transport: subgraph %q: replica %d: %w", name, i, err)
+			}
+			key := u.String()
+			if seen[key] {
+				return nil, fmt.Errorf("transport: subgraph %q: replica %s listed twice", name, u.Redacted())
+			}
+			seen[key] = true
+			p.replicas = append(p.replicas, &replica{url: u, display: u.Redacted()})
+		}
+		c.pools[name] = p
+		c.names = append(c.names, name)
+	}
+	slices.Sort(c.names)
+
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	c.rt = &http.Transport{
+		Proxy:                  nil, // subgraphs are cluster-internal: no proxy from the environment
+		DialContext:            dialer.DialContext,
+		Protocols:              protocols,
+		MaxIdleConns:           0, // no overall limit
+		MaxIdleConnsPerHost:    512,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    dialTimeout,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+	return c, nil
+}
+
+// parseURL parses a replica URL, keeping the URL itself out of the error
+// since it may hold a password.
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("bad URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("URL %s: scheme must be http or https", u.Redacted())
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("URL %s: no host", u.Redacted())
+	}
+	if u.Fragment != "" {
+		return nil, fmt.Errorf("URL %s: has a fragment", u.Redacted())
+	}
+	return u, nil
+}
+
+// Subgraphs returns the subgraphs' names, sorted.
+func (c *Client) Subgraphs() []string {
+	return slices.Clone(c.names)
+}
+
+// Close closes the client's idle connections. Requests still running are
+// not interrupted, and the client remains usable.
+func (c *Client) Close() {
+	c.rt.CloseIdleConnections()
+}
+
+// Forward returns the headers of a client's request that the router passes
+// on to subgraphs: Authorization, Traceparent, Tracestate and X-Request-Id,
+// and no other. The result is never nil and shares no slice with in.
+func Forward(in http.Header) http.Header {
+	out := make(http.Header, 4)
+	for _, k := range [...]string{"Authorization", "Traceparent", "Tracestate", "X-Request-Id"} {
+		if v := in[k]; len(v) > 0 {
+			out[k] = slices.Clone(v)
+		}
+	}
+	return out
+}
+
+// outcome says what Do does after a failed attempt.
+type outcome int
+
+const (
+	next     outcome = iota // try the next replica
+	stop                    // give up: no replica answered
+	giveBack                // return the attempt's error as it is
+)
+
+// Do sends req to one of its subgraph's replicas and returns the answer.
+//
+// Replicas are taken in round-robin order, skipping ejected ones (unless all
+// are ejected, in which case all are tried). A query that fails on a replica
+// (connection refused or reset, or a 5xx that is not JSON) is sent to the
+// next, each replica at most once; a mutation only when the request surely
+// never reached the replica. A timeout is not retried. When no replica
+// answers, the error wraps ErrUnavailable and the last cause.
+//
+// Two answers are errors that are neither retried nor ErrUnavailable: a body
+// over MaxResponseBytes (ErrResponseTooLarge), and a status that is not 2xx,
+// 5xx, 408 or 429 without a JSON body (a 404 page, say: a misconfigured URL).
+func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
+	p := c.pools[req.Subgraph]
+	if p == nil {
+		return nil, fmt.Errorf("transport: unknown subgraph %q", req.Subgraph)
+	}
+	h := c.header(req.Header)
+	n := uint64(len(p.replicas))
+	start := p.next.Add(1) - 1
+	now := time.Duration(-1) // read lazily: only ejected replicas need it
+	tried := false
+	var last error
+	for pass := 0; pass < 2 && !tried; pass++ {
+		// The first pass skips ejected replicas; the second, reached
+		// only when all were ejected, tries every one.
+		for i := range n {
+			r := p.replicas[(start+i)%n]
+			if pass == 0 && c.ejected(r, &now) {
+				continue
+			}
+			tried = true
+			resp, o, err := c.attempt(ctx, p, r, req.Body, h, req.Mutation, pass == 1)
+			if err == nil {
+				return resp, nil
+			}
+			switch o {
+			case giveBack:
+				return nil, err
+			case stop:
+				return nil, &unavailableError{subgraph: p.name, cause: err}
+			}
+			last = err
+		}
+	}
+	return nil, &unavailableError{subgraph: p.name, cause: last}
+}
+
+// header builds the request header shared by a Do's attempts.
+func (c *Client) header(fwd http.Header) http.Header {
+	h := make(http.Header, 3+len(fwd))
+	for k, v := range fwd {
+		h[k] = v
+	}
+	h["Content-Type"] = c.jsonValue
+	h["Accept"] = c.jsonValue
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = c.agentValue
+	}
+	return h
+}
+
+// attempt sends body to one replica. On failure it says whether Do goes on
+// to the next replica.
+//
+// probe says that r was tried although ejected.
+func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, h http.Header, mutation, probe bool) (*Response, outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, stop, fmt.Errorf("POST %s: %w", r.display, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var wrote *atomic.Bool
+	if mutation {
+		// A mutation is retried only if its bytes were never written.
+		wrote = new(atomic.Bool)
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+		})
+	}
+	hreq := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           r.url,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          newBody(body),
+		GetBody:       func() (io.ReadCloser, error) { return newBody(body), nil },
+		ContentLength: int64(len(body)),
+		Host:          r.url.Host,
+	}).WithContext(actx)
+
+	resp, err := c.rt.RoundTrip(hreq)
+	if err != nil {
+		if cause, ok := c.timedOut(ctx, actx, r); ok {
+			return nil, stop, cause
+		}
+		c.failed(p, r)
+		cause := fmt.Errorf("POST %s: %w", r.display, err)
+		if !mutation || isDialError(err) || !wrote.Load() {
+			return nil, next, cause
+		}
+		return nil, stop, cause
+	}
+	ct := resp.Header.Get("Content-Type")
+	if resp.StatusCode/100 == 2 || isJSON(ct) {
+		data, err := readBody(resp.Body, resp.ContentLength, c.maxBody)
+		resp.Body.Close()
+		if err != nil {
+			if errors.Is(err, ErrResponseTooLarge) {
+				return nil, giveBack, fmt.Errorf("subgraph %q: POST %s: %w: over %d bytes", p.name, r.display, ErrResponseTooLarge, c.maxBody)
+			}
+			if cause, ok := c.timedOut(ctx, actx, r); ok {
+				return nil, stop, cause
+			}
+			// The connection broke mid-answer: the request was
+			// received, so only a query may go on.
+			c.failed(p, r)
+			cause := fmt.Errorf("POST %s: reading response: %w", r.display, err)
+			if mutation {
+				return nil, stop, cause
+			}
+			return nil, next, cause
+		}
+		c.succeeded(r, probe)
+		return &Response{Status: resp.StatusCode, Body: data, Replica: r.display}, next, nil
+	}
+	// Not JSON and not a success: a proxy's or a server's own error page.
+	// Drain a little so that the connection can be reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	resp.Body.Close()
+	switch code := resp.StatusCode; {
+	case code >= 500, code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
+		c.failed(p, r)
+		cause := fmt.Errorf("POST %s: %s (Content-Type %q)", r.display, resp.Status, ct)
+		if mutation {
+			return nil, stop, cause
+		}
+		return nil, next, cause
+	default:
+		return nil, giveBack, fmt.Errorf("subgraph %q: POST %s: unexpected %s (Content-Type %q)", p.name, r.display, resp.Status, ct)
+	}
+}
+
+// timedOut reports whether the attempt ended because a context did: the
+// caller's (which says nothing about the replica) or the client's Timeout
+// (which counts as the replica's failure).
+func (c *Client) timedOut(ctx, actx context.Context, r *replica) (error, bool) {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("POST %s: %w", r.display, err), true
+	}
+	if actx.Err() != nil {
+		return fmt.Errorf("POST %s: no answer within %v: %w", r.display, c.timeout, context.DeadlineExceeded), true
+	}
+	return nil, false
+}
+
+// isDialError reports whether err is a failure to open a connection, in
+// which case no byte of the request was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// isJSON reports whether a Content-Type is JSON: application/json or
+// application/*+json (such as application/graphql-response+json).
+func isJSON(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	const app, suffix = "application/", "+json"
+	if len(ct) < len(app) || !strings.EqualFold(ct[:len(app)], app) {
+		return false
+	}
+	sub := ct[len(app):]
+	return strings.EqualFold(sub, "json") ||
+		len(sub) > len(suffix) && strings.EqualFold(sub[len(sub)-len(suffix):], suffix)
+}
+
+// body is a request body over a byte slice: one allocation, no copy.
+type body struct{ bytes.Reader }
+
+func newBody(b []byte) *body {
+	r := new(body)
+	r.Reset(b)
+	return r
+}
+
+// Close implements io.Closer.
+func (*body) Close() error { return nil }
+
+// readBody reads a response body of at most limit bytes. size is the
+// Content-Length, or -1 when unknown.
+func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	if size > limit {
+		return nil, ErrResponseTooLarge
+	}
+	if size >= 0 {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	buf := make([]byte, 0, 1024)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, ErrResponseTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// clock returns the current time.
+func (c *Client) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
+// elapsed returns the time since the client's epoch: monotonic with the
+// real clock.
+func (c *Client) elapsed() time.Duration {
+	return c.clock().Sub(c.epoch)
+}
+
+// ejected reports whether r is ejected now. *now caches the clock across a
+// Do's replicas; a negative value means not read yet.
+func (c *Client) ejected(r *replica, now *time.Duration) bool {
+	until := r.ejectedUntil.Load()
+	if until == 0 {
+		return false
+	}
+	if *now < 0 {
+		*now = max(c.elapsed(), 0)
+	}
+	return int64(*now) < until
+}
+
+// failed counts a failure of r and ejects it at the threshold. A replica
+// back from an ejection keeps its count, so a first failure ejects it again
+// at once; a success resets it.
+func (c *Client) failed(p *pool, r *replica) {
+	if r.fails.Add(1) < c.ejectAfter {
+		return
+	}
+	now := max(c.elapsed(), 0)
+	old := r.ejectedUntil.Load()
+	if old != 0 && int64(now) < old {
+		return // already ejected
+	}
+	if r.ejectedUntil.CompareAndSwap(old, int64(now+c.ejectFor)) && c.onEject != nil {
+		c.onEject(p.name, r.display)
+	}
+}
+
+// succeeded resets r's health. While r is ejected only a probe (a try made
+// because every replica was ejected) counts: the success of a request that
+// was sent before the ejection says nothing of the replica now. It reads
+// before it writes, so that the hot path does not bounce a shared cache line
+// between cores.
+func (c *Client) succeeded(r *replica, probe bool) {
+	until := r.ejectedUntil.Load()
+	if until != 0 {
+		if !probe && int64(max(c.elapsed(), 0)) < until {
+			return
+		}
+		r.ejectedUntil.CompareAndSwap(until, 0)
+	}
+	if r.fails.Load() != 0 {
+		r.fails.Store(0)
+	}
+}
+
+// unavailableError is Do's error when no replica answered.
+type unavailableError struct {
+	subgraph string
+	cause    error
+}
+
+func (e *unavailableError) Error() string {
+	return "subgraph " + strconv.Quote(e.subgraph) + ": no replica answered: " + e.cause.Error()
+}
+
+// Unwrap returns ErrUnavailable and the last cause.
+func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.cause} }
