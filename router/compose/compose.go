@@ -129,6 +129,11 @@ func (c *composer) compose() (*Supergraph, error) {
 	if len(c.problems) > 0 {
 		return nil, &Error{Problems: c.problems}
 	}
+	// Types in name order, as Apollo's composition prints the supergraph:
+	// the order shows in introspection (__schema.types, and an
+	// interface's possibleTypes), which must not depend on which subgraph
+	// defined a type first.
+	slices.SortStableFunc(defs, func(a, b *ast.Definition) int { return strings.Compare(a.Name, b.Name) })
 	schema, err := clientSchema(defs, nil, c.types["Mutation"] != nil && !inaccessible["Mutation"])
 	if err != nil {
 		return nil, err

@@ -183,6 +183,13 @@ func (p *planner) planRoot(out *Plan, rootType string, fields []*Field, mutation
 // reads at path into sel. Fields graph cannot resolve are fetched from other
 // subgraphs through _entities.
 func (p *planner) planFields(fetch *Fetch, graph, typeName string, fields []*Field, sel *subSelection, path []string, provided ast.SelectionSet) {
+	p.planFieldsIn(fetch, graph, typeName, fields, sel, path, provided, false)
+}
+
+// planFieldsIn is planFields; entity is true for the fields an _entities
+// selection was made for, whose @requires fields are in the
+// representations.
+func (p *planner) planFieldsIn(fetch *Fetch, graph, typeName string, fields []*Field, sel *subSelection, path []string, provided ast.SelectionSet, entity bool) {
 	meta := p.sg.Type(typeName)
 	var pending []*Field
 	for _, f := range fields {
@@ -191,7 +198,9 @@ func (p *planner) planFields(fetch *Fetch, graph, typeName string, fields []*Fie
 		}
 		fm := meta.Field(f.Name)
 		src := fm.Source(graph)
-		local := src != nil && (!src.External || providedField(provided, f.Name) != nil)
+		// A field with @requires needs its required fields fetched first,
+		// so even its own subgraph serves it through _entities.
+		local := src != nil && (src.Requires == nil || entity) && (!src.External || providedField(provided, f.Name) != nil)
 		if meta.Name == "Query" || meta.Name == "Mutation" {
 			local = src != nil && !src.External
 		}
@@ -342,7 +351,7 @@ func (p *planner) jump(fetch *Fetch, graph, typeName string, pending []*Field, s
 		child := dep.child(g)
 		ent := child.entities(path)
 		ent.reps[typeName] = mergeReps(ent.reps[typeName], reps)
-		p.planFields(child, g, typeName, fields, ent.fragments.fragment(typeName), path, nil)
+		p.planFieldsIn(child, g, typeName, fields, ent.fragments.fragment(typeName), path, nil, true)
 	}
 }
 

@@ -82,8 +82,11 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 			switch s := s.(type) {
 			case *ast.Field:
 				ok, err := n.included(s.Directives)
-				if err != nil || !ok {
+				if err != nil {
 					return err
+				}
+				if !ok {
+					continue
 				}
 				key := s.Alias
 				if key == "" {
@@ -100,8 +103,11 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 				}
 			case *ast.InlineFragment:
 				ok, err := n.included(s.Directives)
-				if err != nil || !ok {
+				if err != nil {
 					return err
+				}
+				if !ok {
+					continue
 				}
 				if s.TypeCondition != "" && !n.applies(s.TypeCondition, rt) {
 					continue
@@ -111,8 +117,11 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 				}
 			case *ast.FragmentSpread:
 				ok, err := n.included(s.Directives)
-				if err != nil || !ok {
+				if err != nil {
 					return err
+				}
+				if !ok {
+					continue
 				}
 				if visiting[s.Name] {
 					continue

@@ -1,0 +1,135 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"bookstore/router/compose"
+	"bookstore/router/gateway"
+	"bookstore/router/server"
+	"bookstore/router/transport"
+)
+
+// down is a fetcher whose subgraphs never answer: the fuzz target checks
+// the request decoding and the pipeline before any fetch, and an execution
+// that reaches a fetch ends in SUBGRAPH_UNAVAILABLE.
+type down struct{}
+
+func (down) Do(context.Context, transport.Request) (*transport.Response, error) {
+	return nil, transport.ErrUnavailable
+}
+
+func handler(t testing.TB) http.Handler {
+	raw, err := os.ReadFile("../oracle/testdata/supergraphs/bookstore.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg, err := compose.ParseSupergraph(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := gateway.New(gateway.Options{Fetcher: down{}, Introspection: true})
+	gw.SetSupergraph(sg)
+	return server.NewHandler(server.Options{Gateway: gw, MaxBodyBytes: 64 << 10})
+}
+
+// FuzzGraphQLRequest sends arbitrary bodies and content types to /graphql.
+// Whatever comes in, the answer is JSON with a contract code on every
+// error, and never a 5xx other than SUBGRAPH_UNAVAILABLE's 200-with-errors.
+// `go test` runs the seed corpus; `go test -fuzz FuzzGraphQLRequest` explores.
+func FuzzGraphQLRequest(f *testing.F) {
+	seeds := []struct{ contentType, body string }{
+		{"application/json", `{"query":"{ books { totalCount } }"}`},
+		{"application/json", `{"query":"query($n: Int) { books(first: $n) { edges { node { title unitsSold } } } }","variables":{"n":3}}`},
+		{"application/json", `{"query":"mutation { placeOrder(input: {customerEmail: \"a@b.co\", items: []}) { id } }"}`},
+		{"application/json", `{"query":"query A { __typename } query B { __schema { types { name } } }","operationName":"B"}`},
+		{"application/json", `[{"query":"{ __typename }"}]`},
+		{"application/json", `{"query": null}`},
+		{"application/json", `{"query":"{ book(id: \"x\") { ...F } } fragment F on Book { ...F }"}`},
+		{"application/json", `{"query":"{","variables":"x"}`},
+		{"application/json", `{"query":"{ __typename }","variables":{"a":[1,2,{"b":1e400}]}}`},
+		{"text/plain", `{"query":"{ __typename }"}`},
+		{"application/json; charset=utf-8", "\xff\xfe"},
+		{"application/json", `{"query":"{ orders(first: 1, filter: {status: PLACED}) { edges { node { items { book { title } } } } } }"}`},
+	}
+	for _, s := range seeds {
+		f.Add(s.contentType, s.body)
+	}
+	h := handler(f)
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d for %q %q: %s", rec.Code, contentType, body, rec.Body)
+		}
+		var resp struct {
+			Data   json.RawMessage
+			Errors []struct {
+				Extensions map[string]any
+			}
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+			t.Fatalf("the answer is not JSON: %v: %s", err, rec.Body)
+		}
+		for _, e := range resp.Errors {
+			if code, _ := e.Extensions["code"].(string); code == "" || code == "INTERNAL_SERVER_ERROR" {
+				t.Fatalf("error without a contract code, or internal, for %q: %s", body, rec.Body)
+			}
+		}
+		if rec.Code != http.StatusOK && resp.Data != nil {
+			t.Fatalf("a refused request has data: %s", rec.Body)
+		}
+	})
+}
+
+func TestDecode(t *testing.T) {
+	for _, tc := range []struct {
+		body    string
+		ok      bool
+		query   string
+		op      string
+		numVars int
+	}{
+		{body: `{"query":"{ a }"}`, ok: true, query: "{ a }"},
+		{body: `{"query":"{ a }","operationName":null,"variables":null}`, ok: true, query: "{ a }"},
+		{body: `{"query":"{ a }","operationName":"X","variables":{"a":1,"b":[1.5]}}`, ok: true, query: "{ a }", op: "X", numVars: 2},
+		{body: `{"query":"{ a }","extensions":{"persistedQuery":{}}}`, ok: true, query: "{ a }"},
+		{body: `{"query":1}`},
+		{body: `{"variables":{}}`},
+		{body: `{"query":"{ a }","variables":"{}"}`},
+		{body: `{"query":"{ a }","operationName":7}`},
+		{body: ` [ ]`},
+		{body: `{"query":"{ a }"}x`},
+		{body: ``},
+	} {
+		req, err := server.Decode([]byte(tc.body))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v", tc.body, err)
+			continue
+		}
+		if !tc.ok {
+			continue
+		}
+		if req.Query != tc.query || req.OperationName != tc.op || len(req.Variables) != tc.numVars {
+			t.Errorf("%s: decoded %+v", tc.body, req)
+		}
+	}
+	// Numbers become the Go values variable coercion expects.
+	req, err := server.Decode([]byte(`{"query":"q","variables":{"i":3,"f":2.5}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := req.Variables["i"].(int64); !ok {
+		t.Errorf("i = %T", req.Variables["i"])
+	}
+	if _, ok := req.Variables["f"].(float64); !ok {
+		t.Errorf("f = %T", req.Variables["f"])
+	}
+}
