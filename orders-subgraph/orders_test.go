@@ -635,3 +635,23 @@ func TestIndexesServeTheQueries(t *testing.T) {
 		})
 	}
 }
+
+// Mutation fields run one after another; each sees the units sold the
+// ones before it left, not figures loaded earlier in the same request.
+func TestSerialMutationsSeeFreshUnitsSold(t *testing.T) {
+	e := start(t, nil)
+	book := e.addBook(t, 501, 1000, 10)
+	var out struct {
+		A, B, C struct {
+			Items []struct {
+				Book struct{ UnitsSold int }
+			}
+		}
+	}
+	line := `(input: {customerEmail: "serial@example.com", items: [{bookId: "` + book + `", quantity: 1}]}) { items { book { unitsSold } } }`
+	e.anon.Do(t, `mutation { a: placeOrder`+line+` b: placeOrder`+line+` c: placeOrder`+line+` }`, nil).Decode(t, &out)
+	got := []int{out.A.Items[0].Book.UnitsSold, out.B.Items[0].Book.UnitsSold, out.C.Items[0].Book.UnitsSold}
+	if got[0] != 1 || got[1] != 2 || got[2] != 3 {
+		t.Errorf("unitsSold after each placeOrder = %v, want [1 2 3]", got)
+	}
+}

@@ -34,6 +34,8 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 	}
 	if replayed {
 		markReplayed(ctx)
+	} else {
+		r.loader(ctx).forget()
 	}
 	return r.toModel(ctx, o), nil
 }
@@ -54,6 +56,7 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*model.O
 	case err != nil:
 		return nil, err
 	}
+	r.loader(ctx).forget()
 	return r.toModel(ctx, o), nil
 }
 

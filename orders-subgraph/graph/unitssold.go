@@ -71,3 +71,16 @@ func (l *soldLoader) get(ctx context.Context, id string) (int, error) {
 	}
 	return l.sold[id], nil
 }
+
+// forget drops the units sold loaded so far: a mutation that placed or
+// cancelled an order changed them, and a later field of the same request
+// (mutation fields run in order) must see the new figures. The ids stay
+// primed, so the next load still fetches them in one batch.
+func (l *soldLoader) forget() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id := range l.sold {
+		l.pending[id] = struct{}{}
+	}
+	clear(l.sold)
+}
