@@ -126,9 +126,9 @@ func StartRouter(t testing.TB, cfg server.Config) *Router {
 
 // Response is a router answer.
 type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
+	Status int             `json:"-"`
+	Header http.Header     `json:"-"`
+	Body   []byte          `json:"-"`
 	Data   json.RawMessage `json:"data"`
 	Errors []struct {
 		Message    string         `json:"message"`

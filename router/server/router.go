@@ -15,6 +15,7 @@ import (
 	"bookstore/router/compose"
 	"bookstore/router/gateway"
 	"bookstore/router/ide"
+	"bookstore/router/rest"
 	"bookstore/router/transport"
 )
 
@@ -102,6 +103,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 		Gateway: gw, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes,
 		IDE: page, AssetPrefix: ide.AssetPrefix, Assets: page.Assets(),
 		Metrics: m.handler(), Observe: m.observe(logger),
+		REST: rest.New(rest.Options{Gateway: gw, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes}),
 	})
 	ctx, stop := context.WithCancel(context.Background())
 	r.stop = stop
