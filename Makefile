@@ -8,13 +8,16 @@ DEV_ADMIN_TOKEN ?= dev-admin-token
 DEV_DB          = 127.0.0.1:$(DEV_DB_PORT)/bookstore?sslmode=disable
 
 .DEFAULT_GOAL := help
-.PHONY: help test vet fmt-check generate check-generated build ide run db books orders router clean
+.PHONY: help test bench vet fmt-check generate check-generated build ide run db books orders router clean
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 test: vet fmt-check ## Run every test against a real PostgreSQL (DATABASE_URL, or a throwaway cluster).
 	$(GO) test -race -count=1 ./...
+
+bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway.
+	$(GO) run ./router/cmd/bench
 
 vet: ## go vet the module.
 	$(GO) vet ./...

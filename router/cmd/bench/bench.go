@@ -1,0 +1,705 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"bookstore/graph/pgcluster"
+	"bookstore/migrations"
+)
+
+const (
+	booksQuery  = `{ books(first: 20) { edges { node { id title author priceCents } } } }`
+	ordersQuery = `{ orders(first: 20) { edges { node { items { quantity book { title priceCents } } } } } }`
+	stopGrace   = 10 * time.Second
+)
+
+// bench is one run: what it started, stopped in reverse order by stopAll.
+type bench struct {
+	cfg         config
+	out, errOut io.Writer
+	tmp         string
+	logDir      string
+	cluster     *pgcluster.Cluster
+	procs       []*proc // in start order
+	failed      bool    // some side had failures
+	nodeVersion string
+
+	books, orders, router, proxy, apollo *proc
+	booksURL, ordersURL                  string // the subgraphs' /query
+	routerBase, proxyURL, apolloURL      string
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.out, format+"\n", args...)
+}
+
+func (b *bench) run(ctx context.Context) error {
+	var err error
+	if b.cfg.root == "" {
+		if b.cfg.root, err = findRoot(); err != nil {
+			return err
+		}
+	}
+	if b.tmp, err = os.MkdirTemp("", "bookstore-bench-"); err != nil {
+		return err
+	}
+	b.logDir = filepath.Join(b.tmp, "logs")
+	if err := os.MkdirAll(b.logDir, 0o755); err != nil {
+		return err
+	}
+	b.logf("bench: working in %s (service logs in %s)", b.tmp, b.logDir)
+
+	// Build the binaries, start PostgreSQL and install Apollo's packages
+	// at the same time: each takes seconds.
+	var wg sync.WaitGroup
+	var buildErr, dbErr, npmErr error
+	var admin string
+	wg.Go(func() { buildErr = b.build(ctx) })
+	wg.Go(func() { admin, dbErr = b.startDatabase(ctx) })
+	if b.cfg.apollo {
+		wg.Go(func() { npmErr = b.installApollo(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(buildErr, dbErr); err != nil {
+		return err
+	}
+	if npmErr != nil {
+		b.logf("\nApollo comparison (B) SKIPPED: %v\n", npmErr)
+		b.cfg.apollo = false
+	}
+	if err := b.startServices(ctx, admin); err != nil {
+		return err
+	}
+	if err := b.placeOrders(ctx); err != nil {
+		return err
+	}
+	if b.cfg.apollo {
+		if err := b.startApollo(ctx); err != nil {
+			return err
+		}
+	}
+
+	conc := b.cfg.concurrency
+	pg := cpuSource{"postgres", b.cluster.PID(), true}
+	self := cpuSource{"bench", os.Getpid(), false}
+	booksCPU := cpuSource{"books", b.books.pid, false}
+	ordersCPU := cpuSource{"orders", b.orders.pid, false}
+	routerCPU := cpuSource{"router", b.router.pid, false}
+	a := &comparison{
+		title: "(A) router overhead: books-subgraph direct vs through the router",
+		query: booksQuery,
+		sides: []*target{
+			newTarget("books direct", b.booksURL, booksQuery, conc, self, booksCPU, pg),
+			newTarget("router", b.routerBase+"/graphql", booksQuery, conc, self, routerCPU, booksCPU, pg),
+		},
+	}
+	if b.proxy != nil {
+		a.sides = append(a.sides, newTarget("bare reverse proxy", b.proxyURL, booksQuery, conc,
+			self, cpuSource{"proxy", b.proxy.pid, false}, booksCPU, pg))
+	}
+	comps := []*comparison{a}
+	if b.cfg.apollo {
+		comps = append(comps, &comparison{
+			title: "(B) federated query: the router vs Apollo Gateway",
+			query: ordersQuery,
+			sides: []*target{
+				newTarget("router", b.routerBase+"/graphql", ordersQuery, conc, self, routerCPU, booksCPU, ordersCPU, pg),
+				newTarget("Apollo Gateway", b.apolloURL, ordersQuery, conc, self,
+					cpuSource{"apollo", b.apollo.pid, false}, booksCPU, ordersCPU, pg),
+			},
+		})
+	}
+	for _, c := range comps {
+		if err := b.preflight(ctx, c); err != nil {
+			return err
+		}
+	}
+	b.printMachine()
+	for _, c := range comps {
+		b.logf("\nmeasuring %s", c.title)
+		if err := c.run(ctx, b.cfg, b.out); err != nil {
+			return err
+		}
+		if err := b.checkAlive(); err != nil {
+			return err
+		}
+	}
+
+	b.printMachine()
+	a.print(b.out)
+	ratio, clean := a.ratio(1, 0)
+	b.verdict("router / direct throughput", ratio, clean, 0.85, fmt.Sprintf("%.1f%%", 100*ratio), "≥ 85%")
+	_, directCPU := a.stats[0].cpuPerRequest("")
+	routerOwn, routerStack := a.stats[1].cpuPerRequest("router")
+	booksOwn, _ := a.stats[0].cpuPerRequest("books")
+	b.logf("  CPU per request: the router itself %.0f µs, books-subgraph itself %.0f µs (direct side);", routerOwn, booksOwn)
+	b.logf("  whole stack %.0f µs direct vs %.0f µs through the router. When this stack alone saturates the CPUs,", directCPU, routerStack)
+	b.logf("  throughput goes as 1/(that sum): router/direct ≈ %.0f%% (other tenants' load shifts the measured figure)", 100*directCPU/routerStack)
+	if b.proxy != nil {
+		proxyOwn, proxyCPU := a.stats[2].cpuPerRequest("proxy")
+		b.logf("  (the bare proxy itself %.0f µs; whole stack %.0f µs through it)", proxyOwn, proxyCPU)
+		r, _ := a.ratio(2, 0)
+		b.logf("  bare reverse proxy / direct throughput: %.1f%%   (the cost of any extra Go HTTP hop)", 100*r)
+		r, _ = a.ratio(1, 2)
+		b.logf("  router / bare reverse proxy throughput: %.1f%%", 100*r)
+	}
+	if b.cfg.apollo {
+		bc := comps[1]
+		bc.print(b.out)
+		ratio, clean := bc.ratio(0, 1)
+		b.verdict("router / Apollo throughput", ratio, clean, 5, fmt.Sprintf("%.2f×", ratio), "≥ 5×")
+		rOwn, rTotal := bc.stats[0].cpuPerRequest("router")
+		aOwn, aTotal := bc.stats[1].cpuPerRequest("apollo")
+		b.logf("  CPU per request of the gateway itself: router %.0f µs, Apollo %.0f µs (Apollo/router %.2f×);", rOwn, aOwn, aOwn/rOwn)
+		b.logf("  whole stack %.0f µs through the router vs %.0f µs through Apollo (ratio %.2f×); the rest of the stack", rTotal, aTotal, aTotal/rTotal)
+		b.logf("  (%.0f µs) is paid on both sides: even a router costing nothing would get about %.1f× here,", rTotal-rOwn, aTotal/(rTotal-rOwn))
+		b.logf("  when this stack alone saturates the CPUs")
+	}
+	for _, c := range comps {
+		for _, st := range c.stats {
+			if st.failures > 0 {
+				b.failed = true
+			}
+		}
+	}
+	b.printPlanCache(ctx)
+	return nil
+}
+
+// verdict prints a ratio against its target; a side with failures makes
+// the ratio meaningless, and says so.
+func (b *bench) verdict(what string, ratio float64, clean bool, target float64, shown, want string) {
+	status := "target met"
+	switch {
+	case !clean:
+		status = "NOT COMPARABLE: a side had failures or no requests (see above)"
+	case ratio < target:
+		status = "TARGET MISSED"
+	}
+	b.logf("\n  %s: %s   (target %s: %s)", what, shown, want, status)
+}
+
+// build compiles the services into the temporary directory, unless -bin
+// names prebuilt ones.
+func (b *bench) build(ctx context.Context) error {
+	names := []string{"books-subgraph", "orders-subgraph", "router"}
+	if b.cfg.binDir != "" {
+		for _, n := range names {
+			if _, err := os.Stat(filepath.Join(b.cfg.binDir, n)); err != nil {
+				return fmt.Errorf("-bin: %w", err)
+			}
+		}
+		abs, err := filepath.Abs(b.cfg.binDir)
+		b.cfg.binDir = abs
+		return err
+	}
+	b.cfg.binDir = filepath.Join(b.tmp, "bin")
+	goCmd := os.Getenv("GO")
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	args := []string{"build", "-o", b.cfg.binDir + string(filepath.Separator), "./books-subgraph", "./orders-subgraph", "./router"}
+	b.logf("bench: %s %s", goCmd, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = b.cfg.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// startDatabase starts a throwaway cluster (temporary data directory, free
+// port), migrates and seeds it and creates the services' login roles. It
+// returns the database owner's URL.
+func (b *bench) startDatabase(ctx context.Context) (string, error) {
+	c, err := pgcluster.Start(ctx, pgcluster.Options{})
+	if err != nil {
+		return "", fmt.Errorf("starting PostgreSQL: %w", err)
+	}
+	b.cluster = c
+	b.logf("bench: started postgres (pid %d) on 127.0.0.1:%d", c.PID(), c.Port)
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return "", fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE bookstore")
+	conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return "", fmt.Errorf("creating the database: %w", err)
+	}
+	admin := c.URL("bookstore")
+	if err := migrations.Up(ctx, admin); err != nil {
+		return "", fmt.Errorf("migrating: %w", err)
+	}
+	conn, err = pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", fmt.Errorf("connecting to the database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, r := range []struct{ login, group string }{
+		{"books_app", migrations.BooksRole},
+		{"orders_app", migrations.OrdersRole},
+	} {
+		if err := migrations.EnsureLoginRole(ctx, conn, r.login, password(r.login), r.group); err != nil {
+			return "", err
+		}
+	}
+	if err := migrations.Seed(ctx, conn); err != nil {
+		return "", err
+	}
+	return admin, nil
+}
+
+// passwords are random per run: the cluster trusts local connections
+// anyway, but nothing fixed is worth leaving around.
+var passwords = map[string]string{}
+
+func password(login string) string {
+	if p, ok := passwords[login]; ok {
+		return p
+	}
+	var r [12]byte
+	_, _ = rand.Read(r[:])
+	passwords[login] = hex.EncodeToString(r[:])
+	return passwords[login]
+}
+
+func withLogin(admin, login string) string {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return admin
+	}
+	u.User = url.UserPassword(login, password(login))
+	return u.String()
+}
+
+// startServices starts one replica of each subgraph, the router (or its
+// profiled stand-in) and the bare proxy, each on a free port, and waits
+// until they are ready.
+func (b *bench) startServices(ctx context.Context, admin string) error {
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	common := []string{"ADMIN_TOKEN=" + hex.EncodeToString(tok[:]), "LOG_LEVEL=" + b.cfg.logLevel, "SHUTDOWN_TIMEOUT=5s"}
+	start := func(name, bin string, args, env []string) (*proc, int, error) {
+		port, err := freePort()
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, a := range args {
+			args[i] = strings.ReplaceAll(a, "PORT", strconv.Itoa(port))
+		}
+		env = append(append([]string{"ADDR=" + hostPort(port)}, env...), common...)
+		p, err := spawn(b.logDir, spawnOptions{name: name, bin: bin, args: args, env: env})
+		if err != nil {
+			return nil, 0, err
+		}
+		b.procs = append(b.procs, p)
+		b.logf("bench: started %s (pid %d) on %s", name, p.pid, hostPort(port))
+		return p, port, nil
+	}
+	bin := func(n string) string { return filepath.Join(b.cfg.binDir, n) }
+	books, bport, err := start("books-subgraph", bin("books-subgraph"), nil, []string{"DATABASE_URL=" + withLogin(admin, "books_app")})
+	if err != nil {
+		return err
+	}
+	orders, oport, err := start("orders-subgraph", bin("orders-subgraph"), nil,
+		[]string{"DATABASE_URL=" + withLogin(admin, "orders_app"), "ORDERS_LIST_PUBLIC=true"})
+	if err != nil {
+		return err
+	}
+	b.books, b.orders = books, orders
+	b.booksURL = "http://" + hostPort(bport) + "/query"
+	b.ordersURL = "http://" + hostPort(oport) + "/query"
+	for _, p := range []struct {
+		p    *proc
+		port int
+	}{{books, bport}, {orders, oport}} {
+		if err := waitReady(ctx, p.p, "http://"+hostPort(p.port)+"/readyz", b.cfg.readyWait); err != nil {
+			return err
+		}
+	}
+
+	routerArgs := []string{"--listen", "127.0.0.1:PORT", "--subgraph", "books=" + b.booksURL, "--subgraph", "orders=" + b.ordersURL}
+	routerBin := bin("router")
+	routerEnv := append([]string{}, b.cfg.routerEnv...)
+	if b.cfg.cpuProfile != "" {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(b.cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		b.cfg.cpuProfile = abs
+		routerBin = self
+		routerArgs = append(routerArgs, "--cpuprofile", abs)
+		routerEnv = append(routerEnv, childEnv+"=router")
+		b.logf("bench: the router runs in-process in a child of the bench, under a CPU profile (-router-cpuprofile)")
+	}
+	router, rport, err := start("router", routerBin, routerArgs, routerEnv)
+	if err != nil {
+		return err
+	}
+	b.router = router
+	b.routerBase = "http://" + hostPort(rport)
+	if err := waitReady(ctx, router, b.routerBase+"/readyz", b.cfg.readyWait); err != nil {
+		return err
+	}
+	if b.cfg.proxy {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		proxy, pport, err := start("bare-proxy", self, []string{"-listen", "127.0.0.1:PORT", "-to", "http://" + hostPort(bport)},
+			[]string{childEnv + "=proxy"})
+		if err != nil {
+			return err
+		}
+		b.proxy = proxy
+		b.proxyURL = "http://" + hostPort(pport) + "/query"
+		if err := waitReady(ctx, proxy, "http://"+hostPort(pport)+"/readyz", b.cfg.readyWait); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkAlive fails when a child has died.
+func (b *bench) checkAlive() error {
+	for _, p := range b.procs {
+		if !p.running() {
+			return p.deathReport()
+		}
+	}
+	return nil
+}
+
+// gql posts a GraphQL request and decodes its data into out; a response
+// with errors is an error.
+func gql(ctx context.Context, endpoint, query string, vars map[string]any, out any) error {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Data   json.RawMessage   `json:"data"`
+		Errors []json.RawMessage `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil || res.StatusCode != http.StatusOK || len(r.Errors) > 0 {
+		return fmt.Errorf("POST %s: HTTP %d: %.600s", endpoint, res.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(r.Data, out)
+	}
+	return nil
+}
+
+// placeOrders places cfg.orders orders of two lines each through the
+// router, spreading them over the catalogue's stock.
+func (b *bench) placeOrders(ctx context.Context) error {
+	endpoint := b.routerBase + "/graphql"
+	var cat struct {
+		Books struct {
+			Edges []struct {
+				Node struct {
+					ID    string
+					Stock int
+				}
+			}
+		}
+	}
+	if err := gql(ctx, endpoint, `{ books(first: 100) { edges { node { id stock } } } }`, nil, &cat); err != nil {
+		return fmt.Errorf("reading the catalogue: %w", err)
+	}
+	type book struct {
+		id    string
+		stock int
+	}
+	var books []*book
+	for _, e := range cat.Books.Edges {
+		books = append(books, &book{e.Node.ID, e.Node.Stock})
+	}
+	next := 0
+	pick := func(not *book) *book {
+		for range len(books) {
+			bk := books[next%len(books)]
+			next++
+			if bk != not && bk.stock >= 2 {
+				return bk
+			}
+		}
+		return nil
+	}
+	const mutation = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`
+	for i := range b.cfg.orders {
+		first := pick(nil)
+		second := pick(first)
+		if first == nil || second == nil {
+			return fmt.Errorf("the catalogue has too little stock for %d orders", b.cfg.orders)
+		}
+		q1, q2 := 1, 1+i%2
+		first.stock -= q1
+		second.stock -= q2
+		input := map[string]any{
+			"customerEmail": fmt.Sprintf("bench-%d@example.com", i),
+			"items": []map[string]any{
+				{"bookId": first.id, "quantity": q1},
+				{"bookId": second.id, "quantity": q2},
+			},
+		}
+		if err := gql(ctx, endpoint, mutation, map[string]any{"input": input}, nil); err != nil {
+			return fmt.Errorf("placing order %d: %w", i+1, err)
+		}
+	}
+	b.logf("bench: placed %d orders through the router", b.cfg.orders)
+	return nil
+}
+
+// preflight sends each side's request once, checks the response's shape,
+// keeps its body as the reference for every later response, and checks
+// that all sides return the same data.
+func (b *bench) preflight(ctx context.Context, c *comparison) error {
+	var first []byte
+	for _, t := range c.sides {
+		body, err := t.do(ctx)
+		if err != nil {
+			return fmt.Errorf("pre-flight of %s (%s): %v: %.600s", t.name, t.url, err, body)
+		}
+		var r struct {
+			Data map[string]struct {
+				Edges []struct {
+					Node struct {
+						Items []json.RawMessage
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(body, &r); err != nil {
+			return fmt.Errorf("pre-flight of %s: %w", t.name, err)
+		}
+		var edges, items int
+		for _, conn := range r.Data {
+			edges += len(conn.Edges)
+			for _, e := range conn.Edges {
+				items += len(e.Node.Items)
+			}
+		}
+		if edges != 20 || (c.query == ordersQuery && items < 20) {
+			return fmt.Errorf("pre-flight of %s: want 20 edges (with items for orders), got %d edges, %d items: %.600s", t.name, edges, items, body)
+		}
+		t.want = body
+		if first == nil {
+			first = body
+		} else if !sameJSON(first, body) {
+			b.logf("WARNING: %s answers different data from %s:\n  %.300s\n  %.300s", t.name, c.sides[0].name, first, body)
+		}
+	}
+	return nil
+}
+
+// sameJSON compares two JSON documents as values.
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	ja, _ := json.Marshal(x)
+	jb, _ := json.Marshal(y)
+	return bytes.Equal(ja, jb)
+}
+
+// printPlanCache prints the router's plan cache counters from /metrics.
+func (b *bench) printPlanCache(ctx context.Context) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.routerBase+"/metrics", nil)
+	if err != nil {
+		return
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.logf("\nrouter /metrics: %v", err)
+		return
+	}
+	defer res.Body.Close()
+	var lines []string
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if l := sc.Text(); strings.HasPrefix(l, "router_plan_cache_lookups_total") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		b.logf("\nrouter /metrics (HTTP %d): no router_plan_cache_lookups_total", res.StatusCode)
+		return
+	}
+	b.logf("\nrouter plan cache (from /metrics; expect a handful of misses and every other lookup a hit):")
+	for _, l := range lines {
+		b.logf("  %s", l)
+	}
+}
+
+// stopAll stops the children in reverse start order, then PostgreSQL,
+// prints the router's profile if one was taken, and removes the temporary
+// directory unless -keep or something failed.
+func (b *bench) stopAll() error {
+	var errs []error
+	for i := len(b.procs) - 1; i >= 0; i-- {
+		p := b.procs[i]
+		if err := p.stop(stopGrace); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if b.cluster != nil {
+		if err := b.cluster.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(b.procs) > 0 || b.cluster != nil {
+		b.logf("\nbench: stopped every process it started (%d services, postgres)", len(b.procs))
+	}
+	if b.cfg.cpuProfile != "" && b.router != nil {
+		b.printProfile()
+	}
+	if b.tmp != "" {
+		if b.cfg.keep || len(errs) > 0 {
+			b.logf("bench: kept %s", b.tmp)
+		} else {
+			_ = os.RemoveAll(b.tmp)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// printProfile runs go tool pprof -top on the router's CPU profile.
+func (b *bench) printProfile() {
+	if st, err := os.Stat(b.cfg.cpuProfile); err != nil || st.Size() == 0 {
+		b.logf("bench: no CPU profile at %s", b.cfg.cpuProfile)
+		return
+	}
+	b.logf("\nrouter CPU profile: %s (covers warm-up and every comparison)", b.cfg.cpuProfile)
+	for _, args := range [][]string{
+		{"tool", "pprof", "-top", "-nodecount=35", b.cfg.cpuProfile},
+		{"tool", "pprof", "-top", "-cum", "-nodecount=45", b.cfg.cpuProfile},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = b.cfg.root
+		out, err := cmd.CombinedOutput()
+		b.logf("\n$ go %s\n%s", strings.Join(args, " "), out)
+		if err != nil {
+			b.logf("(%v)", err)
+		}
+	}
+}
+
+// apolloDir is the Node project of router/oracle.
+func (b *bench) apolloDir() string { return filepath.Join(b.cfg.root, "router", "oracle", "testdata") }
+
+// installApollo runs `npm ci` in the oracle's Node project when its
+// node_modules is missing or older than package-lock.json, under the same
+// file lock as router/oracle.
+func (b *bench) installApollo(ctx context.Context) error {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return errors.New("node is not on PATH (Debian: apt-get install nodejs npm)")
+	}
+	if out, err := exec.CommandContext(ctx, node, "--version").Output(); err == nil {
+		b.nodeVersion = strings.TrimSpace(string(out))
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return errors.New("npm is not on PATH (Debian: apt-get install nodejs npm)")
+	}
+	dir := b.apolloDir()
+	lockFile, err := os.OpenFile(filepath.Join(dir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("the install lock: %w", err)
+	}
+	defer lockFile.Close()
+	if err := syscall.Flock(int(lockFile.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer syscall.Flock(int(lockFile.Fd()), syscall.LOCK_UN)
+	want, err := os.Stat(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		return err
+	}
+	if got, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err == nil && !got.ModTime().Before(want.ModTime()) {
+		return nil
+	}
+	b.logf("bench: npm ci in %s", dir)
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
+	}
+	return nil
+}
+
+// startApollo starts Apollo Gateway composing the two subgraphs by
+// introspection and waits for its LISTENING line.
+func (b *bench) startApollo(ctx context.Context) error {
+	p, err := spawn(b.logDir, spawnOptions{
+		name: "apollo-gateway", bin: "node", dir: b.apolloDir(), lines: true,
+		args: []string{"gateway.mjs", "books=" + b.booksURL, "orders=" + b.ordersURL},
+	})
+	if err != nil {
+		return err
+	}
+	b.procs = append(b.procs, p)
+	b.apollo = p
+	timer := time.NewTimer(b.cfg.readyWait)
+	defer timer.Stop()
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				<-p.done
+				return p.deathReport()
+			}
+			if u, found := strings.CutPrefix(line, "LISTENING "); found {
+				b.apolloURL = u
+				b.logf("bench: started apollo-gateway (pid %d) on %s", p.pid, u)
+				go func() {
+					for range p.lines {
+					}
+				}()
+				return nil
+			}
+		case <-timer.C:
+			return fmt.Errorf("apollo-gateway printed no LISTENING line within %s; the end of %s:\n%s", b.cfg.readyWait, p.logPath, tail(p.logPath, 15))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// target is one side of a comparison: an endpoint and the request sent to
+// it, over a keep-alive client of its own.
+type target struct {
+	name   string
+	url    string
+	body   []byte
+	client *http.Client
+	// want is the body of the first response (the pre-flight check); every
+	// later response must be byte-identical, since nothing changes the
+	// data while the bench runs.
+	want []byte
+	// cpu lists the processes whose CPU time is charged to this side.
+	cpu []cpuSource
+}
+
+// cpuSource is a process whose CPU time the bench samples around rounds.
+type cpuSource struct {
+	name     string
+	pid      int
+	children bool // add the CPU of its direct children (PostgreSQL's backends)
+}
+
+func newTarget(name, url, query string, conc int, cpu ...cpuSource) *target {
+	body, _ := json.Marshal(map[string]string{"query": query})
+	return &target{
+		name: name, url: url, body: body, cpu: cpu,
+		client: &http.Client{
+			Timeout: 30 * time.Second,
+			Transport: &http.Transport{
+				MaxIdleConns:        4 * conc,
+				MaxIdleConnsPerHost: 2 * conc,
+				IdleConnTimeout:     2 * time.Minute,
+				DisableCompression:  true, // no side gets gzip; compare like with like
+				ForceAttemptHTTP2:   false,
+			},
+		},
+	}
+}
+
+// do sends the request once and returns the body, or an error that names
+// the kind of failure (used as a counter key, so kept short and stable).
+func (t *target) do(ctx context.Context) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(t.body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	res, err := t.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %v", shortErr(err))
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %v", shortErr(err))
+	}
+	if res.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("HTTP %d", res.StatusCode)
+	}
+	if bytes.Contains(body, []byte(`"errors"`)) {
+		return body, fmt.Errorf(`"errors" in the response`)
+	}
+	if t.want != nil && !bytes.Equal(body, t.want) {
+		return body, fmt.Errorf("body differs from the first response")
+	}
+	return body, nil
+}
+
+// shortErr keeps an error's last part: URLs and addresses vary per request
+// and would split the failure counters.
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
+
+// stats accumulate one side's rounds.
+type stats struct {
+	requests int64
+	failures int64
+	elapsed  time.Duration
+	lat      []time.Duration // of every request, failed or not
+	kinds    map[string]int64
+	samples  []string         // the first failures' bodies
+	cpu      map[string]int64 // clock ticks per process name
+	machine  int64            // busy clock ticks of the whole machine (all CPUs)
+}
+
+func newStats() *stats { return &stats{kinds: map[string]int64{}, cpu: map[string]int64{}} }
+
+// round runs conc workers against t for d, each sending requests back to
+// back until the deadline; requests in flight at the deadline finish and
+// count. st (nil for a warm-up) receives the counts and latencies.
+func round(ctx context.Context, t *target, conc int, d time.Duration, st *stats) {
+	type result struct {
+		n, failed int64
+		lat       []time.Duration
+		kinds     map[string]int64
+		samples   []string
+	}
+	results := make([]result, conc)
+	var before []int64
+	var busy0 int64
+	if st != nil {
+		before = sampleCPU(t.cpu)
+		busy0 = machineBusy()
+	}
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Go(func() {
+			r := &results[w]
+			r.lat = make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(deadline) {
+					return
+				}
+				body, err := t.do(ctx)
+				if ctx.Err() != nil {
+					return // interrupted: not a result
+				}
+				r.lat = append(r.lat, time.Since(t0))
+				r.n++
+				if err != nil {
+					r.failed++
+					if r.kinds == nil {
+						r.kinds = map[string]int64{}
+					}
+					r.kinds[err.Error()]++
+					if len(r.samples) < 2 {
+						if len(body) > 400 {
+							body = append(body[:400:400], "…"...)
+						}
+						r.samples = append(r.samples, err.Error()+": "+string(body))
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if st == nil {
+		return
+	}
+	st.machine += machineBusy() - busy0
+	after := sampleCPU(t.cpu)
+	for i, c := range t.cpu {
+		st.cpu[c.name] += after[i] - before[i]
+	}
+	st.elapsed += elapsed
+	for _, r := range results {
+		st.requests += r.n
+		st.failures += r.failed
+		st.lat = append(st.lat, r.lat...)
+		for k, v := range r.kinds {
+			st.kinds[k] += v
+		}
+		for _, s := range r.samples {
+			if len(st.samples) < 3 {
+				st.samples = append(st.samples, s)
+			}
+		}
+	}
+}
+
+func sampleCPU(srcs []cpuSource) []int64 {
+	out := make([]int64, len(srcs))
+	for i, c := range srcs {
+		out[i] = cpuTicks(c.pid, c.children)
+	}
+	return out
+}
+
+// cpuPerRequest returns the CPU time of process name per request, in µs,
+// and the sum over every sampled process.
+func (st *stats) cpuPerRequest(name string) (one, total float64) {
+	if st.requests == 0 {
+		return 0, 0
+	}
+	per := func(ticks int64) float64 { return float64(ticks) * 1e6 / clockTick / float64(st.requests) }
+	for _, t := range st.cpu {
+		total += per(t)
+	}
+	return per(st.cpu[name]), total
+}
+
+// rps is requests per second over the measured rounds.
+func (st *stats) rps() float64 {
+	if st.elapsed <= 0 {
+		return 0
+	}
+	return float64(st.requests) / st.elapsed.Seconds()
+}
+
+// percentile returns the q-quantile (nearest rank) of the latencies; lat
+// must be sorted.
+func percentile(lat []time.Duration, q float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	i := int(float64(len(lat))*q+0.999999) - 1
+	i = max(0, min(i, len(lat)-1))
+	return lat[i]
+}
+
+// comparison is a set of sides measured together, interleaved.
+type comparison struct {
+	title string
+	query string
+	sides []*target
+	stats []*stats
+}
+
+// run warms every side up, then measures rounds rounds of d per side,
+// rotating which side goes first in each round so that a slow spell of the
+// shared machine is spread over all of them.
+func (c *comparison) run(ctx context.Context, cfg config, progress io.Writer) error {
+	c.stats = make([]*stats, len(c.sides))
+	for i := range c.sides {
+		c.stats[i] = newStats()
+	}
+	for _, t := range c.sides {
+		fmt.Fprintf(progress, "  warm-up %s (%s)\n", t.name, cfg.warmup)
+		round(ctx, t, cfg.concurrency, cfg.warmup, nil)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	for r := range cfg.rounds {
+		var line []string
+		for k := range c.sides {
+			i := (r + k) % len(c.sides)
+			st := c.stats[i]
+			n := st.requests
+			t0 := st.elapsed
+			round(ctx, c.sides[i], cfg.concurrency, cfg.duration, st)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			line = append(line, fmt.Sprintf("%s %.0f/s", c.sides[i].name, float64(st.requests-n)/(st.elapsed-t0).Seconds()))
+		}
+		fmt.Fprintf(progress, "  round %2d/%d: %s\n", r+1, cfg.rounds, strings.Join(line, ", "))
+	}
+	for _, st := range c.stats {
+		slices.Sort(st.lat)
+	}
+	return nil
+}
+
+// print writes the comparison's table.
+func (c *comparison) print(w io.Writer) {
+	fmt.Fprintf(w, "\n%s\n  query: %s\n\n", c.title, c.query)
+	fmt.Fprintf(w, "  %-22s %9s %8s %10s %9s %9s %9s\n", "side", "requests", "failed", "RPS", "p50", "p99", "max")
+	for i, t := range c.sides {
+		st := c.stats[i]
+		var mx time.Duration
+		if n := len(st.lat); n > 0 {
+			mx = st.lat[n-1]
+		}
+		fmt.Fprintf(w, "  %-22s %9d %8d %10.0f %9s %9s %9s\n", t.name, st.requests, st.failures, st.rps(),
+			fmtDur(percentile(st.lat, 0.50)), fmtDur(percentile(st.lat, 0.99)), fmtDur(mx))
+	}
+	// CPU cost per request, by process: less sensitive to a noisy
+	// neighbour than throughput, and it shows where each side spends.
+	fmt.Fprintf(w, "\n  CPU per request (µs of user+system time, from /proc, by process):\n")
+	for i, t := range c.sides {
+		st := c.stats[i]
+		if st.requests == 0 {
+			continue
+		}
+		names := make([]string, 0, len(st.cpu))
+		for n := range st.cpu {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		var parts []string
+		var total float64
+		for _, n := range names {
+			us := float64(st.cpu[n]) * 1e6 / clockTick / float64(st.requests)
+			total += us
+			parts = append(parts, fmt.Sprintf("%s %.0f", n, us))
+		}
+		fmt.Fprintf(w, "  %-22s total %4.0f = %s\n", t.name, total, strings.Join(parts, " + "))
+	}
+	fmt.Fprintf(w, "  machine busy (all CPUs, /proc/stat) while each side ran; the processes above account for:\n")
+	for i, t := range c.sides {
+		st := c.stats[i]
+		if st.elapsed <= 0 || st.machine <= 0 {
+			continue
+		}
+		var ours int64
+		for _, v := range st.cpu {
+			ours += v
+		}
+		capacity := st.elapsed.Seconds() * clockTick * float64(runtime.NumCPU())
+		fmt.Fprintf(w, "  %-22s busy %3.0f%%, of which these processes %3.0f%%\n", t.name,
+			100*float64(st.machine)/capacity, 100*float64(ours)/float64(st.machine))
+	}
+	for i, t := range c.sides {
+		st := c.stats[i]
+		if st.failures == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n  FAILURES of %s: %d of %d requests\n", t.name, st.failures, st.requests)
+		kinds := make([]string, 0, len(st.kinds))
+		for k := range st.kinds {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			fmt.Fprintf(w, "    %6d × %s\n", st.kinds[k], k)
+		}
+		for _, s := range st.samples {
+			fmt.Fprintf(w, "    e.g. %s\n", s)
+		}
+	}
+}
+
+// ratio returns side a's throughput over side b's, and whether both sides
+// are clean (no failures, some requests).
+func (c *comparison) ratio(a, b int) (float64, bool) {
+	sa, sb := c.stats[a], c.stats[b]
+	clean := sa.failures == 0 && sb.failures == 0 && sa.requests > 0 && sb.requests > 0
+	if sb.rps() == 0 {
+		return 0, false
+	}
+	return sa.rps() / sb.rps(), clean
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	}
+}
+
+// machineBusy returns the machine's busy clock ticks over all CPUs, from
+// /proc/stat: everything but idle and iowait.
+func machineBusy() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest time is already in user
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		busy += n
+	}
+	return busy
+}
+
+// loadavg returns /proc/loadavg's first three fields.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}

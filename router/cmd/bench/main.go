@@ -1,0 +1,160 @@
+// Command bench measures the router against two baselines, side by side in
+// one run (`make bench`):
+//
+//	(A) router overhead: a books-only query sent straight to books-subgraph
+//	    versus through the router (and, as a floor, through a bare
+//	    httputil.ReverseProxy); target: router ≥ 85% of direct throughput.
+//	(B) a federated query (orders with their books) through the router
+//	    versus through Apollo Gateway (Node); target: router ≥ 5× Apollo.
+//
+// It starts everything itself, on 127.0.0.1 and ports picked at runtime: a
+// throwaway PostgreSQL (migrated, seeded, with the services' login roles),
+// one books-subgraph, one orders-subgraph, the router and Apollo Gateway,
+// and stops each by its PID when it ends, fails or gets Ctrl-C. Children
+// die with the bench (Pdeathsig) if it is killed.
+//
+// The machine is shared and noisy, so the sides of a comparison are
+// measured in alternating short rounds after a warm-up, with a fixed
+// number of concurrent keep-alive clients; counts and latencies are summed
+// over the rounds. Every response must be 200, without "errors", and equal
+// to the first one; failures are counted and printed, never hidden.
+//
+// This is a measuring tool: nothing here asserts on speed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(runChild(mode, os.Args[1:]))
+	}
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type config struct {
+	duration    time.Duration
+	rounds      int
+	warmup      time.Duration
+	concurrency int
+	apollo      bool
+	proxy       bool
+	orders      int
+	binDir      string
+	root        string
+	logLevel    string
+	cpuProfile  string
+	keep        bool
+	routerEnv   []string
+	readyWait   time.Duration
+}
+
+// Main parses args, runs the bench and returns the exit status: 0 when
+// every side ran without failures, 1 otherwise (a missed target is
+// reported, not an error).
+func Main(args []string, stdout, stderr io.Writer) int {
+	var cfg config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./router/cmd/bench [flags]   (from the module root)\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	fs.DurationVar(&cfg.duration, "duration", time.Second, "length of one measured round of one side")
+	fs.IntVar(&cfg.rounds, "rounds", 10, "measured rounds; each round runs every side of a comparison once, in rotating order")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured warm-up per side before the rounds")
+	fs.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent clients (each sends its next request when the last one returns)")
+	fs.BoolVar(&cfg.apollo, "apollo", true, "run comparison (B) against Apollo Gateway (needs node and npm); -apollo=false skips it")
+	fs.BoolVar(&cfg.proxy, "proxy", true, "add a bare httputil.ReverseProxy to comparison (A), as the floor of a Go hop's cost")
+	fs.IntVar(&cfg.orders, "orders", 40, "orders to place before (B), through the router")
+	fs.StringVar(&cfg.binDir, "bin", "", "`directory` holding books-subgraph, orders-subgraph and router binaries; empty builds them into a temporary directory")
+	fs.StringVar(&cfg.root, "root", "", "the module's root `directory` (default: found from the working directory)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "LOG_LEVEL of the services (the subgraphs log one line per request at info)")
+	fs.StringVar(&cfg.cpuProfile, "router-cpuprofile", "", "run the router in-process in a child of the bench under a CPU profile written to `file`, and print its top functions")
+	fs.Func("router-env", "extra `KEY=VALUE` in the router's environment, e.g. GOGC=400 (repeatable)", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return errors.New("want KEY=VALUE")
+		}
+		cfg.routerEnv = append(cfg.routerEnv, v)
+		return nil
+	})
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs) at the end")
+	fs.DurationVar(&cfg.readyWait, "ready-timeout", 2*time.Minute, "time a service gets to become ready")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || cfg.rounds < 1 || cfg.concurrency < 1 || cfg.duration <= 0 || cfg.warmup < 0 || cfg.orders < 20 {
+		fmt.Fprintln(stderr, "bench: want no arguments, -rounds ≥ 1, -concurrency ≥ 1, -duration > 0, -warmup ≥ 0, -orders ≥ 20 (see -help)")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &bench{cfg: cfg, out: stdout, errOut: stderr}
+	err := b.run(ctx)
+	interrupted := ctx.Err() != nil
+	stop() // a second Ctrl-C while stopping kills the bench; Pdeathsig ends the children
+	if serr := b.stopAll(); serr != nil {
+		fmt.Fprintln(stderr, "bench:", serr)
+	}
+	switch {
+	case interrupted:
+		fmt.Fprintln(stderr, "bench: interrupted")
+		return 130
+	case err != nil:
+		fmt.Fprintf(stderr, "\nbench: %v\n", err)
+		return 1
+	case b.failed:
+		return 1
+	}
+	return 0
+}
+
+// printMachine prints what the figures were measured on.
+func (b *bench) printMachine() {
+	w := b.out
+	fmt.Fprintf(w, "\nmachine: %d CPUs (runtime.NumCPU), GOMAXPROCS %d, %s/%s, %s; load average %s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadavg())
+	if b.nodeVersion != "" {
+		fmt.Fprintf(w, "node: %s\n", b.nodeVersion)
+	}
+	if len(b.cfg.routerEnv) > 0 {
+		fmt.Fprintf(w, "router environment: %s\n", strings.Join(b.cfg.routerEnv, " "))
+	}
+	fmt.Fprintf(w, "load: %d concurrent keep-alive clients; per side %s warm-up, then %d rounds × %s, sides interleaved\n",
+		b.cfg.concurrency, b.cfg.warmup, b.cfg.rounds, b.cfg.duration)
+	fmt.Fprintf(w, "note: the load generator, every service and PostgreSQL share these %d CPUs\n", runtime.NumCPU())
+}
+
+// findRoot walks up from the working directory to the go.mod of module
+// bookstore.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module bookstore\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("module bookstore not found above the working directory: run from the repository, or give -root")
+		}
+		dir = parent
+	}
+}
