@@ -105,6 +105,12 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 		s.buf = append(s.buf[:0], "null"...)
 	}
 	res := &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
+	if len(s.completion) > 0 && len(res.Errors) == 0 {
+		if res.Extensions == nil {
+			res.Extensions = map[string]any{}
+		}
+		res.Extensions["valueCompletion"] = s.completion
+	}
 	return res
 }
 

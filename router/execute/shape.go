@@ -25,6 +25,12 @@ type shaper struct {
 	// already explained, so shaping adds no error of its own for it.
 	hadErrors bool
 	path      []any
+	// completion lists the nulls found in non-null positions when no fetch
+	// reported an error, for the response's extensions.valueCompletion.
+	// They are not errors: as Apollo Gateway does, an entity that a
+	// subgraph's _entities answers with null (an unknown key) is nulled
+	// up to its nearest nullable position, with no error.
+	completion []Error
 }
 
 // object writes obj shaped by sel. It returns true when obj must be null
@@ -73,7 +79,11 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, parent string) bool {
 	case v == nil:
 		if t.NonNull {
 			if !s.hadErrors {
-				s.errorf("Cannot return null for non-nullable field %s.%s.", parent, f.Name)
+				s.completion = append(s.completion, Error{
+					Message:    fmt.Sprintf("Cannot return null for non-nullable field %s.%s.", parent, f.Name),
+					Path:       append([]any{}, s.path...),
+					Extensions: map[string]any{"code": apierror.Internal},
+				})
 			}
 			return true
 		}
