@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -76,7 +77,7 @@ type execution struct {
 	ex   *Executor
 	req  *Request
 	mu   sync.Mutex
-	data map[string]any
+	data *object
 	errs []Error
 	ext  map[string]any
 }
@@ -84,24 +85,30 @@ type execution struct {
 // Execute runs a plan. Subgraph failures become errors in the result; the
 // data the other fetches got is still returned.
 func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
-	x := &execution{ex: ex, req: req, data: map[string]any{}}
+	x := &execution{ex: ex, req: req, data: &object{}}
 	p := req.Plan
 	if p.Introspection {
 		if err := x.introspect(p.Root); err != nil {
 			x.errs = append(x.errs, Error{Message: err.Error(), Extensions: map[string]any{"code": apierror.BadUserInput}})
 		}
 	}
-	if p.Operation == ast.Mutation || len(p.Fetches) == 1 {
+	switch {
+	case p.Passthrough:
+		if res := x.passthrough(ctx, p.Fetches[0]); res != nil {
+			return res
+		}
+		// The fetch failed: its fields are answered null below.
+	case p.Operation == ast.Mutation || len(p.Fetches) == 1:
 		for _, f := range p.Fetches {
 			x.fetch(ctx, f)
 		}
-	} else {
+	default:
 		x.parallel(ctx, p.Fetches)
 	}
 	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0}
 	s.buf = make([]byte, 0, 1024)
 	root := x.data
-	if null := s.object(root, p.Root, nil); null {
+	if null := s.object(root, p.Root); null {
 		s.buf = append(s.buf[:0], "null"...)
 	}
 	res := &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
@@ -136,9 +143,65 @@ func (x *execution) parallel(ctx context.Context, fetches []*plan.Fetch) {
 
 // subgraphResponse is a subgraph's GraphQL response.
 type subgraphResponse struct {
-	Data       map[string]any `json:"data"`
+	Data       *object
 	Errors     []subgraphError
-	Extensions map[string]any `json:"extensions"`
+	Extensions any
+}
+
+// parseResponse reads a subgraph's response body.
+func parseResponse(body []byte) (*subgraphResponse, error) {
+	v, err := parseJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	top, ok := v.(*object)
+	if !ok {
+		return nil, errors.New("the body is not a JSON object")
+	}
+	sr := &subgraphResponse{}
+	if d, _ := top.get("data"); d != nil {
+		if sr.Data, ok = d.(*object); !ok {
+			return nil, errors.New("data is not an object")
+		}
+	}
+	sr.Extensions, _ = top.get("extensions")
+	if e, _ := top.get("errors"); e != nil {
+		list, ok := e.([]any)
+		if !ok {
+			return nil, errors.New("errors is not a list")
+		}
+		for _, item := range list {
+			sr.Errors = append(sr.Errors, toSubgraphError(item))
+		}
+	}
+	return sr, nil
+}
+
+func toSubgraphError(v any) subgraphError {
+	var e subgraphError
+	o, ok := v.(*object)
+	if !ok {
+		return subgraphError{Message: "the subgraph sent a malformed error"}
+	}
+	if m, ok := o.get("message"); ok {
+		e.Message, _ = m.(string)
+	}
+	if p, ok := o.get("path"); ok {
+		if list, ok := p.([]any); ok {
+			for _, x := range list {
+				if n, ok := x.(number); ok {
+					i, _ := strconv.Atoi(string(n))
+					e.Path = append(e.Path, i)
+				} else {
+					e.Path = append(e.Path, x)
+				}
+			}
+		}
+	}
+	if ext, ok := o.get("extensions"); ok {
+		e.Extensions, _ = toInterface(ext).(map[string]any)
+	}
+	return e
 }
 
 type subgraphError struct {
@@ -149,7 +212,7 @@ type subgraphError struct {
 
 // target is one object entity data merges into, and its response path.
 type target struct {
-	obj  map[string]any
+	obj  *object
 	path []any
 }
 
@@ -177,31 +240,8 @@ func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
 			return
 		}
 	}
-	body, err := json.Marshal(struct {
-		Query     string         `json:"query"`
-		Variables map[string]any `json:"variables,omitempty"`
-	}{f.Query, vars})
-	if err != nil {
-		x.fail(f, fmt.Errorf("encoding the request: %w", err))
-		return
-	}
-	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: x.req.Header})
-	if x.ex.OnFetch != nil {
-		x.ex.OnFetch(f.Graph, err)
-	}
-	if err != nil {
-		x.fail(f, err)
-		return
-	}
-	var sr subgraphResponse
-	dec := json.NewDecoder(bytes.NewReader(resp.Body))
-	dec.UseNumber()
-	if err := dec.Decode(&sr); err != nil {
-		x.fail(f, fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", f.Graph, resp.Status, err))
-		return
-	}
-	if sr.Data == nil && len(sr.Errors) == 0 {
-		x.fail(f, fmt.Errorf("subgraph %q answered %d with neither data nor errors", f.Graph, resp.Status))
+	sr, ok := x.send(ctx, f, vars)
+	if !ok {
 		return
 	}
 
@@ -213,17 +253,16 @@ func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
 		}
 		// A replayed placeOrder says so in its response's extensions; the
 		// REST shim turns it into the Idempotent-Replayed header.
-		if replayed, _ := sr.Extensions["idempotentReplayed"].(bool); replayed {
-			if x.ext == nil {
-				x.ext = map[string]any{}
-			}
-			x.ext["idempotentReplayed"] = true
-		}
+		x.replayed(sr)
 	} else {
 		for i, e := range f.Entities {
-			list, _ := sr.Data[e.Alias].([]any)
+			var list []any
+			if sr.Data != nil {
+				v, _ := sr.Data.get(e.Alias)
+				list, _ = v.([]any)
+			}
 			for j, item := range list {
-				obj, ok := item.(map[string]any)
+				obj, ok := item.(*object)
 				if !ok || j >= len(targets[i]) {
 					continue
 				}
@@ -261,14 +300,8 @@ func (x *execution) entityErrors(f *plan.Fetch, targets [][][]target, e subgraph
 }
 
 func pathIndex(v any) (int, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		i, err := n.Int64()
-		return int(i), err == nil
-	case float64:
-		return int(n), true
-	}
-	return 0, false
+	i, ok := v.(int)
+	return i, ok
 }
 
 // subgraphError turns a subgraph's error into a client error: its path
@@ -287,11 +320,7 @@ func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) Er
 		if s, ok := p.(string); ok && plan.IsInternalAlias(s) {
 			break // an internal field: the client path ends at its object
 		}
-		if n, ok := pathIndex(p); ok {
-			out.Path = append(out.Path, n)
-		} else {
-			out.Path = append(out.Path, p)
-		}
+		out.Path = append(out.Path, p)
 	}
 	return out
 }
@@ -317,24 +346,29 @@ func (x *execution) fail(f *plan.Fetch, err error) {
 
 // mergeObject merges src into dst, recursing where both hold an object
 // (or lists of objects) under one key.
-func mergeObject(dst, src map[string]any) {
-	for k, v := range src {
-		old, ok := dst[k]
+func mergeObject(dst, src *object) {
+	if src == nil {
+		return
+	}
+	for i, k := range src.keys {
+		v := src.vals[i]
+		old, ok := dst.get(k)
 		if !ok {
-			dst[k] = v
+			dst.keys = append(dst.keys, k)
+			dst.vals = append(dst.vals, v)
 			continue
 		}
 		switch o := old.(type) {
-		case map[string]any:
-			if n, ok := v.(map[string]any); ok {
+		case *object:
+			if n, ok := v.(*object); ok {
 				mergeObject(o, n)
 				continue
 			}
 		case []any:
 			if n, ok := v.([]any); ok && len(n) == len(o) {
 				for i := range o {
-					om, ok1 := o[i].(map[string]any)
-					nm, ok2 := n[i].(map[string]any)
+					om, ok1 := o[i].(*object)
+					nm, ok2 := n[i].(*object)
 					if ok1 && ok2 {
 						mergeObject(om, nm)
 					} else {
@@ -344,14 +378,14 @@ func mergeObject(dst, src map[string]any) {
 				continue
 			}
 		}
-		dst[k] = v
+		dst.set(k, v)
 	}
 }
 
 // collect finds the objects at e.Path that are entities of e.Types and
 // builds their representations, without duplicates. targets[i] lists the
 // objects representation i stands for.
-func collect(data map[string]any, e *plan.Entities) (reps []json.RawMessage, targets [][]target) {
+func collect(data *object, e *plan.Entities) (reps []json.RawMessage, targets [][]target) {
 	index := map[string]int{}
 	var walk func(v any, depth int, path []any)
 	walk = func(v any, depth int, path []any) {
@@ -360,13 +394,15 @@ func collect(data map[string]any, e *plan.Entities) (reps []json.RawMessage, tar
 			for i, item := range v {
 				walk(item, depth, append(path, i))
 			}
-		case map[string]any:
+		case *object:
 			if depth < len(e.Path) {
 				key := e.Path[depth]
-				walk(v[key], depth+1, append(path, key))
+				next, _ := v.get(key)
+				walk(next, depth+1, append(path, key))
 				return
 			}
-			typename, _ := v["__typename"].(string)
+			tn, _ := v.get("__typename")
+			typename, _ := tn.(string)
 			fields, ok := e.Types[typename]
 			if !ok {
 				return
@@ -395,9 +431,9 @@ func collect(data map[string]any, e *plan.Entities) (reps []json.RawMessage, tar
 
 // writeRep writes the representation fields of obj; false when one is
 // missing or null (such an object cannot be fetched).
-func writeRep(b *bytes.Buffer, obj map[string]any, fields []*plan.RepField) bool {
+func writeRep(b *bytes.Buffer, obj *object, fields []*plan.RepField) bool {
 	for _, f := range fields {
-		v, ok := obj[f.Key]
+		v, ok := obj.get(f.Key)
 		if !ok || v == nil {
 			return false
 		}
@@ -405,7 +441,7 @@ func writeRep(b *bytes.Buffer, obj map[string]any, fields []*plan.RepField) bool
 		writeJSONString(b, f.Name)
 		b.WriteByte(':')
 		if len(f.Sub) > 0 {
-			sub, ok := v.(map[string]any)
+			sub, ok := v.(*object)
 			if !ok {
 				return false
 			}
@@ -426,4 +462,121 @@ func writeRep(b *bytes.Buffer, obj map[string]any, fields []*plan.RepField) bool
 		}
 	}
 	return true
+}
+
+// send posts one fetch and parses the answer; on failure it records the
+// error and returns false.
+func (x *execution) send(ctx context.Context, f *plan.Fetch, vars map[string]any) (*subgraphResponse, bool) {
+	body, err := json.Marshal(struct {
+		Query     string         `json:"query"`
+		Variables map[string]any `json:"variables,omitempty"`
+	}{f.Query, vars})
+	if err != nil {
+		x.fail(f, fmt.Errorf("encoding the request: %w", err))
+		return nil, false
+	}
+	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: x.req.Header})
+	if x.ex.OnFetch != nil {
+		x.ex.OnFetch(f.Graph, err)
+	}
+	if err != nil {
+		x.fail(f, err)
+		return nil, false
+	}
+	sr, err := parseResponse(resp.Body)
+	if err != nil {
+		x.fail(f, fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", f.Graph, resp.Status, err))
+		return nil, false
+	}
+	if sr.Data == nil && len(sr.Errors) == 0 {
+		x.fail(f, fmt.Errorf("subgraph %q answered %d with neither data nor errors", f.Graph, resp.Status))
+		return nil, false
+	}
+	return sr, true
+}
+
+// replayed carries a replayed placeOrder's response extension through; the
+// REST shim turns it into the Idempotent-Replayed header.
+func (x *execution) replayed(sr *subgraphResponse) {
+	ext, ok := sr.Extensions.(*object)
+	if !ok {
+		return
+	}
+	if v, _ := ext.get("idempotentReplayed"); v == true {
+		if x.ext == nil {
+			x.ext = map[string]any{}
+		}
+		x.ext["idempotentReplayed"] = true
+	}
+}
+
+// passthrough runs a plan of one fetch whose subgraph selection is the
+// client's own: the subgraph's data is the response, byte for byte, and only
+// its errors are rewritten. It returns nil when the fetch failed, for the
+// general path to answer with nulls and the error.
+func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
+	vars := make(map[string]any, len(f.Variables))
+	for _, name := range f.Variables {
+		if v, ok := x.req.Variables[name]; ok {
+			vars[name] = v
+		}
+	}
+	body, err := json.Marshal(struct {
+		Query     string         `json:"query"`
+		Variables map[string]any `json:"variables,omitempty"`
+	}{f.Query, vars})
+	if err != nil {
+		x.fail(f, fmt.Errorf("encoding the request: %w", err))
+		return nil
+	}
+	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: x.req.Header})
+	if x.ex.OnFetch != nil {
+		x.ex.OnFetch(f.Graph, err)
+	}
+	if err != nil {
+		x.fail(f, err)
+		return nil
+	}
+	var raw struct {
+		Data       json.RawMessage `json:"data"`
+		Errors     json.RawMessage `json:"errors"`
+		Extensions json.RawMessage `json:"extensions"`
+	}
+	bad := func(why string) *Result {
+		x.fail(f, fmt.Errorf("subgraph %q answered %d with %s", f.Graph, resp.Status, why))
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body, &raw); err != nil {
+		return bad("a body that is not a GraphQL response")
+	}
+	if len(raw.Data) == 0 || raw.Data[0] != '{' {
+		// No data (a request error) or data null: the general path answers
+		// nulls and keeps the subgraph's errors.
+		sr, err := parseResponse(resp.Body)
+		if err != nil || len(sr.Errors) == 0 {
+			return bad("neither data nor errors")
+		}
+		for _, e := range sr.Errors {
+			x.errs = append(x.errs, x.subgraphError(f, e, e.Path))
+		}
+		return nil
+	}
+	res := &Result{Data: raw.Data}
+	if len(raw.Errors) > 0 && string(raw.Errors) != "null" {
+		v, err := parseJSON(raw.Errors)
+		list, ok := v.([]any)
+		if err != nil || !ok {
+			return bad("malformed errors")
+		}
+		for _, item := range list {
+			res.Errors = append(res.Errors, x.subgraphError(f, toSubgraphError(item), toSubgraphError(item).Path))
+		}
+	}
+	if len(raw.Extensions) > 0 {
+		if ext, err := parseJSON(raw.Extensions); err == nil {
+			x.replayed(&subgraphResponse{Extensions: ext})
+			res.Extensions = x.ext
+		}
+	}
+	return res
 }

@@ -15,16 +15,16 @@ func (x *execution) introspect(root *plan.Selection) error {
 	for _, f := range root.Fields[root.TypeName] {
 		switch f.Name {
 		case "__schema":
-			x.data[f.Key] = x.resolve(f.Sub, schema)
+			x.data.set(f.Key, x.resolve(f.Sub, schema))
 		case "__type":
 			name, err := x.stringArg(f, "name")
 			if err != nil {
 				return err
 			}
 			if def := x.ex.Schema.Types[name]; def != nil {
-				x.data[f.Key] = x.resolve(f.Sub, introspection.WrapTypeFromDef(x.ex.Schema, def))
+				x.data.set(f.Key, x.resolve(f.Sub, introspection.WrapTypeFromDef(x.ex.Schema, def)))
 			} else {
-				x.data[f.Key] = nil
+				x.data.set(f.Key, nil)
 			}
 		}
 	}
@@ -62,12 +62,12 @@ func (x *execution) resolve(sel *plan.Selection, obj any) any {
 	if obj == nil || sel == nil {
 		return nil
 	}
-	out := map[string]any{}
+	out := &object{}
 	for _, f := range sel.Fields[sel.TypeName] {
 		if f.Name == "__typename" {
 			continue
 		}
-		out[f.Key] = x.field(f, obj)
+		out.set(f.Key, x.field(f, obj))
 	}
 	return out
 }

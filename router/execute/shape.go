@@ -36,11 +36,11 @@ type shaper struct {
 // object writes obj shaped by sel. It returns true when obj must be null
 // but sits in a non-null position of the selection (a non-null field of it
 // is null): the caller then nulls its own position.
-func (s *shaper) object(obj map[string]any, sel *plan.Selection, _ []any) bool {
+func (s *shaper) object(obj *object, sel *plan.Selection) bool {
 	typename := sel.TypeName
 	if sel.Abstract {
-		t, _ := obj["__typename"].(string)
-		typename = t
+		t, _ := obj.get("__typename")
+		typename, _ = t.(string)
 	}
 	fields, ok := sel.Fields[typename]
 	if !ok {
@@ -59,7 +59,7 @@ func (s *shaper) object(obj map[string]any, sel *plan.Selection, _ []any) bool {
 			continue
 		}
 		s.path = append(s.path, f.Key)
-		v := obj[f.Key]
+		v, _ := obj.get(f.Key)
 		null := s.value(v, f.Type, f, typename)
 		s.path = s.path[:len(s.path)-1]
 		if null {
@@ -113,13 +113,13 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, parent string) bool {
 			s.buf = append(s.buf, ']')
 		}
 	case f.Sub != nil:
-		obj, ok := v.(map[string]any)
+		obj, ok := v.(*object)
 		if !ok {
 			s.errorf("the subgraph returned a non-object for field %s.%s", parent, f.Name)
 			bubble = true
 			break
 		}
-		bubble = s.object(obj, f.Sub, nil)
+		bubble = s.object(obj, f.Sub)
 	default:
 		if err := appendLeaf(&s.buf, v); err != nil {
 			s.errorf("field %s.%s: %v", parent, f.Name, err)
@@ -146,13 +146,15 @@ func appendLeaf(buf *[]byte, v any) error {
 	switch v := v.(type) {
 	case string:
 		*buf = appendJSONString(*buf, v)
+	case number:
+		*buf = append(*buf, v...)
 	case json.Number:
 		*buf = append(*buf, v...)
 	case bool:
 		*buf = strconv.AppendBool(*buf, v)
 	default:
 		// A custom scalar may be any JSON value.
-		b, err := json.Marshal(v)
+		b, err := json.Marshal(toInterface(v))
 		if err != nil {
 			return err
 		}

@@ -30,6 +30,10 @@ type Plan struct {
 	// Introspection is true when a root field is __schema or __type: the
 	// executor answers those from the schema.
 	Introspection bool
+	// Passthrough is true when the plan is one fetch whose selection is
+	// exactly the client's (no key, @requires or __typename field added, no
+	// entity fetch): the subgraph's data is then the response as it is.
+	Passthrough bool
 	// VariableTypes holds the client's variable definitions by name.
 	VariableTypes map[string]*ast.Type
 }
@@ -116,6 +120,8 @@ func Build(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefi
 	for _, f := range out.Fetches {
 		p.finish(f)
 	}
+	out.Passthrough = len(out.Fetches) == 1 && !out.Introspection && len(out.Fetches[0].Children) == 0 &&
+		!out.Fetches[0].root.hasInternal() && !rootTypename(root, rootType.Name)
 	return out, nil
 }
 
@@ -194,6 +200,11 @@ func (p *planner) planFieldsIn(fetch *Fetch, graph, typeName string, fields []*F
 	var pending []*Field
 	for _, f := range fields {
 		if f.Name == "__typename" {
+			// The subgraph answers it too, so that a response it alone
+			// makes can be passed through; shaping writes it itself.
+			if meta.Name != "Query" && meta.Name != "Mutation" {
+				sel.field(f.Key, "__typename", nil, false)
+			}
 			continue
 		}
 		fm := meta.Field(f.Name)
@@ -568,4 +579,15 @@ func freezeReps(reps []*repField) []*RepField {
 		out[i] = &RepField{Name: r.name, Key: r.field.alias, Sub: freezeReps(r.sub)}
 	}
 	return out
+}
+
+// rootTypename reports whether the client selects __typename on the root
+// type, which a subgraph may name differently.
+func rootTypename(root *Selection, rootType string) bool {
+	for _, f := range root.Fields[rootType] {
+		if f.Name == "__typename" {
+			return true
+		}
+	}
+	return false
 }

@@ -139,7 +139,7 @@ orders: query {o: order(id: "x") {items {book {__typename _k_id: id}}}}
 			name:  "fragments are flattened and a client key field is reused",
 			sg:    bs,
 			query: `query($id: ID!) { order(id: $id) { id ...F } } fragment F on Order { items { quantity book { __typename id title } } }`,
-			want: `orders: query($id: ID!) {order(id: $id) {id items {quantity book {id __typename}}}}
+			want: `orders: query($id: ID!) {order(id: $id) {id items {quantity book {__typename id}}}}
     books: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Book {title}}}
       _0 at order.items.book: Book(id)
 `,
@@ -195,7 +195,7 @@ orders: query {o: order(id: "x") {items {book {__typename _k_id: id}}}}
 			name:  "an interface is planned per implementation",
 			sg:    tg,
 			query: `{ vehicles { __typename name ... on Spacecraft { missions { name } } ... on Rover { wheels } } }`,
-			want: `fleet: query {vehicles {__typename ... on Rover {name wheels} ... on Spacecraft {name __typename _k_id: id}}}
+			want: `fleet: query {vehicles {__typename ... on Rover {__typename name wheels} ... on Spacecraft {__typename name _k_id: id}}}
     missions: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {missions {name}}}}
       _0 at vehicles: Spacecraft(id<-_k_id)
 `,
@@ -277,5 +277,38 @@ func TestRepresentationVariableAvoidsClientNames(t *testing.T) {
 	got := build(t, bookstore(t), `query($representations0: ID!) { order(id: $representations0) { items { book { title } } } }`, nil)
 	if !strings.Contains(got, "$_representations0: [_Any!]!") {
 		t.Errorf("plan:\n%s", got)
+	}
+}
+
+// A plan of one fetch that adds nothing to the client's selection passes
+// the subgraph's data through.
+func TestPassthrough(t *testing.T) {
+	tg, bs := testgraph(t), bookstore(t)
+	for _, tc := range []struct {
+		sg    *compose.Supergraph
+		query string
+		want  bool
+	}{
+		{bs, `{ books(first: 3) { edges { node { __typename id title } } totalCount } }`, true},
+		{bs, `{ order(id: "x") { items { book { id } } } }`, true},
+		{bs, `query($id: ID!) { a: book(id: $id) { title } b: book(id: $id) { author } }`, true},
+		{bs, `{ __typename books { totalCount } }`, false},            // the root's name is the router's
+		{bs, `{ books { edges { node { unitsSold } } } }`, false},     // an entity fetch
+		{bs, `{ books { totalCount } orders { totalCount } }`, false}, // two fetches
+		{bs, `{ __type(name: "Book") { name } books { totalCount } }`, false},
+		{tg, `{ vehicles { name } }`, false}, // an interface: __typename is added
+		{tg, `{ mission(id: "m1") { commander { name } } }`, true},
+	} {
+		doc, errs := gqlparser.LoadQuery(tc.sg.Schema, tc.query)
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		p, err := plan.Build(tc.sg, doc, doc.Operations[0], map[string]any{"id": "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Passthrough != tc.want {
+			t.Errorf("%s: Passthrough = %v, want %v", tc.query, p.Passthrough, tc.want)
+		}
 	}
 }

@@ -174,3 +174,19 @@ func IsInternalAlias(key string) bool {
 	}
 	return i < len(key) && key[i] == '_'
 }
+
+// hasInternal reports whether the planner added any field to the client's
+// selection.
+func (s *subSelection) hasInternal() bool {
+	for _, f := range s.fields {
+		if f.internal || (f.sel != nil && f.sel.hasInternal()) {
+			return true
+		}
+	}
+	for _, fr := range s.fragments {
+		if fr.sel.hasInternal() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,83 @@
+package execute
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// The tree parser must read exactly what encoding/json reads.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"data":{"books":{"edges":[{"node":{"title":"Go","n":1.5e3,"ok":true,"x":null}}]}}}`,
+		`{"a":"\u00e9\ud83d\ude00 \n\t\"\\/","b":[],"c":{},"d":-0.0,"e":[1,[2,[3]]]}`,
+		`"\ud800"`, `"\udc00\ud800"`, `"\ud83dx"`, "\"\xff\xfe\"", `[1,2,]`, `{"a" 1}`, `{"a":1}x`, `01`, `1.`, `-`, `1e`, `tru`,
+		`  {"errors":[{"message":"m","path":["a",0,"b"],"extensions":{"code":"X"}}]}  `,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want any
+		wantErr := json.Unmarshal([]byte(s), &want)
+		got, err := parseJSON([]byte(s))
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q: parseJSON err %v, encoding/json err %v", s, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if g := normalize(toInterface(got)); !reflect.DeepEqual(g, want) {
+			t.Fatalf("%q: got %#v, want %#v", s, g, want)
+		}
+	})
+}
+
+// normalize turns json.Numbers into float64, as encoding/json decodes them.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = normalize(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = normalize(x)
+		}
+	case json.Number:
+		f, _ := v.Float64()
+		return f
+	}
+	return v
+}
+
+func TestObjectKeepsOrder(t *testing.T) {
+	v, err := parseJSON([]byte(`{"b":1,"a":{"y":2,"x":3},"c":[{"k":1}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := v.(*object)
+	if !reflect.DeepEqual(o.keys, []string{"b", "a", "c"}) {
+		t.Errorf("keys %v", o.keys)
+	}
+	mergeObject(o, mustObject(t, `{"a":{"z":4},"d":5,"c":[{"m":2}]}`))
+	s := &shaper{}
+	var buf []byte
+	_ = appendLeaf(&buf, toInterface(o))
+	s.buf = buf
+	want := `{"a":{"x":3,"y":2,"z":4},"b":1,"c":[{"k":1,"m":2}],"d":5}` // encoding/json sorts map keys
+	if string(s.buf) != want {
+		t.Errorf("merged %s, want %s", s.buf, want)
+	}
+	if !reflect.DeepEqual(o.keys, []string{"b", "a", "c", "d"}) {
+		t.Errorf("merged keys %v", o.keys)
+	}
+}
+
+func mustObject(t *testing.T, s string) *object {
+	t.Helper()
+	v, err := parseJSON([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(*object)
+}
