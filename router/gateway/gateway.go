@@ -163,8 +163,19 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	return &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions}
 }
 
+// maxCachedQuery is the largest document the plan cache keeps: the cache
+// holds PlanCacheSize entries, and a client must not fill memory with
+// huge, distinct documents. Bigger ones are prepared on every request.
+const maxCachedQuery = 64 << 10
+
 // prepare parses, checks and validates a document, through the cache.
 func (g *Gateway) prepare(st *state, query, opName string) *prepared {
+	if len(query) > maxCachedQuery {
+		if g.opts.OnPlanCache != nil {
+			g.opts.OnPlanCache(false)
+		}
+		return g.parse(st, query, opName)
+	}
 	key := opName + "\x00" + query
 	if p, ok := st.cache.Get(key); ok {
 		if g.opts.OnPlanCache != nil {
