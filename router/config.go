@@ -42,9 +42,10 @@ type fileConfig struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("router", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var subgraphs, sdls listFlag
+	var subgraphs, sdls, timeouts listFlag
 	listen := fs.String("listen", "", "listen `address` HOST:PORT (default :$PORT, PORT defaults to 8080)")
 	fs.Var(&subgraphs, "subgraph", "a subgraph as `name=URL[,URL...]`, one URL per replica (repeatable; env SUBGRAPHS, ';'-separated)")
+	fs.Var(&timeouts, "subgraph-timeout", "a subgraph's own request timeout as `name=DURATION`, e.g. books=3s (repeatable; env SUBGRAPH_TIMEOUTS, ';'-separated); others use SUBGRAPH_TIMEOUT")
 	fs.Var(&sdls, "sdl", "compose from a schema file instead of a running subgraph: `name=FILE` (repeatable)")
 	configFile := fs.String("config", "", "JSON `file` listing the subgraphs: {\"subgraphs\": {\"name\": [\"URL\", ...]}} (env ROUTER_CONFIG)")
 	supergraph := fs.String("supergraph", "", "serve a composed supergraph `file` (Apollo join v0.3) instead of composing (env SUPERGRAPH_FILE)")
@@ -179,6 +180,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c.MaxBodyBytes = num("MAX_BODY_BYTES", 1<<20)
 	c.PlanCacheSize = int(num("PLAN_CACHE_SIZE", 1000))
 	c.SubgraphTimeout = dur("SUBGRAPH_TIMEOUT", 10*time.Second)
+	if len(timeouts) == 0 {
+		if v := env("SUBGRAPH_TIMEOUTS", ""); v != "" {
+			timeouts = strings.Split(v, ";")
+		}
+	}
+	for _, t := range timeouts {
+		name, d, ok := strings.Cut(strings.TrimSpace(t), "=")
+		td, err := time.ParseDuration(d)
+		if !ok || name == "" || err != nil || td <= 0 {
+			errs = append(errs, fmt.Errorf("--subgraph-timeout %q: want name=DURATION, e.g. books=3s", t))
+			continue
+		}
+		if c.SubgraphTimeouts == nil {
+			c.SubgraphTimeouts = map[string]time.Duration{}
+		}
+		c.SubgraphTimeouts[name] = td
+	}
 	c.ShutdownTimeout = dur("SHUTDOWN_TIMEOUT", 20*time.Second)
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))

@@ -36,7 +36,9 @@ type Config struct {
 	MaxBodyBytes    int64
 	PlanCacheSize   int
 	SubgraphTimeout time.Duration
-	ShutdownTimeout time.Duration
+	// SubgraphTimeouts overrides SubgraphTimeout per subgraph.
+	SubgraphTimeouts map[string]time.Duration
+	ShutdownTimeout  time.Duration
 }
 
 // Router is a configured router: its gateway, its HTTP handler and the
@@ -86,7 +88,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	if len(subgraphs) == 0 {
 		return nil, errors.New("no subgraphs are configured")
 	}
-	client, err := transport.New(transport.Config{Subgraphs: subgraphs, Timeout: cfg.SubgraphTimeout, OnEject: m.ejected})
+	client, err := transport.New(transport.Config{Subgraphs: subgraphs, Timeout: cfg.SubgraphTimeout, Timeouts: cfg.SubgraphTimeouts, OnEject: m.ejected})
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,8 @@ type Config struct {
 	// A request that times out is not retried, but counts as a failure of
 	// the replica (the caller's deadline does not).
 	Timeout time.Duration
+	// Timeouts overrides Timeout for the subgraphs it names.
+	Timeouts map[string]time.Duration
 	// DialTimeout bounds opening a connection (default 2s, at most Timeout).
 	// A dial that times out is a dial failure, so it is retried on the next
 	// replica, mutations included.
@@ -121,6 +123,7 @@ type Client struct {
 // pool is one subgraph's replicas.
 type pool struct {
 	name     string
+	timeout  time.Duration
 	replicas []*replica
 	next     atomic.Uint64 // round-robin counter
 }
@@ -193,7 +196,13 @@ func New(cfg Config) (*Client, error) {
 		if len(urls) == 0 {
 			return nil, fmt.Errorf("transport: subgraph %q: no replica URLs", name)
 		}
-		p := &pool{name: name, replicas: make([]*replica, 0, len(urls))}
+		p := &pool{name: name, timeout: c.timeout, replicas: make([]*replica, 0, len(urls))}
+		if d, ok := cfg.Timeouts[name]; ok {
+			if d <= 0 {
+				return nil, fmt.Errorf("transport: subgraph %q: timeout %v is not positive", name, d)
+			}
+			p.timeout = d
+		}
 		seen := make(map[string]bool, len(urls))
 		for i, raw := range urls {
 			u, err := parseURL(raw)
@@ -355,7 +364,7 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 	if err := ctx.Err(); err != nil {
 		return nil, stop, fmt.Errorf("POST %s: %w", r.display, err)
 	}
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	var wrote *atomic.Bool
 	if mutation {
@@ -380,7 +389,7 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 
 	resp, err := c.rt.RoundTrip(hreq)
 	if err != nil {
-		if cause, ok := c.timedOut(ctx, actx, r); ok {
+		if cause, ok := c.timedOut(ctx, actx, p, r); ok {
 			return nil, stop, cause
 		}
 		c.failed(p, r)
@@ -398,7 +407,7 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 			if errors.Is(err, ErrResponseTooLarge) {
 				return nil, giveBack, fmt.Errorf("subgraph %q: POST %s: %w: over %d bytes", p.name, r.display, ErrResponseTooLarge, c.maxBody)
 			}
-			if cause, ok := c.timedOut(ctx, actx, r); ok {
+			if cause, ok := c.timedOut(ctx, actx, p, r); ok {
 				return nil, stop, cause
 			}
 			// The connection broke mid-answer: the request was
@@ -433,12 +442,12 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 // timedOut reports whether the attempt ended because a context did: the
 // caller's (which says nothing about the replica) or the client's Timeout
 // (which counts as the replica's failure).
-func (c *Client) timedOut(ctx, actx context.Context, r *replica) (error, bool) {
+func (c *Client) timedOut(ctx, actx context.Context, p *pool, r *replica) (error, bool) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("POST %s: %w", r.display, err), true
 	}
 	if actx.Err() != nil {
-		return fmt.Errorf("POST %s: no answer within %v: %w", r.display, c.timeout, context.DeadlineExceeded), true
+		return fmt.Errorf("POST %s: no answer within %v: %w", r.display, p.timeout, context.DeadlineExceeded), true
 	}
 	return nil, false
 }

@@ -173,6 +173,7 @@ func TestNewValidates(t *testing.T) {
 		{"twice", Config{Subgraphs: map[string][]string{"books": {ok, ok}}}, "listed twice"},
 		{"password hidden", Config{Subgraphs: map[string][]string{"books": {"ftp://u:secret@h/"}}}, "xxxxx"},
 		{"negative timeout", Config{Subgraphs: map[string][]string{"books": {ok}}, Timeout: -1}, "Timeout"},
+		{"zero subgraph timeout", Config{Subgraphs: map[string][]string{"books": {ok}}, Timeouts: map[string]time.Duration{"books": 0}}, "timeout"},
 		{"negative eject after", Config{Subgraphs: map[string][]string{"books": {ok}}, EjectAfter: -1}, "EjectAfter"},
 		{"negative eject for", Config{Subgraphs: map[string][]string{"books": {ok}}, EjectFor: -1}, "EjectFor"},
 		{"negative max bytes", Config{Subgraphs: map[string][]string{"books": {ok}}, MaxResponseBytes: -1}, "MaxResponseBytes"},
@@ -540,6 +541,14 @@ func TestTimeouts(t *testing.T) {
 		}
 		if up.hits.Load() != 0 {
 			t.Fatal("a timed-out query was retried")
+		}
+	})
+	t.Run("a subgraph's own timeout", func(t *testing.T) {
+		slow := startReplica(t, "slow", hang)
+		c := newClient(t, Config{Timeout: time.Hour, Timeouts: map[string]time.Duration{"books": 50 * time.Millisecond}}, slow.url)
+		_, err := do(c, false)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "within 50ms") {
+			t.Fatalf("Do: %v, want the books timeout of 50ms", err)
 		}
 	})
 	t.Run("caller's deadline", func(t *testing.T) {
