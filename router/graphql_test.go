@@ -358,3 +358,42 @@ func TestComposeCommand(t *testing.T) {
 		t.Errorf("composing books twice: %v", err)
 	}
 }
+
+// A browser's GET /graphql gets the IDE, served with its files by the
+// router itself; without the files (no `make ide`) the page says how to
+// get them.
+func TestIDE(t *testing.T) {
+	s := routertest.StartBookstore(t, routertest.Options{})
+	page := s.Router.Do(t, "GET", "/graphql", "", "", http.Header{"Accept": {"text/html,application/xhtml+xml"}})
+	if !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("Content-Type %q", page.Header.Get("Content-Type"))
+	}
+	switch page.Status {
+	case http.StatusOK:
+		html := string(page.Body)
+		src := regexp.MustCompile(`src="(/ide/[^"]+)"`).FindAllStringSubmatch(html, -1)
+		if len(src) == 0 {
+			t.Fatalf("the page loads no script of the router's: %s", html)
+		}
+		for _, m := range src {
+			asset := s.Router.Do(t, "GET", strings.ReplaceAll(m[1], "&amp;", "&"), "", "", nil)
+			if asset.Status != http.StatusOK || len(asset.Body) == 0 {
+				t.Errorf("%s: %d", m[1], asset.Status)
+			}
+		}
+		if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("CSP %q", csp)
+		}
+	case http.StatusServiceUnavailable:
+		if !strings.Contains(string(page.Body), "make ide") {
+			t.Errorf("the missing-files page does not name make ide: %s", page.Body)
+		}
+	default:
+		t.Fatalf("status %d", page.Status)
+	}
+	// A GET with a query is GraphQL, whatever the Accept header says.
+	resp := s.Router.Do(t, "GET", "/graphql?query=%7B__typename%7D", "", "", http.Header{"Accept": {"text/html"}})
+	if resp.Status != http.StatusOK || string(resp.Data) != `{"__typename":"Query"}` {
+		t.Errorf("%d %s", resp.Status, resp.Body)
+	}
+}

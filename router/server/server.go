@@ -21,6 +21,7 @@ import (
 
 	"bookstore/graph/apierror"
 	"bookstore/router/gateway"
+	"bookstore/router/ide"
 	"bookstore/router/transport"
 )
 
@@ -138,7 +139,7 @@ func (s *server) graphql(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		s.post(w, r)
 	case http.MethodGet, http.MethodHead:
-		if s.o.IDE != nil && r.URL.Query().Get("query") == "" && acceptsHTML(r) {
+		if s.o.IDE != nil && ide.WantsIDE(r) {
 			s.o.IDE.ServeHTTP(w, r)
 			return
 		}
@@ -147,10 +148,6 @@ func (s *server) graphql(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		WriteGraphQLError(w, http.StatusMethodNotAllowed, apierror.BadRequest, "method "+r.Method+" is not allowed on /graphql; use POST, or GET for queries")
 	}
-}
-
-func acceptsHTML(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 func (s *server) post(w http.ResponseWriter, r *http.Request) {
