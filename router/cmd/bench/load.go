@@ -105,10 +105,12 @@ type stats struct {
 	kinds    map[string]int64
 	samples  []string         // the first failures' bodies
 	cpu      map[string]int64 // clock ticks per process name
-	machine  int64            // busy clock ticks of the whole machine (all CPUs)
+	machine  map[int]int64    // busy clock ticks of the whole machine (key -1) and of each CPU
 }
 
-func newStats() *stats { return &stats{kinds: map[string]int64{}, cpu: map[string]int64{}} }
+func newStats() *stats {
+	return &stats{kinds: map[string]int64{}, cpu: map[string]int64{}, machine: map[int]int64{}}
+}
 
 // round runs conc workers against t for d, each sending requests back to
 // back until the deadline; requests in flight at the deadline finish and
@@ -122,7 +124,7 @@ func round(ctx context.Context, t *target, conc int, d time.Duration, st *stats)
 	}
 	results := make([]result, conc)
 	var before []int64
-	var busy0 int64
+	var busy0 map[int]int64
 	if st != nil {
 		before = sampleCPU(t.cpu)
 		busy0 = machineBusy()
@@ -166,7 +168,9 @@ func round(ctx context.Context, t *target, conc int, d time.Duration, st *stats)
 	if st == nil {
 		return
 	}
-	st.machine += machineBusy() - busy0
+	for c, v := range machineBusy() {
+		st.machine[c] += v - busy0[c]
+	}
 	after := sampleCPU(t.cpu)
 	for i, c := range t.cpu {
 		st.cpu[c.name] += after[i] - before[i]
@@ -306,19 +310,26 @@ func (c *comparison) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-22s total %4.0f = %s\n", t.name, total, strings.Join(parts, " + "))
 	}
-	fmt.Fprintf(w, "  machine busy (all CPUs, /proc/stat) while each side ran; the processes above account for:\n")
+	fmt.Fprintf(w, "  machine busy (all CPUs and each CPU, /proc/stat) while each side ran; the processes above account for:\n")
 	for i, t := range c.sides {
 		st := c.stats[i]
-		if st.elapsed <= 0 || st.machine <= 0 {
+		if st.elapsed <= 0 || st.machine[-1] <= 0 {
 			continue
 		}
 		var ours int64
 		for _, v := range st.cpu {
 			ours += v
 		}
-		capacity := st.elapsed.Seconds() * clockTick * float64(runtime.NumCPU())
-		fmt.Fprintf(w, "  %-22s busy %3.0f%%, of which these processes %3.0f%%\n", t.name,
-			100*float64(st.machine)/capacity, 100*float64(ours)/float64(st.machine))
+		one := st.elapsed.Seconds() * clockTick // one CPU's capacity
+		var each []string
+		for cpu := range runtime.NumCPU() {
+			if v, ok := st.machine[cpu]; ok {
+				each = append(each, fmt.Sprintf("cpu%d %3.0f%%", cpu, 100*float64(v)/one))
+			}
+		}
+		fmt.Fprintf(w, "  %-22s busy %3.0f%% (%s), of which these processes %3.0f%%\n", t.name,
+			100*float64(st.machine[-1])/(one*float64(runtime.NumCPU())), strings.Join(each, ", "),
+			100*float64(ours)/float64(st.machine[-1]))
 	}
 	for i, t := range c.sides {
 		st := c.stats[i]
@@ -362,27 +373,39 @@ func fmtDur(d time.Duration) string {
 	}
 }
 
-// machineBusy returns the machine's busy clock ticks over all CPUs, from
-// /proc/stat: everything but idle and iowait.
-func machineBusy() int64 {
+// machineBusy returns the busy clock ticks of the whole machine (key -1)
+// and of each CPU (key N for line cpuN), from /proc/stat: everything but
+// idle and iowait.
+func machineBusy() map[int]int64 {
+	out := map[int]int64{}
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return out
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
-	}
-	var busy int64
-	for i, v := range f[1:] {
-		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest time is already in user
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || !strings.HasPrefix(f[0], "cpu") {
 			continue
 		}
-		n, _ := strconv.ParseInt(v, 10, 64)
-		busy += n
+		cpu := -1
+		if f[0] != "cpu" {
+			n, err := strconv.Atoi(f[0][3:])
+			if err != nil {
+				continue
+			}
+			cpu = n
+		}
+		var busy int64
+		for i, v := range f[1:] {
+			if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest time is already in user
+				continue
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			busy += n
+		}
+		out[cpu] = busy
 	}
-	return busy
+	return out
 }
 
 // loadavg returns /proc/loadavg's first three fields.

@@ -19,6 +19,15 @@
 // over the rounds. Every response must be 200, without "errors", and equal
 // to the first one; failures are counted and printed, never hidden.
 //
+// Both comparisons are measured in two views. In the shared view every
+// process may run on every CPU: on a small machine the stack saturates the
+// CPUs and a throughput ratio measures the whole stack's CPU per request.
+// In the pinned view (-pin, the default; see pin.go) the subgraphs and
+// PostgreSQL may only run on CPU 1 and the load generator and the gateways
+// on CPU 0, so the gateway under test has a CPU of its own, as it would in
+// pods of its own. It is skipped, saying why, with fewer than 2 CPUs or
+// when taskset fails.
+//
 // This is a measuring tool: nothing here asserts on speed.
 package main
 
@@ -51,6 +60,7 @@ type config struct {
 	concurrency int
 	apollo      bool
 	proxy       bool
+	pin         bool
 	orders      int
 	binDir      string
 	root        string
@@ -78,6 +88,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent clients (each sends its next request when the last one returns)")
 	fs.BoolVar(&cfg.apollo, "apollo", true, "run comparison (B) against Apollo Gateway (needs node and npm); -apollo=false skips it")
 	fs.BoolVar(&cfg.proxy, "proxy", true, "add a bare httputil.ReverseProxy to comparison (A), as the floor of a Go hop's cost")
+	fs.BoolVar(&cfg.pin, "pin", true, "after the shared view, measure (A) and (B) again in a pinned view: subgraphs and PostgreSQL on CPU 1, the load generator and the gateway under test on CPU 0 (needs 2 CPUs and taskset); -pin=false skips it")
 	fs.IntVar(&cfg.orders, "orders", 40, "orders to place before (B), through the router")
 	fs.StringVar(&cfg.binDir, "bin", "", "`directory` holding books-subgraph, orders-subgraph and router binaries; empty builds them into a temporary directory")
 	fs.StringVar(&cfg.root, "root", "", "the module's root `directory` (default: found from the working directory)")
@@ -137,7 +148,6 @@ func (b *bench) printMachine() {
 	}
 	fmt.Fprintf(w, "load: %d concurrent keep-alive clients; per side %s warm-up, then %d rounds × %s, sides interleaved\n",
 		b.cfg.concurrency, b.cfg.warmup, b.cfg.rounds, b.cfg.duration)
-	fmt.Fprintf(w, "note: the load generator, every service and PostgreSQL share these %d CPUs\n", runtime.NumCPU())
 }
 
 // findRoot walks up from the working directory to the go.mod of module
