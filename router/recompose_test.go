@@ -137,3 +137,89 @@ func booksAnswer(base string) bool {
 	return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&out) == nil &&
 		len(out.Errors) == 0 && out.Data != nil && len(out.Data.Books.Edges) == 2
 }
+
+// The router is not ready, and /graphql answers 503, until every subgraph
+// has answered _service; it retries until they do.
+func TestReadyOnlyOnceComposed(t *testing.T) {
+	proxy := &sdlProxy{}
+	proxy.extra.Store("")
+	var up atomic.Bool
+	gate := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
+	// Build the stack by hand: StartBookstore waits for readiness.
+	var cfg server.Config
+	s := routertest.StartBookstore(t, routertest.Options{Configure: func(c *server.Config) { cfg = *c }})
+	proxy.target = s.Books[0].URL + "/query"
+	srv := httptest.NewServer(gate)
+	t.Cleanup(srv.Close)
+	cfg.Subgraphs = map[string][]string{"books": {srv.URL + "/query"}, "orders": cfg.Subgraphs["orders"]}
+	r, err := server.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	h := httptest.NewServer(r.Handler)
+	t.Cleanup(h.Close)
+	get := func(path string) int {
+		resp, err := http.Get(h.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	time.Sleep(300 * time.Millisecond) // a few retries
+	if code := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz = %d before books answered, want 503", code)
+	}
+	if code := get("/graphql?query=%7B__typename%7D"); code != http.StatusServiceUnavailable {
+		t.Errorf("/graphql = %d before composition, want 503", code)
+	}
+	if code := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d, want 200 while the process lives", code)
+	}
+	up.Store(true)
+	deadline := time.Now().Add(15 * time.Second)
+	for get("/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the router never became ready once books answered")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !booksAnswer(h.URL) {
+		t.Error("the federated query failed once ready")
+	}
+}
+
+// Selecting only an entity's key needs no fetch from its owner:
+// order { items { book { id } } } never calls books-subgraph.
+func TestKeyOnlySelectionSkipsTheOwner(t *testing.T) {
+	s := routertest.StartBookstore(t, routertest.Options{})
+	r := s.Router
+	place := r.GraphQL(t, `mutation { placeOrder(input: {customerEmail: "k@example.com", items: [{bookId: "96d4816c-1d71-3e59-2cd2-8f7f36d767b9", quantity: 1}]}) { id } }`, nil, nil)
+	var placed struct{ PlaceOrder struct{ ID string } }
+	if err := json.Unmarshal(place.Data, &placed); err != nil || placed.PlaceOrder.ID == "" {
+		t.Fatalf("%s", place.Body)
+	}
+	s.Books[0].Counter.Reset()
+	before := strings.Count(s.Books[0].Logs.String(), `"path":"/query"`)
+	if before == 0 {
+		t.Fatal("books-subgraph's log shows no request at all (composition asked it for its SDL): the log format changed")
+	}
+	resp := r.GraphQL(t, `query($id: ID!) { order(id: $id) { items { book { id __typename } } } }`, map[string]any{"id": placed.PlaceOrder.ID}, nil)
+	want := `{"order":{"items":[{"book":{"id":"96d4816c-1d71-3e59-2cd2-8f7f36d767b9","__typename":"Book"}}]}}`
+	if string(resp.Data) != want {
+		t.Errorf("got %s, want %s", resp.Data, want)
+	}
+	if n := s.Books[0].Counter.Count(); n != 0 {
+		t.Errorf("books-subgraph ran %d statements", n)
+	}
+	if after := strings.Count(s.Books[0].Logs.String(), `"path":"/query"`); after != before {
+		t.Errorf("books-subgraph got %d requests", after-before)
+	}
+}
