@@ -217,22 +217,18 @@ type target struct {
 }
 
 func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
-	vars := make(map[string]any, len(f.Variables)+len(f.Entities))
-	for _, name := range f.Variables {
-		if v, ok := x.req.Variables[name]; ok {
-			vars[name] = v
-		}
-	}
+	// reps holds each _entities field's representations, by variable.
+	reps := make(map[string]any, len(f.Entities))
 	var targets [][][]target
 	if f.Entities != nil {
 		x.mu.Lock()
 		any := false
 		targets = make([][][]target, len(f.Entities))
 		for i, e := range f.Entities {
-			reps, tg := collect(x.data, e)
-			vars[e.Variable] = reps
+			list, tg := collect(x.data, e)
+			reps[e.Variable] = list
 			targets[i] = tg
-			any = any || len(reps) > 0
+			any = any || len(list) > 0
 		}
 		x.mu.Unlock()
 		if !any {
@@ -240,7 +236,7 @@ func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
 			return
 		}
 	}
-	sr, ok := x.send(ctx, f, vars)
+	sr, ok := x.send(ctx, f, reps)
 	if !ok {
 		return
 	}
@@ -466,11 +462,8 @@ func writeRep(b *bytes.Buffer, obj *object, fields []*plan.RepField) bool {
 
 // send posts one fetch and parses the answer; on failure it records the
 // error and returns false.
-func (x *execution) send(ctx context.Context, f *plan.Fetch, vars map[string]any) (*subgraphResponse, bool) {
-	body, err := json.Marshal(struct {
-		Query     string         `json:"query"`
-		Variables map[string]any `json:"variables,omitempty"`
-	}{f.Query, vars})
+func (x *execution) send(ctx context.Context, f *plan.Fetch, reps map[string]any) (*subgraphResponse, bool) {
+	body, err := encodeRequest(f, x.req.Variables, reps)
 	if err != nil {
 		x.fail(f, fmt.Errorf("encoding the request: %w", err))
 		return nil, false
@@ -515,16 +508,7 @@ func (x *execution) replayed(sr *subgraphResponse) {
 // its errors are rewritten. It returns nil when the fetch failed, for the
 // general path to answer with nulls and the error.
 func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
-	vars := make(map[string]any, len(f.Variables))
-	for _, name := range f.Variables {
-		if v, ok := x.req.Variables[name]; ok {
-			vars[name] = v
-		}
-	}
-	body, err := json.Marshal(struct {
-		Query     string         `json:"query"`
-		Variables map[string]any `json:"variables,omitempty"`
-	}{f.Query, vars})
+	body, err := encodeRequest(f, x.req.Variables, nil)
 	if err != nil {
 		x.fail(f, fmt.Errorf("encoding the request: %w", err))
 		return nil
@@ -537,18 +521,15 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 		x.fail(f, err)
 		return nil
 	}
-	var raw struct {
-		Data       json.RawMessage `json:"data"`
-		Errors     json.RawMessage `json:"errors"`
-		Extensions json.RawMessage `json:"extensions"`
-	}
 	bad := func(why string) *Result {
 		x.fail(f, fmt.Errorf("subgraph %q answered %d with %s", f.Graph, resp.Status, why))
 		return nil
 	}
-	if err := json.Unmarshal(resp.Body, &raw); err != nil {
+	parts, err := splitTop(resp.Body, "data", "errors", "extensions")
+	if err != nil {
 		return bad("a body that is not a GraphQL response")
 	}
+	raw := struct{ Data, Errors, Extensions []byte }{parts[0], parts[1], parts[2]}
 	if len(raw.Data) == 0 || raw.Data[0] != '{' {
 		// No data (a request error) or data null: the general path answers
 		// nulls and keeps the subgraph's errors.
@@ -579,4 +560,52 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 		}
 	}
 	return res
+}
+
+// encodeRequest writes a fetch's request body: its query, the client
+// variables it uses, and its representations (reps, by variable name), as
+// JSON built directly rather than through encoding/json's reflection.
+func encodeRequest(f *plan.Fetch, clientVars map[string]any, reps map[string]any) ([]byte, error) {
+	buf := make([]byte, 0, len(f.QueryJSON)+64)
+	buf = append(buf, `{"query":`...)
+	buf = append(buf, f.QueryJSON...)
+	first := true
+	member := func(name string) {
+		if first {
+			buf = append(buf, `,"variables":{`...)
+			first = false
+		} else {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, name)
+		buf = append(buf, ':')
+	}
+	for _, name := range f.Variables {
+		v, ok := clientVars[name]
+		if !ok {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("variable %s: %w", name, err)
+		}
+		member(name)
+		buf = append(buf, b...)
+	}
+	for _, e := range f.Entities {
+		list, _ := reps[e.Variable].([]json.RawMessage)
+		member(e.Variable)
+		buf = append(buf, '[')
+		for i, r := range list {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, r...)
+		}
+		buf = append(buf, ']')
+	}
+	if !first {
+		buf = append(buf, '}')
+	}
+	return append(buf, '}'), nil
 }

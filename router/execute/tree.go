@@ -353,3 +353,166 @@ func (p *jsonParser) hex4() (rune, bool) {
 	p.i += 4
 	return rune(n), true
 }
+
+// skip passes over one JSON value, validating it, without building it.
+func (p *jsonParser) skip(depth int) error {
+	if depth > maxDepth {
+		return p.errorf("nested too deep")
+	}
+	p.space()
+	if p.i >= len(p.b) {
+		return p.errorf("unexpected end")
+	}
+	switch c := p.b[p.i]; {
+	case c == '{' || c == '[':
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		p.i++
+		p.space()
+		if p.i < len(p.b) && p.b[p.i] == closer {
+			p.i++
+			return nil
+		}
+		for {
+			if c == '{' {
+				p.space()
+				if p.i >= len(p.b) || p.b[p.i] != '"' {
+					return p.errorf("want a key")
+				}
+				if err := p.skipString(); err != nil {
+					return err
+				}
+				p.space()
+				if p.i >= len(p.b) || p.b[p.i] != ':' {
+					return p.errorf("want ':'")
+				}
+				p.i++
+			}
+			if err := p.skip(depth + 1); err != nil {
+				return err
+			}
+			p.space()
+			if p.i >= len(p.b) {
+				return p.errorf("unexpected end")
+			}
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+			case closer:
+				p.i++
+				return nil
+			default:
+				return p.errorf("want ',' or %q", closer)
+			}
+		}
+	case c == '"':
+		return p.skipString()
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	default:
+		_, err := p.number()
+		return err
+	}
+}
+
+func (p *jsonParser) skipString() error {
+	p.i++ // "
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			p.i++
+			return nil
+		case c == '\\':
+			p.i++
+			if p.i >= len(p.b) {
+				return p.errorf("unterminated string")
+			}
+			switch p.b[p.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p.i++
+			case 'u':
+				p.i++
+				if _, ok := p.hex4(); !ok {
+					return p.errorf("bad \\u escape")
+				}
+			default:
+				return p.errorf("bad escape")
+			}
+			continue
+		case c < 0x20:
+			return p.errorf("control character in a string")
+		}
+		p.i++
+	}
+	return p.errorf("unterminated string")
+}
+
+// splitTop returns the raw values of the top-level members of a JSON object
+// that keys names (nil for a member that is absent), scanning the body once
+// and building nothing.
+func splitTop(b []byte, keys ...string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	p := &jsonParser{b: b}
+	p.space()
+	if p.i >= len(b) || b[p.i] != '{' {
+		return nil, p.errorf("want an object")
+	}
+	p.i++
+	p.space()
+	if p.i < len(b) && b[p.i] == '}' {
+		p.i++
+		return out, p.end()
+	}
+	for {
+		p.space()
+		if p.i >= len(b) || b[p.i] != '"' {
+			return nil, p.errorf("want a key")
+		}
+		key, err := p.string()
+		if err != nil {
+			return nil, err
+		}
+		p.space()
+		if p.i >= len(b) || b[p.i] != ':' {
+			return nil, p.errorf("want ':'")
+		}
+		p.i++
+		p.space()
+		start := p.i
+		if err := p.skip(1); err != nil {
+			return nil, err
+		}
+		for i, k := range keys {
+			if k == key {
+				out[i] = b[start:p.i]
+			}
+		}
+		p.space()
+		if p.i >= len(b) {
+			return nil, p.errorf("unexpected end")
+		}
+		switch b[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return out, p.end()
+		default:
+			return nil, p.errorf("want ',' or '}'")
+		}
+	}
+}
+
+func (p *jsonParser) end() error {
+	p.space()
+	if p.i != len(p.b) {
+		return p.errorf("data after the JSON value")
+	}
+	return nil
+}

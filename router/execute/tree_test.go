@@ -19,6 +19,12 @@ func FuzzParseJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		var want any
 		wantErr := json.Unmarshal([]byte(s), &want)
+		if wantErr != nil {
+			p := &jsonParser{b: []byte(s)}
+			if err := p.skip(0); err == nil && p.end() == nil {
+				t.Fatalf("%q: skip accepts what encoding/json refuses (%v)", s, wantErr)
+			}
+		}
 		got, err := parseJSON([]byte(s))
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("%q: parseJSON err %v, encoding/json err %v", s, err, wantErr)
@@ -28,6 +34,23 @@ func FuzzParseJSON(f *testing.F) {
 		}
 		if g := normalize(toInterface(got)); !reflect.DeepEqual(g, want) {
 			t.Fatalf("%q: got %#v, want %#v", s, g, want)
+		}
+		// Skipping accepts exactly what parsing accepts.
+		p := &jsonParser{b: []byte(s)}
+		if err := p.skip(0); err != nil || p.end() != nil {
+			t.Fatalf("%q parses but does not skip: %v", s, err)
+		}
+		if _, ok := want.(map[string]any); ok {
+			parts, err := splitTop([]byte(s), "data")
+			if err != nil {
+				t.Fatalf("%q: splitTop: %v", s, err)
+			}
+			if d := want.(map[string]any)["data"]; d != nil {
+				var v any
+				if err := json.Unmarshal(parts[0], &v); err != nil || !reflect.DeepEqual(v, d) {
+					t.Fatalf("%q: splitTop data %q", s, parts[0])
+				}
+			}
 		}
 	})
 }

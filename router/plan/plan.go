@@ -9,6 +9,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,8 +42,10 @@ type Plan struct {
 // Fetch is one request to one subgraph.
 type Fetch struct {
 	Graph string
-	// Query is the subgraph operation's text.
-	Query string
+	// Query is the subgraph operation's text, and QueryJSON the same as a
+	// JSON string, ready for a request body.
+	Query     string
+	QueryJSON []byte
 	// Variables are the client variables Query uses.
 	Variables []string
 	// Entities are the _entities selections of an entity fetch, one per
@@ -558,6 +561,7 @@ func (p *planner) finish(f *Fetch) {
 	q.WriteByte(' ')
 	q.WriteString(body.String())
 	f.Query = q.String()
+	f.QueryJSON, _ = json.Marshal(f.Query)
 	for _, c := range f.Children {
 		p.finish(c)
 	}
