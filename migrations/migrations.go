@@ -206,3 +206,25 @@ GRANT %[3]s TO %[1]s;`, ident, pw, pgx.Identifier{group}.Sanitize())
 	}
 	return nil
 }
+
+// EnsureDatabase creates the database name on the server at serverURL (a
+// postgres:// URL of a role with CREATEDB, connected to another database
+// such as postgres) unless it exists. The migrations then run against it.
+func EnsureDatabase(ctx context.Context, serverURL, name string) error {
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return fmt.Errorf("migrations: connecting to create database %s: %w", name, redact(err, serverURL))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("migrations: looking for database %s: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("migrations: creating database %s: %w", name, err)
+	}
+	return nil
+}

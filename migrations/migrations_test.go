@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"os"
 	"sync"
@@ -291,4 +292,33 @@ func checkDigitOK(isbn string) bool {
 		sum += d
 	}
 	return sum%10 == 0
+}
+
+func TestEnsureDatabase(t *testing.T) {
+	ctx := context.Background()
+	server := testdb.AdminURL("")
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) }) // after the DROP below
+	// Capitals, a space and a quote: the name must be quoted.
+	name := `Ensure "db" ` + rand.Text()[:8]
+	t.Cleanup(func() {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+			t.Error(err)
+		}
+	})
+	for _, step := range []string{"absent: created", "present: left alone"} {
+		if err := migrations.EnsureDatabase(ctx, server, name); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+			t.Fatal(err)
+		}
+		if !exists {
+			t.Fatalf("%s: database %q does not exist", step, name)
+		}
+	}
 }

@@ -47,7 +47,7 @@ func run(ctx context.Context, dir string, port int) error {
 				fmt.Fprintln(os.Stderr, "devdb:", err)
 			}
 		}()
-		if err := createDatabase(ctx, cluster.URL("postgres"), "bookstore"); err != nil {
+		if err := migrations.EnsureDatabase(ctx, cluster.URL("postgres"), "bookstore"); err != nil {
 			return err
 		}
 		admin = cluster.URL("bookstore")
@@ -79,24 +79,5 @@ func run(ctx context.Context, dir string, port int) error {
 	fmt.Println("Press Ctrl-C to stop it; the data stays in", cluster.DataDir)
 	<-ctx.Done()
 	fmt.Println("stopping PostgreSQL")
-	return nil
-}
-
-func createDatabase(ctx context.Context, url, name string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return fmt.Errorf("looking for database %s: %w", name, err)
-	}
-	if exists {
-		return nil
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("creating database %s: %w", name, err)
-	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 
 	"bookstore/graph/pgcluster"
 	"bookstore/migrations"
+	"bookstore/router/cmd/internal/child"
 )
 
 const (
@@ -40,11 +41,11 @@ type bench struct {
 	tmp         string
 	logDir      string
 	cluster     *pgcluster.Cluster
-	procs       []*proc // in start order
-	failed      bool    // some side had failures
+	procs       []*child.Process // in start order
+	failed      bool             // some side had failures
 	nodeVersion string
 
-	books, orders, router, proxy, apollo *proc
+	books, orders, router, proxy, apollo *child.Process
 	booksURL, ordersURL                  string // the subgraphs' /query
 	routerBase, proxyURL, apolloURL      string
 }
@@ -154,20 +155,14 @@ func (b *bench) startDatabase(ctx context.Context) (string, error) {
 	}
 	b.cluster = c
 	b.logf("bench: started postgres (pid %d) on 127.0.0.1:%d", c.PID(), c.Port)
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
-	if err != nil {
-		return "", fmt.Errorf("connecting to PostgreSQL: %w", err)
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE bookstore")
-	conn.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		return "", fmt.Errorf("creating the database: %w", err)
+	if err := migrations.EnsureDatabase(ctx, c.URL("postgres"), "bookstore"); err != nil {
+		return "", err
 	}
 	admin := c.URL("bookstore")
 	if err := migrations.Up(ctx, admin); err != nil {
 		return "", fmt.Errorf("migrating: %w", err)
 	}
-	conn, err = pgx.Connect(ctx, admin)
+	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return "", fmt.Errorf("connecting to the database: %w", err)
 	}
@@ -216,21 +211,21 @@ func (b *bench) startServices(ctx context.Context, admin string) error {
 	var tok [16]byte
 	_, _ = rand.Read(tok[:])
 	common := []string{"ADMIN_TOKEN=" + hex.EncodeToString(tok[:]), "LOG_LEVEL=" + b.cfg.logLevel, "SHUTDOWN_TIMEOUT=5s"}
-	start := func(name, bin string, args, env []string) (*proc, int, error) {
-		port, err := freePort()
+	start := func(name, bin string, args, env []string) (*child.Process, int, error) {
+		port, err := child.FreePort()
 		if err != nil {
 			return nil, 0, err
 		}
 		for i, a := range args {
 			args[i] = strings.ReplaceAll(a, "PORT", strconv.Itoa(port))
 		}
-		env = append(append([]string{"ADDR=" + hostPort(port)}, env...), common...)
-		p, err := spawn(b.logDir, spawnOptions{name: name, bin: bin, args: args, env: env})
+		env = append(append([]string{"ADDR=" + child.HostPort(port)}, env...), common...)
+		p, err := child.Start(child.Options{Name: name, Bin: bin, Args: args, Env: env, LogDir: b.logDir})
 		if err != nil {
 			return nil, 0, err
 		}
 		b.procs = append(b.procs, p)
-		b.logf("bench: started %s (pid %d) on %s", name, p.pid, hostPort(port))
+		b.logf("bench: started %s (pid %d) on %s", name, p.PID(), child.HostPort(port))
 		return p, port, nil
 	}
 	bin := func(n string) string { return filepath.Join(b.cfg.binDir, n) }
@@ -244,13 +239,13 @@ func (b *bench) startServices(ctx context.Context, admin string) error {
 		return err
 	}
 	b.books, b.orders = books, orders
-	b.booksURL = "http://" + hostPort(bport) + "/query"
-	b.ordersURL = "http://" + hostPort(oport) + "/query"
+	b.booksURL = "http://" + child.HostPort(bport) + "/query"
+	b.ordersURL = "http://" + child.HostPort(oport) + "/query"
 	for _, p := range []struct {
-		p    *proc
+		p    *child.Process
 		port int
 	}{{books, bport}, {orders, oport}} {
-		if err := waitReady(ctx, p.p, "http://"+hostPort(p.port)+"/readyz", b.cfg.readyWait); err != nil {
+		if err := p.p.WaitReady(ctx, "http://"+child.HostPort(p.port)+"/readyz", b.cfg.readyWait); err != nil {
 			return err
 		}
 	}
@@ -278,8 +273,8 @@ func (b *bench) startServices(ctx context.Context, admin string) error {
 		return err
 	}
 	b.router = router
-	b.routerBase = "http://" + hostPort(rport)
-	if err := waitReady(ctx, router, b.routerBase+"/readyz", b.cfg.readyWait); err != nil {
+	b.routerBase = "http://" + child.HostPort(rport)
+	if err := router.WaitReady(ctx, b.routerBase+"/readyz", b.cfg.readyWait); err != nil {
 		return err
 	}
 	if b.cfg.proxy {
@@ -287,14 +282,14 @@ func (b *bench) startServices(ctx context.Context, admin string) error {
 		if err != nil {
 			return err
 		}
-		proxy, pport, err := start("bare-proxy", self, []string{"-listen", "127.0.0.1:PORT", "-to", "http://" + hostPort(bport)},
+		proxy, pport, err := start("bare-proxy", self, []string{"-listen", "127.0.0.1:PORT", "-to", "http://" + child.HostPort(bport)},
 			[]string{childEnv + "=proxy"})
 		if err != nil {
 			return err
 		}
 		b.proxy = proxy
-		b.proxyURL = "http://" + hostPort(pport) + "/query"
-		if err := waitReady(ctx, proxy, "http://"+hostPort(pport)+"/readyz", b.cfg.readyWait); err != nil {
+		b.proxyURL = "http://" + child.HostPort(pport) + "/query"
+		if err := proxy.WaitReady(ctx, "http://"+child.HostPort(pport)+"/readyz", b.cfg.readyWait); err != nil {
 			return err
 		}
 	}
@@ -304,8 +299,8 @@ func (b *bench) startServices(ctx context.Context, admin string) error {
 // checkAlive fails when a child has died.
 func (b *bench) checkAlive() error {
 	for _, p := range b.procs {
-		if !p.running() {
-			return p.deathReport()
+		if !p.Running() {
+			return p.DeathReport()
 		}
 	}
 	return nil
@@ -492,7 +487,7 @@ func (b *bench) stopAll() error {
 	var errs []error
 	for i := len(b.procs) - 1; i >= 0; i-- {
 		p := b.procs[i]
-		if err := p.stop(stopGrace); err != nil {
+		if err := p.Stop(stopGrace); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -585,9 +580,9 @@ func (b *bench) installApollo(ctx context.Context) error {
 // startApollo starts Apollo Gateway composing the two subgraphs by
 // introspection and waits for its LISTENING line.
 func (b *bench) startApollo(ctx context.Context) error {
-	p, err := spawn(b.logDir, spawnOptions{
-		name: "apollo-gateway", bin: "node", dir: b.apolloDir(), lines: true,
-		args: []string{"gateway.mjs", "books=" + b.booksURL, "orders=" + b.ordersURL},
+	p, err := child.Start(child.Options{
+		Name: "apollo-gateway", Bin: "node", Dir: b.apolloDir(), LogDir: b.logDir, Lines: true,
+		Args: []string{"gateway.mjs", "books=" + b.booksURL, "orders=" + b.ordersURL},
 	})
 	if err != nil {
 		return err
@@ -598,22 +593,22 @@ func (b *bench) startApollo(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		select {
-		case line, ok := <-p.lines:
+		case line, ok := <-p.Lines():
 			if !ok {
-				<-p.done
-				return p.deathReport()
+				<-p.Done()
+				return p.DeathReport()
 			}
 			if u, found := strings.CutPrefix(line, "LISTENING "); found {
 				b.apolloURL = u
-				b.logf("bench: started apollo-gateway (pid %d) on %s", p.pid, u)
+				b.logf("bench: started apollo-gateway (pid %d) on %s", p.PID(), u)
 				go func() {
-					for range p.lines {
+					for range p.Lines() {
 					}
 				}()
 				return nil
 			}
 		case <-timer.C:
-			return fmt.Errorf("apollo-gateway printed no LISTENING line within %s; the end of %s:\n%s", b.cfg.readyWait, p.logPath, tail(p.logPath, 15))
+			return fmt.Errorf("apollo-gateway printed no LISTENING line within %s; the end of %s:\n%s", b.cfg.readyWait, p.LogPath(), p.Tail(15))
 		case <-ctx.Done():
 			return ctx.Err()
 		}

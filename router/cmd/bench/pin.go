@@ -88,15 +88,15 @@ func (b *bench) planPinning() (*pinning, string) {
 	}
 	// The back end first: the postmaster before its backends.
 	add("postgres", "postgres", b.cluster.PID(), true, p.backCPU)
-	add("books-subgraph", "books", b.books.pid, false, p.backCPU)
-	add("orders-subgraph", "orders", b.orders.pid, false, p.backCPU)
+	add("books-subgraph", "books", b.books.PID(), false, p.backCPU)
+	add("orders-subgraph", "orders", b.orders.PID(), false, p.backCPU)
 	add("bench (load generator)", "bench", os.Getpid(), false, p.loadCPU)
-	add("router", "router", b.router.pid, false, p.loadCPU)
+	add("router", "router", b.router.PID(), false, p.loadCPU)
 	if b.proxy != nil {
-		add("bare reverse proxy", "proxy", b.proxy.pid, false, p.loadCPU)
+		add("bare reverse proxy", "proxy", b.proxy.PID(), false, p.loadCPU)
 	}
 	if b.apollo != nil {
-		add("Apollo Gateway", "apollo", b.apollo.pid, false, p.loadCPU)
+		add("Apollo Gateway", "apollo", b.apollo.PID(), false, p.loadCPU)
 	}
 	return p, ""
 }

@@ -43,9 +43,9 @@ func (b *bench) comparisons() (a, bc *comparison) {
 	conc := b.cfg.concurrency
 	pg := cpuSource{"postgres", b.cluster.PID(), true}
 	self := cpuSource{"bench", os.Getpid(), false}
-	booksCPU := cpuSource{"books", b.books.pid, false}
-	ordersCPU := cpuSource{"orders", b.orders.pid, false}
-	routerCPU := cpuSource{"router", b.router.pid, false}
+	booksCPU := cpuSource{"books", b.books.PID(), false}
+	ordersCPU := cpuSource{"orders", b.orders.PID(), false}
+	routerCPU := cpuSource{"router", b.router.PID(), false}
 	a = &comparison{
 		title: "(A) router overhead: books-subgraph direct vs through the router",
 		query: booksQuery,
@@ -56,7 +56,7 @@ func (b *bench) comparisons() (a, bc *comparison) {
 	}
 	if b.proxy != nil {
 		a.sides = append(a.sides, newTarget("bare reverse proxy", b.proxyURL, booksQuery, conc,
-			self, cpuSource{"proxy", b.proxy.pid, false}, booksCPU, pg))
+			self, cpuSource{"proxy", b.proxy.PID(), false}, booksCPU, pg))
 	}
 	if b.cfg.apollo {
 		bc = &comparison{
@@ -65,7 +65,7 @@ func (b *bench) comparisons() (a, bc *comparison) {
 			sides: []*target{
 				newTarget("router", b.routerBase+"/graphql", ordersQuery, conc, self, routerCPU, booksCPU, ordersCPU, pg),
 				newTarget("Apollo Gateway", b.apolloURL, ordersQuery, conc, self,
-					cpuSource{"apollo", b.apollo.pid, false}, booksCPU, ordersCPU, pg),
+					cpuSource{"apollo", b.apollo.PID(), false}, booksCPU, ordersCPU, pg),
 			},
 		}
 	}

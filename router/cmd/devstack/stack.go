@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 
 	"bookstore/graph/pgcluster"
 	"bookstore/migrations"
+	"bookstore/router/cmd/internal/child"
 	"bookstore/router/ide"
 )
 
@@ -38,8 +38,8 @@ type stack struct {
 	cfg      config
 	out      io.Writer
 	cluster  *pgcluster.Cluster
-	children []*child // in start order
-	exited   chan *child
+	children []*child.Process    // in start order
+	exited   chan *child.Process // a child that exited on its own
 }
 
 // errReported is returned by run for a failure it has already printed.
@@ -50,7 +50,7 @@ var errReported = errors.New("devstack failed")
 // stack is stopped, so they stay above the stop messages; run then returns
 // errReported.
 func run(ctx context.Context, stopSignals func(), cfg config, out, errOut io.Writer) (err error) {
-	st := &stack{cfg: cfg, out: out, exited: make(chan *child, 16)}
+	st := &stack{cfg: cfg, out: out, exited: make(chan *child.Process, 16)}
 	fail := func(err error) error {
 		fmt.Fprintf(errOut, "\ndevstack: %v\n\n", err)
 		return errReported
@@ -77,7 +77,7 @@ func run(ctx context.Context, stopSignals func(), cfg config, out, errOut io.Wri
 		fmt.Fprintln(out, "\nstopping")
 		return nil
 	case c := <-st.exited:
-		return fail(c.deathReport())
+		return fail(c.DeathReport())
 	}
 }
 
@@ -123,10 +123,10 @@ func (st *stack) start(ctx context.Context) error {
 		"LOG_LEVEL=" + cfg.logLevel,
 		"SHUTDOWN_TIMEOUT=" + shutdownTimeout(cfg.grace).String(),
 	}
-	var subgraphs []*child
+	var subgraphs []service
 	for i, port := range cfg.booksPorts {
 		env := append([]string{
-			"ADDR=" + hostPort(port),
+			"ADDR=" + child.HostPort(port),
 			"DATABASE_URL=" + withLogin(admin, booksLogin),
 		}, common...)
 		c, err := st.spawn(ctx, fmt.Sprintf("books-%d", i+1), bins["books-subgraph"], nil, env, logDir, port)
@@ -137,7 +137,7 @@ func (st *stack) start(ctx context.Context) error {
 	}
 	for i, port := range cfg.ordersPorts {
 		env := append([]string{
-			"ADDR=" + hostPort(port),
+			"ADDR=" + child.HostPort(port),
 			"DATABASE_URL=" + withLogin(admin, ordersLogin),
 			"ORDERS_LIST_PUBLIC=true",
 		}, common...)
@@ -156,7 +156,7 @@ func (st *stack) start(ctx context.Context) error {
 		return nil
 	}
 	args := []string{
-		"--listen", hostPort(cfg.routerPort),
+		"--listen", child.HostPort(cfg.routerPort),
 		"--subgraph", "books=" + queryURLs(cfg.booksPorts),
 		"--subgraph", "orders=" + queryURLs(cfg.ordersPorts),
 	}
@@ -165,6 +165,44 @@ func (st *stack) start(ctx context.Context) error {
 		return err
 	}
 	return r.waitReady(ctx, cfg.readyWait)
+}
+
+// service is a child and the port it serves on.
+type service struct {
+	*child.Process
+	port int
+}
+
+// spawn starts bin with args and the extra environment env, its output
+// going to logDir/name.log, and reports its exit on st.exited unless
+// devstack stopped it.
+func (st *stack) spawn(ctx context.Context, name, bin string, args, env []string, logDir string, port int) (service, error) {
+	if err := ctx.Err(); err != nil {
+		return service{}, err
+	}
+	c, err := child.Start(child.Options{
+		Name: name, Bin: bin, Args: args, LogDir: logDir,
+		// Later entries win, so these override the caller's environment
+		// (a DATABASE_URL meant for devstack, for one).
+		Env: env,
+		OnExit: func(c *child.Process) {
+			select {
+			case st.exited <- c:
+			default: // devstack is already stopping for another child
+			}
+		},
+	})
+	if err != nil {
+		return service{}, err
+	}
+	st.children = append(st.children, c)
+	fmt.Fprintf(st.out, "started %s (pid %d) on 127.0.0.1:%d, log %s\n", name, c.PID(), port, c.LogPath())
+	return service{c, port}, nil
+}
+
+// waitReady waits until the service answers GET /readyz with 200.
+func (s service) waitReady(ctx context.Context, timeout time.Duration) error {
+	return s.WaitReady(ctx, "http://"+child.HostPort(s.port)+"/readyz", timeout)
 }
 
 // shutdownTimeout leaves the services' own drain a little inside grace, so
@@ -215,7 +253,7 @@ func (st *stack) checkPorts() error {
 }
 
 func portFree(port int) bool {
-	ln, err := net.Listen("tcp", hostPort(port))
+	ln, err := net.Listen("tcp", child.HostPort(port))
 	if err != nil {
 		return false
 	}
@@ -223,12 +261,10 @@ func portFree(port int) bool {
 	return true
 }
 
-func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
 func queryURLs(ports []int) string {
 	urls := make([]string, len(ports))
 	for i, p := range ports {
-		urls[i] = "http://" + hostPort(p) + "/query"
+		urls[i] = "http://" + child.HostPort(p) + "/query"
 	}
 	return strings.Join(urls, ",")
 }
@@ -273,7 +309,7 @@ To run the stack, either
 	}
 	port := st.cfg.dbPort
 	if !portFree(port) {
-		free, err := freePort()
+		free, err := child.FreePort()
 		if err != nil {
 			return "", err
 		}
@@ -288,38 +324,10 @@ To run the stack, either
 	}
 	st.cluster = c
 	fmt.Fprintf(st.out, "started postgres (pid %d), log %s.log\n", c.PID(), dir)
-	if err := createDatabase(ctx, c.URL("postgres"), dbName); err != nil {
+	if err := migrations.EnsureDatabase(ctx, c.URL("postgres"), dbName); err != nil {
 		return "", err
 	}
 	return c.URL(dbName), nil
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func createDatabase(ctx context.Context, url, name string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return fmt.Errorf("connecting to PostgreSQL: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return fmt.Errorf("looking for database %s: %w", name, err)
-	}
-	if exists {
-		return nil
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("creating database %s: %w", name, err)
-	}
-	return nil
 }
 
 // prepareDatabase migrates, creates the services' login roles and seeds;
@@ -380,10 +388,10 @@ func (st *stack) banner() {
 	}
 	var books, orders []string
 	for _, p := range cfg.booksPorts {
-		books = append(books, "http://"+hostPort(p)+"/query")
+		books = append(books, "http://"+child.HostPort(p)+"/query")
 	}
 	for _, p := range cfg.ordersPorts {
-		orders = append(orders, "http://"+hostPort(p)+"/query")
+		orders = append(orders, "http://"+child.HostPort(p)+"/query")
 	}
 	fmt.Fprintf(w, "  books          %s\n", strings.Join(books, "   "))
 	fmt.Fprintf(w, "  orders         %s\n", strings.Join(orders, "   "))
@@ -419,22 +427,22 @@ func (st *stack) banner() {
 // the subgraphs together), then PostgreSQL.
 func (st *stack) stop() error {
 	var errs []error
-	var router []*child
-	var rest []*child
+	var router []*child.Process
+	var rest []*child.Process
 	for _, c := range st.children {
-		if c.name == "router" {
+		if c.Name() == "router" {
 			router = append(router, c)
 		} else {
 			rest = append(rest, c)
 		}
 	}
-	for _, group := range [][]*child{router, rest} {
+	for _, group := range [][]*child.Process{router, rest} {
 		var wg sync.WaitGroup
 		groupErrs := make([]error, len(group))
 		running := make([]bool, len(group))
 		for i, c := range group {
-			running[i] = c.running()
-			wg.Go(func() { groupErrs[i] = c.stop(st.cfg.grace) })
+			running[i] = c.Running()
+			wg.Go(func() { groupErrs[i] = c.Stop(st.cfg.grace) })
 		}
 		wg.Wait()
 		for i, c := range group {
@@ -443,7 +451,7 @@ func (st *stack) stop() error {
 				continue
 			}
 			if running[i] {
-				fmt.Fprintf(st.out, "stopped %s (pid %d)\n", c.name, c.pid)
+				fmt.Fprintf(st.out, "stopped %s (pid %d)\n", c.Name(), c.PID())
 			}
 		}
 	}
@@ -455,37 +463,4 @@ func (st *stack) stop() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// waitHTTP polls url until it answers 200, the child exits, ctx is done or
-// timeout passes.
-func waitHTTP(ctx context.Context, url string, c *child, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.name, err)
-		}
-		if res, err := client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-c.done:
-			return c.deathReport()
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%s did not answer %s within %s; the end of %s:\n%s", c.name, url, timeout, c.logPath, tail(c.logPath, 15))
-			}
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
 }
