@@ -11,13 +11,14 @@ package transport
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,6 +76,9 @@ type Config struct {
 	OnEject func(subgraph, url string)
 	// Now, if set, replaces time.Now for ejection expiry (tests).
 	Now func() time.Time
+	// TLS, if set, configures https replicas (a private CA, client
+	// certificates); by default the system's roots verify them.
+	TLS *tls.Config
 }
 
 // Request is one GraphQL request to a subgraph.
@@ -107,7 +111,8 @@ type Response struct {
 type Client struct {
 	pools      map[string]*pool
 	names      []string
-	rt         *http.Transport
+	dialer     *net.Dialer
+	tls        *tls.Config
 	timeout    time.Duration
 	ejectAfter int64
 	ejectFor   time.Duration
@@ -131,7 +136,9 @@ type pool struct {
 // replica is one URL of a subgraph and its health.
 type replica struct {
 	url     *url.URL // shared by every request; never modified
+	addr    string   // host:port to dial
 	display string   // url with its password redacted
+	conns   conns    // idle keep-alive connections
 	// fails counts consecutive failures.
 	fails atomic.Int64
 	// ejectedUntil is the end of an ejection, in nanoseconds since the
@@ -214,26 +221,25 @@ func New(cfg Config) (*Client, error) {
 				return nil, fmt.Errorf("transport: subgraph %q: replica %s listed twice", name, u.Redacted())
 			}
 			seen[key] = true
-			p.replicas = append(p.replicas, &replica{url: u, display: u.Redacted()})
+			addr := u.Host
+			if u.Port() == "" {
+				port := "80"
+				if u.Scheme == "https" {
+					port = "443"
+				}
+				addr = net.JoinHostPort(u.Hostname(), port)
+			}
+			p.replicas = append(p.replicas, &replica{url: u, addr: addr, display: u.Redacted()})
 		}
 		c.pools[name] = p
 		c.names = append(c.names, name)
 	}
 	slices.Sort(c.names)
 
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	c.rt = &http.Transport{
-		Proxy:                  nil, // subgraphs are cluster-internal: no proxy from the environment
-		DialContext:            dialer.DialContext,
-		Protocols:              protocols,
-		MaxIdleConns:           0, // no overall limit
-		MaxIdleConnsPerHost:    512,
-		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    dialTimeout,
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: 1 << 20,
+	c.dialer = &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLS != nil {
+		c.tls = cfg.TLS.Clone()
 	}
 	return c, nil
 }
@@ -269,7 +275,11 @@ func (c *Client) Subgraphs() []string {
 // Close closes the client's idle connections. Requests still running are
 // not interrupted, and the client remains usable.
 func (c *Client) Close() {
-	c.rt.CloseIdleConnections()
+	for _, p := range c.pools {
+		for _, r := range p.replicas {
+			r.conns.closeAll()
+		}
+	}
 }
 
 // Forward returns the headers of a client's request that the router passes
@@ -366,14 +376,6 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 	}
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	var wrote *atomic.Bool
-	if mutation {
-		// A mutation is retried only if its bytes were never written.
-		wrote = new(atomic.Bool)
-		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-			WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
-		})
-	}
 	hreq := (&http.Request{
 		Method:        http.MethodPost,
 		URL:           r.url,
@@ -381,51 +383,49 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          newBody(body),
-		GetBody:       func() (io.ReadCloser, error) { return newBody(body), nil },
 		ContentLength: int64(len(body)),
 		Host:          r.url.Host,
 	}).WithContext(actx)
 
-	resp, err := c.rt.RoundTrip(hreq)
-	if err != nil {
+	resp, data, wrote, err := c.exchange(actx, r, hreq, body)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The connection's deadline is the context's, or the context was
+		// cancelled: the context's own timer fires at the same moment.
+		<-actx.Done()
+	}
+	if err != nil && resp == nil {
 		if cause, ok := c.timedOut(ctx, actx, p, r); ok {
 			return nil, stop, cause
 		}
 		c.failed(p, r)
 		cause := fmt.Errorf("POST %s: %w", r.display, err)
-		if !mutation || isDialError(err) || !wrote.Load() {
+		if !mutation || isDialError(err) || !wrote {
 			return nil, next, cause
 		}
 		return nil, stop, cause
 	}
 	ct := resp.Header.Get("Content-Type")
-	if resp.StatusCode/100 == 2 || isJSON(ct) {
-		data, err := readBody(resp.Body, resp.ContentLength, c.maxBody)
-		resp.Body.Close()
-		if err != nil {
-			if errors.Is(err, ErrResponseTooLarge) {
-				return nil, giveBack, fmt.Errorf("subgraph %q: POST %s: %w: over %d bytes", p.name, r.display, ErrResponseTooLarge, c.maxBody)
-			}
-			if cause, ok := c.timedOut(ctx, actx, p, r); ok {
-				return nil, stop, cause
-			}
-			// The connection broke mid-answer: the request was
-			// received, so only a query may go on.
-			c.failed(p, r)
-			cause := fmt.Errorf("POST %s: reading response: %w", r.display, err)
-			if mutation {
-				return nil, stop, cause
-			}
-			return nil, next, cause
+	if err != nil {
+		if errors.Is(err, ErrResponseTooLarge) {
+			return nil, giveBack, fmt.Errorf("subgraph %q: POST %s: %w: over %d bytes", p.name, r.display, ErrResponseTooLarge, c.maxBody)
 		}
+		if cause, ok := c.timedOut(ctx, actx, p, r); ok {
+			return nil, stop, cause
+		}
+		// The connection broke mid-answer: the request was received, so
+		// only a query may go on.
+		c.failed(p, r)
+		cause := fmt.Errorf("POST %s: reading response: %w", r.display, err)
+		if mutation {
+			return nil, stop, cause
+		}
+		return nil, next, cause
+	}
+	if resp.StatusCode/100 == 2 || isJSON(ct) {
 		c.succeeded(r, probe)
 		return &Response{Status: resp.StatusCode, Body: data, Replica: r.display}, next, nil
 	}
 	// Not JSON and not a success: a proxy's or a server's own error page.
-	// Drain a little so that the connection can be reused.
-	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-	resp.Body.Close()
 	switch code := resp.StatusCode; {
 	case code >= 500, code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
 		c.failed(p, r)

@@ -92,14 +92,23 @@ func (r *backend) serve(w http.ResponseWriter, req *http.Request) {
 // downURL returns the URL of a port that nothing listens on: connections
 // to it are refused.
 func downURL(t testing.TB) string {
+	return downURLs(t, 1)[0]
+}
+
+// downURLs returns n distinct such URLs: the ports are all held until
+// every one is picked, so the kernel cannot hand out one twice.
+func downURLs(t testing.TB, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	urls := make([]string, n)
+	for i := range urls {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		urls[i] = "http://" + ln.Addr().String() + "/query"
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/query"
+	return urls
 }
 
 // fakeClock is a clock that moves only when told.
@@ -464,7 +473,7 @@ func TestAllEjectedAreStillTried(t *testing.T) {
 func TestAllDown(t *testing.T) {
 	for _, mutation := range []bool{false, true} {
 		t.Run(fmt.Sprintf("mutation=%v", mutation), func(t *testing.T) {
-			c := newClient(t, Config{}, downURL(t), downURL(t), downURL(t))
+			c := newClient(t, Config{}, downURLs(t, 3)...)
 			_, err := do(c, mutation)
 			if !errors.Is(err, ErrUnavailable) {
 				t.Fatalf("Do: %v, want ErrUnavailable", err)
@@ -682,7 +691,7 @@ func TestFetchSDL(t *testing.T) {
 		}
 	})
 	t.Run("all down", func(t *testing.T) {
-		c := newClient(t, Config{}, downURL(t), downURL(t))
+		c := newClient(t, Config{}, downURLs(t, 2)...)
 		_, err := c.FetchSDL(context.Background(), "books")
 		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), `subgraph "books"`) {
 			t.Fatalf("FetchSDL: %v", err)
@@ -795,4 +804,37 @@ func BenchmarkDo(b *testing.B) {
 			}
 		}
 	})
+}
+
+// An https replica is reached over TLS, verified against the configured
+// roots, and its connections are kept alive.
+func TestHTTPS(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":{"ok":true}}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	c := newClient(t, Config{TLS: roots}, srv.URL+"/query")
+	for range 5 {
+		resp, err := do(c, false)
+		if err != nil || string(resp.Body) != `{"data":{"ok":true}}` {
+			t.Fatalf("Do: %v %v", resp, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 5 sequential requests, want 1 kept alive", n)
+	}
+	// Without the test CA the certificate does not verify.
+	bare := newClient(t, Config{}, srv.URL+"/query")
+	if _, err := do(bare, false); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("an unverifiable certificate was accepted: %v", err)
+	}
 }

@@ -1,0 +1,155 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// The client speaks HTTP/1.1 to a replica over keep-alive connections of
+// its own, writing the request and reading the answer on the caller's
+// goroutine. net/http's Transport hands every request to two goroutines
+// per connection (a writer and a reader), and on the router's hot path
+// those hand-offs cost more CPU than the rest of the exchange; the request
+// and response encoding are still net/http's own (Request.Write and
+// ReadResponse).
+
+// maxIdlePerReplica bounds the idle connections kept for one replica.
+const maxIdlePerReplica = 512
+
+// maxIdleTime is how long an idle connection is kept: below the 120 s the
+// subgraphs' servers keep one, so the router, not the server, closes it.
+const maxIdleTime = 60 * time.Second
+
+// longAgo is a deadline in the past: setting it aborts blocked I/O.
+var longAgo = time.Unix(1, 0)
+
+// pconn is one keep-alive connection to a replica.
+type pconn struct {
+	conn     net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	lastUsed time.Time
+}
+
+// conns holds one replica's idle connections, most recently used last.
+type conns struct {
+	mu   sync.Mutex
+	idle []*pconn
+}
+
+func (cs *conns) get(now time.Time) *pconn {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for len(cs.idle) > 0 {
+		pc := cs.idle[len(cs.idle)-1]
+		cs.idle = cs.idle[:len(cs.idle)-1]
+		if now.Sub(pc.lastUsed) < maxIdleTime {
+			return pc
+		}
+		pc.conn.Close()
+	}
+	return nil
+}
+
+func (cs *conns) put(pc *pconn, now time.Time) {
+	pc.lastUsed = now
+	cs.mu.Lock()
+	if len(cs.idle) < maxIdlePerReplica {
+		cs.idle = append(cs.idle, pc)
+		pc = nil
+	}
+	cs.mu.Unlock()
+	if pc != nil {
+		pc.conn.Close()
+	}
+}
+
+func (cs *conns) closeAll() {
+	cs.mu.Lock()
+	idle := cs.idle
+	cs.idle = nil
+	cs.mu.Unlock()
+	for _, pc := range idle {
+		pc.conn.Close()
+	}
+}
+
+// dial opens a connection to the replica (TLS for https).
+func (c *Client) dial(ctx context.Context, r *replica) (*pconn, error) {
+	var conn net.Conn
+	var err error
+	if r.url.Scheme == "https" {
+		cfg := c.tls.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = r.url.Hostname()
+		}
+		d := &tls.Dialer{NetDialer: c.dialer, Config: cfg}
+		conn, err = d.DialContext(ctx, "tcp", r.addr)
+	} else {
+		conn, err = c.dialer.DialContext(ctx, "tcp", r.addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &pconn{conn: conn, br: bufio.NewReaderSize(conn, 16<<10), bw: bufio.NewWriterSize(conn, 8<<10)}, nil
+}
+
+// exchange sends req on one connection and reads the answer's body (up
+// to the client's limit). wrote says whether the whole request left; a
+// failure before that reached no server.
+func (c *Client) exchange(ctx context.Context, r *replica, req *http.Request, body []byte) (resp *http.Response, data []byte, wrote bool, err error) {
+	return c.exchangeOn(ctx, r, req, body, r.conns.get(time.Now()))
+}
+
+// exchangeOn is exchange on pc, a kept connection, or on a new one when pc
+// is nil.
+func (c *Client) exchangeOn(ctx context.Context, r *replica, req *http.Request, body []byte, pc *pconn) (resp *http.Response, data []byte, wrote bool, err error) {
+	reused := pc != nil
+	if !reused {
+		if pc, err = c.dial(ctx, r); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(longAgo) })
+	keep := false
+	defer func() {
+		if !stop() || !keep {
+			pc.conn.Close()
+			return
+		}
+		_ = pc.conn.SetDeadline(time.Time{})
+		r.conns.put(pc, time.Now())
+	}()
+	if d, ok := ctx.Deadline(); ok {
+		_ = pc.conn.SetDeadline(d)
+	}
+	req.Body = newBody(body)
+	if err = req.Write(pc.bw); err == nil {
+		err = pc.bw.Flush()
+	}
+	if err != nil {
+		if reused && ctx.Err() == nil {
+			// A kept connection the server has closed: try a new one,
+			// once; the request never got through.
+			return c.exchangeOn(ctx, r, req, body, nil)
+		}
+		return nil, nil, false, fmt.Errorf("writing the request: %w", err)
+	}
+	resp, err = http.ReadResponse(pc.br, req)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	data, err = readBody(resp.Body, resp.ContentLength, c.maxBody)
+	resp.Body.Close()
+	if err != nil {
+		return resp, nil, true, err
+	}
+	keep = !resp.Close && ctx.Err() == nil
+	return resp, data, true, nil
+}
