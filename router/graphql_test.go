@@ -13,6 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"bookstore/graph"
+	"bookstore/router/compose"
 	"bookstore/router/routertest"
 	"bookstore/router/server"
 )
@@ -349,8 +354,32 @@ func TestComposeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("compose: %v %s", err, errOut.String())
 	}
-	if !strings.Contains(out.String(), "type Book {") || strings.Contains(out.String(), "@key") {
-		t.Errorf("compose printed:\n%s", out.String())
+	printed, err := gqlparser.LoadSchema(&ast.Source{Name: "compose output", Input: out.String()})
+	if err != nil {
+		t.Fatalf("the printed SDL does not load: %v\n%s", err, out.String())
+	}
+	contract, err := gqlparser.LoadSchema(&ast.Source{Name: "contract", Input: graph.ContractSDL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := compose.Canonical(printed), compose.Canonical(contract); got != want {
+		t.Errorf("router compose differs from the contract (up to ordering and descriptions):\n got:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(out.String(), "@key") || strings.Contains(out.String(), "_service") {
+		t.Errorf("federation internals in the client SDL:\n%s", out.String())
+	}
+	// From Apollo's supergraph of the same subgraphs, the same schema.
+	out.Reset()
+	if err := run(context.Background(), []string{"compose", "--supergraph", "oracle/testdata/supergraphs/bookstore.graphql"},
+		func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("compose --supergraph: %v", err)
+	}
+	fromFile, err := gqlparser.LoadSchema(&ast.Source{Name: "compose --supergraph", Input: out.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := compose.Canonical(fromFile), compose.Canonical(contract); got != want {
+		t.Errorf("router compose --supergraph differs from the contract:\n%s", got)
 	}
 	err = run(context.Background(), []string{"compose", "--sdl", "books=../books-subgraph/graph/schema.graphqls", "--sdl", "again=../books-subgraph/graph/schema.graphqls"},
 		func(string) string { return "" }, io.Discard, io.Discard)
