@@ -32,6 +32,7 @@ import (
 
 	"bookstore/graph/apierror"
 	"bookstore/graph/auth"
+	"bookstore/graph/httpstatus"
 	"bookstore/migrations"
 )
 
@@ -231,27 +232,6 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // requestLog gives every request an X-Request-Id (the client's, or a new
 // one) and logs it when done. Headers are never logged: they may carry the
 // admin token.
@@ -265,7 +245,7 @@ func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpstatus.NewRecorder(w)
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
 		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
 			return // probes and scrapes would drown the log
@@ -274,7 +254,7 @@ func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
+			slog.Int("status", sw.Status()),
 			slog.Duration("duration", time.Since(start)),
 		)
 	})

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -171,7 +172,7 @@ func (j *joinReader) readType(sg *Supergraph, d *ast.Definition, hidden map[stri
 		if argString(jt, "isInterfaceObject") == "true" {
 			j.problems = append(j.problems, fmt.Sprintf("type %s: @interfaceObject (subgraph %q) is not supported by this router", d.Name, g))
 		}
-		if !contains(graphs, g) {
+		if !slices.Contains(graphs, g) {
 			graphs = append(graphs, g)
 		}
 		if keySrc := argString(jt, "key"); keySrc != "" {
@@ -289,15 +290,6 @@ func (j *joinReader) readField(d *ast.Definition, f *ast.FieldDefinition, typeGr
 		field.Sources = append(field.Sources, src)
 	}
 	return field
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // implementations fills each interface's possible types per subgraph from

@@ -460,9 +460,9 @@ func writeRep(b *bytes.Buffer, obj *object, fields []*plan.RepField) bool {
 	return true
 }
 
-// send posts one fetch and parses the answer; on failure it records the
-// error and returns false.
-func (x *execution) send(ctx context.Context, f *plan.Fetch, reps map[string]any) (*subgraphResponse, bool) {
+// post sends one fetch to its subgraph; on failure it records the error
+// and returns false.
+func (x *execution) post(ctx context.Context, f *plan.Fetch, reps map[string]any) (*transport.Response, bool) {
 	body, err := encodeRequest(f, x.req.Variables, reps)
 	if err != nil {
 		x.fail(f, fmt.Errorf("encoding the request: %w", err))
@@ -474,6 +474,16 @@ func (x *execution) send(ctx context.Context, f *plan.Fetch, reps map[string]any
 	}
 	if err != nil {
 		x.fail(f, err)
+		return nil, false
+	}
+	return resp, true
+}
+
+// send posts one fetch and parses the answer; on failure it records the
+// error and returns false.
+func (x *execution) send(ctx context.Context, f *plan.Fetch, reps map[string]any) (*subgraphResponse, bool) {
+	resp, ok := x.post(ctx, f, reps)
+	if !ok {
 		return nil, false
 	}
 	sr, err := parseResponse(resp.Body)
@@ -508,17 +518,8 @@ func (x *execution) replayed(sr *subgraphResponse) {
 // its errors are rewritten. It returns nil when the fetch failed, for the
 // general path to answer with nulls and the error.
 func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
-	body, err := encodeRequest(f, x.req.Variables, nil)
-	if err != nil {
-		x.fail(f, fmt.Errorf("encoding the request: %w", err))
-		return nil
-	}
-	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: x.req.Header})
-	if x.ex.OnFetch != nil {
-		x.ex.OnFetch(f.Graph, err)
-	}
-	if err != nil {
-		x.fail(f, err)
+	resp, ok := x.post(ctx, f, nil)
+	if !ok {
 		return nil
 	}
 	bad := func(why string) *Result {

@@ -1,10 +1,8 @@
 package rest
 
 import (
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 )
 
 // bookFields selects every scalar field of Book, in the schema's order.
@@ -35,45 +33,28 @@ var (
 
 // listBooks serves GET /books?first&after&search&author&inStock&orderBy.
 func (h *handler) listBooks(w http.ResponseWriter, r *http.Request) {
-	q, e := query(r, "first", "after", "search", "author", "inStock", "orderBy")
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	vars := map[string]any{}
-	filter := map[string]any{}
-	for _, name := range slices.Sorted(maps.Keys(q)) {
-		v := q[name]
+	vars, e := listVars(r, []string{"search", "author", "inStock", "orderBy"}, func(name, v string, vars, filter map[string]any) *apiError {
 		switch name {
-		case "first":
-			n, e := intParam(name, v, 0, 100)
-			if e != nil {
-				writeError(w, e)
-				return
-			}
-			vars["first"] = n
-		case "after":
-			vars["after"] = v
 		case "search", "author":
 			filter[name] = v
 		case "inStock":
 			b, e := boolParam(name, v)
 			if e != nil {
-				writeError(w, e)
-				return
+				return e
 			}
-			filter["inStock"] = b
+			filter[name] = b
 		case "orderBy":
 			o, e := enumParam(name, v, "TITLE_ASC", "TITLE_DESC", "PRICE_ASC", "PRICE_DESC", "NEWEST")
 			if e != nil {
-				writeError(w, e)
-				return
+				return e
 			}
-			vars["orderBy"] = o
+			vars[name] = o
 		}
-	}
-	if len(filter) > 0 {
-		vars["filter"] = filter
+		return nil
+	})
+	if e != nil {
+		writeError(w, e)
+		return
 	}
 	h.list(w, r, listBooksOp, vars)
 }

@@ -40,6 +40,41 @@ func query(r *http.Request, allowed ...string) (map[string]string, *apiError) {
 	return out, nil
 }
 
+// listVars reads a list route's query parameters into its connection's
+// variables: first (0..100) and after as the connection takes them, and
+// each of params through set, which puts it in vars or in filter. They are
+// read in name order, so the first bad one reported does not depend on the
+// URL's order.
+func listVars(r *http.Request, params []string, set func(name, v string, vars, filter map[string]any) *apiError) (map[string]any, *apiError) {
+	q, e := query(r, append([]string{"first", "after"}, params...)...)
+	if e != nil {
+		return nil, e
+	}
+	vars := map[string]any{}
+	filter := map[string]any{}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		v := q[name]
+		switch name {
+		case "first":
+			n, e := intParam(name, v, 0, 100)
+			if e != nil {
+				return nil, e
+			}
+			vars["first"] = n
+		case "after":
+			vars["after"] = v
+		default:
+			if e := set(name, v, vars, filter); e != nil {
+				return nil, e
+			}
+		}
+	}
+	if len(filter) > 0 {
+		vars["filter"] = filter
+	}
+	return vars, nil
+}
+
 // intParam parses an integer query parameter within [lo, hi].
 func intParam(name, v string, lo, hi int) (int, *apiError) {
 	n, err := strconv.Atoi(v)

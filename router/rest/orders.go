@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -48,38 +46,22 @@ var (
 
 // listOrders serves GET /orders?first&after&customerEmail&status.
 func (h *handler) listOrders(w http.ResponseWriter, r *http.Request) {
-	q, e := query(r, "first", "after", "customerEmail", "status")
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	vars := map[string]any{}
-	filter := map[string]any{}
-	for _, name := range slices.Sorted(maps.Keys(q)) {
-		v := q[name]
+	vars, e := listVars(r, []string{"customerEmail", "status"}, func(name, v string, _, filter map[string]any) *apiError {
 		switch name {
-		case "first":
-			n, e := intParam(name, v, 0, 100)
-			if e != nil {
-				writeError(w, e)
-				return
-			}
-			vars["first"] = n
-		case "after":
-			vars["after"] = v
 		case "customerEmail":
-			filter["customerEmail"] = v
+			filter[name] = v
 		case "status":
 			s, e := enumParam(name, v, "PLACED", "CANCELLED")
 			if e != nil {
-				writeError(w, e)
-				return
+				return e
 			}
-			filter["status"] = s
+			filter[name] = s
 		}
-	}
-	if len(filter) > 0 {
-		vars["filter"] = filter
+		return nil
+	})
+	if e != nil {
+		writeError(w, e)
+		return
 	}
 	h.list(w, r, listOrdersOp, vars)
 }

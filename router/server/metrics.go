@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"bookstore/graph/httpstatus"
 )
 
 // metrics are the router's Prometheus metrics, on a registry of its own.
@@ -68,41 +70,19 @@ func (m *metrics) planCache(hit bool) {
 	}
 }
 
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // observe counts and times each request, and logs failures.
 func (m *metrics) observe(logger *slog.Logger) func(route string, next http.Handler) http.Handler {
 	return func(route string, next http.Handler) http.Handler {
 		hist := m.latency.WithLabelValues(route)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w}
+			sw := httpstatus.NewRecorder(w)
 			next.ServeHTTP(sw, r)
-			if sw.status == 0 {
-				sw.status = http.StatusOK
-			}
+			status := sw.Status()
 			hist.Observe(time.Since(start).Seconds())
-			m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-			if sw.status >= 500 {
-				logger.Warn("request failed", "route", route, "method", r.Method, "status", sw.status,
+			m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+			if status >= 500 {
+				logger.Warn("request failed", "route", route, "method", r.Method, "status", status,
 					"request_id", r.Header.Get("X-Request-Id"))
 			}
 		})

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sort"
 	"sync"
 	"time"
 
@@ -131,7 +130,7 @@ func (r *Router) Close() {
 // Serve serves on ln until ctx ends, then drains for ShutdownTimeout.
 func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: r.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	r.logger.Info("router listening", "addr", ln.Addr().String(), "subgraphs", r.names(), "supergraph_file", r.cfg.SupergraphFile)
+	r.logger.Info("router listening", "addr", ln.Addr().String(), "subgraphs", r.client.Subgraphs(), "supergraph_file", r.cfg.SupergraphFile)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -150,15 +149,6 @@ func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
-}
-
-func (r *Router) names() []string {
-	out := make([]string, 0, len(r.cfg.Subgraphs))
-	for n := range r.cfg.Subgraphs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // FetchSDLs asks every subgraph for its SDL, in name order.
@@ -209,7 +199,7 @@ func (r *Router) watch(ctx context.Context) {
 			}
 			r.Gateway.SetSupergraph(sg)
 			last = key
-			r.logger.Info("supergraph composed", "subgraphs", r.names())
+			r.logger.Info("supergraph composed", "subgraphs", r.client.Subgraphs())
 		}
 		wait := interval
 		if !r.Gateway.Ready() {

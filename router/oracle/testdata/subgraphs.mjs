@@ -12,9 +12,10 @@
 //   node subgraphs.mjs                 serve all three on 127.0.0.1, ports picked
 //                                      by the kernel; prints "SUBGRAPH NAME URL"
 //                                      for each, then "READY"; SIGTERM stops them
-//   node subgraphs.mjs --print-sdl DIR write NAME.graphql for each into DIR
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+//
+// Their schemas are testgraph/fleet.graphql, missions.graphql and
+// telemetry.graphql.
+import { readFileSync } from 'node:fs';
 import { GraphQLError, parse } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
@@ -27,306 +28,9 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 // ---------------------------------------------------------------------------
 // Schemas. Each subgraph links a different federation version on purpose.
 
-const fleetSDL = `extend schema
-  @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@inaccessible", "@tag"])
-
-type Query {
-  "Every spacecraft, or those with the given ids (unknown ids are left out)."
-  spacecraft(ids: [ID!]): [Spacecraft!]!
-  "One spacecraft; null when the id names none."
-  craft(id: ID!): Spacecraft
-  craftByRegistry(registry: String!): Spacecraft
-  "Spacecraft and rovers, in a fixed order."
-  vehicles(orbit: Orbit): [Vehicle!]!
-  vehicle(id: ID!): Vehicle
-  astronauts(role: Role): [Astronaut!]!
-  astronaut(id: ID!): Astronaut
-  "The Authorization header this subgraph received, or null."
-  echoAuthorization: String
-}
-
-"Identical in fleet and missions (used as input and output in missions)."
-enum Orbit {
-  LEO
-  MEO
-  GEO
-  LUNAR
-  HELIO
-}
-
-enum Role {
-  COMMANDER
-  PILOT
-  ENGINEER
-  SCIENTIST
-}
-
-interface Vehicle {
-  id: ID!
-  name: String!
-  massKg: Float!
-}
-
-"Owned here; missions knows it by id, telemetry by registry."
-type Spacecraft implements Vehicle @key(fields: "id") @key(fields: "registry") {
-  id: ID!
-  registry: String!
-  name: String! @shareable
-  massKg: Float!
-  orbit: Orbit!
-  specs: Specs!
-  crew: [Astronaut!]!
-  "Throws for HX-202 (a nullable field with an error)."
-  insurer: String
-  internalNotes: String @inaccessible
-}
-
-type Specs {
-  dryMassKg: Float!
-  fuelCapacityKg: Float!
-  thrustKn: Float!
-}
-
-type Rover implements Vehicle {
-  id: ID!
-  name: String!
-  massKg: Float!
-  wheels: Int!
-}
-
-type Astronaut @key(fields: "id") {
-  id: ID!
-  name: String! @shareable
-  role: Role!
-  "Throws for ast-4 (a non-null field with an error)."
-  callsign: String!
-  nationality: String @tag(name: "pii")
-}
-`;
-
-const missionsSDL = `extend schema
-  @link(url: "https://specs.apollo.dev/federation/v2.0", import: ["@key", "@shareable", "@external", "@provides", "@inaccessible", "@tag"])
-
-type Query {
-  missions(status: MissionStatus, orbit: Orbit, first: Int = 10): [Mission!]!
-  mission(id: ID!): Mission
-  "Launches and dockings of a mission, in time order."
-  timeline(missionId: ID!, range: TimeRange): [TimelineEvent!]!
-  stations: [GroundStation!]!
-}
-
-type Mutation {
-  "Plans an engine burn. Pure: nothing is stored."
-  planBurn(input: BurnInput!): BurnPlan!
-}
-
-"Identical in fleet and missions."
-enum Orbit {
-  LEO
-  MEO
-  GEO
-  LUNAR
-  HELIO
-}
-
-enum MissionStatus {
-  PLANNED
-  ACTIVE
-  COMPLETE
-  SCRUBBED @inaccessible
-}
-
-"Identical in missions and telemetry: an inclusive range of mission seconds."
-input TimeRange {
-  from: Int!
-  to: Int!
-}
-
-enum Direction {
-  PROGRADE
-  RETROGRADE
-  NORMAL
-}
-
-input BurnInput {
-  spacecraftId: ID!
-  deltaV: Float!
-  direction: Direction = PROGRADE
-}
-
-type BurnPlan @tag(name: "planning") {
-  id: ID!
-  spacecraft: Spacecraft!
-  deltaV: Float!
-  direction: Direction!
-  durationSeconds: Float!
-}
-
-type Mission @key(fields: "id") {
-  id: ID!
-  name: String!
-  status: MissionStatus!
-  orbit: Orbit!
-  spacecraft: [Spacecraft!]!
-  "A spacecraft on standby; m-3's names an id fleet does not know."
-  backupCraft: Spacecraft
-  "The commander's name comes from this subgraph (@provides)."
-  commander: Astronaut @provides(fields: "name")
-  crew: [Astronaut!]!
-  launch: Launch
-  "Throws for m-2 (a nullable field with an error)."
-  budgetMillions: Float
-  patch(format: PatchFormat = HEX, scale: Int = 1): String!
-}
-
-enum PatchFormat {
-  HEX
-  RGB
-}
-
-type Spacecraft @key(fields: "id") {
-  id: ID!
-  name: String! @shareable
-  missions: [Mission!]!
-}
-
-type Astronaut @key(fields: "id") {
-  id: ID!
-  name: String! @external
-  missions: [Mission!]!
-}
-
-"Launches are numbered per site: the key is the site's code and the number."
-type Launch @key(fields: "site { code } number") {
-  site: LaunchSite!
-  number: Int!
-  vehicle: String!
-  scheduledAt: Int!
-  mission: Mission!
-}
-
-type LaunchSite {
-  code: String! @shareable
-  name: String!
-}
-
-type Docking {
-  at: Int!
-  port: String!
-  spacecraft: Spacecraft!
-}
-
-union TimelineEvent = Launch | Docking
-
-type GroundStation @key(fields: "code") {
-  code: ID!
-  name: String!
-  country: String!
-}
-`;
-
-const telemetrySDL = `extend schema
-  @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@external", "@requires", "@tag"])
-
-type Query {
-  "Readings of one spacecraft, oldest first."
-  readings(registry: String!, range: TimeRange, kinds: [ReadingKind!]): [Reading!]!
-  "The newest readings, newest first; an item is null when it fails."
-  latestReadings(limit: Int = 3): [Reading]!
-  reading(id: ID!): Reading
-}
-
-type Mutation {
-  "Returns the reading with the note attached. Pure: nothing is stored."
-  annotateReading(id: ID!, note: String!): Annotation
-}
-
-"Identical in missions and telemetry."
-input TimeRange {
-  from: Int!
-  to: Int!
-}
-
-enum ReadingKind {
-  TEMPERATURE
-  IMAGE
-}
-
-type Annotation {
-  note: String!
-  reading: Reading!
-}
-
-interface Reading {
-  id: ID!
-  takenAt: Int!
-  "Null for HX-999's reading: fleet does not know that registry."
-  spacecraft: Spacecraft
-  station: GroundStation!
-}
-
-type TemperatureReading implements Reading {
-  id: ID!
-  takenAt: Int!
-  spacecraft: Spacecraft
-  station: GroundStation!
-  celsius: Float!
-  sensor: String!
-  "Throws for r-3 (a non-null field with an error)."
-  kelvin: Float!
-}
-
-type ImageCapture implements Reading {
-  id: ID!
-  takenAt: Int!
-  spacecraft: Spacecraft
-  station: GroundStation!
-  url: String!
-  widthPx: Int!
-  heightPx: Int!
-  "Throws for r-4 (a nullable field with an error)."
-  caption: String
-}
-
-type Spacecraft @key(fields: "registry") {
-  registry: String!
-  massKg: Float! @external
-  specs: Specs! @external
-  "Needs a nested field of fleet's specs."
-  fuelRemainingKg: Float! @requires(fields: "specs { fuelCapacityKg }")
-  "Thrust (N) over weight (N) at 1 g, to three decimals."
-  thrustToWeight: Float! @requires(fields: "massKg specs { thrustKn }")
-  "Throws for HX-303 (a nullable field with an error)."
-  lastContact: Int
-  readings(limit: Int = 5): [Reading!]!
-}
-
-type Specs {
-  fuelCapacityKg: Float! @external
-  thrustKn: Float! @external
-}
-
-"Only referenced here: missions resolves stations."
-type GroundStation @key(fields: "code", resolvable: false) {
-  code: ID!
-}
-
-type Launch @key(fields: "site { code } number") {
-  site: LaunchSite!
-  number: Int!
-  "Null when no forecast exists for the launch."
-  weather: Weather
-}
-
-type LaunchSite {
-  code: String! @shareable
-}
-
-type Weather @tag(name: "public") {
-  windKph: Float!
-  goForLaunch: Boolean!
-}
-`;
+// The SDL of each subgraph lives in testgraph/NAME.graphql: the same files
+// the Go tests compose and compare against Apollo's composition.
+const sdlOf = (name) => readFileSync(new URL(`testgraph/${name}.graphql`, import.meta.url), 'utf8');
 
 // ---------------------------------------------------------------------------
 // Data.
@@ -592,9 +296,9 @@ const telemetryResolvers = {
 };
 
 const subgraphs = [
-  { name: 'fleet', sdl: fleetSDL, resolvers: fleetResolvers },
-  { name: 'missions', sdl: missionsSDL, resolvers: missionsResolvers },
-  { name: 'telemetry', sdl: telemetrySDL, resolvers: telemetryResolvers },
+  { name: 'fleet', sdl: sdlOf('fleet'), resolvers: fleetResolvers },
+  { name: 'missions', sdl: sdlOf('missions'), resolvers: missionsResolvers },
+  { name: 'telemetry', sdl: sdlOf('telemetry'), resolvers: telemetryResolvers },
 ];
 
 // ---------------------------------------------------------------------------
@@ -634,17 +338,8 @@ async function serve() {
   process.on('SIGINT', stop);
 }
 
-const args = process.argv.slice(2);
-if (args[0] === '--print-sdl') {
-  if (args.length !== 2) {
-    process.stderr.write('usage: node subgraphs.mjs [--print-sdl DIR]\n');
-    process.exit(2);
-  }
-  mkdirSync(args[1], { recursive: true });
-  for (const sg of subgraphs) writeFileSync(join(args[1], `${sg.name}.graphql`), sg.sdl);
-} else if (args.length === 0) {
-  await serve();
-} else {
-  process.stderr.write('usage: node subgraphs.mjs [--print-sdl DIR]\n');
+if (process.argv.length > 2) {
+  process.stderr.write('usage: node subgraphs.mjs\n');
   process.exit(2);
 }
+await serve();
