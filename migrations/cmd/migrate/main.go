@@ -22,8 +22,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"bookstore/migrations"
 )
@@ -44,6 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	seed := fs.Bool("seed", false, "after up, load the demo catalogue (books already there are kept)")
 	booksLogin := fs.String("books-login", "", "create or update the books service's login `role` (password: $BOOKS_DB_PASSWORD)")
 	ordersLogin := fs.String("orders-login", "", "create or update the orders service's login `role` (password: $ORDERS_DB_PASSWORD)")
+	wait := fs.Duration("wait", 0, "keep trying to reach the database for up to `duration` first (a Job that starts beside its database)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: migrate [flags] up|down|version")
 		fs.PrintDefaults()
@@ -57,6 +60,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if *dbURL == "" {
 		return errors.New("no database: set DATABASE_URL or -database")
+	}
+	if *wait > 0 {
+		if err := waitForDatabase(ctx, *dbURL, *wait, stderr); err != nil {
+			return err
+		}
 	}
 	switch cmd := fs.Arg(0); cmd {
 	case "up":
@@ -112,4 +120,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "demo catalogue loaded")
 	}
 	return nil
+}
+
+// waitForDatabase connects until the server answers, for up to wait. A
+// refused password or an unknown role ends the wait at once: retrying cannot
+// fix it.
+func waitForDatabase(ctx context.Context, dbURL string, wait time.Duration, log io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	backoff, lastLog := 250*time.Millisecond, time.Time{}
+	for {
+		err := ping(ctx, dbURL)
+		if err == nil {
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && (pgErr.Code == "28P01" || pgErr.Code == "28000") {
+			return fmt.Errorf("connecting: %w", err)
+		}
+		if time.Since(lastLog) > 5*time.Second {
+			fmt.Fprintf(log, "migrate: waiting for the database: %v\n", err)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the database did not answer within %s: %w", wait, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 3*time.Second)
+	}
+}
+
+func ping(ctx context.Context, dbURL string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return conn.Ping(ctx)
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -121,5 +123,38 @@ func TestMigrateRejectsBadUsage(t *testing.T) {
 		if err := run(ctx, args, env, &out, &out); err == nil {
 			t.Errorf("migrate %q succeeded", args)
 		}
+	}
+}
+
+// -wait lets a Job start before its database: it retries until the server
+// answers, and gives up with a clear error when it never does.
+func TestMigrateWaitsForTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewEmpty(t)
+	env := map[string]string{"DATABASE_URL": db.AdminURL}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"-wait=5s", "up"}, func(k string) string { return env[k] }, &out, &out); err != nil {
+		t.Fatalf("up against a running server: %v: %s", err, out.String())
+	}
+
+	// Nothing listens on a port the test just closed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env["DATABASE_URL"] = "postgres://postgres@" + addr + "/bookstore?sslmode=disable"
+	out.Reset()
+	start := time.Now()
+	err = run(ctx, []string{"-wait=1500ms", "up"}, func(k string) string { return env[k] }, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 1.5s") {
+		t.Fatalf("up against a closed port: %v", err)
+	}
+	if took := time.Since(start); took < 1400*time.Millisecond || took > 10*time.Second {
+		t.Errorf("gave up after %s, want about 1.5s", took)
+	}
+	if !strings.Contains(out.String(), "waiting for the database") {
+		t.Errorf("no progress message: %q", out.String())
 	}
 }
