@@ -7,11 +7,46 @@ DEV_DB_PORT     ?= 5433
 DEV_ADMIN_TOKEN ?= dev-admin-token
 DEV_DB          = 127.0.0.1:$(DEV_DB_PORT)/bookstore?sslmode=disable
 
+# Container images (make images). IMAGE_BUILDER is docker or buildah; empty
+# means docker when a daemon answers `docker info`, else buildah.
+IMAGE_TAG       ?= dev
+IMAGE_BUILDER   ?=
+# buildah's storage driver; empty leaves it to containers-storage.conf.
+BUILDAH_STORAGE_DRIVER ?= vfs
+# The images' binaries: static, for the images' platform. Each Dockerfile
+# copies bin/<os>/<arch>/<name>, or compiles it with these same flags itself
+# when built with --build-arg BINARY_FROM=build (keep them in step).
+IMAGE_OS        = linux
+IMAGE_ARCH      = amd64
+IMAGE_BIN       = bin/$(IMAGE_OS)/$(IMAGE_ARCH)
+IMAGE_GOFLAGS   = -trimpath -buildvcs=false -ldflags '-s -w'
+# name:Dockerfile directory:main package, one image a word.
+IMAGES          = books-subgraph:books-subgraph:./books-subgraph \
+                  orders-subgraph:orders-subgraph:./orders-subgraph \
+                  router:router:./router \
+                  migrate:migrations:./migrations/cmd/migrate
+# Labels from git. The source is origin's URL without any user:password@,
+# git@host:path as https://host/path; empty when there is no origin.
+IMAGE_VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_REVISION  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
+IMAGE_SOURCE    ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's|//[^/@]*@|//|; s|^git@([^:/]+):|https://\1/|')
+# dockerfile-utils (npm), pinned; npm's cache stays outside the repository.
+DOCKERFILE_UTILS ?= dockerfile-utils@0.16.3
+NPM_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/npm
+
+# Kubernetes (make deploy, make k8s-verify). Every kubectl call names its
+# context, so a deploy never lands on whatever cluster happens to be current.
+KUBECTL         ?= kubectl
+KUBE_CONTEXT    ?= docker-desktop
+K8S             = $(KUBECTL) --context $(KUBE_CONTEXT) -n bookstore
+K8S_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/k8s
+
 .DEFAULT_GOAL := help
-.PHONY: help test bench vet fmt-check generate check-generated build ide run db books orders router clean
+.PHONY: help test bench vet fmt-check generate check-generated build ide run db books orders router \
+        images lint-dockerfiles deploy deploy-manifests undeploy k8s-tools k8s-verify clean
 
 help: ## List the targets.
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 test: vet fmt-check ## Run every test against a real PostgreSQL (DATABASE_URL, or a throwaway cluster).
 	$(GO) test -race -count=1 ./...
@@ -58,6 +93,65 @@ orders: ## Run orders-subgraph on 127.0.0.1:4003 against `make db`.
 router: ## Run the router on 127.0.0.1:8080 in front of `make books` and `make orders`.
 	$(GO) run ./router --listen 127.0.0.1:8080 \
 	  --subgraph books=http://127.0.0.1:4001/query --subgraph orders=http://127.0.0.1:4003/query
+
+images: ide ## Build the images bookstore/{books-subgraph,orders-subgraph,router,migrate}:IMAGE_TAG (docker or buildah).
+	CGO_ENABLED=0 GOOS=$(IMAGE_OS) GOARCH=$(IMAGE_ARCH) $(GO) build $(IMAGE_GOFLAGS) \
+	  -o $(IMAGE_BIN)/ $(foreach i,$(IMAGES),$(word 3,$(subst :, ,$(i))))
+	@set -euo pipefail; \
+	builder='$(IMAGE_BUILDER)'; \
+	if [ -z "$$builder" ]; then \
+	  if docker info >/dev/null 2>&1; then builder=docker; else builder=buildah; fi; \
+	fi; \
+	case "$$builder" in \
+	  docker)  build=(docker build); \
+	           list=(docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}') ;; \
+	  buildah) buildah=(buildah $(if $(BUILDAH_STORAGE_DRIVER),--storage-driver $(BUILDAH_STORAGE_DRIVER))); \
+	           build=("$${buildah[@]}" build --isolation chroot); \
+	           list=("$${buildah[@]}" images --noheading --format '{{.Name}}:{{.Tag}}  {{.Size}}') ;; \
+	  *) echo "IMAGE_BUILDER=$$builder: want docker or buildah" >&2; exit 2 ;; \
+	esac; \
+	created=$$(date -u +%Y-%m-%dT%H:%M:%SZ); \
+	for image in $(IMAGES); do \
+	  IFS=: read -r name dir pkg <<<"$$image"; \
+	  cmd=("$${build[@]}" --platform $(IMAGE_OS)/$(IMAGE_ARCH) -f "$$dir/Dockerfile" -t "bookstore/$$name:$(IMAGE_TAG)" \
+	    --build-arg BINARY_FROM=prebuilt --build-arg VERSION='$(IMAGE_VERSION)' \
+	    --build-arg REVISION='$(IMAGE_REVISION)' --build-arg CREATED="$$created" \
+	    --build-arg SOURCE='$(IMAGE_SOURCE)' .); \
+	  echo "$${cmd[*]}"; "$${cmd[@]}"; \
+	done; \
+	echo "images built with $$builder:"; \
+	for image in $(IMAGES); do "$${list[@]}" "bookstore/$${image%%:*}:$(IMAGE_TAG)"; done
+
+lint-dockerfiles: ## Lint the Dockerfiles with dockerfile-utils (npm); fails on an error.
+	@set -e; for f in $(foreach i,$(IMAGES),$(word 2,$(subst :, ,$(i)))/Dockerfile); do \
+	  echo "dockerfile-utils lint $$f"; \
+	  npm_config_cache='$(NPM_CACHE)' npm exec --yes --package=$(DOCKERFILE_UTILS) -- dockerfile-utils lint "$$f"; \
+	done
+
+deploy: images deploy-manifests ## Build the images and deploy kustomize/overlays/local to KUBE_CONTEXT (docker-desktop); wait for it.
+
+deploy-manifests: ## Deploy kustomize/overlays/local to KUBE_CONTEXT with the images already built, and wait for every rollout.
+	@echo "deploying to context $(KUBE_CONTEXT)"
+	@existed=$$($(K8S) get deployments -o name 2>/dev/null); \
+	set -ex; \
+	$(K8S) delete job migrate --ignore-not-found --wait=true; \
+	$(KUBECTL) --context $(KUBE_CONTEXT) apply -k kustomize/overlays/local; \
+	if [ -n "$$existed" ]; then $(K8S) rollout restart deployment; fi
+	$(K8S) wait --for=condition=complete job/migrate --timeout=300s
+	$(K8S) rollout status statefulset/postgres --timeout=300s
+	for d in books-subgraph orders-subgraph router; do $(K8S) rollout status deployment/$$d --timeout=300s || exit 1; done
+	@echo; echo "the bookstore is up: http://localhost:8080/graphql (IDE in a browser), http://localhost:8080/books"
+
+undeploy: ## Delete what make deploy made from KUBE_CONTEXT: the namespace, the database's volume with it.
+	$(KUBECTL) --context $(KUBE_CONTEXT) delete -k kustomize/overlays/local --ignore-not-found --wait=true
+
+k8s-tools: ## Build Kubernetes 1.37.2 (apiserver, controller-manager, scheduler, kubectl) and kwok into K8S_CACHE; slow once.
+	@kustomize/controlplane/install.sh '$(K8S_CACHE)' >/dev/null
+
+k8s-verify: ## Apply every overlay to a real Kubernetes API server (etcd + kwok's fake nodes) and wait for the rollouts.
+	@command -v etcd >/dev/null || { echo "etcd is missing: apt-get install etcd-server" >&2; exit 1; }
+	env $$(kustomize/controlplane/install.sh '$(K8S_CACHE)') \
+	  $(GO) test -count=1 -v -timeout 20m -run '^TestAgainstAPIServer$$' ./kustomize/
 
 clean: ## Remove build output and the local database (.data/).
 	rm -rf bin out .data
