@@ -10,11 +10,11 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -302,7 +302,8 @@ func startCluster(t *testing.T, bin clusterBinaries) *cluster {
 	c := &cluster{bin: bin, dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig")}
 	const token = "bookstore-k8s-verify" // only on 127.0.0.1, for the life of the test
 
-	etcdClient, etcdPeer, apiPort := freePort(t), freePort(t), freePort(t)
+	addr := func() string { return "127.0.0.1:" + strconv.Itoa(freePort(t)) }
+	etcdClient, etcdPeer, apiPort := addr(), addr(), addr()
 	start(t, dir, "etcd", bin.etcd,
 		"--name=verify", "--data-dir="+filepath.Join(dir, "etcd"),
 		"--listen-client-urls=http://"+etcdClient, "--advertise-client-urls=http://"+etcdClient,
@@ -317,7 +318,7 @@ func startCluster(t *testing.T, bin clusterBinaries) *cluster {
 	writeFile(t, tokens, token+",admin,admin,system:masters\n")
 	start(t, dir, "kube-apiserver", bin.controlPlane, "kube-apiserver",
 		"--etcd-servers=http://"+etcdClient,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+port(apiPort),
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strings.TrimPrefix(apiPort, "127.0.0.1:"),
 		"--cert-dir="+filepath.Join(dir, "certs"),
 		"--token-auth-file="+tokens, "--authorization-mode=AlwaysAllow",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -444,22 +445,6 @@ func waitHTTP(t *testing.T, name, url, token string, within time.Duration) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Fatalf("%s not ready within %s: %s", name, within, last)
-}
-
-// freePort returns a 127.0.0.1 address nothing listens on now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func port(addr string) string {
-	_, p, _ := net.SplitHostPort(addr)
-	return p
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -615,10 +615,10 @@ func (c *imageContainer) stop(ctx context.Context, t *testing.T) {
 	}
 }
 
-// imageFreePort asks the kernel for a free port on 127.0.0.1. Another
+// freePort asks the kernel for a free port on 127.0.0.1. Another
 // process could take it before a container binds it; the container then
 // exits, and waitStatus says so.
-func imageFreePort(t *testing.T) int {
+func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -709,7 +709,7 @@ func (e *imageEnv) runStack(ctx context.Context, t *testing.T, tag string) {
 	seeded := imageSeededTitles(ctx, t, adminURL)
 
 	// The services, each on a free port of 127.0.0.1.
-	booksPort, ordersPort, routerPort := imageFreePort(t), imageFreePort(t), imageFreePort(t)
+	booksPort, ordersPort, routerPort := freePort(t), freePort(t), freePort(t)
 	books := e.start(ctx, t, "books-subgraph", tag, []string{
 		"ADDR=127.0.0.1:" + strconv.Itoa(booksPort),
 		// As in the manifests: the URL names the role, PGPASSWORD (from a
