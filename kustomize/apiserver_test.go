@@ -142,6 +142,7 @@ func TestAgainstAPIServer(t *testing.T) {
 			t.Logf("apply, and wait for the rollouts:\n%s", tc.apply(t))
 			t.Logf("rolled out in %s", time.Since(start).Round(time.Second))
 			verifyRollout(t, c, tc.hpas)
+			checkPodSecurityEnforced(t, c)
 			t.Logf("the bookstore on the API server:\n%s", c.kubectl(t, "-n", namespace, "get",
 				"deployments,statefulsets,jobs,pods,services,pvc,pdb,networkpolicies,hpa,configmaps,secrets", "-o", "wide"))
 
@@ -161,6 +162,21 @@ func TestAgainstAPIServer(t *testing.T) {
 				t.Errorf("namespace %s outlived the delete:\n%s", namespace, out)
 			}
 		})
+	}
+}
+
+// checkPodSecurityEnforced: the namespace's restricted Pod Security
+// Standard is live at admission, so a pod that would run as root is refused
+// (the manifests' own pods got in, so they meet it).
+func checkPodSecurityEnforced(t *testing.T, c *cluster) {
+	t.Helper()
+	root := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"runs-as-root"},
+"spec":{"containers":[{"name":"c","image":"bookstore/router:dev","securityContext":{"runAsUser":0}}]}}`
+	out, err := c.runIn(root, "-n", namespace, "apply", "--dry-run=server", "-f", "-")
+	if err == nil || !strings.Contains(out, "violates PodSecurity") {
+		t.Errorf("a root pod was not refused by Pod Security admission (%v):\n%s", err, out)
+	} else {
+		t.Logf("a root pod is refused: %s", strings.TrimSpace(out))
 	}
 }
 

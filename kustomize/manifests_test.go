@@ -329,6 +329,9 @@ func checkResources(m *manifests) []error {
 	var errs []error
 	for _, w := range m.workloads() {
 		for _, c := range allContainers(w.spec) {
+			if _, isService := services[w.name]; isService && !memLimitFromLimits(c) {
+				errs = append(errs, fmt.Errorf("%s %s/%s: GOMEMLIMIT does not follow the memory limit", w.kind, w.name, c.Name))
+			}
 			for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 				req, hasReq := c.Resources.Requests[res]
 				lim, hasLim := c.Resources.Limits[res]
@@ -344,6 +347,19 @@ func checkResources(m *manifests) []error {
 		}
 	}
 	return errs
+}
+
+// memLimitFromLimits reports whether the Go runtime's soft memory limit
+// comes from the container's own memory limit (downward API, in bytes).
+func memLimitFromLimits(c corev1.Container) bool {
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil {
+			r := e.ValueFrom.ResourceFieldRef
+			return r.Resource == "limits.memory" && (r.ContainerName == "" || r.ContainerName == c.Name) &&
+				(r.Divisor.IsZero() || r.Divisor.Cmp(resource.MustParse("1")) == 0)
+		}
+	}
+	return false
 }
 
 // namedPort resolves a probe's or Service's port against a container.
@@ -905,6 +921,13 @@ func TestChecksCatchBreakage(t *testing.T) {
 		}},
 		{"token mounted", "security context", func(m *manifests) {
 			m.statefulSets["postgres"].Spec.Template.Spec.AutomountServiceAccountToken = nil
+		}},
+		{"GOMEMLIMIT in MiB", "resources", func(m *manifests) {
+			for _, e := range m.deployments["books-subgraph"].Spec.Template.Spec.Containers[0].Env {
+				if e.Name == "GOMEMLIMIT" {
+					e.ValueFrom.ResourceFieldRef.Divisor = resource.MustParse("1Mi")
+				}
+			}
 		}},
 		{"no memory limit", "resources", func(m *manifests) {
 			delete(m.deployments["router"].Spec.Template.Spec.Containers[0].Resources.Limits, corev1.ResourceMemory)
