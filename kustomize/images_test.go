@@ -636,7 +636,9 @@ func imageDatabase(ctx context.Context, t *testing.T) (string, func(user, passwo
 	t.Helper()
 	server := os.Getenv("DATABASE_URL")
 	if server == "" {
-		c, err := pgcluster.Start(ctx, pgcluster.Options{})
+		// Passwords are asked for (scram-sha-256), as by the official image
+		// in the cluster: a password that does not reach a service fails.
+		c, err := pgcluster.Start(ctx, pgcluster.Options{Password: imageRandomHex(12)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -689,8 +691,11 @@ func (e *imageEnv) runStack(ctx context.Context, t *testing.T, tag string) {
 	booksPassword, ordersPassword, adminToken := imageRandomHex(12), imageRandomHex(12), imageRandomHex(16)
 
 	// migrate: the schema, the login roles and the demo catalogue.
+	// As in the Job: the URL names the role, PGPASSWORD holds its password.
+	adminNoPassword, adminPassword := splitPassword(t, adminURL)
 	migrate := e.start(ctx, t, "migrate", tag, []string{
-		"DATABASE_URL=" + adminURL,
+		"DATABASE_URL=" + adminNoPassword,
+		"PGPASSWORD=" + adminPassword,
 		"BOOKS_DB_PASSWORD=" + booksPassword,
 		"ORDERS_DB_PASSWORD=" + ordersPassword,
 	}, "-seed", "-books-login", imageBooksLogin, "-orders-login", imageOrdersLogin, "up")
@@ -751,6 +756,18 @@ func (e *imageEnv) runStack(ctx context.Context, t *testing.T, tag string) {
 	for _, r := range running {
 		r.c.stop(ctx, t)
 	}
+}
+
+// splitPassword takes the password out of a postgres:// URL.
+func splitPassword(t *testing.T, raw string) (string, string) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, _ := u.User.Password()
+	u.User = url.User(u.User.Username())
+	return u.String(), password
 }
 
 // imageSeededTitles returns the titles of the books in the database.

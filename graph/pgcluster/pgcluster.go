@@ -39,6 +39,10 @@ type Options struct {
 	Port int
 	// Durable keeps fsync on. Tests leave it off for speed.
 	Durable bool
+	// Password, when set, is the postgres superuser's, and the new cluster
+	// asks every connection for its password (scram-sha-256) instead of
+	// trusting it. An existing cluster in DataDir keeps its own settings.
+	Password string
 	// BinDir holds initdb and postgres. Empty means: $PG_BIN, else the
 	// newest /usr/lib/postgresql/*/bin, else postgres's directory on PATH.
 	BinDir string
@@ -55,6 +59,9 @@ type Cluster struct {
 	gid     int
 	pid     int
 	exited  chan error // receives the server's exit, once
+	// password is the superuser's; empty when the cluster trusts local
+	// connections.
+	password string
 }
 
 // ErrNoBinaries reports that no PostgreSQL server binaries were found.
@@ -106,7 +113,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	c := &Cluster{DataDir: o.DataDir, Port: o.Port, bin: bin, uid: os.Getuid(), gid: os.Getgid()}
+	c := &Cluster{DataDir: o.DataDir, Port: o.Port, bin: bin, uid: os.Getuid(), gid: os.Getgid(), password: o.Password}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -174,8 +181,16 @@ func (c *Cluster) init(ctx context.Context) error {
 			return err
 		}
 	}
-	cmd := c.command(ctx, "initdb", "-D", c.DataDir, "-U", "postgres", "-A", "trust",
-		"-E", "UTF8", "--no-locale", "--no-sync")
+	args := []string{"-D", c.DataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"}
+	if c.password != "" {
+		pwfile, err := c.passwordFile()
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(filepath.Dir(pwfile))
+		args = append(args, "-A", "scram-sha-256", "--pwfile", pwfile) // the later -A wins
+	}
+	cmd := c.command(ctx, "initdb", args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("pgcluster: initdb: %w: %s", err, lastLines(out))
 	}
@@ -255,10 +270,14 @@ func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// URL returns a postgres:// URL for the superuser and database db.
+// URL returns a postgres:// URL for the superuser and database db, with
+// the password when the cluster has one.
 func (c *Cluster) URL(db string) string {
 	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: "127.0.0.1:" + strconv.Itoa(c.Port),
 		Path: "/" + db, RawQuery: "sslmode=disable"}
+	if c.password != "" {
+		u.User = url.UserPassword("postgres", c.password)
+	}
 	return u.String()
 }
 
@@ -299,6 +318,29 @@ func (c *Cluster) command(ctx context.Context, name string, args ...string) *exe
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	return cmd
+}
+
+// passwordFile writes the superuser's password where initdb, running as the
+// server's user, can read it and no one else can.
+func (c *Cluster) passwordFile() (string, error) {
+	dir, err := os.MkdirTemp("", "bookstore-pgpw-")
+	if err != nil {
+		return "", fmt.Errorf("pgcluster: %w", err)
+	}
+	path := filepath.Join(dir, "pwfile")
+	if err := os.WriteFile(path, []byte(c.password+"\n"), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("pgcluster: writing the password file: %w", err)
+	}
+	if c.cred != nil {
+		for _, p := range []string{dir, path} {
+			if err := os.Chown(p, c.uid, c.gid); err != nil {
+				os.RemoveAll(dir)
+				return "", fmt.Errorf("pgcluster: chown %s: %w", p, err)
+			}
+		}
+	}
+	return path, nil
 }
 
 // own gives dir to the user the server runs as.

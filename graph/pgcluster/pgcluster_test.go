@@ -3,6 +3,7 @@ package pgcluster
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
@@ -127,5 +129,44 @@ func TestServerDiesWithItsParent(t *testing.T) {
 			t.Fatalf("server %d outlived its parent", pid)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// With a password the cluster asks for it: the right one connects, a wrong
+// or missing one is refused (SQLSTATE 28P01), as on a real server.
+func TestPasswordIsRequired(t *testing.T) {
+	if _, err := FindBinDir(); errors.Is(err, ErrNoBinaries) {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	c, err := Start(ctx, Options{Password: "s3cret'pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		t.Fatalf("the right password: %v", err)
+	}
+	conn.Close(ctx)
+	for name, pw := range map[string]*url.Userinfo{
+		"wrong password": url.UserPassword("postgres", "guess"),
+		"no password":    url.User("postgres"),
+	} {
+		u, err := url.Parse(c.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = pw
+		t.Setenv("PGPASSWORD", "")
+		_, err = pgx.Connect(ctx, u.String())
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
+			t.Errorf("%s: %v, want SQLSTATE 28P01", name, err)
+		}
 	}
 }
