@@ -180,6 +180,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c.MaxBodyBytes = num("MAX_BODY_BYTES", 1<<20)
 	c.PlanCacheSize = int(num("PLAN_CACHE_SIZE", 1000))
 	c.SubgraphTimeout = dur("SUBGRAPH_TIMEOUT", 10*time.Second)
+	if v := env("SUBGRAPH_CONN_MAX_AGE", ""); v == "0" {
+		c.SubgraphConnMaxAge = 0 // keep connections for as long as they stay idle-fresh
+	} else {
+		c.SubgraphConnMaxAge = dur("SUBGRAPH_CONN_MAX_AGE", time.Minute)
+	}
 	if len(timeouts) == 0 {
 		if v := env("SUBGRAPH_TIMEOUTS", ""); v != "" {
 			timeouts = strings.Split(v, ";")

@@ -31,7 +31,8 @@ func TestParseConfig(t *testing.T) {
 			check: func(t *testing.T, c *config) {
 				if c.Listen != ":8080" || len(c.Subgraphs["books"]) != 2 || !c.Introspection ||
 					c.Limits.MaxDepth != 25 || c.Limits.MaxAliases != 100 || c.Limits.MaxFields != 2000 ||
-					c.MaxBodyBytes != 1<<20 || c.Limits.Timeout != 15*time.Second || c.PollInterval != 10*time.Second {
+					c.MaxBodyBytes != 1<<20 || c.Limits.Timeout != 15*time.Second || c.PollInterval != 10*time.Second ||
+					c.SubgraphConnMaxAge != time.Minute {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -39,10 +40,11 @@ func TestParseConfig(t *testing.T) {
 		{
 			name: "environment",
 			env: map[string]string{"PORT": "9000", "SUBGRAPHS": "books=http://b/query;orders=http://o1/query,http://o2/query",
-				"INTROSPECTION": "false", "MAX_DEPTH": "10", "OPERATION_TIMEOUT": "2s", "SUBGRAPH_TIMEOUTS": "orders=1s"},
+				"INTROSPECTION": "false", "MAX_DEPTH": "10", "OPERATION_TIMEOUT": "2s", "SUBGRAPH_TIMEOUTS": "orders=1s",
+				"SUBGRAPH_CONN_MAX_AGE": "0"},
 			check: func(t *testing.T, c *config) {
 				if c.Listen != ":9000" || len(c.Subgraphs["orders"]) != 2 || c.Introspection || c.Limits.MaxDepth != 10 ||
-					c.Limits.Timeout != 2*time.Second || c.SubgraphTimeouts["orders"] != time.Second {
+					c.Limits.Timeout != 2*time.Second || c.SubgraphTimeouts["orders"] != time.Second || c.SubgraphConnMaxAge != 0 {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -72,6 +74,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad port", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"PORT": "http"}, wantErr: "PORT"},
 		{name: "bad limit", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"MAX_ALIASES": "-1"}, wantErr: "MAX_ALIASES"},
 		{name: "bad duration", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"OPERATION_TIMEOUT": "soon"}, wantErr: "OPERATION_TIMEOUT"},
+		{name: "bad connection age", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"SUBGRAPH_CONN_MAX_AGE": "-5s"}, wantErr: "SUBGRAPH_CONN_MAX_AGE"},
 		{name: "bad subgraph timeout", args: []string{"--subgraph", "a=http://a", "--subgraph-timeout", "a=0s"}, wantErr: "subgraph-timeout"},
 		{name: "bad introspection", args: []string{"--subgraph", "a=http://a", "--introspection", "maybe"}, wantErr: "introspection"},
 		{name: "unknown field in the config file", args: []string{"--config", badFile}, wantErr: "unknown field"},

@@ -37,7 +37,11 @@ type Config struct {
 	SubgraphTimeout time.Duration
 	// SubgraphTimeouts overrides SubgraphTimeout per subgraph.
 	SubgraphTimeouts map[string]time.Duration
-	ShutdownTimeout  time.Duration
+	// SubgraphConnMaxAge retires a connection to a subgraph once it is that
+	// old (0: never), so that a load balancer in front of several replicas
+	// (a Kubernetes Service) spreads requests over replicas added since.
+	SubgraphConnMaxAge time.Duration
+	ShutdownTimeout    time.Duration
 }
 
 // Router is a configured router: its gateway, its HTTP handler and the
@@ -87,7 +91,10 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	if len(subgraphs) == 0 {
 		return nil, errors.New("no subgraphs are configured")
 	}
-	client, err := transport.New(transport.Config{Subgraphs: subgraphs, Timeout: cfg.SubgraphTimeout, Timeouts: cfg.SubgraphTimeouts, OnEject: m.ejected})
+	client, err := transport.New(transport.Config{
+		Subgraphs: subgraphs, Timeout: cfg.SubgraphTimeout, Timeouts: cfg.SubgraphTimeouts,
+		MaxConnAge: cfg.SubgraphConnMaxAge, OnEject: m.ejected,
+	})
 	if err != nil {
 		return nil, err
 	}

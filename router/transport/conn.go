@@ -34,6 +34,7 @@ type pconn struct {
 	conn     net.Conn
 	br       *bufio.Reader
 	bw       *bufio.Writer
+	created  time.Time
 	lastUsed time.Time
 }
 
@@ -57,7 +58,13 @@ func (cs *conns) get(now time.Time) *pconn {
 	return nil
 }
 
-func (cs *conns) put(pc *pconn, now time.Time) {
+// put keeps pc for the next request, unless it is older than maxAge (when
+// maxAge > 0) or the replica has enough idle connections.
+func (cs *conns) put(pc *pconn, now time.Time, maxAge time.Duration) {
+	if maxAge > 0 && now.Sub(pc.created) >= maxAge {
+		pc.conn.Close()
+		return
+	}
 	pc.lastUsed = now
 	cs.mu.Lock()
 	if len(cs.idle) < maxIdlePerReplica {
@@ -97,7 +104,7 @@ func (c *Client) dial(ctx context.Context, r *replica) (*pconn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pconn{conn: conn, br: bufio.NewReaderSize(conn, 16<<10), bw: bufio.NewWriterSize(conn, 8<<10)}, nil
+	return &pconn{conn: conn, br: bufio.NewReaderSize(conn, 16<<10), bw: bufio.NewWriterSize(conn, 8<<10), created: time.Now()}, nil
 }
 
 // exchange sends req on one connection and reads the answer's body (up
@@ -124,7 +131,7 @@ func (c *Client) exchangeOn(ctx context.Context, r *replica, req *http.Request, 
 			return
 		}
 		_ = pc.conn.SetDeadline(time.Time{})
-		r.conns.put(pc, time.Now())
+		r.conns.put(pc, time.Now(), c.maxConnAge)
 	}()
 	if d, ok := ctx.Deadline(); ok {
 		_ = pc.conn.SetDeadline(d)

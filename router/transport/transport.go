@@ -67,6 +67,12 @@ type Config struct {
 	EjectAfter int
 	// EjectFor is how long an ejected replica is skipped (default 10s).
 	EjectFor time.Duration
+	// MaxConnAge, when positive, retires a connection once it is that old
+	// (it finishes its request first). Behind one load-balanced address,
+	// such as a Kubernetes ClusterIP Service, the balancer picks a replica
+	// per connection: re-dialling spreads the load over replicas that were
+	// added since, instead of pinning it to the first ones for good.
+	MaxConnAge time.Duration
 	// MaxResponseBytes bounds a response body (default 64 MiB); a bigger
 	// one is an error wrapping ErrResponseTooLarge.
 	MaxResponseBytes int64
@@ -117,6 +123,7 @@ type Client struct {
 	ejectAfter int64
 	ejectFor   time.Duration
 	maxBody    int64
+	maxConnAge time.Duration
 	onEject    func(subgraph, url string)
 	now        func() time.Time // nil: the monotonic clock
 	epoch      time.Time
@@ -156,6 +163,7 @@ func New(cfg Config) (*Client, error) {
 		ejectFor:   cfg.EjectFor,
 		ejectAfter: int64(cfg.EjectAfter),
 		maxBody:    cfg.MaxResponseBytes,
+		maxConnAge: cfg.MaxConnAge,
 		onEject:    cfg.OnEject,
 		now:        cfg.Now,
 		jsonValue:  []string{"application/json"},
@@ -174,6 +182,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("transport: negative EjectFor %v", c.ejectFor)
 	case c.maxBody < 0:
 		return nil, fmt.Errorf("transport: negative MaxResponseBytes %d", c.maxBody)
+	case c.maxConnAge < 0:
+		return nil, fmt.Errorf("transport: negative MaxConnAge %v", c.maxConnAge)
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout

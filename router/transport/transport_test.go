@@ -186,6 +186,7 @@ func TestNewValidates(t *testing.T) {
 		{"negative eject after", Config{Subgraphs: map[string][]string{"books": {ok}}, EjectAfter: -1}, "EjectAfter"},
 		{"negative eject for", Config{Subgraphs: map[string][]string{"books": {ok}}, EjectFor: -1}, "EjectFor"},
 		{"negative max bytes", Config{Subgraphs: map[string][]string{"books": {ok}}, MaxResponseBytes: -1}, "MaxResponseBytes"},
+		{"negative conn age", Config{Subgraphs: map[string][]string{"books": {ok}}, MaxConnAge: -1}, "MaxConnAge"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -836,5 +837,73 @@ func TestHTTPS(t *testing.T) {
 	bare := newClient(t, Config{}, srv.URL+"/query")
 	if _, err := do(bare, false); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("an unverifiable certificate was accepted: %v", err)
+	}
+}
+
+// balancer stands in for a Kubernetes ClusterIP Service: one address that
+// sends each new TCP connection to the next backend in turn.
+func balancer(t *testing.T, backends ...*backend) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", backends[i%len(backends)].srv.Listener.Addr().String())
+			if err != nil {
+				in.Close()
+				continue
+			}
+			wg.Add(2)
+			pipe := func(dst, src net.Conn) {
+				defer wg.Done()
+				_, _ = io.Copy(dst, src)
+				dst.Close()
+				src.Close()
+			}
+			go pipe(out, in)
+			go pipe(in, out)
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/query"
+}
+
+// Behind one balanced address a kept connection pins every request to one
+// backend; with MaxConnAge the client re-dials, and the balancer spreads
+// the requests over every backend.
+func TestMaxConnAgeRebalances(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		maxAge    time.Duration
+		bothTaken bool
+	}{
+		{"kept forever", 0, false},
+		{"retired after 5ms", 5 * time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := startReplica(t, "a", answer), startReplica(t, "b", answer)
+			c := newClient(t, Config{MaxConnAge: tc.maxAge}, balancer(t, a, b))
+			for range 8 {
+				if _, err := do(c, false); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(20 * time.Millisecond) // longer than the age limit
+			}
+			if got := a.hits.Load() > 0 && b.hits.Load() > 0; got != tc.bothTaken {
+				t.Errorf("hits a=%d b=%d; want both backends used: %v", a.hits.Load(), b.hits.Load(), tc.bothTaken)
+			}
+			if a.hits.Load()+b.hits.Load() != 8 {
+				t.Errorf("hits a=%d b=%d, want 8 in all", a.hits.Load(), b.hits.Load())
+			}
+		})
 	}
 }
