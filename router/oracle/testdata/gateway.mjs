@@ -8,6 +8,7 @@
 // "LISTENING http://127.0.0.1:PORT/", once it serves. The Authorization
 // header of each request is forwarded to every subgraph fetch. SIGTERM or
 // SIGINT stops it.
+import './keepalive.mjs';
 import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';

@@ -15,6 +15,7 @@
 //
 // Their schemas are testgraph/fleet.graphql, missions.graphql and
 // telemetry.graphql.
+import './keepalive.mjs';
 import { readFileSync } from 'node:fs';
 import { GraphQLError, parse } from 'graphql';
 import { ApolloServer } from '@apollo/server';
