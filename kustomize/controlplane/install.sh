@@ -19,7 +19,7 @@ mkdir -p "$cache"
 key=$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" | sha256sum | cut -c1-12)
 controlplane="$cache/controlplane-$K8S_VERSION-$key/controlplane"
 if [ ! -x "$controlplane" ]; then
-  echo "building the Kubernetes $K8S_VERSION control plane (once; ~15 min cold)..." >&2
+  echo "building the Kubernetes $K8S_VERSION control plane (once; 12-25 min cold)..." >&2
   start=$(date +%s)
   minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   pkg=k8s.io/component-base/version
