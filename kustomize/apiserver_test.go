@@ -20,9 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // Environment that `make k8s-verify` sets (kustomize/controlplane/install.sh
@@ -101,14 +98,8 @@ func TestAgainstAPIServer(t *testing.T) {
 		},
 		{
 			overlay: "overlays/production", storageClass: "fast-ssd", storage: "20Gi", hpas: 3,
-			apply: func(t *testing.T) string {
-				out := c.kubectl(t, "apply", "-k", "overlays/production")
-				for _, d := range []string{"books-subgraph", "orders-subgraph", "router"} {
-					out += c.kubectl(t, "-n", namespace, "rollout", "status", "deployment/"+d, "--timeout=180s")
-				}
-				out += c.kubectl(t, "-n", namespace, "rollout", "status", "statefulset/postgres", "--timeout=180s")
-				return out + c.kubectl(t, "-n", namespace, "wait", "--for=condition=complete", "job/migrate", "--timeout=180s")
-			},
+			// verifyRollout does the waiting.
+			apply: func(t *testing.T) string { return c.kubectl(t, "apply", "-k", "overlays/production") },
 			remove: func(t *testing.T) string {
 				return c.kubectl(t, "delete", "-k", "overlays/production", "--wait=true", "--timeout=180s")
 			},
@@ -140,8 +131,8 @@ func TestAgainstAPIServer(t *testing.T) {
 
 			start := time.Now()
 			t.Logf("apply, and wait for the rollouts:\n%s", tc.apply(t))
-			t.Logf("rolled out in %s", time.Since(start).Round(time.Second))
 			verifyRollout(t, c, tc.hpas)
+			t.Logf("rolled out in %s", time.Since(start).Round(time.Second))
 			checkPodSecurityEnforced(t, c)
 			t.Logf("the bookstore on the API server:\n%s", c.kubectl(t, "-n", namespace, "get",
 				"deployments,statefulsets,jobs,pods,services,pvc,pdb,networkpolicies,hpa,configmaps,secrets", "-o", "wide"))
@@ -151,8 +142,8 @@ func TestAgainstAPIServer(t *testing.T) {
 				// migration Job and restarts the services.
 				start := time.Now()
 				t.Logf("deploy again:\n%s", tc.apply(t))
-				t.Logf("rolled out again in %s", time.Since(start).Round(time.Second))
 				verifyRollout(t, c, tc.hpas)
+				t.Logf("rolled out again in %s", time.Since(start).Round(time.Second))
 			}
 
 			t.Logf("remove:\n%s", tc.remove(t))
@@ -187,6 +178,7 @@ func verifyRollout(t *testing.T, c *cluster, hpas int) {
 	for _, d := range []string{"books-subgraph", "orders-subgraph", "router"} {
 		t.Log(strings.TrimSpace(c.kubectl(t, "-n", namespace, "rollout", "status", "deployment/"+d, "--timeout=180s")))
 	}
+	t.Log(strings.TrimSpace(c.kubectl(t, "-n", namespace, "rollout", "status", "statefulset/postgres", "--timeout=180s")))
 	t.Log(strings.TrimSpace(c.kubectl(t, "-n", namespace, "wait", "--for=condition=complete", "job/migrate", "--timeout=180s")))
 	t.Log(strings.TrimSpace(c.kubectl(t, "-n", namespace, "wait", "--for=jsonpath={.status.phase}=Bound", "pvc/data-postgres-0", "--timeout=60s")))
 	t.Log(strings.TrimSpace(c.kubectl(t, "-n", namespace, "wait", "--for=jsonpath={.status.phase}=Running", "pod/postgres-0", "--timeout=60s")))
@@ -199,7 +191,7 @@ func verifyRollout(t *testing.T, c *cluster, hpas int) {
 // namespaceYAML is the overlay's Namespace object.
 func namespaceYAML(t *testing.T, overlay string) string {
 	t.Helper()
-	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), overlay)
+	rm, err := kustomizeBuild(overlay)
 	if err != nil {
 		t.Fatal(err)
 	}
