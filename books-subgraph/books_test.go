@@ -594,9 +594,15 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	if code, body := get(e.srv.URL + "/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d %s", code, body)
 	}
+	e.anon.Do(t, `query CountBooks { books { totalCount } }`, nil).Decode(t, &struct{}{})
 	e.anon.Do(t, `{ books { totalCount } }`, nil).Decode(t, &struct{}{})
 	code, body := get(e.srv.URL + "/metrics")
-	for _, want := range []string{`http_requests_total{code="200",handler="/query",method="post",service="books-subgraph"}`, "db_pool_total_connections", "http_request_duration_seconds_bucket", "go_goroutines"} {
+	for _, want := range []string{
+		`http_requests_total{code="200",handler="/query",method="POST",operation="CountBooks",service="books-subgraph"} 1`,
+		`http_requests_total{code="200",handler="/query",method="POST",operation="",service="books-subgraph"} 1`,
+		`http_request_duration_seconds_count{handler="/query",operation="CountBooks",service="books-subgraph"} 1`,
+		"db_pool_total_connections", "db_pool_acquires_total", "go_goroutines",
+	} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Fatalf("/metrics (%d) lacks %s", code, want)
 		}

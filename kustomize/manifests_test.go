@@ -856,6 +856,15 @@ func TestLocalOverlay(t *testing.T) {
 	if !slices.Contains(m.jobs["migrate"].Spec.Template.Spec.Containers[0].Args, "-seed") {
 		t.Error("the local migration Job does not load the demo catalogue")
 	}
+	// The contract: make run and the local overlay list orders publicly.
+	for _, c := range []struct{ deployment, name, want string }{
+		{"orders-subgraph", "ORDERS_LIST_PUBLIC", "true"},
+		{"router", "EXPOSE_QUERY_PLANS", "true"},
+	} {
+		if v, _ := m.envValue(m.deployments[c.deployment].Spec.Template.Spec.Containers[0], c.name); v != c.want {
+			t.Errorf("local %s: %s=%q, want %q", c.deployment, c.name, v, c.want)
+		}
+	}
 	for name, s := range m.secrets {
 		for k, v := range s.Data {
 			if len(v) == 0 {
@@ -869,6 +878,15 @@ func TestLocalOverlay(t *testing.T) {
 // larger resources, a storage class, no demo data and no committed secrets.
 func TestProductionOverlay(t *testing.T) {
 	prod, local := mustBuild(t, "overlays/production"), mustBuild(t, "overlays/local")
+	// Customers' e-mails and the subgraphs' operations stay private.
+	for _, c := range []struct{ deployment, name string }{
+		{"orders-subgraph", "ORDERS_LIST_PUBLIC"},
+		{"router", "EXPOSE_QUERY_PLANS"},
+	} {
+		if v, _ := prod.envValue(prod.deployments[c.deployment].Spec.Template.Spec.Containers[0], c.name); v == "true" {
+			t.Errorf("production %s: %s=true", c.deployment, c.name)
+		}
+	}
 	scaled := map[string]bool{}
 	for _, h := range prod.hpas {
 		target := h.Spec.ScaleTargetRef

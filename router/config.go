@@ -51,6 +51,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	supergraph := fs.String("supergraph", "", "serve a composed supergraph `file` (Apollo join v0.3) instead of composing (env SUPERGRAPH_FILE)")
 	poll := fs.Duration("poll-interval", 0, "how often to re-fetch the subgraphs' schemas (env POLL_INTERVAL, default 10s; 0 keeps the default)")
 	introspection := fs.String("introspection", "", "serve introspection: true or false (env INTROSPECTION, default true)")
+	exposePlans := fs.String("expose-query-plans", "", "answer X-Query-Plan: true with the plan in extensions.queryPlan: true or false (env EXPOSE_QUERY_PLANS, default false)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -170,6 +171,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		errs = append(errs, fmt.Errorf("introspection %q is not true or false", intro))
 	}
 	c.Introspection = b
+	plans := env("EXPOSE_QUERY_PLANS", "false")
+	if *exposePlans != "" {
+		plans = *exposePlans
+	}
+	if c.ExposeQueryPlans, err = strconv.ParseBool(plans); err != nil {
+		errs = append(errs, fmt.Errorf("expose-query-plans %q is not true or false", plans))
+	}
 	c.Limits = gateway.Limits{
 		MaxDepth:   int(num("MAX_DEPTH", 25)),
 		MaxAliases: int(num("MAX_ALIASES", 100)),

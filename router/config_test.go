@@ -32,7 +32,7 @@ func TestParseConfig(t *testing.T) {
 				if c.Listen != ":8080" || len(c.Subgraphs["books"]) != 2 || !c.Introspection ||
 					c.Limits.MaxDepth != 25 || c.Limits.MaxAliases != 100 || c.Limits.MaxFields != 2000 ||
 					c.MaxBodyBytes != 1<<20 || c.Limits.Timeout != 15*time.Second || c.PollInterval != 10*time.Second ||
-					c.SubgraphConnMaxAge != time.Minute {
+					c.SubgraphConnMaxAge != time.Minute || c.ExposeQueryPlans {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -41,9 +41,9 @@ func TestParseConfig(t *testing.T) {
 			name: "environment",
 			env: map[string]string{"PORT": "9000", "SUBGRAPHS": "books=http://b/query;orders=http://o1/query,http://o2/query",
 				"INTROSPECTION": "false", "MAX_DEPTH": "10", "OPERATION_TIMEOUT": "2s", "SUBGRAPH_TIMEOUTS": "orders=1s",
-				"SUBGRAPH_CONN_MAX_AGE": "0"},
+				"SUBGRAPH_CONN_MAX_AGE": "0", "EXPOSE_QUERY_PLANS": "true"},
 			check: func(t *testing.T, c *config) {
-				if c.Listen != ":9000" || len(c.Subgraphs["orders"]) != 2 || c.Introspection || c.Limits.MaxDepth != 10 ||
+				if c.Listen != ":9000" || len(c.Subgraphs["orders"]) != 2 || c.Introspection || c.Limits.MaxDepth != 10 || !c.ExposeQueryPlans ||
 					c.Limits.Timeout != 2*time.Second || c.SubgraphTimeouts["orders"] != time.Second || c.SubgraphConnMaxAge != 0 {
 					t.Errorf("%+v", c)
 				}
@@ -51,10 +51,10 @@ func TestParseConfig(t *testing.T) {
 		},
 		{
 			name: "flags win over the environment",
-			args: []string{"--listen", "127.0.0.1:7000", "--subgraph", "books=http://flag/query", "--introspection", "true"},
-			env:  map[string]string{"PORT": "9000", "SUBGRAPHS": "books=http://env/query", "INTROSPECTION": "false"},
+			args: []string{"--listen", "127.0.0.1:7000", "--subgraph", "books=http://flag/query", "--introspection", "true", "--expose-query-plans", "false"},
+			env:  map[string]string{"PORT": "9000", "SUBGRAPHS": "books=http://env/query", "INTROSPECTION": "false", "EXPOSE_QUERY_PLANS": "true"},
 			check: func(t *testing.T, c *config) {
-				if c.Listen != "127.0.0.1:7000" || c.Subgraphs["books"][0] != "http://flag/query" || !c.Introspection {
+				if c.Listen != "127.0.0.1:7000" || c.Subgraphs["books"][0] != "http://flag/query" || !c.Introspection || c.ExposeQueryPlans {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -77,6 +77,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad connection age", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"SUBGRAPH_CONN_MAX_AGE": "-5s"}, wantErr: "SUBGRAPH_CONN_MAX_AGE"},
 		{name: "bad subgraph timeout", args: []string{"--subgraph", "a=http://a", "--subgraph-timeout", "a=0s"}, wantErr: "subgraph-timeout"},
 		{name: "bad introspection", args: []string{"--subgraph", "a=http://a", "--introspection", "maybe"}, wantErr: "introspection"},
+		{name: "bad query plan setting", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"EXPOSE_QUERY_PLANS": "yes please"}, wantErr: "expose-query-plans"},
 		{name: "unknown field in the config file", args: []string{"--config", badFile}, wantErr: "unknown field"},
 		{name: "stray argument", args: []string{"--subgraph", "a=http://a", "serve"}, wantErr: "unexpected argument"},
 	} {

@@ -55,5 +55,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	return serve(ctx, cfg, logger)
+	return serve(ctx, cfg, getenv, logger)
 }

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
+	"bookstore/graph/telemetry"
 	"bookstore/router/compose"
 	"bookstore/router/server"
 	"bookstore/router/transport"
@@ -55,10 +57,26 @@ func composeFiles(cfg *config) (*compose.Supergraph, error) {
 	return compose.Compose(subs)
 }
 
-// serve runs the router until ctx ends.
-func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
+// serve runs the router until ctx ends. Tracing comes from the OTEL_*
+// variables read through getenv.
+func serve(ctx context.Context, cfg *config, getenv func(string) string, logger *slog.Logger) error {
 	if len(cfg.SDLFiles) > 0 {
 		return fmt.Errorf("--sdl composes from files for `router compose` only; serving needs --subgraph URLs or --supergraph")
+	}
+	tracing, err := telemetry.FromEnv(ctx, "router", getenv)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			logger.Warn("flushing traces failed", "err", err.Error())
+		}
+	}()
+	if tracing.Provider != nil {
+		cfg.TracerProvider = tracing.Provider
+		logger.Info("tracing on: exporting spans over OTLP/HTTP")
 	}
 	r, err := server.New(cfg.Config, logger)
 	if err != nil {

@@ -18,9 +18,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/service"
+	"bookstore/graph/telemetry"
 )
 
 // Error is one GraphQL error of a response.
@@ -192,11 +195,28 @@ type Server struct {
 	stop sync.Once // the server's shutdown: Stop's or the cleanup's
 }
 
+// Option changes how StartSubgraph runs a subgraph.
+type Option func(*subgraphOptions)
+
+type subgraphOptions struct {
+	tracer trace.Tracer
+}
+
+// WithTracer traces the subgraph's requests and SQL with tracer, as
+// OTEL_EXPORTER_OTLP_ENDPOINT would in a deployment.
+func WithTracer(tracer trace.Tracer) Option {
+	return func(o *subgraphOptions) { o.tracer = tracer }
+}
+
 // StartSubgraph runs a subgraph built by build over a pool of databaseURL,
 // on a free port of 127.0.0.1, until the test ends. env supplies the
 // settings the service reads (ADMIN_TOKEN and its own).
-func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string, build service.BuildFunc) *Server {
+func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string, build service.BuildFunc, opts ...Option) *Server {
 	t.Helper()
+	var so subgraphOptions
+	for _, o := range opts {
+		o(&so)
+	}
 	getenv := func(k string) string {
 		if k == "DATABASE_URL" {
 			return databaseURL
@@ -209,7 +229,11 @@ func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	counter := &Counter{}
-	pool, err := service.OpenPool(ctx, cfg, counter)
+	var tracer pgx.QueryTracer = counter
+	if so.tracer != nil {
+		tracer = &multitracer.Tracer{QueryTracers: []pgx.QueryTracer{counter, telemetry.NewSQLTracer(so.tracer)}}
+	}
+	pool, err := service.OpenPool(ctx, cfg, tracer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +247,8 @@ func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := service.NewHandler(service.Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema, Middleware: sg.Middleware})
+	h := service.NewHandler(service.Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema,
+		Middleware: sg.Middleware, Tracer: so.tracer})
 	// The same server as service.Serve's, held here so that Stop can close
 	// it abruptly.
 	srv := &http.Server{

@@ -1,9 +1,58 @@
 package service
 
 import (
+	"net/http"
+	"strconv"
+	"time"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"bookstore/graph/httpstatus"
+	"bookstore/graph/telemetry"
 )
+
+// maxOperationLabels is how many distinct operation names the metrics
+// keep; later ones are counted under telemetry.Overflow.
+const maxOperationLabels = 200
+
+// httpMetrics count and time a service's requests.
+type httpMetrics struct {
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	operations *telemetry.Label
+}
+
+func newHTTPMetrics(service string) *httpMetrics {
+	return &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name:        "http_requests_total",
+			Help:        "HTTP requests by route, method, GraphQL operation name (empty when anonymous or none) and status code.",
+			ConstLabels: prometheus.Labels{"service": service},
+		}, []string{"handler", "method", "operation", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:        "http_request_duration_seconds",
+			Help:        "HTTP request latency by route and GraphQL operation name.",
+			ConstLabels: prometheus.Labels{"service": service},
+			Buckets:     []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15},
+		}, []string{"handler", "operation"}),
+		operations: telemetry.NewLabel(maxOperationLabels),
+	}
+}
+
+// instrument counts and times the requests to one route.
+func (m *httpMetrics) instrument(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := httpstatus.NewRecorder(w)
+		ctx, note := telemetry.WithOperationNote(r.Context())
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		op, _ := note.Name()
+		op = m.operations.Value(op)
+		m.latency.WithLabelValues(route, op).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, r.Method, op, strconv.Itoa(sw.Status())).Inc()
+	})
+}
 
 // poolCollector exports a pgx pool's statistics, read at scrape time.
 type poolCollector struct {

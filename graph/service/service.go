@@ -29,10 +29,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/apierror"
 	"bookstore/graph/auth"
 	"bookstore/graph/httpstatus"
+	"bookstore/graph/telemetry"
 	"bookstore/migrations"
 )
 
@@ -73,6 +76,9 @@ type Options struct {
 	Schema graphql.ExecutableSchema
 	// Middleware, when set, wraps the GraphQL handler (per-request loaders).
 	Middleware func(http.Handler) http.Handler
+	// Tracer, when set, makes a server span of every /query request,
+	// continuing the router's traceparent; nil means no tracing.
+	Tracer trace.Tracer
 }
 
 // Deps is what a subgraph's build function gets once the pool is open.
@@ -103,28 +109,15 @@ func NewHandler(o Options) http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newPoolCollector(o.Pool),
 	)
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "http_requests_total", Help: "HTTP requests by route, method and status code.",
-		ConstLabels: prometheus.Labels{"service": o.Name},
-	}, []string{"handler", "method", "code"})
-	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "http_request_duration_seconds", Help: "HTTP request latency by route.",
-		ConstLabels: prometheus.Labels{"service": o.Name},
-		Buckets:     []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15},
-	}, []string{"handler", "method", "code"})
-	reg.MustRegister(requests, latency)
-	instrument := func(route string, h http.Handler) http.Handler {
-		l := prometheus.Labels{"handler": route}
-		return promhttp.InstrumentHandlerCounter(requests.MustCurryWith(l),
-			promhttp.InstrumentHandlerDuration(latency.MustCurryWith(l), h))
-	}
-
+	m := newHTTPMetrics(o.Name)
+	reg.MustRegister(m.requests, m.latency)
 	gql := handler.New(o.Schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.Use(extension.Introspection{}) // also enables _service { sdl } for federation
+	gql.AroundOperations(noteOperation)
 	gql.SetErrorPresenter(apierror.Presenter(o.Logger))
 	gql.SetRecoverFunc(apierror.Recover(o.Logger))
 
@@ -136,17 +129,33 @@ func NewHandler(o Options) http.Handler {
 	query := admin.Middleware(limitBody(o.Config.MaxBodyBytes, jsonTimeout(inner, o.Config.RequestTimeout)))
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", instrument("/query", checkRequest(query)))
-	mux.Handle("GET /healthz", instrument("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("/query", m.instrument("/query", telemetry.Middleware(o.Tracer, "/query", checkRequest(query))))
+	mux.Handle("GET /healthz", m.instrument("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})))
-	mux.Handle("GET /readyz", instrument("/readyz", readyz(o.Pool, o.Logger)))
+	mux.Handle("GET /readyz", m.instrument("/readyz", readyz(o.Pool, o.Logger)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "not found: this service serves /query, /healthz, /readyz and /metrics", http.StatusNotFound)
 	}))
 	return requestLog(o.Logger, mux)
+}
+
+// noteOperation tells the metrics and the request's span which operation
+// the request runs.
+func noteOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	name := oc.OperationName
+	if oc.Operation != nil {
+		name = oc.Operation.Name
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.SetAttributes(attribute.String("graphql.operation.type", string(oc.Operation.Operation)),
+				attribute.String("graphql.operation.name", name))
+		}
+	}
+	telemetry.NoteOperation(ctx, name)
+	return next(ctx)
 }
 
 // jsonTimeout bounds a GraphQL request: past timeout its context is
@@ -312,7 +321,19 @@ func Run(ctx context.Context, name, defaultAddr string, getenv func(string) stri
 	if cfg.AdminToken == "" {
 		logger.Warn("ADMIN_TOKEN is not set: admin-only operations will always answer UNAUTHENTICATED")
 	}
-	pool, err := OpenPool(ctx, cfg, nil)
+	tracing, err := telemetry.FromEnv(ctx, name, getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: tracing: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			logger.Warn("flushing traces failed", "err", err.Error())
+		}
+	}()
+	tracer := tracing.Tracer()
+	pool, err := OpenPool(ctx, cfg, telemetry.NewSQLTracer(tracer))
 	if err != nil {
 		return err
 	}
@@ -329,7 +350,8 @@ func Run(ctx context.Context, name, defaultAddr string, getenv func(string) stri
 	if onListen != nil {
 		onListen(ln.Addr().String())
 	}
-	h := NewHandler(Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema, Middleware: sg.Middleware})
+	h := NewHandler(Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema,
+		Middleware: sg.Middleware, Tracer: tracer})
 	if err := Serve(ctx, ln, h, cfg.ShutdownTimeout, logger); err != nil {
 		return err
 	}

@@ -14,10 +14,14 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/telemetry"
 	"bookstore/router/plan"
 	"bookstore/router/transport"
 )
@@ -53,8 +57,12 @@ type Executor struct {
 	Logger  *slog.Logger
 	// Schema is the client schema introspection answers from.
 	Schema *ast.Schema
-	// OnFetch, when set, observes every subgraph fetch (metrics).
-	OnFetch func(graph string, err error)
+	// OnFetch, when set, observes every subgraph fetch and how long it
+	// took (metrics).
+	OnFetch func(graph string, took time.Duration, err error)
+	// Tracer, when set, makes a client span of every fetch and sends its
+	// trace context to the subgraph in traceparent.
+	Tracer trace.Tracer
 }
 
 // Request is one execution of a plan.
@@ -468,9 +476,33 @@ func (x *execution) post(ctx context.Context, f *plan.Fetch, reps map[string]any
 		x.fail(f, fmt.Errorf("encoding the request: %w", err))
 		return nil, false
 	}
-	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: x.req.Header})
+	header := x.req.Header
+	var span trace.Span
+	if x.ex.Tracer != nil {
+		ctx, span = x.ex.Tracer.Start(ctx, "fetch "+f.Graph, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("graphql.federation.subgraph", f.Graph),
+				attribute.Int("graphql.federation.entity_paths", len(f.Entities))))
+		defer span.End()
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		telemetry.Inject(ctx, header)
+	}
+	var start time.Time
 	if x.ex.OnFetch != nil {
-		x.ex.OnFetch(f.Graph, err)
+		start = time.Now()
+	}
+	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: header})
+	if x.ex.OnFetch != nil {
+		x.ex.OnFetch(f.Graph, time.Since(start), err)
+	}
+	if span != nil {
+		telemetry.Fail(span, err)
+		if resp != nil {
+			span.SetAttributes(attribute.String("server.address", resp.Replica),
+				attribute.Int("http.response.status_code", resp.Status))
+		}
 	}
 	if err != nil {
 		x.fail(f, err)

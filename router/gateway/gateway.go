@@ -22,8 +22,12 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
 	"github.com/vektah/gqlparser/v2/validator/rules"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/telemetry"
 	"bookstore/router/compose"
 	"bookstore/router/execute"
 	"bookstore/router/plan"
@@ -49,8 +53,16 @@ type Options struct {
 	Logger        *slog.Logger
 	// OnFetch observes subgraph fetches; OnPlanCache observes plan cache
 	// lookups (metrics). Both optional.
-	OnFetch     func(graph string, err error)
+	OnFetch     func(graph string, took time.Duration, err error)
 	OnPlanCache func(hit bool)
+	// Tracer, when set, traces each operation: a span for the operation,
+	// spans for parsing and planning when they are not cached, and a
+	// client span for every subgraph fetch, whose trace context the
+	// subgraph receives in traceparent. Nil means no tracing.
+	Tracer trace.Tracer
+	// ExposePlans lets a client ask for an operation's query plan with the
+	// header X-Query-Plan: true; it comes back in extensions.queryPlan.
+	ExposePlans bool
 }
 
 // Gateway serves operations over the current supergraph. Swapping the
@@ -114,7 +126,8 @@ func (g *Gateway) SetSupergraph(sg *compose.Supergraph) {
 	g.state.Store(&state{
 		sg:    sg,
 		cache: cache,
-		exec:  &execute.Executor{Fetcher: g.opts.Fetcher, Logger: g.opts.Logger, Schema: sg.Schema, OnFetch: g.opts.OnFetch},
+		exec: &execute.Executor{Fetcher: g.opts.Fetcher, Logger: g.opts.Logger, Schema: sg.Schema,
+			OnFetch: g.opts.OnFetch, Tracer: g.opts.Tracer},
 	})
 }
 
@@ -142,9 +155,27 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	if strings.TrimSpace(req.Query) == "" {
 		return refuse(http.StatusBadRequest, apierror.BadRequest, "the request has no query")
 	}
-	p := g.prepare(st, req.Query, req.OperationName)
+	var span trace.Span
+	if g.opts.Tracer != nil {
+		ctx, span = g.opts.Tracer.Start(ctx, "graphql.operation")
+		defer span.End()
+	}
+	p := g.prepare(ctx, st, req.Query, req.OperationName)
 	if p.status != 0 {
+		if span != nil {
+			span.SetStatus(codes.Error, p.errs[0].Message)
+		}
 		return &Response{Status: p.status, Errors: p.errs}
+	}
+	telemetry.NoteOperation(ctx, p.op.Name)
+	if span != nil {
+		name := string(p.op.Operation)
+		if p.op.Name != "" {
+			name += " " + p.op.Name
+		}
+		span.SetName(name)
+		span.SetAttributes(attribute.String("graphql.operation.type", string(p.op.Operation)),
+			attribute.String("graphql.operation.name", p.op.Name))
 	}
 	if req.QueryOnly && p.op.Operation != ast.Query {
 		return refuse(http.StatusMethodNotAllowed, apierror.BadRequest, "a %s is not allowed over GET; use POST", p.op.Operation)
@@ -153,14 +184,21 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	if err != nil {
 		return &Response{Status: http.StatusBadRequest, Errors: []Error{fromGQL(err, apierror.BadUserInput)}}
 	}
-	pl, err := g.plan(st, p, vars)
+	pl, err := g.plan(ctx, st, p, vars)
 	if err != nil {
 		return refuse(http.StatusBadRequest, apierror.ValidationFailed, "the operation cannot be planned: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.opts.Limits.Timeout)
 	defer cancel()
 	res := st.exec.Execute(ctx, &execute.Request{Plan: pl, Variables: vars, Header: req.Header})
-	return &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions}
+	resp := &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions}
+	if req.WantPlan && g.opts.ExposePlans {
+		if resp.Extensions == nil {
+			resp.Extensions = map[string]any{}
+		}
+		resp.Extensions["queryPlan"] = pl.Describe()
+	}
+	return resp
 }
 
 // maxCachedQuery is the largest document the plan cache keeps: the cache
@@ -169,12 +207,12 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 const maxCachedQuery = 64 << 10
 
 // prepare parses, checks and validates a document, through the cache.
-func (g *Gateway) prepare(st *state, query, opName string) *prepared {
+func (g *Gateway) prepare(ctx context.Context, st *state, query, opName string) *prepared {
 	if len(query) > maxCachedQuery {
 		if g.opts.OnPlanCache != nil {
 			g.opts.OnPlanCache(false)
 		}
-		return g.parse(st, query, opName)
+		return g.parse(ctx, st, query, opName)
 	}
 	key := opName + "\x00" + query
 	if p, ok := st.cache.Get(key); ok {
@@ -186,12 +224,18 @@ func (g *Gateway) prepare(st *state, query, opName string) *prepared {
 	if g.opts.OnPlanCache != nil {
 		g.opts.OnPlanCache(false)
 	}
-	p := g.parse(st, query, opName)
+	p := g.parse(ctx, st, query, opName)
 	st.cache.Add(key, p)
 	return p
 }
 
-func (g *Gateway) parse(st *state, query, opName string) *prepared {
+// parse parses, checks and validates a document; ctx only carries the
+// trace.
+func (g *Gateway) parse(ctx context.Context, st *state, query, opName string) *prepared {
+	if g.opts.Tracer != nil {
+		_, span := g.opts.Tracer.Start(ctx, "graphql.validate")
+		defer span.End()
+	}
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Name: "operation", Input: query}, g.opts.Limits.MaxTokens)
 	if err != nil {
 		code := apierror.ParseFailed
@@ -222,7 +266,7 @@ func (g *Gateway) parse(st *state, query, opName string) *prepared {
 
 // plan returns the operation's plan for these @skip/@include values,
 // building it on first use.
-func (g *Gateway) plan(st *state, p *prepared, vars map[string]any) (*plan.Plan, error) {
+func (g *Gateway) plan(ctx context.Context, st *state, p *prepared, vars map[string]any) (*plan.Plan, error) {
 	var key strings.Builder
 	for _, name := range p.conditions {
 		v, _ := vars[name].(bool)
@@ -234,6 +278,10 @@ func (g *Gateway) plan(st *state, p *prepared, vars map[string]any) (*plan.Plan,
 	defer p.mu.Unlock()
 	if pl := p.plans[k]; pl != nil {
 		return pl, nil
+	}
+	if g.opts.Tracer != nil {
+		_, span := g.opts.Tracer.Start(ctx, "graphql.plan")
+		defer span.End()
 	}
 	pl, err := plan.Build(st.sg, p.doc, p.op, vars)
 	if err != nil {

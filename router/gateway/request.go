@@ -18,6 +18,10 @@ type Request struct {
 	// Header holds the headers to forward to the subgraphs (see
 	// transport.Forward): Authorization, traceparent, X-Request-Id.
 	Header http.Header
+	// WantPlan asks for the query plan in extensions.queryPlan (the
+	// X-Query-Plan header); it is given only when the gateway's
+	// ExposePlans allows it.
+	WantPlan bool
 }
 
 // Response is the pipeline's answer: the GraphQL response body and the

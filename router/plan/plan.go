@@ -112,7 +112,7 @@ func Build(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefi
 	if err != nil {
 		return nil, &Error{Msg: err.Error()}
 	}
-	p := &planner{sg: sg, vars: map[string]*ast.Type{}}
+	p := &planner{sg: sg, vars: map[string]*ast.Type{}, opName: op.Name}
 	for _, v := range op.VariableDefinitions {
 		p.vars[v.Variable] = v.Type
 	}
@@ -132,6 +132,11 @@ type planner struct {
 	sg   *compose.Supergraph
 	vars map[string]*ast.Type
 	err  error
+	// opName is the client operation's name; a named operation's fetches
+	// are named after it, NAME__SUBGRAPH__N, so that a subgraph's logs,
+	// metrics and traces say which client operation asked.
+	opName  string
+	fetches int
 }
 
 func (p *planner) fail(format string, args ...any) {
@@ -544,6 +549,10 @@ func (p *planner) finish(f *Fetch) {
 	} else {
 		q.WriteString("query")
 	}
+	if p.opName != "" {
+		fmt.Fprintf(&q, " %s__%s__%d", p.opName, nameSafe(f.Graph), p.fetches)
+		p.fetches++
+	}
 	var decls []string
 	for name := range used {
 		f.Variables = append(f.Variables, name)
@@ -565,6 +574,16 @@ func (p *planner) finish(f *Fetch) {
 	for _, c := range f.Children {
 		p.finish(c)
 	}
+}
+
+// nameSafe maps a subgraph's name onto GraphQL's name characters.
+func nameSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // freeVariable returns name, or a variant of it that no client variable

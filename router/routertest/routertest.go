@@ -16,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	books "bookstore/books-subgraph/graph"
 	"bookstore/graph/gqltest"
+	"bookstore/graph/telemetry"
 	"bookstore/graph/testdb"
 	orders "bookstore/orders-subgraph/graph"
 	"bookstore/router/server"
@@ -37,6 +40,11 @@ type Options struct {
 	Empty bool
 	// Configure may change the router's configuration before it starts.
 	Configure func(*server.Config)
+	// TracerProvider, when set, gives each service its own tracer
+	// provider, by name: "router", "books-subgraph" and "orders-subgraph"
+	// (every replica of a subgraph shares its provider). Each traces as it
+	// would with an OTLP endpoint configured; one given nil does not trace.
+	TracerProvider func(service string) trace.TracerProvider
 }
 
 // Stack is a running bookstore.
@@ -70,12 +78,22 @@ func StartBookstore(t testing.TB, o Options) *Stack {
 	if o.OrdersListPublic {
 		ordersEnv["ORDERS_LIST_PUBLIC"] = "true"
 	}
+	traced := func(service string) []gqltest.Option {
+		if o.TracerProvider == nil {
+			return nil
+		}
+		if tp := o.TracerProvider(service); tp != nil {
+			return []gqltest.Option{gqltest.WithTracer(tp.Tracer(telemetry.ScopeName))}
+		}
+		return nil
+	}
+	booksOpts, ordersOpts := traced("books-subgraph"), traced("orders-subgraph")
 	var booksURLs, ordersURLs []string
 	for range o.Replicas {
-		b := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, env, books.Build)
+		b := gqltest.StartSubgraph(t, "books-subgraph", db.BooksURL, env, books.Build, booksOpts...)
 		s.Books = append(s.Books, b)
 		booksURLs = append(booksURLs, b.URL+"/query")
-		ord := gqltest.StartSubgraph(t, "orders-subgraph", db.OrdersURL, ordersEnv, orders.Build)
+		ord := gqltest.StartSubgraph(t, "orders-subgraph", db.OrdersURL, ordersEnv, orders.Build, ordersOpts...)
 		s.Orders = append(s.Orders, ord)
 		ordersURLs = append(ordersURLs, ord.URL+"/query")
 	}
@@ -83,6 +101,9 @@ func StartBookstore(t testing.TB, o Options) *Stack {
 		Subgraphs:     map[string][]string{"books": booksURLs, "orders": ordersURLs},
 		Introspection: true,
 		PollInterval:  time.Hour,
+	}
+	if o.TracerProvider != nil {
+		cfg.TracerProvider = o.TracerProvider("router")
 	}
 	if o.Configure != nil {
 		o.Configure(&cfg)

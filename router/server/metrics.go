@@ -11,31 +11,49 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"bookstore/graph/httpstatus"
+	"bookstore/graph/telemetry"
 )
 
 // metrics are the router's Prometheus metrics, on a registry of its own.
 type metrics struct {
-	reg       *prometheus.Registry
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	fetches   *prometheus.CounterVec
-	plans     *prometheus.CounterVec
-	ejections *prometheus.CounterVec
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	fetches    *prometheus.CounterVec
+	fetchTimes *prometheus.HistogramVec
+	plans      *prometheus.CounterVec
+	ejections  *prometheus.CounterVec
+	// operations bounds the operation label: clients choose the names.
+	operations *telemetry.Label
+}
+
+// maxOperationLabels is how many distinct operation names the metrics
+// keep; later ones are counted under telemetry.Overflow.
+const maxOperationLabels = 200
+
+// latencyBuckets are the request and fetch latency buckets, in seconds.
+func latencyBuckets() []float64 {
+	return []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "router_http_requests_total", Help: "HTTP requests by route, method and status code.",
-		}, []string{"route", "method", "code"}),
+			Name: "router_http_requests_total",
+			Help: "HTTP requests by route, method, GraphQL operation name (empty when anonymous or unparsed) and status code.",
+		}, []string{"route", "method", "operation", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "router_http_request_duration_seconds", Help: "HTTP request latency by route.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"route"}),
+			Name: "router_http_request_duration_seconds", Help: "HTTP request latency by route and GraphQL operation name.",
+			Buckets: latencyBuckets(),
+		}, []string{"route", "operation"}),
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "router_subgraph_fetches_total", Help: "Subgraph fetches by subgraph and outcome.",
+			Name: "router_subgraph_fetches_total", Help: "Subgraph fetches by subgraph and outcome (ok or error).",
 		}, []string{"subgraph", "outcome"}),
+		fetchTimes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "router_subgraph_fetch_duration_seconds", Help: "Time in each subgraph fetch, retries on other replicas included, by subgraph.",
+			Buckets: latencyBuckets(),
+		}, []string{"subgraph"}),
 		plans: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "router_plan_cache_lookups_total", Help: "Plan cache lookups by result (hit or miss).",
 		}, []string{"result"}),
@@ -43,7 +61,8 @@ func newMetrics() *metrics {
 			Name: "router_replica_ejections_total", Help: "Replicas ejected after repeated failures, by subgraph.",
 		}, []string{"subgraph"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.fetches, m.plans, m.ejections,
+	m.operations = telemetry.NewLabel(maxOperationLabels)
+	m.reg.MustRegister(m.requests, m.latency, m.fetches, m.fetchTimes, m.plans, m.ejections,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -54,12 +73,13 @@ func (m *metrics) handler() http.Handler {
 
 func (m *metrics) ejected(subgraph, _ string) { m.ejections.WithLabelValues(subgraph).Inc() }
 
-func (m *metrics) fetched(graph string, err error) {
+func (m *metrics) fetched(graph string, took time.Duration, err error) {
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
 	}
 	m.fetches.WithLabelValues(graph, outcome).Inc()
+	m.fetchTimes.WithLabelValues(graph).Observe(took.Seconds())
 }
 
 func (m *metrics) planCache(hit bool) {
@@ -70,17 +90,20 @@ func (m *metrics) planCache(hit bool) {
 	}
 }
 
-// observe counts and times each request, and logs failures.
+// observe counts and times each request, by the GraphQL operation it ran
+// when it ran one, and logs failures.
 func (m *metrics) observe(logger *slog.Logger) func(route string, next http.Handler) http.Handler {
 	return func(route string, next http.Handler) http.Handler {
-		hist := m.latency.WithLabelValues(route)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			sw := httpstatus.NewRecorder(w)
-			next.ServeHTTP(sw, r)
+			ctx, note := telemetry.WithOperationNote(r.Context())
+			next.ServeHTTP(sw, r.WithContext(ctx))
 			status := sw.Status()
-			hist.Observe(time.Since(start).Seconds())
-			m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+			op, _ := note.Name()
+			op = m.operations.Value(op)
+			m.latency.WithLabelValues(route, op).Observe(time.Since(start).Seconds())
+			m.requests.WithLabelValues(route, r.Method, op, strconv.Itoa(status)).Inc()
 			if status >= 500 {
 				logger.Warn("request failed", "route", route, "method", r.Method, "status", status,
 					"request_id", r.Header.Get("X-Request-Id"))

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"bookstore/graph/telemetry"
 	"bookstore/router/compose"
 	"bookstore/router/gateway"
 	"bookstore/router/ide"
@@ -42,6 +45,13 @@ type Config struct {
 	// (a Kubernetes Service) spreads requests over replicas added since.
 	SubgraphConnMaxAge time.Duration
 	ShutdownTimeout    time.Duration
+	// ExposeQueryPlans answers a request's X-Query-Plan: true with its
+	// plan in extensions.queryPlan. For development: the plan shows the
+	// subgraphs' operations.
+	ExposeQueryPlans bool
+	// TracerProvider, when set, traces requests (see package telemetry);
+	// nil turns tracing off, at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // Router is a configured router: its gateway, its HTTP handler and the
@@ -98,9 +108,14 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tracer trace.Tracer
+	if cfg.TracerProvider != nil {
+		tracer = cfg.TracerProvider.Tracer(telemetry.ScopeName)
+	}
 	gw := gateway.New(gateway.Options{
 		Limits: cfg.Limits, Introspection: cfg.Introspection, PlanCacheSize: cfg.PlanCacheSize,
 		Fetcher: client, Logger: logger, OnFetch: m.fetched, OnPlanCache: m.planCache,
+		Tracer: tracer, ExposePlans: cfg.ExposeQueryPlans,
 	})
 	page := ide.New("/graphql")
 	if missing := page.Missing(); len(missing) > 0 {
@@ -110,7 +125,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	r.Handler = NewHandler(Options{
 		Gateway: gw, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes,
 		IDE: page, AssetPrefix: ide.AssetPrefix, Assets: page.Assets(),
-		Metrics: m.handler(), Observe: m.observe(logger),
+		Metrics: m.handler(), Observe: m.observe(logger), Tracer: tracer,
 		REST: rest.New(rest.Options{Gateway: gw, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes}),
 	})
 	ctx, stop := context.WithCancel(context.Background())

@@ -20,7 +20,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"bookstore/graph/apierror"
+	"bookstore/graph/telemetry"
 	"bookstore/router/gateway"
 	"bookstore/router/ide"
 	"bookstore/router/transport"
@@ -43,6 +46,9 @@ type Options struct {
 	Metrics http.Handler
 	// Observe, when set, wraps every request (metrics, logs).
 	Observe func(route string, next http.Handler) http.Handler
+	// Tracer, when set, makes a server span of every GraphQL and REST
+	// request, continuing the client's traceparent.
+	Tracer trace.Tracer
 }
 
 // NewHandler returns the router's HTTP handler.
@@ -61,7 +67,10 @@ func NewHandler(o Options) http.Handler {
 		}
 		return h
 	}
-	mux.Handle("/graphql", wrap("/graphql", http.HandlerFunc(s.graphql)))
+	traced := func(route string, h http.Handler) http.Handler {
+		return wrap(route, telemetry.Middleware(o.Tracer, route, h))
+	}
+	mux.Handle("/graphql", traced("/graphql", http.HandlerFunc(s.graphql)))
 	mux.Handle("/healthz", wrap("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
@@ -80,7 +89,7 @@ func NewHandler(o Options) http.Handler {
 	}
 	if o.REST != nil {
 		for _, p := range []string{"/books", "/books/", "/orders", "/orders/"} {
-			mux.Handle(p, wrap(strings.TrimSuffix(p, "/"), o.REST))
+			mux.Handle(p, traced(strings.TrimSuffix(p, "/"), o.REST))
 		}
 	}
 	mux.Handle("/", wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -188,11 +197,19 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) run(w http.ResponseWriter, r *http.Request, req *gateway.Request) {
 	req.Header = transport.Forward(r.Header)
+	req.WantPlan = WantsPlan(r)
 	resp := s.o.Gateway.Do(r.Context(), req)
 	if resp.Status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", "POST")
 	}
 	WriteResponse(w, resp)
+}
+
+// WantsPlan reports whether the request asks for its query plan
+// (X-Query-Plan: true); the gateway gives it only when configured to.
+func WantsPlan(r *http.Request) bool {
+	v, ok := r.Header["X-Query-Plan"]
+	return ok && len(v) > 0 && strings.EqualFold(strings.TrimSpace(v[0]), "true")
 }
 
 // Decode parses a GraphQL-over-HTTP JSON body.

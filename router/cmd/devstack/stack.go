@@ -160,7 +160,9 @@ func (st *stack) start(ctx context.Context) error {
 		"--subgraph", "books=" + queryURLs(cfg.booksPorts),
 		"--subgraph", "orders=" + queryURLs(cfg.ordersPorts),
 	}
-	r, err := st.spawn(ctx, "router", bins["router"], args, []string{"LOG_LEVEL=" + cfg.logLevel}, logDir, cfg.routerPort)
+	// A developer's stack shows query plans (X-Query-Plan: true).
+	env := []string{"LOG_LEVEL=" + cfg.logLevel, "EXPOSE_QUERY_PLANS=true"}
+	r, err := st.spawn(ctx, "router", bins["router"], args, env, logDir, cfg.routerPort)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,79 @@
+package plan
+
+import (
+	"slices"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Node is one node of a plan as a client sees it in
+// extensions.queryPlan. Kind is "Fetch", "Sequence" or "Parallel".
+type Node struct {
+	Kind string `json:"kind"`
+	// A Fetch's subgraph, its operation's text and the client variables
+	// it sends.
+	ServiceName    string   `json:"serviceName,omitempty"`
+	Operation      string   `json:"operation,omitempty"`
+	VariableUsages []string `json:"variableUsages,omitempty"`
+	// Entities, for an _entities fetch: where in the response so far its
+	// representations come from.
+	Entities []EntityPath `json:"entities,omitempty"`
+	// Nodes, for a Sequence (run one after another) or a Parallel.
+	Nodes []*Node `json:"nodes,omitempty"`
+}
+
+// EntityPath is the objects an _entities fetch completes: those at Path
+// (response keys from the root, lists walked through) whose __typename is
+// one of Types.
+type EntityPath struct {
+	Path  []string `json:"path"`
+	Types []string `json:"types"`
+}
+
+// Description is a whole plan as extensions.queryPlan shows it.
+type Description struct {
+	Kind string `json:"kind"` // always "QueryPlan"
+	// Node is nil when no subgraph is asked (introspection alone).
+	Node *Node `json:"node"`
+}
+
+// Describe returns the plan's fetch tree: a query's root fetches run in
+// Parallel, a mutation's in Sequence, and a fetch with dependents is a
+// Sequence of the fetch and then its dependents, in Parallel.
+func (p *Plan) Describe() *Description {
+	kind := "Parallel"
+	if p.Operation == ast.Mutation {
+		kind = "Sequence"
+	}
+	return &Description{Kind: "QueryPlan", Node: group(kind, p.Fetches)}
+}
+
+func group(kind string, fetches []*Fetch) *Node {
+	switch len(fetches) {
+	case 0:
+		return nil
+	case 1:
+		return describeFetch(fetches[0])
+	}
+	n := &Node{Kind: kind}
+	for _, f := range fetches {
+		n.Nodes = append(n.Nodes, describeFetch(f))
+	}
+	return n
+}
+
+func describeFetch(f *Fetch) *Node {
+	n := &Node{Kind: "Fetch", ServiceName: f.Graph, Operation: f.Query, VariableUsages: f.Variables}
+	for _, e := range f.Entities {
+		types := make([]string, 0, len(e.Types))
+		for t := range e.Types {
+			types = append(types, t)
+		}
+		slices.Sort(types)
+		n.Entities = append(n.Entities, EntityPath{Path: slices.Clone(e.Path), Types: types})
+	}
+	if len(f.Children) == 0 {
+		return n
+	}
+	return &Node{Kind: "Sequence", Nodes: []*Node{n, group("Parallel", f.Children)}}
+}
