@@ -94,9 +94,13 @@ func FromEnv(ctx context.Context, service string, getenv func(string) string) (*
 	if err != nil {
 		return nil, err
 	}
-	// The exporter reads the endpoint and its other OTEL_EXPORTER_OTLP_*
-	// settings from the process environment itself.
-	exp, err := otlptracehttp.New(ctx)
+	// The exporter reads its other OTEL_EXPORTER_OTLP_* settings (headers,
+	// timeout, compression, certificates) from the process environment.
+	url := endpoint
+	if env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		url = strings.TrimRight(endpoint, "/") + "/v1/traces"
+	}
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(url))
 	if err != nil {
 		return nil, fmt.Errorf("the OTLP trace exporter: %w", err)
 	}

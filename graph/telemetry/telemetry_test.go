@@ -2,14 +2,18 @@ package telemetry
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestFromEnv(t *testing.T) {
@@ -103,5 +107,57 @@ func TestMiddleware(t *testing.T) {
 	}
 	if res["service.name"] != "svc" || res["deployment.environment"] != "test" {
 		t.Errorf("resource %v", res)
+	}
+}
+
+// TestOTLPExport runs an OTLP/HTTP receiver and checks that a service
+// configured only through the environment exports its spans there.
+func TestOTLPExport(t *testing.T) {
+	got := make(chan *coltracepb.ExportTraceServiceRequest, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" || err != nil {
+			t.Errorf("%s %s (%s): %v", r.Method, r.URL.Path, r.Header.Get("Content-Type"), err)
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		var req coltracepb.ExportTraceServiceRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			t.Errorf("the export is not an ExportTraceServiceRequest: %v", err)
+		}
+		got <- &req
+		out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(out)
+	}))
+	defer srv.Close()
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL + "/", "OTEL_SERVICE_NAME": "otlp-test"}
+	tr, err := FromEnv(context.Background(), "router", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tr.Tracer().Start(context.Background(), "hello")
+	span.End()
+	if err := tr.Shutdown(context.Background()); err != nil { // flushes the batch
+		t.Fatal(err)
+	}
+	select {
+	case req := <-got:
+		rs := req.GetResourceSpans()
+		if len(rs) != 1 || len(rs[0].GetScopeSpans()) != 1 || len(rs[0].GetScopeSpans()[0].GetSpans()) != 1 {
+			t.Fatalf("export = %v", req)
+		}
+		service := ""
+		for _, kv := range rs[0].GetResource().GetAttributes() {
+			if kv.GetKey() == "service.name" {
+				service = kv.GetValue().GetStringValue()
+			}
+		}
+		ss := rs[0].GetScopeSpans()[0]
+		if service != "otlp-test" || ss.GetScope().GetName() != ScopeName || ss.GetSpans()[0].GetName() != "hello" {
+			t.Errorf("service %q, scope %q, span %q", service, ss.GetScope().GetName(), ss.GetSpans()[0].GetName())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no export reached the receiver")
 	}
 }
