@@ -76,8 +76,7 @@ func (ts *tracedStack) spans(t *testing.T, service string, want ...func(tracetes
 	}
 }
 
-// inTrace keeps the spans of one trace: a subgraph also traces the
-// router's schema polls, each a trace of its own.
+// inTrace keeps the spans of one trace.
 func inTrace(spans tracetest.SpanStubs, id string) tracetest.SpanStubs {
 	var out tracetest.SpanStubs
 	for _, s := range spans {
@@ -145,7 +144,14 @@ func TestOneTraceAcrossRouterSubgraphsAndSQL(t *testing.T) {
 	}
 	router := ts.spans(t, "router", inClients(named("POST /graphql")), inClients(named("query TraceBooks")),
 		inClients(named("fetch books")), inClients(named("fetch orders")))
-	books := inTrace(ts.spans(t, "books-subgraph", inClients(named("POST /query")), inClients(named("SELECT books.books"))), clientTrace)
+	allBooks := ts.spans(t, "books-subgraph", inClients(named("POST /query")), inClients(named("SELECT books.books")))
+	books := inTrace(allBooks, clientTrace)
+	// The router's schema polls say they are not sampled.
+	for _, s := range allBooks {
+		if attr(s, "graphql.operation.name") == "RouterServiceSDL" {
+			t.Errorf("books-subgraph traced the router's schema poll: %s", describe(tracetest.SpanStubs{s}))
+		}
+	}
 	orders := inTrace(ts.spans(t, "orders-subgraph", inClients(named("POST /query")), inClients(func(s tracetest.SpanStub) bool {
 		return attr(s, "db.system.name") == "postgresql"
 	})), clientTrace)
@@ -352,13 +358,13 @@ func TestMetrics(t *testing.T) {
 		{`router_subgraph_fetch_duration_seconds_count{subgraph="orders"}`, 3},
 		{`router_plan_cache_lookups_total{result="hit"}`, 1},
 		{`router_plan_cache_lookups_total{result="miss"}`, 4},
+		{`router_replica_ejections_total{subgraph="books"}`, 0},
+		{`router_subgraph_fetches_total{outcome="error",subgraph="orders"}`, 0},
 	} {
 		if got := metric(body, c.series); got != c.want {
 			t.Errorf("%s = %v, want %v", c.series, got, c.want)
 		}
 	}
-	// router_replica_ejections_total appears with the first ejection: the
-	// failover tests read it.
 	for _, family := range []string{"go_goroutines", "process_resident_memory_bytes"} {
 		if !strings.Contains(body, "# TYPE "+family+" ") {
 			t.Errorf("/metrics has no %s", family)

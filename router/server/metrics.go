@@ -71,6 +71,17 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// subgraphs starts every subgraph's series at zero, so that a dashboard
+// sees "no ejections yet" rather than no series.
+func (m *metrics) subgraphs(names []string) {
+	for _, n := range names {
+		m.ejections.WithLabelValues(n)
+		m.fetches.WithLabelValues(n, "ok")
+		m.fetches.WithLabelValues(n, "error")
+		m.fetchTimes.WithLabelValues(n)
+	}
+}
+
 func (m *metrics) ejected(subgraph, _ string) { m.ejections.WithLabelValues(subgraph).Inc() }
 
 func (m *metrics) fetched(graph string, took time.Duration, err error) {

@@ -108,6 +108,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.subgraphs(client.Subgraphs())
 	var tracer trace.Tracer
 	if cfg.TracerProvider != nil {
 		tracer = cfg.TracerProvider.Tracer(telemetry.ScopeName)

@@ -2,21 +2,29 @@ package transport
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
 )
 
 // FetchSDL asks a subgraph for its schema, { _service { sdl } }, and returns
 // it. It tries every replica in turn, ejected ones included, until one
 // answers with an SDL; the error names the subgraph, and wraps
 // ErrUnavailable when no replica answered at all.
+//
+// The request is the operation RouterServiceSDL, with a traceparent whose
+// sampled flag is off: a subgraph that traces (with a parent-based
+// sampler, the default) records no trace for the router's polls.
 func (c *Client) FetchSDL(ctx context.Context, subgraph string) (string, error) {
 	p := c.pools[subgraph]
 	if p == nil {
 		return "", fmt.Errorf("transport: unknown subgraph %q", subgraph)
 	}
-	h := c.header(nil)
+	h := c.header(http.Header{"Traceparent": {unsampledTraceparent()}})
 	var last error
 	answered := false
 	for _, r := range p.replicas {
@@ -42,6 +50,16 @@ func (c *Client) FetchSDL(ctx context.Context, subgraph string) (string, error) 
 		return "", &unavailableError{subgraph: p.name, cause: last}
 	}
 	return "", last
+}
+
+// unsampledTraceparent returns a W3C traceparent of a new trace that is
+// not sampled.
+func unsampledTraceparent() string {
+	var ids [24]byte
+	binary.LittleEndian.PutUint64(ids[0:], rand.Uint64()|1) // never all zero
+	binary.LittleEndian.PutUint64(ids[8:], rand.Uint64())
+	binary.LittleEndian.PutUint64(ids[16:], rand.Uint64()|1)
+	return "00-" + hex.EncodeToString(ids[:16]) + "-" + hex.EncodeToString(ids[16:]) + "-00"
 }
 
 // parseSDL takes the SDL out of an answer to { _service { sdl } }.

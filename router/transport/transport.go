@@ -168,7 +168,7 @@ func New(cfg Config) (*Client, error) {
 		now:        cfg.Now,
 		jsonValue:  []string{"application/json"},
 		agentValue: []string{"bookstore-router"},
-		sdlRequest: []byte(`{"query":"{ _service { sdl } }"}`),
+		sdlRequest: []byte(`{"query":"query RouterServiceSDL { _service { sdl } }"}`),
 	}
 	dialTimeout := cfg.DialTimeout
 	switch {
