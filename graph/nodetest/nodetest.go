@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -64,8 +65,9 @@ func Node(t testing.TB) (node, npm string) {
 // Install makes sure the npm project in dir (its package.json and
 // package-lock.json) is installed with `npm ci`, and returns the directory
 // that holds its node_modules. That directory is under the user's cache
-// ($XDG_CACHE_HOME/bookstore/npm, by default ~/.cache/bookstore/npm), named
-// by a hash of the two files, so no node_modules ever sits in the
+// ($XDG_CACHE_HOME/bookstore/node-projects, by default
+// ~/.cache/bookstore/node-projects), named by the package's name and a hash
+// of the two files, so no node_modules ever sits in the
 // repository and a changed lock file gets a fresh install. A file lock keeps
 // test binaries running at once from installing the same project twice.
 //
@@ -97,8 +99,13 @@ func install(ctx context.Context, npm, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("finding a cache directory (set XDG_CACHE_HOME): %w", err)
 	}
-	name := filepath.Base(filepath.Dir(dir)) + "-" + filepath.Base(dir)
-	target := filepath.Join(base, "bookstore", "npm", name+"-"+hex.EncodeToString(h.Sum(nil))[:16])
+	var pkg struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(files[0], &pkg); err != nil || pkg.Name == "" || strings.ContainsAny(pkg.Name, `/\`) {
+		return "", fmt.Errorf("%s: want a package.json with a plain name (%v)", dir, err)
+	}
+	target := filepath.Join(base, "bookstore", "node-projects", pkg.Name+"-"+hex.EncodeToString(h.Sum(nil))[:16])
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return "", fmt.Errorf("creating %s: %w", target, err)
 	}
