@@ -32,6 +32,11 @@ const (
 	// driverTimeout bounds the whole browser session; a safety net against
 	// a hung browser, not an assertion.
 	driverTimeout = 3 * time.Minute
+	// probeURL is the one request off the router the test makes on purpose,
+	// after everything else, to show that the guard aborts and reports
+	// such a request (.invalid never resolves, so nothing could leave even
+	// if it did not).
+	probeURL = "http://bookstore-probe.invalid/"
 )
 
 // federatedQuery is typed into the IDE: title and author come from the books
@@ -82,6 +87,10 @@ type report struct {
 			ContentType string `json:"contentType"`
 			Text        string `json:"text"`
 		} `json:"rest"`
+		Probe *struct {
+			URL   string  `json:"url"`
+			Error *string `json:"error"`
+		} `json:"probe"`
 	} `json:"steps"`
 	Error *string `json:"error"`
 }
@@ -142,6 +151,7 @@ func TestIDE(t *testing.T) {
 		"query":       federatedQuery,
 		"mutation":    mutation,
 		"restPath":    "/books?first=3",
+		"probeURL":    probeURL,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,11 +191,15 @@ func TestIDE(t *testing.T) {
 }
 
 // checkRequests fails on any request that left the router's origin, and
-// makes sure the recording saw the IDE's own requests.
+// makes sure the recording saw the IDE's own requests and the guard
+// aborted the test's probe.
 func checkRequests(t *testing.T, r *report, base *url.URL) {
 	t.Helper()
-	for _, u := range r.Blocked {
-		t.Errorf("the page asked for %s, outside the router (aborted)", u)
+	if p := r.Steps.Probe; p == nil || p.Error == nil || !strings.Contains(*p.Error, "ERR_BLOCKED_BY_CLIENT") {
+		t.Errorf("the probe of %s was not aborted by the guard: %+v", probeURL, p)
+	}
+	if !reflect.DeepEqual(r.Blocked, []string{probeURL}) {
+		t.Errorf("the guard aborted %q, want only the probe %s", r.Blocked, probeURL)
 	}
 	var sawGraphiQL, sawPost bool
 	for _, req := range r.Requests {
@@ -194,9 +208,11 @@ func checkRequests(t *testing.T, r *report, base *url.URL) {
 			t.Errorf("request to an unparsable URL %q: %v", req.URL, err)
 			continue
 		}
-		switch u.Scheme {
-		case "data", "blob", "about":
+		switch {
+		case u.Scheme == "data", u.Scheme == "blob", u.Scheme == "about":
 			continue
+		case req.URL == probeURL:
+			continue // aborted, checked above
 		}
 		if host := u.Hostname(); (host != "localhost" && host != "127.0.0.1") || u.Port() != base.Port() {
 			t.Errorf("%s %s left the router (%s)", req.Method, req.URL, base.Host)
@@ -208,7 +224,7 @@ func checkRequests(t *testing.T, r *report, base *url.URL) {
 			sawPost = true
 		}
 	}
-	t.Logf("the browser made %d requests, all to %s", len(r.Requests), base.Host)
+	t.Logf("the browser made %d requests, all to %s but the aborted probe", len(r.Requests), base.Host)
 	if !sawGraphiQL || !sawPost {
 		t.Errorf("the recorded requests lack GraphiQL's script (%v) or a POST /graphql (%v): %+v", sawGraphiQL, sawPost, r.Requests)
 	}

@@ -20,6 +20,7 @@
 //   query        the federated query to type
 //   mutation     the admin mutation to type
 //   restPath     a REST route to open, e.g. /books?first=3
+//   probeURL     a URL off the router, to show that the guard aborts it
 //
 // Nothing here downloads a browser: playwright-core never does, and the
 // executable is given.
@@ -176,6 +177,16 @@ try {
     text: await page.evaluate(() => (document.querySelector('pre') || document.body).innerText),
   };
   await screenshot(page, '4-rest-books.png');
+
+  // 5. The guard itself, last so that it can hide nothing: a navigation
+  // off the router must be aborted and reported.
+  let probeError = null;
+  try {
+    await page.goto(config.probeURL, { waitUntil: 'load' });
+  } catch (err) {
+    probeError = String(err.message || err);
+  }
+  report.steps.probe = { url: config.probeURL, error: probeError };
 } catch (err) {
   report.error = String(err && err.stack ? err.stack : err);
   process.exitCode = 1;
