@@ -34,6 +34,11 @@ IMAGE_SOURCE    ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's|//[
 DOCKERFILE_UTILS ?= dockerfile-utils@0.16.3
 NPM_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/npm
 
+# The Postman collection (make postman): newman, pinned by postman/package-lock.json,
+# installed with npm ci outside the repository.
+BASE_URL        ?= http://localhost:8080
+POSTMAN_NPM     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/postman-npm
+
 # Kubernetes (make deploy, make k8s-verify). Every kubectl call names its
 # context, so a deploy never lands on whatever cluster happens to be current.
 KUBECTL         ?= kubectl
@@ -42,7 +47,7 @@ K8S             = $(KUBECTL) --context $(KUBE_CONTEXT) -n bookstore
 K8S_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/k8s
 
 .DEFAULT_GOAL := help
-.PHONY: help test bench vet fmt-check generate check-generated build ide run db books orders router \
+.PHONY: help test bench vet fmt-check generate check-generated build ide run postman db books orders router \
         images lint-dockerfiles deploy deploy-manifests undeploy k8s-tools k8s-verify clean
 
 help: ## List the targets.
@@ -78,6 +83,19 @@ ide: ## Fetch the GraphQL IDE's files (GraphiQL, React; pinned by router/ide/_np
 run: ide ## Run the whole stack on localhost: PostgreSQL, 2 replicas of each subgraph, the router on :8080 (Ctrl-C stops all).
 	$(GO) build -o bin/devstack ./router/cmd/devstack
 	bin/devstack -db-port $(DEV_DB_PORT) -admin-token '$(DEV_ADMIN_TOKEN)'
+
+postman: ## Run the Postman collection with newman against a running stack (BASE_URL, default http://localhost:8080, as make run).
+	@set -e; mkdir -p '$(POSTMAN_NPM)'; \
+	if ! cmp -s postman/package-lock.json '$(POSTMAN_NPM)/package-lock.json' || \
+	   ! cmp -s postman/package.json '$(POSTMAN_NPM)/package.json' || \
+	   [ ! -f '$(POSTMAN_NPM)/node_modules/newman/bin/newman.js' ]; then \
+	  cp postman/package.json postman/package-lock.json '$(POSTMAN_NPM)/'; \
+	  echo "npm ci in $(POSTMAN_NPM)"; \
+	  (cd '$(POSTMAN_NPM)' && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline); \
+	fi
+	node '$(POSTMAN_NPM)/node_modules/newman/bin/newman.js' run postman/bookstore.postman_collection.json \
+	  --environment postman/bookstore.postman_environment.json \
+	  --env-var 'baseUrl=$(BASE_URL)' --env-var 'adminToken=$(DEV_ADMIN_TOKEN)'
 
 db: ## Run a private PostgreSQL under .data/ on DEV_DB_PORT, migrated and seeded (foreground).
 	$(GO) run ./migrations/cmd/devdb -port $(DEV_DB_PORT)
