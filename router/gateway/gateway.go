@@ -184,6 +184,9 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	if err != nil {
 		return &Response{Status: http.StatusBadRequest, Errors: []Error{fromGQL(err, apierror.BadUserInput)}}
 	}
+	if msg := variableError(st.sg.Schema, p.op, vars); msg != "" {
+		return refuse(http.StatusBadRequest, apierror.BadUserInput, "%s", msg)
+	}
 	pl, err := g.plan(ctx, st, p, vars)
 	if err != nil {
 		return refuse(http.StatusBadRequest, apierror.ValidationFailed, "the operation cannot be planned: %v", err)
@@ -257,6 +260,9 @@ func (g *Gateway) parse(ctx context.Context, st *state, query, opName string) *p
 			out[i] = fromGQL(e, apierror.ValidationFailed)
 		}
 		return &prepared{status: http.StatusBadRequest, errs: out}
+	}
+	if e := intLiteralError(doc); e != nil {
+		return &prepared{status: http.StatusBadRequest, errs: []Error{*e}}
 	}
 	if !g.opts.Introspection && usesIntrospection(doc, op) {
 		return &prepared{status: http.StatusBadRequest, errs: []Error{{Message: "introspection is disabled on this router", Extensions: map[string]any{"code": apierror.ValidationFailed}}}}
