@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"time"
 
 	"bookstore/graph/telemetry"
 	"bookstore/router/compose"
@@ -67,13 +66,7 @@ func serve(ctx context.Context, cfg *config, getenv func(string) string, logger 
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tracing.Shutdown(sctx); err != nil {
-			logger.Warn("flushing traces failed", "err", err.Error())
-		}
-	}()
+	defer tracing.Close(logger)
 	if tracing.Provider != nil {
 		cfg.TracerProvider = tracing.Provider
 		logger.Info("tracing on: exporting spans over OTLP/HTTP")

@@ -325,13 +325,7 @@ func Run(ctx context.Context, name, defaultAddr string, getenv func(string) stri
 	if err != nil {
 		return fmt.Errorf("configuration: tracing: %w", err)
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tracing.Shutdown(sctx); err != nil {
-			logger.Warn("flushing traces failed", "err", err.Error())
-		}
-	}()
+	defer tracing.Close(logger)
 	tracer := tracing.Tracer()
 	pool, err := OpenPool(ctx, cfg, telemetry.NewSQLTracer(tracer))
 	if err != nil {

@@ -15,9 +15,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -56,6 +58,19 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("flushing traces: %w", err)
 	}
 	return nil
+}
+
+// closeTimeout bounds the last export when a service stops.
+const closeTimeout = 5 * time.Second
+
+// Close flushes and stops the exporter as a service stops, giving it
+// closeTimeout, and logs a failure: there is no one left to return it to.
+func (t *Tracing) Close(logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		logger.Warn("flushing traces failed", "err", err.Error())
+	}
 }
 
 // FromEnv builds the tracing of one service from the standard OpenTelemetry
