@@ -218,13 +218,20 @@ func (v *Validator) validateComponent(req *http.Request, resp *http.Response, te
 	return append(out, errs...)
 }
 
-// describe lists validation errors, one a line, with the schema failures
-// under each.
+// maxFailures is how many schema failures describe shows for one error.
+const maxFailures = 10
+
+// describe lists validation errors, one a line, with (some of) the schema
+// failures under each.
 func describe(errs []*liberrors.ValidationError) string {
 	var b strings.Builder
 	for _, e := range errs {
 		fmt.Fprintf(&b, "\n\t%s: %s", e.Message, e.Reason)
-		for _, f := range e.SchemaValidationErrors {
+		for i, f := range e.SchemaValidationErrors {
+			if i == maxFailures {
+				fmt.Fprintf(&b, "\n\t\t… and %d more", len(e.SchemaValidationErrors)-i)
+				break
+			}
 			where := f.FieldPath
 			if where == "" {
 				where = strings.Join(f.InstancePath, "/")
