@@ -37,6 +37,9 @@ type Options struct {
 	IDE         http.Handler
 	AssetPrefix string
 	Assets      http.Handler
+	// OpenAPI, when set, is the REST shims' OpenAPI document, served at
+	// /openapi.yaml.
+	OpenAPI []byte
 	// REST, when set, serves the REST shims (/books, /orders).
 	REST http.Handler
 	// Metrics, when set, serves /metrics.
@@ -74,6 +77,9 @@ func NewHandler(o Options) http.Handler {
 	})))
 	if o.Metrics != nil {
 		mux.Handle("/metrics", o.Metrics)
+	}
+	if o.OpenAPI != nil {
+		mux.Handle("/openapi.yaml", wrap("/openapi.yaml", serveDocument(o.OpenAPI)))
 	}
 	if o.Assets != nil && o.AssetPrefix != "" {
 		mux.Handle(o.AssetPrefix, o.Assets)
