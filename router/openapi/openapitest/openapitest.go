@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -37,11 +38,16 @@ import (
 // Validator checks HTTP answers against the OpenAPI document. It is safe
 // for concurrent use.
 type Validator struct {
-	doc       libopenapi.Document
-	model     *v3.Document
-	opts      []config.Option
+	doc    libopenapi.Document
+	model  *v3.Document
+	opts   []config.Option
+	routes []route
+
+	// mu serializes the checks: libopenapi renders and compiles a schema
+	// the first time it is used, writing to the shared model unguarded
+	// (go test -race finds it).
+	mu        sync.Mutex
 	responses responses.ResponseBodyValidator
-	routes    []route
 }
 
 // route is one path of the document.
@@ -94,6 +100,8 @@ func (v *Validator) CheckDocument() error {
 	if !strings.HasPrefix(v.model.Version, "3.1.") {
 		return fmt.Errorf("the document is OpenAPI %q, want 3.1.x", v.model.Version)
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	dv, errs := validator.NewValidator(v.doc)
 	if len(errs) > 0 {
 		return fmt.Errorf("building the document validator: %w", errors.Join(errs...))
@@ -137,6 +145,8 @@ func (v *Validator) Validate(req *http.Request, status int, header http.Header, 
 		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
 	}
 	r, ok := v.match(req.URL.EscapedPath())
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	var problems []*liberrors.ValidationError
 	switch {
 	case !ok:

@@ -3,10 +3,12 @@ package openapitest_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pb33f/jsonschema/v6"
@@ -278,6 +280,34 @@ func TestValidate(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+}
+
+// TestValidateConcurrently: one Validator serves a router's concurrent
+// answers (run with -race).
+func TestValidateConcurrently(t *testing.T) {
+	v := newValidator(t)
+	good := must(json.Marshal(page(book(nil), book(map[string]any{"unitsSold": nil}))))
+	bad := must(json.Marshal(page(book(map[string]any{"stock": "x"}))))
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Go(func() {
+			body, wantErr := good, false
+			if i%2 == 1 {
+				body, wantErr = bad, true
+			}
+			err := v.Validate(httptest.NewRequest("GET", "/books", nil), 200,
+				http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"r"}}, body)
+			if (err != nil) != wantErr {
+				errs <- fmt.Errorf("answer %d: err %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
 
 func must(b []byte, err error) []byte {
