@@ -106,11 +106,26 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 				}
 				logger.Error("panic serving request", "panic", fmt.Sprint(p), "path", r.URL.Path,
 					"request_id", r.Header.Get("X-Request-Id"), "stack", string(debug.Stack()))
+				if isREST(r.URL.Path) {
+					WriteError(w, http.StatusInternalServerError, apierror.Internal, "internal server error")
+					return
+				}
 				WriteGraphQLError(w, http.StatusInternalServerError, apierror.Internal, "internal server error")
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isREST reports whether a path is the REST shims', whose errors have the
+// REST body.
+func isREST(path string) bool {
+	for _, p := range []string{"/books", "/orders"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 type server struct {
