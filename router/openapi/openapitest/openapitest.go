@@ -213,6 +213,9 @@ func (v *Validator) validateComponent(req *http.Request, resp *http.Response, te
 		_, errs := responses.ValidateResponseHeaders(req, resp, spec.Headers, template, strconv.Itoa(status), v.opts...)
 		out = append(out, errs...)
 	}
+	if req.Method == http.MethodHead {
+		return out // no body
+	}
 	ct := resp.Header.Get("Content-Type")
 	mt, ok := helpers.FindMediaType(spec.Content, ct)
 	if !ok || mt.Schema == nil {

@@ -213,6 +213,8 @@ func TestValidate(t *testing.T) {
 		{"trailing slash", "GET", "/orders/", 404, nil, apiError("NOT_FOUND", nil), ""},
 		{"method not allowed", "DELETE", "/books", 405, http.Header{"Allow": {"GET, HEAD, POST"}}, apiError("BAD_REQUEST", nil), ""},
 		{"an unusual method", "BREW", "/orders/x/cancel", 405, http.Header{"Allow": {"POST"}}, apiError("BAD_REQUEST", nil), ""},
+		{"HEAD where only POST is", "HEAD", "/orders/x/cancel", 405, http.Header{"Allow": {"POST"}}, "", ""},
+		{"HEAD of no route", "HEAD", "/books/x/y", 404, nil, "", ""},
 
 		// Drift.
 		{"a required field missing", "GET", "/books/x", 200, nil, book(map[string]any{"unitsSold": deleted{}}), "unitsSold"},
