@@ -58,12 +58,6 @@ type route struct {
 	methods  []string // the methods it serves, as Allow lists them
 }
 
-// methodOrder is the order in which Allow lists methods.
-var methodOrder = []string{
-	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
-	http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace,
-}
-
 // NewValidator parses the OpenAPI document and prepares its checks.
 // Formats (date-time, uuid) are asserted, not just annotations.
 func NewValidator() (*Validator, error) {
@@ -79,6 +73,11 @@ func NewValidator() (*Validator, error) {
 	v.responses = responses.NewResponseBodyValidator(v.model, v.opts...)
 	if v.model.Paths == nil {
 		return nil, errors.New("the OpenAPI document has no paths")
+	}
+	// The order in which Allow lists methods.
+	methodOrder := []string{
+		http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace,
 	}
 	for template, item := range v.model.Paths.PathItems.FromOldest() {
 		r := route{template: template, segs: strings.Split(strings.TrimPrefix(template, "/"), "/"), item: item}
@@ -135,10 +134,10 @@ func Covers(path string) bool {
 	return false
 }
 
-// Validate checks one answer to req, a request Covers, against the
-// document: that its status is documented for the operation, and that its
-// headers and body are the documented ones. The request's body is not
-// read. The error, if any, lists every discrepancy.
+// Validate checks one answer to req (for a path that Covers accepts)
+// against the document: that its status is documented for the
+// operation, and that its headers and body are the documented ones. The
+// request's body is not read. The error, if any, lists every discrepancy.
 func (v *Validator) Validate(req *http.Request, status int, header http.Header, body []byte) error {
 	resp := &http.Response{
 		StatusCode: status, Header: header, Request: req,
