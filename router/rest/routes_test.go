@@ -1,13 +1,16 @@
 package rest_test
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
 
 	"bookstore/router/gateway"
+	"bookstore/router/openapi"
 	"bookstore/router/openapi/openapitest"
 	"bookstore/router/rest"
+	"bookstore/router/routertest"
 )
 
 // TestRoutesAreDocumented: the handler serves exactly the OpenAPI
@@ -40,6 +43,15 @@ func TestRoutesAreDocumented(t *testing.T) {
 		if got, want := r.header.Get("Allow"), strings.Join(methods[path], ", "); got != want {
 			t.Errorf("%s: Allow %q, the document has %q", path, got, want)
 		}
+	}
+}
+
+// TestDocumentIsServed: the router serves the document at /openapi.yaml.
+func TestDocumentIsServed(t *testing.T) {
+	s := routertest.StartBookstore(t, routertest.Options{Empty: true})
+	r := call(t, s.Router.URL, "GET", "/openapi.yaml", "", "", nil)
+	if r.status != 200 || r.header.Get("Content-Type") != openapi.MediaType || !bytes.Equal(r.body, openapi.Document()) {
+		t.Fatalf("%d %q, %d bytes", r.status, r.header.Get("Content-Type"), len(r.body))
 	}
 }
 
