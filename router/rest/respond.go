@@ -42,30 +42,30 @@ func badInput(field, format string, args ...any) *apiError {
 	}
 }
 
-// statusOf returns the contract's HTTP status of an error code. A
-// BAD_REQUEST takes the pipeline's status when it gave a 4xx (405, 413,
-// 415).
-func statusOf(code string, pipeline int) int {
+// statusOf returns the contract's HTTP status of an error code, and
+// whether the code is one of the contract's. A BAD_REQUEST takes the
+// pipeline's status when it gave a 4xx (405, 413, 415).
+func statusOf(code string, pipeline int) (int, bool) {
 	switch code {
 	case apierror.BadRequest:
 		if pipeline >= 400 && pipeline < 500 {
-			return pipeline
+			return pipeline, true
 		}
-		return http.StatusBadRequest
+		return http.StatusBadRequest, true
 	case apierror.ParseFailed, apierror.ValidationFailed, apierror.BadUserInput, apierror.QueryTooComplex:
-		return http.StatusBadRequest
+		return http.StatusBadRequest, true
 	case apierror.Unauthenticated:
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, true
 	case apierror.NotFound:
-		return http.StatusNotFound
+		return http.StatusNotFound, true
 	case apierror.InsufficientStock, apierror.OrderNotCancellable:
-		return http.StatusConflict
+		return http.StatusConflict, true
 	case apierror.IdempotencyKeyReuse:
-		return http.StatusUnprocessableEntity
+		return http.StatusUnprocessableEntity, true
 	case apierror.SubgraphUnavailable:
-		return http.StatusServiceUnavailable
+		return http.StatusServiceUnavailable, true
 	}
-	return http.StatusInternalServerError
+	return http.StatusInternalServerError, code == apierror.Internal
 }
 
 // writeJSON writes v as the response body, HTML characters unescaped as
@@ -171,12 +171,15 @@ func rootError(errs []gateway.Error, root string) gateway.Error {
 // fromGraphQL converts a GraphQL error into the REST error body: its code
 // and message, and its other extensions as details, except the router's
 // serviceName. A field is renamed for the REST client, in the message too.
+// An error with no code, or one that is not the contract's, is
+// INTERNAL_SERVER_ERROR: the body's code is always one of the contract's.
 func (op operation) fromGraphQL(e gateway.Error, pipeline int) *apiError {
 	code := e.Code()
-	if code == "" {
+	status, known := statusOf(code, pipeline)
+	if !known {
 		code = apierror.Internal
 	}
-	out := &apiError{status: statusOf(code, pipeline), code: code, message: e.Message}
+	out := &apiError{status: status, code: code, message: e.Message}
 	details := maps.Clone(e.Extensions)
 	delete(details, "code")
 	delete(details, "serviceName")

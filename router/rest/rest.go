@@ -69,16 +69,91 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &handler{o: o}
+	return &handler{o: o, routes: routes()}
 }
 
 type handler struct {
-	o Options
+	o      Options
+	routes []route
+}
+
+// route is one path of the shims and its handlers.
+type route struct {
+	// pattern is the path; a segment {name} matches any one segment.
+	pattern string
+	// methods returns the handlers, given the values of the pattern's
+	// parameters in order.
+	methods func(h *handler, params []string) methods
+}
+
+// routes are the shims' routes.
+func routes() []route {
+	return []route{
+		{"/books", func(h *handler, _ []string) methods {
+			return methods{get: h.listBooks, post: h.createBook}
+		}},
+		{"/books/{id}", func(h *handler, p []string) methods {
+			return methods{get: func(w http.ResponseWriter, r *http.Request) { h.getBook(w, r, p[0]) }}
+		}},
+		{"/orders", func(h *handler, _ []string) methods {
+			return methods{get: h.listOrders, post: h.placeOrder}
+		}},
+		{"/orders/{id}", func(h *handler, p []string) methods {
+			return methods{get: func(w http.ResponseWriter, r *http.Request) { h.getOrder(w, r, p[0]) }}
+		}},
+		{"/orders/{id}/cancel", func(h *handler, p []string) methods {
+			return methods{post: func(w http.ResponseWriter, r *http.Request) { h.cancelOrder(w, r, p[0]) }}
+		}},
+	}
+}
+
+// match reports whether the path's segments match the route's pattern,
+// and returns the parameters' values.
+func (rt route) match(segs []string) ([]string, bool) {
+	pat := strings.Split(strings.TrimPrefix(rt.pattern, "/"), "/")
+	if len(pat) != len(segs) {
+		return nil, false
+	}
+	var params []string
+	for i, p := range pat {
+		switch {
+		case strings.HasPrefix(p, "{"):
+			params = append(params, segs[i])
+		case p != segs[i]:
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// Routes lists the routes the handler serves, each as "METHOD /pattern"
+// ("GET /books/{id}"), HEAD wherever GET is, in a fixed order.
+func Routes() []string {
+	var out []string
+	for _, rt := range routes() {
+		params := make([]string, strings.Count(rt.pattern, "{"))
+		for _, m := range rt.methods(&handler{}, params).allowed() {
+			out = append(out, m+" "+rt.pattern)
+		}
+	}
+	return out
 }
 
 // methods are the handlers of one resource; nil ones are not allowed.
 type methods struct {
 	get, post http.HandlerFunc
+}
+
+// allowed lists the methods served, as Allow names them.
+func (m methods) allowed() []string {
+	var allow []string
+	if m.get != nil {
+		allow = append(allow, http.MethodGet, http.MethodHead)
+	}
+	if m.post != nil {
+		allow = append(allow, http.MethodPost)
+	}
+	return allow
 }
 
 // serve dispatches on the method, answering 405 with Allow when the
@@ -90,13 +165,7 @@ func (m methods) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && m.post != nil:
 		m.post(w, r)
 	default:
-		var allow []string
-		if m.get != nil {
-			allow = append(allow, http.MethodGet, http.MethodHead)
-		}
-		if m.post != nil {
-			allow = append(allow, http.MethodPost)
-		}
+		allow := m.allowed()
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(w, &apiError{
 			status:  http.StatusMethodNotAllowed,
@@ -107,28 +176,15 @@ func (m methods) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	segs, ok := splitPath(r.URL)
-	if !ok {
-		writeError(w, notFound("no route "+r.URL.Path))
-		return
+	if segs, ok := splitPath(r.URL); ok {
+		for _, rt := range h.routes {
+			if params, ok := rt.match(segs); ok {
+				rt.methods(h, params).serve(w, r)
+				return
+			}
+		}
 	}
-	var m methods
-	switch {
-	case len(segs) == 1 && segs[0] == "books":
-		m = methods{get: h.listBooks, post: h.createBook}
-	case len(segs) == 2 && segs[0] == "books":
-		m = methods{get: func(w http.ResponseWriter, r *http.Request) { h.getBook(w, r, segs[1]) }}
-	case len(segs) == 1 && segs[0] == "orders":
-		m = methods{get: h.listOrders, post: h.placeOrder}
-	case len(segs) == 2 && segs[0] == "orders":
-		m = methods{get: func(w http.ResponseWriter, r *http.Request) { h.getOrder(w, r, segs[1]) }}
-	case len(segs) == 3 && segs[0] == "orders" && segs[2] == "cancel":
-		m = methods{post: func(w http.ResponseWriter, r *http.Request) { h.cancelOrder(w, r, segs[1]) }}
-	default:
-		writeError(w, notFound("no route "+r.URL.Path))
-		return
-	}
-	m.serve(w, r)
+	writeError(w, notFound("no route "+r.URL.Path))
 }
 
 // splitPath returns the unescaped segments of the request's path, so that

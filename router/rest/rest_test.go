@@ -977,7 +977,7 @@ func TestGatewayAnswers(t *testing.T) {
 		{"validation", &gateway.Response{Status: 400, Errors: errs("GRAPHQL_VALIDATION_FAILED")}, 400, "GRAPHQL_VALIDATION_FAILED"},
 		{"internal", &gateway.Response{Status: 200, Data: json.RawMessage(`{"book":null}`), Errors: errs("INTERNAL_SERVER_ERROR")}, 500, "INTERNAL_SERVER_ERROR"},
 		{"no code", &gateway.Response{Status: 200, Data: json.RawMessage(`null`), Errors: errs("")}, 500, "INTERNAL_SERVER_ERROR"},
-		{"unknown code", &gateway.Response{Status: 200, Data: json.RawMessage(`null`), Errors: errs("TEAPOT")}, 500, "TEAPOT"},
+		{"unknown code", &gateway.Response{Status: 200, Data: json.RawMessage(`null`), Errors: errs("TEAPOT")}, 500, "INTERNAL_SERVER_ERROR"},
 		{"null, no error", &gateway.Response{Status: 200, Data: json.RawMessage(`{"book":null}`)}, 404, "NOT_FOUND"},
 		{"refused, no error", &gateway.Response{Status: 400}, 500, "INTERNAL_SERVER_ERROR"},
 		{"data not an object", &gateway.Response{Status: 200, Data: json.RawMessage(`[1]`)}, 500, "INTERNAL_SERVER_ERROR"},

@@ -113,13 +113,16 @@ func StartBookstore(t testing.TB, o Options) *Stack {
 }
 
 // StartRouter runs a router with cfg until the test ends, and waits until
-// it is ready.
+// it is ready. Every answer it gives to /books and /orders is checked
+// against the REST shims' OpenAPI document; the test fails, when it ends,
+// on any that drifts from it.
 func StartRouter(t testing.TB, cfg server.Config) *Router {
 	t.Helper()
 	r, err := server.New(cfg, nil)
 	if err != nil {
 		t.Fatalf("router: %v", err)
 	}
+	r.Handler = checkREST(t, r.Handler)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"bookstore/router/compose"
 	"bookstore/router/gateway"
 	"bookstore/router/ide"
+	"bookstore/router/openapi"
 	"bookstore/router/rest"
 	"bookstore/router/transport"
 )
@@ -128,6 +129,8 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 		IDE: page, AssetPrefix: ide.AssetPrefix, Assets: page.Assets(),
 		Metrics: m.handler(), Observe: m.observe(logger), Tracer: tracer,
 		REST: rest.New(rest.Options{Gateway: gw, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes}),
+		// The REST shims' OpenAPI document, served at /openapi.yaml.
+		OpenAPI: openapi.Document(),
 	})
 	ctx, stop := context.WithCancel(context.Background())
 	r.stop = stop

@@ -40,6 +40,9 @@ type Options struct {
 	IDE         http.Handler
 	AssetPrefix string
 	Assets      http.Handler
+	// OpenAPI, when set, is the REST shims' OpenAPI document, served at
+	// /openapi.yaml.
+	OpenAPI []byte
 	// REST, when set, serves the REST shims (/books, /orders).
 	REST http.Handler
 	// Metrics, when set, serves /metrics.
@@ -84,6 +87,9 @@ func NewHandler(o Options) http.Handler {
 	if o.Metrics != nil {
 		mux.Handle("/metrics", o.Metrics)
 	}
+	if o.OpenAPI != nil {
+		mux.Handle("/openapi.yaml", wrap("/openapi.yaml", serveDocument(o.OpenAPI)))
+	}
 	if o.Assets != nil && o.AssetPrefix != "" {
 		mux.Handle(o.AssetPrefix, o.Assets)
 	}
@@ -109,11 +115,26 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 				}
 				logger.Error("panic serving request", "panic", fmt.Sprint(p), "path", r.URL.Path,
 					"request_id", r.Header.Get("X-Request-Id"), "stack", string(debug.Stack()))
+				if isREST(r.URL.Path) {
+					WriteError(w, http.StatusInternalServerError, apierror.Internal, "internal server error")
+					return
+				}
 				WriteGraphQLError(w, http.StatusInternalServerError, apierror.Internal, "internal server error")
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isREST reports whether a path is the REST shims', whose errors have the
+// REST body.
+func isREST(path string) bool {
+	for _, p := range []string{"/books", "/orders"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 type server struct {
