@@ -80,6 +80,10 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		{name: "fragment bomb", method: "POST", path: "/graphql", contentType: "application/json", body: jsonQuery(fragmentBomb(12)), status: 400, code: "QUERY_TOO_COMPLEX"},
 		{name: "the IDE's introspection query fits the limits", method: "POST", path: "/graphql", contentType: "application/json", body: jsonQuery(introspectionQuery), status: 200},
 		{name: "unknown path", method: "GET", path: "/nope", status: 404, code: "NOT_FOUND"},
+		{name: "empty path segment", method: "GET", path: "/books//x", status: 404, code: "NOT_FOUND"},
+		{name: "dot segment", method: "POST", path: "/orders/./x/cancel", status: 404, code: "NOT_FOUND"},
+		{name: "dot-dot segment", method: "GET", path: "/books/../orders", status: 404, code: "NOT_FOUND"},
+		{name: "double slash before graphql", method: "POST", path: "//graphql", contentType: "application/json", body: `{"query":"{ __typename }"}`, status: 404, code: "NOT_FOUND"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := r.Do(t, tc.method, tc.path, tc.contentType, tc.body, nil)
@@ -95,7 +99,7 @@ func TestGraphQLOverHTTP(t *testing.T) {
 				}
 				return
 			}
-			if tc.path == "/nope" {
+			if !strings.HasPrefix(tc.path, "/graphql") { // the REST error body
 				var body struct{ Error struct{ Code string } }
 				_ = json.Unmarshal(resp.Body, &body)
 				if body.Error.Code != tc.code {

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"mime"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -101,7 +102,27 @@ func NewHandler(o Options) http.Handler {
 	mux.Handle("/", wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, apierror.NotFound, "no route "+r.URL.Path)
 	})))
-	return requestID(recoverPanics(o.Logger, mux))
+	return requestID(recoverPanics(o.Logger, cleanPaths(mux)))
+}
+
+// cleanPaths answers a path with an empty, "." or ".." segment (/books//x,
+// /orders/./x) 404 NOT_FOUND: it names no route. http.ServeMux would
+// redirect it to the cleaned path instead, which the contract does not
+// offer and which would send a POST's client elsewhere.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.Contains(p, "//") || strings.Contains(p, "/.") {
+			clean := path.Clean(p)
+			if strings.HasSuffix(p, "/") && clean != "/" {
+				clean += "/"
+			}
+			if clean != p {
+				WriteError(w, http.StatusNotFound, apierror.NotFound, "no route "+p)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // recoverPanics turns a panic into a logged 500 INTERNAL_SERVER_ERROR; the
