@@ -117,7 +117,7 @@ func New(opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{opts: opts, rules: rules.NewDefaultRules()}
+	return &Gateway{opts: opts, rules: validationRules()}
 }
 
 // SetSupergraph swaps in a new supergraph, with a new plan cache.
@@ -260,9 +260,6 @@ func (g *Gateway) parse(ctx context.Context, st *state, query, opName string) *p
 			out[i] = fromGQL(e, apierror.ValidationFailed)
 		}
 		return &prepared{status: http.StatusBadRequest, errs: out}
-	}
-	if e := intLiteralError(doc); e != nil {
-		return &prepared{status: http.StatusBadRequest, errs: []Error{*e}}
 	}
 	if !g.opts.Introspection && usesIntrospection(doc, op) {
 		return &prepared{status: http.StatusBadRequest, errs: []Error{{Message: "introspection is disabled on this router", Extensions: map[string]any{"code": apierror.ValidationFailed}}}}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
 // gqlparser checks Int literals and variables against 64 bits, and coerces
@@ -14,69 +16,24 @@ import (
 // operation a subgraph would refuse, or worse silently clamp, is refused
 // before execution as every GraphQL server refuses it.
 
-// intLiteralError returns the first Int literal of doc outside 32 bits,
-// with its location. doc must be validated: validation sets each value's
-// expected type.
-func intLiteralError(doc *ast.QueryDocument) *Error {
-	var found *Error
-	var value func(v *ast.Value)
-	value = func(v *ast.Value) {
-		if v == nil || found != nil {
-			return
-		}
-		if v.Kind == ast.IntValue && v.ExpectedType != nil && v.ExpectedType.NamedType == "Int" {
-			if _, err := strconv.ParseInt(v.Raw, 10, 32); err != nil {
-				found = &Error{
-					Message:    "Int cannot represent non 32-bit signed integer value: " + v.Raw,
-					Extensions: map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"},
-				}
-				if v.Position != nil {
-					found.Locations = []Location{{Line: v.Position.Line, Column: v.Position.Column}}
-				}
+// validationRules are gqlparser's rules and one of the router's own: an
+// Int literal, wherever it stands, fits 32 bits.
+func validationRules() *rules.Rules {
+	r := rules.NewDefaultRules()
+	r.AddRule("Int32Literals", func(observers *core.Events, addError core.AddErrFunc) {
+		// The walker visits a fragment's values once per spread too.
+		seen := map[*ast.Value]bool{}
+		observers.OnValue(func(_ *core.Walker, v *ast.Value) {
+			if v.Kind != ast.IntValue || v.Definition == nil || v.Definition.Name != "Int" || seen[v] {
 				return
 			}
-		}
-		for _, c := range v.Children {
-			value(c.Value)
-		}
-	}
-	arguments := func(args ast.ArgumentList, dirs ast.DirectiveList) {
-		for _, a := range args {
-			value(a.Value)
-		}
-		for _, d := range dirs {
-			for _, a := range d.Arguments {
-				value(a.Value)
+			seen[v] = true
+			if _, err := strconv.ParseInt(v.Raw, 10, 32); err != nil {
+				addError(core.Message("Int cannot represent non 32-bit signed integer value: %s", v.Raw), core.At(v.Position))
 			}
-		}
-	}
-	var selections func(set ast.SelectionSet)
-	selections = func(set ast.SelectionSet) {
-		for _, s := range set {
-			switch s := s.(type) {
-			case *ast.Field:
-				arguments(s.Arguments, s.Directives)
-				selections(s.SelectionSet)
-			case *ast.InlineFragment:
-				arguments(nil, s.Directives)
-				selections(s.SelectionSet)
-			case *ast.FragmentSpread:
-				arguments(nil, s.Directives)
-			}
-		}
-	}
-	for _, op := range doc.Operations {
-		for _, v := range op.VariableDefinitions {
-			value(v.DefaultValue)
-		}
-		arguments(nil, op.Directives)
-		selections(op.SelectionSet)
-	}
-	for _, f := range doc.Fragments {
-		arguments(nil, f.Directives)
-		selections(f.SelectionSet)
-	}
-	return found
+		})
+	})
+	return r
 }
 
 // variableError checks the coerced variables of op against GraphQL's Int
