@@ -8,19 +8,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bookstore/graph/httpstatus"
 	"bookstore/graph/telemetry"
 )
-
-// maxOperationLabels is how many distinct operation names the metrics
-// keep; later ones are counted under telemetry.Overflow.
-const maxOperationLabels = 200
 
 // httpMetrics count and time a service's requests.
 type httpMetrics struct {
 	requests   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
-	operations *telemetry.Label
+	operations *telemetry.Operations
 }
 
 func newHTTPMetrics(service string) *httpMetrics {
@@ -36,7 +31,7 @@ func newHTTPMetrics(service string) *httpMetrics {
 			ConstLabels: prometheus.Labels{"service": service},
 			Buckets:     []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15},
 		}, []string{"handler", "operation"}),
-		operations: telemetry.NewLabel(maxOperationLabels),
+		operations: telemetry.NewOperations(),
 	}
 }
 
@@ -44,13 +39,9 @@ func newHTTPMetrics(service string) *httpMetrics {
 func (m *httpMetrics) instrument(route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := httpstatus.NewRecorder(w)
-		ctx, note := telemetry.WithOperationNote(r.Context())
-		next.ServeHTTP(sw, r.WithContext(ctx))
-		op, _ := note.Name()
-		op = m.operations.Value(op)
+		status, op := m.operations.Serve(next, w, r)
 		m.latency.WithLabelValues(route, op).Observe(time.Since(start).Seconds())
-		m.requests.WithLabelValues(route, r.Method, op, strconv.Itoa(sw.Status())).Inc()
+		m.requests.WithLabelValues(route, r.Method, op, strconv.Itoa(status)).Inc()
 	})
 }
 

@@ -2,8 +2,11 @@ package telemetry
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"sync/atomic"
+
+	"bookstore/graph/httpstatus"
 )
 
 // OperationNote carries the name of the GraphQL operation a request ran
@@ -79,4 +82,29 @@ func (l *Label) Value(v string) string {
 	}
 	l.seen[v] = struct{}{}
 	return v
+}
+
+// MaxOperations is how many distinct operation names a service's metrics
+// keep as label values; later ones are counted as Overflow.
+const MaxOperations = 200
+
+// Operations labels requests by the GraphQL operation they ran, for the
+// metrics middleware of every service.
+type Operations struct {
+	names *Label
+}
+
+// NewOperations returns an Operations that keeps MaxOperations names.
+func NewOperations() *Operations { return &Operations{names: NewLabel(MaxOperations)} }
+
+// Serve serves r through next with an operation note in its context, and
+// returns the status next wrote and the label value of the operation it
+// ran: its name, Overflow past the limit, or "" for an anonymous operation
+// or none at all.
+func (o *Operations) Serve(next http.Handler, w http.ResponseWriter, r *http.Request) (status int, operation string) {
+	sw := httpstatus.NewRecorder(w)
+	ctx, note := WithOperationNote(r.Context())
+	next.ServeHTTP(sw, r.WithContext(ctx))
+	name, _ := note.Name()
+	return sw.Status(), o.names.Value(name)
 }

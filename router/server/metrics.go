@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"bookstore/graph/httpstatus"
 	"bookstore/graph/telemetry"
 )
 
@@ -23,13 +22,9 @@ type metrics struct {
 	fetchTimes *prometheus.HistogramVec
 	plans      *prometheus.CounterVec
 	ejections  *prometheus.CounterVec
-	// operations bounds the operation label: clients choose the names.
-	operations *telemetry.Label
+	// operations labels requests by operation; clients choose the names.
+	operations *telemetry.Operations
 }
-
-// maxOperationLabels is how many distinct operation names the metrics
-// keep; later ones are counted under telemetry.Overflow.
-const maxOperationLabels = 200
 
 // latencyBuckets are the request and fetch latency buckets, in seconds.
 func latencyBuckets() []float64 {
@@ -61,7 +56,7 @@ func newMetrics() *metrics {
 			Name: "router_replica_ejections_total", Help: "Replicas ejected after repeated failures, by subgraph.",
 		}, []string{"subgraph"}),
 	}
-	m.operations = telemetry.NewLabel(maxOperationLabels)
+	m.operations = telemetry.NewOperations()
 	m.reg.MustRegister(m.requests, m.latency, m.fetches, m.fetchTimes, m.plans, m.ejections,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -107,12 +102,7 @@ func (m *metrics) observe(logger *slog.Logger) func(route string, next http.Hand
 	return func(route string, next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := httpstatus.NewRecorder(w)
-			ctx, note := telemetry.WithOperationNote(r.Context())
-			next.ServeHTTP(sw, r.WithContext(ctx))
-			status := sw.Status()
-			op, _ := note.Name()
-			op = m.operations.Value(op)
+			status, op := m.operations.Serve(next, w, r)
 			m.latency.WithLabelValues(route, op).Observe(time.Since(start).Seconds())
 			m.requests.WithLabelValues(route, r.Method, op, strconv.Itoa(status)).Inc()
 			if status >= 500 {
