@@ -84,38 +84,44 @@ type route struct {
 	// methods returns the handlers, given the values of the pattern's
 	// parameters in order.
 	methods func(h *handler, params []string) methods
+	// segments is the pattern split at its slashes, once.
+	segments []string
 }
 
 // routes are the shims' routes.
 func routes() []route {
 	return []route{
-		{"/books", func(h *handler, _ []string) methods {
+		newRoute("/books", func(h *handler, _ []string) methods {
 			return methods{get: h.listBooks, post: h.createBook}
-		}},
-		{"/books/{id}", func(h *handler, p []string) methods {
+		}),
+		newRoute("/books/{id}", func(h *handler, p []string) methods {
 			return methods{get: func(w http.ResponseWriter, r *http.Request) { h.getBook(w, r, p[0]) }}
-		}},
-		{"/orders", func(h *handler, _ []string) methods {
+		}),
+		newRoute("/orders", func(h *handler, _ []string) methods {
 			return methods{get: h.listOrders, post: h.placeOrder}
-		}},
-		{"/orders/{id}", func(h *handler, p []string) methods {
+		}),
+		newRoute("/orders/{id}", func(h *handler, p []string) methods {
 			return methods{get: func(w http.ResponseWriter, r *http.Request) { h.getOrder(w, r, p[0]) }}
-		}},
-		{"/orders/{id}/cancel", func(h *handler, p []string) methods {
+		}),
+		newRoute("/orders/{id}/cancel", func(h *handler, p []string) methods {
 			return methods{post: func(w http.ResponseWriter, r *http.Request) { h.cancelOrder(w, r, p[0]) }}
-		}},
+		}),
 	}
+}
+
+// newRoute makes a route, splitting its pattern once.
+func newRoute(pattern string, methods func(h *handler, params []string) methods) route {
+	return route{pattern: pattern, methods: methods, segments: strings.Split(strings.TrimPrefix(pattern, "/"), "/")}
 }
 
 // match reports whether the path's segments match the route's pattern,
 // and returns the parameters' values.
 func (rt route) match(segs []string) ([]string, bool) {
-	pat := strings.Split(strings.TrimPrefix(rt.pattern, "/"), "/")
-	if len(pat) != len(segs) {
+	if len(rt.segments) != len(segs) {
 		return nil, false
 	}
 	var params []string
-	for i, p := range pat {
+	for i, p := range rt.segments {
 		switch {
 		case strings.HasPrefix(p, "{"):
 			params = append(params, segs[i])
