@@ -42,7 +42,7 @@ type fileConfig struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("router", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var subgraphs, sdls, timeouts listFlag
+	var subgraphs, sdls, timeouts, labels listFlag
 	listen := fs.String("listen", "", "listen `address` HOST:PORT (default :$PORT, PORT defaults to 8080)")
 	fs.Var(&subgraphs, "subgraph", "a subgraph as `name=URL[,URL...]`, one URL per replica (repeatable; env SUBGRAPHS, ';'-separated)")
 	fs.Var(&timeouts, "subgraph-timeout", "a subgraph's own request timeout as `name=DURATION`, e.g. books=3s (repeatable; env SUBGRAPH_TIMEOUTS, ';'-separated); others use SUBGRAPH_TIMEOUT")
@@ -51,6 +51,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	supergraph := fs.String("supergraph", "", "serve a composed supergraph `file` (Apollo join v0.3) instead of composing (env SUPERGRAPH_FILE)")
 	poll := fs.Duration("poll-interval", 0, "how often to re-fetch the subgraphs' schemas (env POLL_INTERVAL, default 10s; 0 keeps the default)")
 	introspection := fs.String("introspection", "", "serve introspection: true or false (env INTROSPECTION, default true)")
+	fs.Var(&labels, "override-label", "force a progressive @override label on or off: `label=on|off` (repeatable; env OVERRIDE_LABELS, ';'-separated); a percent(N) label left out is on for N% of requests, others are off")
 	exposePlans := fs.String("expose-query-plans", "", "answer X-Query-Plan: true with the plan in extensions.queryPlan: true or false (env EXPOSE_QUERY_PLANS, default false)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
@@ -177,6 +178,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if c.ExposeQueryPlans, err = strconv.ParseBool(plans); err != nil {
 		errs = append(errs, fmt.Errorf("expose-query-plans %q is not true or false", plans))
+	}
+	if len(labels) == 0 {
+		if v := env("OVERRIDE_LABELS", ""); v != "" {
+			labels = listFlag{v}
+		}
+	}
+	if c.OverrideLabels, err = gateway.ParseOverrideLabels(strings.Join(labels, ";")); err != nil {
+		errs = append(errs, err)
 	}
 	c.Limits = gateway.Limits{
 		MaxDepth:   int(num("MAX_DEPTH", 25)),

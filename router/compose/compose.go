@@ -3,6 +3,7 @@ package compose
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -25,7 +26,7 @@ func Compose(subgraphs []Subgraph) (*Supergraph, error) {
 	if len(subgraphs) == 0 {
 		return nil, errors.New("composition needs at least one subgraph")
 	}
-	c := &composer{types: map[string]*mergedType{}}
+	c := &composer{types: map[string]*mergedType{}, labels: map[string]bool{}}
 	names := map[string]bool{}
 	for _, s := range subgraphs {
 		if names[s.Name] {
@@ -46,6 +47,8 @@ type composer struct {
 	types    map[string]*mergedType
 	order    []string
 	problems []string
+	// labels collects the progressive override labels seen.
+	labels map[string]bool
 }
 
 // mergedType gathers one type's definitions across subgraphs.
@@ -54,6 +57,9 @@ type mergedType struct {
 	kind   ast.DefinitionKind
 	graphs []string
 	defs   map[string]*ast.Definition
+	// interfaceObject holds the subgraphs that declare this interface as
+	// an object type with @interfaceObject.
+	interfaceObject map[string]bool
 }
 
 func (c *composer) errorf(format string, args ...any) {
@@ -74,26 +80,35 @@ func (c *composer) compose() (*Supergraph, error) {
 		for _, own := range s.own {
 			def := s.schema.Types[own]
 			name := s.typeName(own)
+			kind := def.Kind
+			ifaceObject := def.Kind == ast.Object && def.Directives.ForName("interfaceObject") != nil
+			if ifaceObject {
+				kind = ast.Interface
+			}
 			m := c.types[name]
 			if m == nil {
-				m = &mergedType{name: name, kind: def.Kind, defs: map[string]*ast.Definition{}}
+				m = &mergedType{name: name, kind: kind, defs: map[string]*ast.Definition{}, interfaceObject: map[string]bool{}}
 				c.types[name] = m
 				c.order = append(c.order, name)
 			}
-			if m.kind != def.Kind {
+			if m.kind != kind {
 				c.errorf("type %s is %s in subgraph %q but %s in subgraph %q", name, m.kind, m.graphs[0], def.Kind, s.name)
 				continue
 			}
 			m.graphs = append(m.graphs, s.name)
 			m.defs[s.name] = def
+			if ifaceObject {
+				m.interfaceObject[s.name] = true
+			}
 		}
 	}
 	if c.types["Query"] == nil {
 		c.errorf("no subgraph defines a Query type")
 	}
+	c.checkInterfaceObjects()
 	inputUse, outputUse := c.enumUsage()
 
-	sg := &Supergraph{types: map[string]*Type{}}
+	sg := &Supergraph{types: map[string]*Type{}, contexts: map[string][]string{}}
 	for _, s := range c.subs {
 		sg.Graphs = append(sg.Graphs, Graph{Name: s.name, URL: s.url})
 	}
@@ -126,6 +141,8 @@ func (c *composer) compose() (*Supergraph, error) {
 			defs = append(defs, def)
 		}
 	}
+	c.addInterfaceObjectFields(sg, defs)
+	sg.OverrideLabels = sortedSet(c.labels)
 	if len(c.problems) > 0 {
 		return nil, &Error{Problems: c.problems}
 	}
@@ -169,6 +186,9 @@ type fieldDef struct {
 
 func (c *composer) mergeObject(m *mergedType, sg *Supergraph, inaccessibleType map[string]bool) *ast.Definition {
 	t := &Type{Name: m.name, Kind: m.kind, Graphs: m.graphs, Fields: map[string]*Field{}, Possible: map[string][]string{}}
+	if len(m.interfaceObject) > 0 {
+		t.InterfaceObject = m.interfaceObject
+	}
 	sg.types[m.name] = t
 	out := &ast.Definition{Kind: m.kind, Name: m.name, Description: firstDescription(m)}
 
@@ -176,6 +196,7 @@ func (c *composer) mergeObject(m *mergedType, sg *Supergraph, inaccessibleType m
 	byName := map[string][]fieldDef{}
 	for _, g := range m.graphs {
 		def := m.defs[g]
+		c.addContexts(sg, t, g, def)
 		for _, k := range def.Directives.ForNames("key") {
 			c.addKey(t, g, def, k)
 		}
@@ -197,6 +218,7 @@ func (c *composer) mergeObject(m *mergedType, sg *Supergraph, inaccessibleType m
 	for _, name := range order {
 		defs := byName[name]
 		field := c.mergeFieldMeta(m, defs)
+		c.setSourceTypes(field, defs)
 		t.Fields[name] = field
 		cf := c.mergeFieldDef(m, defs)
 		if cf == nil {
@@ -210,6 +232,9 @@ func (c *composer) mergeObject(m *mergedType, sg *Supergraph, inaccessibleType m
 	}
 	if m.kind == ast.Interface {
 		for _, g := range m.graphs {
+			if m.interfaceObject[g] {
+				continue
+			}
 			s := c.sub(g)
 			for _, impl := range s.schema.PossibleTypes[m.defs[g].Name] {
 				if impl.Kind == ast.Object {
@@ -280,26 +305,42 @@ func (c *composer) checkFieldSet(graph, typeName string, def *ast.Definition, se
 func (c *composer) mergeFieldMeta(m *mergedType, defs []fieldDef) *Field {
 	field := &Field{Name: defs[0].def.Name, Type: defs[0].def.Type}
 	for _, d := range defs[1:] {
-		if t, ok := mergeOutputType(field.Type, d.def.Type); ok {
+		if t, ok := c.mergeOutputType(field.Type, d.def.Type); ok {
 			field.Type = t
 		}
 	}
-	overridden := map[string]bool{}
+	for _, a := range defs[0].def.Arguments {
+		if a.Directives.ForName("fromContext") == nil {
+			field.Arguments = append(field.Arguments, a)
+		}
+	}
+	// overridden maps each subgraph a field was taken from to the label of
+	// a progressive override ("" for a plain one).
+	overridden := map[string]string{}
 	for _, d := range defs {
 		if o := d.def.Directives.ForName("override"); o != nil {
-			if from := o.Arguments.ForName("from"); from != nil && from.Value != nil {
-				overridden[from.Value.Raw] = true
+			if from := argString(o, "from"); from != "" {
+				overridden[from] = argString(o, "label")
 			}
 		}
 	}
 	for _, d := range defs {
-		if overridden[d.graph] {
+		label, isOverridden := overridden[d.graph]
+		if isOverridden && label == "" {
 			continue
 		}
-		src := FieldSource{Graph: d.graph}
+		src := FieldSource{Graph: d.graph, OverrideLabel: label}
 		typeDef := m.defs[d.graph]
 		src.External = d.def.Directives.ForName("external") != nil ||
 			(typeDef.Directives.ForName("external") != nil && !isKeyField(typeDef, d.def.Name))
+		if o := d.def.Directives.ForName("override"); o != nil {
+			if l := argString(o, "label"); l != "" {
+				src.Override, src.OverrideLabel = argString(o, "from"), l
+			}
+		}
+		if src.OverrideLabel != "" {
+			c.labels[src.OverrideLabel] = true
+		}
 		if r := d.def.Directives.ForName("requires"); r != nil {
 			src.Requires = c.directiveFieldSet(d.graph, m.name, typeDef, r, "@requires")
 		}
@@ -312,9 +353,61 @@ func (c *composer) mergeFieldMeta(m *mergedType, defs []fieldDef) *Field {
 				src.Provides = c.directiveFieldSet(d.graph, target.Name, target, p, "@provides on "+m.name+"."+d.def.Name)
 			}
 		}
+		src.Context = c.contextArguments(d.graph, m.name, d.def)
 		field.Sources = append(field.Sources, src)
 	}
 	return field
+}
+
+// setSourceTypes records, on each source whose type differs from the
+// merged one, the subgraph's own type.
+func (c *composer) setSourceTypes(field *Field, defs []fieldDef) {
+	for i := range field.Sources {
+		src := &field.Sources[i]
+		for _, d := range defs {
+			if d.graph == src.Graph && d.def.Type.String() != field.Type.String() {
+				src.Type = c.sub(d.graph).supergraphType(d.def.Type)
+			}
+		}
+	}
+}
+
+// contextArguments reads a field's @fromContext arguments.
+func (c *composer) contextArguments(graph, typeName string, def *ast.FieldDefinition) []ContextArgument {
+	var out []ContextArgument
+	for _, a := range def.Arguments {
+		fc := a.Directives.ForName("fromContext")
+		if fc == nil {
+			continue
+		}
+		where := fmt.Sprintf("subgraph %q, argument %s.%s(%s:)", graph, typeName, def.Name, a.Name)
+		text := strings.TrimSpace(argString(fc, "field"))
+		name, sel, ok := strings.Cut(strings.TrimPrefix(text, "$"), " ")
+		if !strings.HasPrefix(text, "$") || !ok {
+			c.errorf("%s: @fromContext(field: %q) must be \"$context { selection }\"", where, text)
+			continue
+		}
+		sel = strings.TrimSpace(sel)
+		sel = strings.TrimSuffix(strings.TrimPrefix(sel, "{"), "}")
+		set, err := ParseFieldSet(sel)
+		if err != nil {
+			c.errorf("%s: @fromContext: %v", where, err)
+			continue
+		}
+		out = append(out, ContextArgument{Name: a.Name, Type: a.Type, Context: graph + "__" + name, Selection: set})
+	}
+	return out
+}
+
+// addContexts records the contexts a subgraph's definition sets.
+func (c *composer) addContexts(sg *Supergraph, t *Type, graph string, def *ast.Definition) {
+	for _, d := range def.Directives.ForNames("context") {
+		if name := argString(d, "name"); name != "" {
+			full := graph + "__" + name
+			t.Contexts = append(t.Contexts, full)
+			sg.contexts[full] = append(sg.contexts[full], t.Name)
+		}
+	}
 }
 
 func isKeyField(def *ast.Definition, field string) bool {
@@ -367,6 +460,9 @@ func (c *composer) mergeFieldDef(m *mergedType, defs []fieldDef) *ast.FieldDefin
 		if i == 0 {
 			out.Type = d.def.Type
 			for _, a := range d.def.Arguments {
+				if a.Directives.ForName("fromContext") != nil {
+					continue
+				}
 				out.Arguments = append(out.Arguments, &ast.ArgumentDefinition{
 					Name: a.Name, Description: a.Description, DefaultValue: a.DefaultValue, Type: a.Type,
 					Directives: clientDirectives(a.Directives),
@@ -374,7 +470,7 @@ func (c *composer) mergeFieldDef(m *mergedType, defs []fieldDef) *ast.FieldDefin
 			}
 			continue
 		}
-		merged, ok := mergeOutputType(out.Type, d.def.Type)
+		merged, ok := c.mergeOutputType(out.Type, d.def.Type)
 		if !ok {
 			c.errorf("field %s.%s has type %s in subgraph %q but %s in subgraph %q",
 				m.name, out.Name, defs[0].def.Type.String(), defs[0].graph, d.def.Type.String(), d.graph)
@@ -385,6 +481,9 @@ func (c *composer) mergeFieldDef(m *mergedType, defs []fieldDef) *ast.FieldDefin
 		var kept ast.ArgumentDefinitionList
 		for _, a := range out.Arguments {
 			other := d.def.Arguments.ForName(a.Name)
+			if other != nil && other.Directives.ForName("fromContext") != nil {
+				other = nil
+			}
 			if other == nil {
 				if a.Type.NonNull && a.DefaultValue == nil {
 					c.errorf("argument %s.%s(%s:) is required in subgraph %q but missing in subgraph %q", m.name, out.Name, a.Name, defs[0].graph, d.graph)
@@ -417,17 +516,126 @@ func (c *composer) mergeFieldDef(m *mergedType, defs []fieldDef) *ast.FieldDefin
 	return out
 }
 
-// mergeOutputType merges two output types of one field: the same named type
-// and list shape, nullable where either is nullable.
-func mergeOutputType(a, b *ast.Type) (*ast.Type, bool) {
+// mergeOutputType merges two output types of one field: the same list
+// shape, nullable where either is nullable, and the more general of two
+// named types when one is a subtype of the other (an implementation of an
+// interface, a member of a union).
+func (c *composer) mergeOutputType(a, b *ast.Type) (*ast.Type, bool) {
 	switch {
 	case a.Elem != nil && b.Elem != nil:
-		elem, ok := mergeOutputType(a.Elem, b.Elem)
+		elem, ok := c.mergeOutputType(a.Elem, b.Elem)
 		return &ast.Type{Elem: elem, NonNull: a.NonNull && b.NonNull}, ok
-	case a.Elem == nil && b.Elem == nil && a.NamedType == b.NamedType:
-		return &ast.Type{NamedType: a.NamedType, NonNull: a.NonNull && b.NonNull}, true
+	case a.Elem == nil && b.Elem == nil:
+		named := ""
+		switch {
+		case a.NamedType == b.NamedType, c.isSubtype(b.NamedType, a.NamedType):
+			named = a.NamedType
+		case c.isSubtype(a.NamedType, b.NamedType):
+			named = b.NamedType
+		default:
+			return nil, false
+		}
+		return &ast.Type{NamedType: named, NonNull: a.NonNull && b.NonNull}, true
 	}
 	return nil, false
+}
+
+// isSubtype reports whether object type sub implements interface super,
+// or is a member of union super, in some subgraph.
+func (c *composer) isSubtype(sub, super string) bool {
+	for _, s := range c.subs {
+		def, sup := s.def(sub), s.def(super)
+		if def == nil || sup == nil {
+			continue
+		}
+		switch sup.Kind {
+		case ast.Interface:
+			if slices.Contains(def.Interfaces, sup.Name) {
+				return true
+			}
+		case ast.Union:
+			if slices.Contains(sup.Types, def.Name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkInterfaceObjects checks that every @interfaceObject stands for an
+// interface that some subgraph defines with a @key.
+func (c *composer) checkInterfaceObjects() {
+	for _, name := range c.order {
+		m := c.types[name]
+		if len(m.interfaceObject) == 0 {
+			continue
+		}
+		var owners []string
+		for _, g := range m.graphs {
+			if !m.interfaceObject[g] && m.defs[g].Directives.ForName("key") != nil {
+				owners = append(owners, g)
+			}
+		}
+		if len(owners) == 0 {
+			objs := slices.Sorted(maps.Keys(m.interfaceObject))
+			c.errorf("type %s is an @interfaceObject in subgraph %s, but no subgraph defines interface %s with a @key",
+				name, quoteList(objs), name)
+		}
+	}
+}
+
+// addInterfaceObjectFields adds the fields that @interfaceObject types
+// contribute to an interface to every object type implementing it, as
+// Apollo's composition does: they are resolved through the interface
+// object, so they have no subgraph of their own on the object type.
+func (c *composer) addInterfaceObjectFields(sg *Supergraph, defs ast.DefinitionList) {
+	byName := map[string]*ast.Definition{}
+	for _, d := range defs {
+		byName[d.Name] = d
+	}
+	for _, name := range c.order {
+		m := c.types[name]
+		if len(m.interfaceObject) == 0 {
+			continue
+		}
+		iface := sg.types[name]
+		for _, objName := range c.order {
+			obj := sg.types[objName]
+			if obj == nil || obj.Kind != ast.Object || !c.implementsAnywhere(objName, name) {
+				continue
+			}
+			for _, g := range m.graphs {
+				if !m.interfaceObject[g] {
+					continue
+				}
+				for _, f := range m.defs[g].Fields {
+					if strings.HasPrefix(f.Name, "__") || obj.Fields[f.Name] != nil {
+						continue
+					}
+					meta := iface.Fields[f.Name]
+					obj.Fields[f.Name] = &Field{Name: f.Name, Type: meta.Type, Arguments: meta.Arguments}
+					clientIface, clientObj := byName[name], byName[objName]
+					if clientIface == nil || clientObj == nil {
+						continue
+					}
+					if cf := clientIface.Fields.ForName(f.Name); cf != nil {
+						clientObj.Fields = append(clientObj.Fields, cf)
+					}
+				}
+			}
+		}
+	}
+}
+
+// implementsAnywhere reports whether some subgraph declares that object
+// type obj implements interface iface.
+func (c *composer) implementsAnywhere(obj, iface string) bool {
+	for _, s := range c.subs {
+		if d := s.def(obj); d != nil && d.Kind == ast.Object && slices.Contains(d.Interfaces, iface) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkShareable refuses a field resolved by several subgraphs unless each

@@ -16,9 +16,9 @@ func ParseSupergraph(sdl string) (*Supergraph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the supergraph does not parse: %w", err)
 	}
-	j := &joinReader{enumToGraph: map[string]string{}, problems: nil}
+	j := &joinReader{enumToGraph: map[string]string{}, labels: map[string]bool{}}
 	names := linkNames(doc)
-	j.inaccessible, j.join = names["inaccessible"], names["join"]
+	j.inaccessible, j.join, j.context = names["inaccessible"], names["join"], names["context"]
 	if j.join == "" {
 		return nil, fmt.Errorf("the supergraph has no @link to the join spec (https://specs.apollo.dev/join/v0.x)")
 	}
@@ -41,7 +41,7 @@ func ParseSupergraph(sdl string) (*Supergraph, error) {
 	if graphEnum == nil {
 		return nil, fmt.Errorf("the supergraph has no %s__Graph enum", j.join)
 	}
-	sg := &Supergraph{types: map[string]*Type{}}
+	sg := &Supergraph{types: map[string]*Type{}, contexts: map[string][]string{}}
 	for _, v := range graphEnum.EnumValues {
 		d := v.Directives.ForName(j.join + "__graph")
 		if d == nil {
@@ -89,6 +89,7 @@ func ParseSupergraph(sdl string) (*Supergraph, error) {
 		}
 	}
 	j.implementations(sg, defs, order)
+	sg.OverrideLabels = sortedSet(j.labels)
 	if len(j.problems) > 0 {
 		return nil, &Error{Problems: j.problems}
 	}
@@ -101,9 +102,11 @@ func ParseSupergraph(sdl string) (*Supergraph, error) {
 }
 
 type joinReader struct {
-	join, inaccessible string
-	enumToGraph        map[string]string
-	problems           []string
+	join, inaccessible, context string
+	enumToGraph                 map[string]string
+	// labels collects the progressive override labels seen.
+	labels   map[string]bool
+	problems []string
 }
 
 // linkNames maps each linked spec (join, inaccessible, tag, link) to the
@@ -134,7 +137,7 @@ func linkNames(doc *ast.SchemaDocument) map[string]string {
 }
 
 func (j *joinReader) isSpecType(name string) bool {
-	for _, p := range []string{j.join + "__", "link__", "core__", "inaccessible__", "tag__"} {
+	for _, p := range []string{j.join + "__", "link__", "core__", "inaccessible__", "tag__", "context__"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
@@ -164,13 +167,24 @@ func (j *joinReader) readType(sg *Supergraph, d *ast.Definition, hidden map[stri
 	out := &ast.Definition{Kind: d.Kind, Name: d.Name, Description: d.Description}
 	var graphs []string
 	t := &Type{Name: d.Name, Kind: d.Kind, Fields: map[string]*Field{}, Possible: map[string][]string{}}
+	if j.context != "" {
+		for _, c := range d.Directives.ForNames(j.context) {
+			if name := argString(c, "name"); name != "" {
+				t.Contexts = append(t.Contexts, name)
+				sg.contexts[name] = append(sg.contexts[name], d.Name)
+			}
+		}
+	}
 	for _, jt := range d.Directives.ForNames(j.join + "__type") {
 		g := j.graph(jt)
 		if g == "" {
 			continue
 		}
 		if argString(jt, "isInterfaceObject") == "true" {
-			j.problems = append(j.problems, fmt.Sprintf("type %s: @interfaceObject (subgraph %q) is not supported by this router", d.Name, g))
+			if t.InterfaceObject == nil {
+				t.InterfaceObject = map[string]bool{}
+			}
+			t.InterfaceObject[g] = true
 		}
 		if !slices.Contains(graphs, g) {
 			graphs = append(graphs, g)
@@ -251,9 +265,11 @@ func (j *joinReader) clientField(f *ast.FieldDefinition, hidden map[string]bool)
 }
 
 // readField reads a field's @join__field directives. A field without any is
-// resolved by every subgraph that defines its type.
+// resolved by every subgraph that defines its type; one whose only
+// @join__field names no graph is resolved by none directly (an
+// @interfaceObject adds it to the implementations of its interface).
 func (j *joinReader) readField(d *ast.Definition, f *ast.FieldDefinition, typeGraphs []string) *Field {
-	field := &Field{Name: f.Name, Type: f.Type}
+	field := &Field{Name: f.Name, Type: f.Type, Arguments: f.Arguments}
 	jfs := f.Directives.ForNames(j.join + "__field")
 	if len(jfs) == 0 {
 		for _, g := range typeGraphs {
@@ -272,24 +288,100 @@ func (j *joinReader) readField(d *ast.Definition, f *ast.FieldDefinition, typeGr
 			field.Sources = append(field.Sources, FieldSource{Graph: g, External: true})
 			continue
 		}
-		src := FieldSource{Graph: g, External: argString(jf, "external") == "true"}
+		src := FieldSource{
+			Graph:         g,
+			External:      argString(jf, "external") == "true",
+			Override:      argString(jf, "override"),
+			OverrideLabel: argString(jf, "overrideLabel"),
+		}
+		if src.OverrideLabel != "" {
+			j.labels[src.OverrideLabel] = true
+		}
+		where := fmt.Sprintf("field %s.%s, subgraph %q", d.Name, f.Name, g)
 		if r := argString(jf, "requires"); r != "" {
-			set, err := ParseFieldSet(r)
-			if err != nil {
-				j.problems = append(j.problems, fmt.Sprintf("field %s.%s, subgraph %q: requires: %v", d.Name, f.Name, g, err))
-			}
-			src.Requires = set
+			src.Requires = j.fieldSet(where+": requires", r)
 		}
 		if p := argString(jf, "provides"); p != "" {
-			set, err := ParseFieldSet(p)
+			src.Provides = j.fieldSet(where+": provides", p)
+		}
+		if t := argString(jf, "type"); t != "" && t != f.Type.String() {
+			typ, err := parseType(t)
 			if err != nil {
-				j.problems = append(j.problems, fmt.Sprintf("field %s.%s, subgraph %q: provides: %v", d.Name, f.Name, g, err))
+				j.problems = append(j.problems, fmt.Sprintf("%s: type %q: %v", where, t, err))
 			}
-			src.Provides = set
+			src.Type = typ
+		}
+		if ca := jf.Arguments.ForName("contextArguments"); ca != nil && ca.Value != nil {
+			for _, item := range ca.Value.Children {
+				arg, err := j.contextArgument(item.Value)
+				if err != nil {
+					j.problems = append(j.problems, fmt.Sprintf("%s: contextArguments: %v", where, err))
+					continue
+				}
+				src.Context = append(src.Context, arg)
+			}
 		}
 		field.Sources = append(field.Sources, src)
 	}
 	return field
+}
+
+func (j *joinReader) fieldSet(where, text string) ast.SelectionSet {
+	set, err := ParseFieldSet(text)
+	if err != nil {
+		j.problems = append(j.problems, fmt.Sprintf("%s: %v", where, err))
+	}
+	return set
+}
+
+// contextArgument reads one join__ContextArgument:
+// {context: "a__userCtx", name: "currency", type: "String", selection: " { currency }"}.
+func (j *joinReader) contextArgument(v *ast.Value) (ContextArgument, error) {
+	if v == nil || v.Kind != ast.ObjectValue {
+		return ContextArgument{}, fmt.Errorf("not an object")
+	}
+	get := func(name string) string {
+		if c := v.Children.ForName(name); c != nil {
+			return c.Raw
+		}
+		return ""
+	}
+	arg := ContextArgument{Name: get("name"), Context: get("context")}
+	if arg.Name == "" || arg.Context == "" {
+		return arg, fmt.Errorf("a context argument lacks its name or context")
+	}
+	typ, err := parseType(get("type"))
+	if err != nil {
+		return arg, fmt.Errorf("argument %s: %w", arg.Name, err)
+	}
+	arg.Type = typ
+	sel := strings.TrimSpace(get("selection"))
+	sel = strings.TrimSuffix(strings.TrimPrefix(sel, "{"), "}")
+	if arg.Selection, err = ParseFieldSet(sel); err != nil {
+		return arg, fmt.Errorf("argument %s: %w", arg.Name, err)
+	}
+	return arg, nil
+}
+
+// parseType parses a type reference such as "[String!]!".
+func parseType(text string) (*ast.Type, error) {
+	doc, err := parser.ParseQuery(&ast.Source{Name: "type", Input: "query($v: " + text + ") { __typename }"})
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a type: %w", text, err)
+	}
+	return doc.Operations[0].VariableDefinitions[0].Type, nil
+}
+
+func sortedSet(m map[string]bool) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // implementations fills each interface's possible types per subgraph from

@@ -27,6 +27,7 @@ scalar link__Import
 enum link__Purpose { SECURITY EXECUTION }
 scalar federation__Scope
 scalar federation__Policy
+scalar federation__ContextFieldValue
 directive @link(url: String!, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
 directive @key(fields: FieldSet!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE
 directive @requires(fields: FieldSet!) on FIELD_DEFINITION
@@ -42,6 +43,10 @@ directive @composeDirective(name: String!) repeatable on SCHEMA
 directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
 directive @requiresScopes(scopes: [[federation__Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
 directive @policy(policies: [[federation__Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION
+directive @fromContext(field: federation__ContextFieldValue) on ARGUMENT_DEFINITION
+directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
+directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
 `
 
 // internalTypes are the federation plumbing types a subgraph may print; they
@@ -49,13 +54,12 @@ directive @policy(policies: [[federation__Policy!]!]!) on FIELD_DEFINITION | OBJ
 var internalTypes = map[string]bool{
 	"_Service": true, "_Any": true, "_Entity": true, "FieldSet": true, "_FieldSet": true,
 	"federation__FieldSet": true, "link__Import": true, "link__Purpose": true,
-	"federation__Scope": true, "federation__Policy": true,
+	"federation__Scope": true, "federation__Policy": true, "federation__ContextFieldValue": true,
 }
 
 // unsupported directives: composition refuses them rather than serve a
 // schema whose rules the router would silently not enforce.
 var unsupported = map[string]string{
-	"interfaceObject": "@interfaceObject is not supported by this router",
 	"authenticated":   "@authenticated is not enforced by this router",
 	"requiresScopes":  "@requiresScopes is not enforced by this router",
 	"policy":          "@policy is not enforced by this router",
@@ -225,4 +229,16 @@ func renameDirectives(doc *ast.SchemaDocument, renames map[string]string) {
 			fix(sd.Directives)
 		}
 	}
+}
+
+// supergraphType maps a type reference of the subgraph to the
+// supergraph's names (its root types are Query and Mutation there).
+func (s *subgraph) supergraphType(t *ast.Type) *ast.Type {
+	if t == nil {
+		return nil
+	}
+	if t.Elem != nil {
+		return &ast.Type{Elem: s.supergraphType(t.Elem), NonNull: t.NonNull}
+	}
+	return &ast.Type{NamedType: s.typeName(t.NamedType), NonNull: t.NonNull}
 }

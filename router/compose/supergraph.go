@@ -11,11 +11,9 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
-	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
 )
 
@@ -36,14 +34,22 @@ type Supergraph struct {
 	// @inaccessible elements. Operations are validated against it and
 	// introspection answers from it.
 	Schema *ast.Schema
-	types  map[string]*Type
+	// OverrideLabels lists the labels of progressive @override
+	// (@override(label:)) in use, sorted: each request turns each of them
+	// on or off, and the plan depends on which.
+	OverrideLabels []string
+	types          map[string]*Type
+	// contexts maps a context name (as the supergraph spells it,
+	// "subgraph__name") to the types that set it with @context.
+	contexts map[string][]string
 }
 
 // Type is the federation metadata of one object, interface or union type.
 type Type struct {
 	Name string
 	Kind ast.DefinitionKind
-	// Graphs are the subgraphs that define the type.
+	// Graphs are the subgraphs that define the type. A subgraph that
+	// declares an interface as an @interfaceObject is listed too.
 	Graphs []string
 	// Keys are the entity keys, per subgraph. A type without keys is a
 	// value type: each subgraph resolves the fields it defines.
@@ -52,8 +58,15 @@ type Type struct {
 	Fields map[string]*Field
 	// Possible lists, per subgraph, the object types an abstract type may
 	// be in that subgraph (an interface's implementations, a union's
-	// members).
+	// members). A subgraph that knows the interface only as an
+	// @interfaceObject has no entry.
 	Possible map[string][]string
+	// InterfaceObject holds, for an interface, the subgraphs that declare
+	// it as an object type with @interfaceObject: they know neither its
+	// implementations nor the concrete __typename of its values.
+	InterfaceObject map[string]bool
+	// Contexts are the context names this type sets (@context).
+	Contexts []string
 }
 
 // Key is one @key of an entity in one subgraph.
@@ -73,8 +86,11 @@ type Field struct {
 	Name string
 	// Type is the field's type in the supergraph (known for inaccessible
 	// fields too, which @requires and keys may use).
-	Type    *ast.Type
-	Sources []FieldSource
+	Type *ast.Type
+	// Arguments are the field's arguments in the supergraph, inaccessible
+	// and contextual ones included.
+	Arguments ast.ArgumentDefinitionList
+	Sources   []FieldSource
 }
 
 // FieldSource is one subgraph's view of a field.
@@ -86,7 +102,52 @@ type FieldSource struct {
 	// Requires and Provides are parsed field sets; nil when absent.
 	Requires ast.SelectionSet
 	Provides ast.SelectionSet
+	// Type is the field's type in this subgraph when it differs from the
+	// supergraph's (a non-null or a more specific type); nil otherwise.
+	Type *ast.Type
+	// OverrideLabel is the label of a progressive override: with
+	// Override set, the subgraph resolves the field only when the label
+	// is on; without, only when it is off.
+	OverrideLabel string
+	// Override names the subgraph this one took the field from.
+	Override string
+	// Context lists the field's contextual arguments (@fromContext),
+	// whose values come from an ancestor in the response.
+	Context []ContextArgument
 }
+
+// ContextArgument is an argument whose value the router takes from the
+// nearest ancestor object that sets Context (@context), by selecting
+// Selection on it.
+type ContextArgument struct {
+	// Name and Type are the argument's, as the subgraph declares it.
+	Name string
+	Type *ast.Type
+	// Context is the context's name in the supergraph.
+	Context string
+	// Selection is the field set selected on the ancestor; its one leaf
+	// value is the argument.
+	Selection ast.SelectionSet
+}
+
+// ActiveIn reports whether the source resolves the field when the
+// override labels in on are on.
+func (s *FieldSource) ActiveIn(on func(label string) bool) bool {
+	if s.External {
+		return false
+	}
+	if s.OverrideLabel == "" {
+		return true
+	}
+	active := on != nil && on(s.OverrideLabel)
+	if s.Override != "" {
+		return active
+	}
+	return !active
+}
+
+// TypesWithContext returns the types that set the named context.
+func (s *Supergraph) TypesWithContext(name string) []string { return s.contexts[name] }
 
 // Type returns the metadata of a type, or nil.
 func (s *Supergraph) Type(name string) *Type { return s.types[name] }
@@ -115,20 +176,22 @@ func (f *Field) Source(graph string) *FieldSource {
 	return nil
 }
 
-// ResolvedIn reports whether graph resolves the field itself.
+// ResolvedIn reports whether graph resolves the field itself, with every
+// override label off.
 func (f *Field) ResolvedIn(graph string) bool {
 	s := f.Source(graph)
-	return s != nil && !s.External
+	return s != nil && s.ActiveIn(nil)
 }
 
-// Resolvers returns the graphs that resolve the field themselves.
+// Resolvers returns the graphs that resolve the field themselves, with
+// every override label off.
 func (f *Field) Resolvers() []string {
 	var out []string
 	if f == nil {
 		return nil
 	}
 	for _, s := range f.Sources {
-		if !s.External {
+		if s.ActiveIn(nil) {
 			out = append(out, s.Graph)
 		}
 	}
@@ -169,66 +232,6 @@ func (s *Supergraph) ClientSDL() string {
 	return buf.String()
 }
 
-// ParseFieldSet parses a federation field set such as "id" or
-// "sku vendor { id }" into a selection set.
-func ParseFieldSet(fields string) (ast.SelectionSet, error) {
-	doc, err := parser.ParseQuery(&ast.Source{Name: "fieldset", Input: "{" + fields + "}"})
-	if err != nil {
-		return nil, fmt.Errorf("field set %q does not parse: %w", fields, err)
-	}
-	if len(doc.Operations) != 1 || len(doc.Fragments) > 0 {
-		return nil, fmt.Errorf("field set %q is not a plain selection", fields)
-	}
-	set := doc.Operations[0].SelectionSet
-	if len(set) == 0 {
-		return nil, fmt.Errorf("field set %q is empty", fields)
-	}
-	if err := checkPlainFieldSet(set); err != nil {
-		return nil, fmt.Errorf("field set %q: %w", fields, err)
-	}
-	return set, nil
-}
-
-func checkPlainFieldSet(set ast.SelectionSet) error {
-	for _, sel := range set {
-		f, ok := sel.(*ast.Field)
-		if !ok {
-			// Inline fragments on abstract keys are legal federation, but
-			// this router does not plan them.
-			return fmt.Errorf("fragments in field sets are not supported")
-		}
-		if len(f.Arguments) > 0 || f.Alias != f.Name || len(f.Directives) > 0 {
-			return fmt.Errorf("field %q has arguments, an alias or directives", f.Name)
-		}
-		if err := checkPlainFieldSet(f.SelectionSet); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// FieldSetString prints a parsed field set back in canonical form.
-func FieldSetString(set ast.SelectionSet) string {
-	var b strings.Builder
-	writeFieldSet(&b, set)
-	return b.String()
-}
-
-func writeFieldSet(b *strings.Builder, set ast.SelectionSet) {
-	for i, sel := range set {
-		f := sel.(*ast.Field)
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(f.Name)
-		if len(f.SelectionSet) > 0 {
-			b.WriteString(" { ")
-			writeFieldSet(b, f.SelectionSet)
-			b.WriteString(" }")
-		}
-	}
-}
-
 // clientSchema validates the client-facing definitions into a schema.
 func clientSchema(defs ast.DefinitionList, directives ast.DirectiveDefinitionList, hasMutation bool) (*ast.Schema, error) {
 	doc := validator.PreludeDocument()
@@ -245,3 +248,7 @@ func clientSchema(defs ast.DefinitionList, directives ast.DirectiveDefinitionLis
 	}
 	return schema, nil
 }
+
+// Types returns the metadata of every object, interface and union type,
+// by name. The map is the supergraph's own: callers must not change it.
+func (s *Supergraph) Types() map[string]*Type { return s.types }

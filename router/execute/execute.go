@@ -5,7 +5,6 @@
 package execute
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,14 +105,10 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 			return res
 		}
 		// The fetch failed: its fields are answered null below.
-	case p.Operation == ast.Mutation || len(p.Fetches) == 1:
-		for _, f := range p.Fetches {
-			x.fetch(ctx, f)
-		}
 	default:
-		x.parallel(ctx, p.Fetches)
+		x.run(ctx, p.Fetches)
 	}
-	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0}
+	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0, schema: ex.Schema}
 	s.buf = make([]byte, 0, 1024)
 	root := x.data
 	if null := s.object(root, p.Root); null {
@@ -129,7 +124,9 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 	return res
 }
 
-func (x *execution) parallel(ctx context.Context, fetches []*plan.Fetch) {
+// run runs a plan's fetches, each as soon as the fetches it depends on are
+// done, as many at a time as the dependencies allow.
+func (x *execution) run(ctx context.Context, fetches []*plan.Fetch) {
 	switch len(fetches) {
 	case 0:
 		return
@@ -137,15 +134,22 @@ func (x *execution) parallel(ctx context.Context, fetches []*plan.Fetch) {
 		x.fetch(ctx, fetches[0])
 		return
 	}
+	done := make([]chan struct{}, len(fetches))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
 	var wg sync.WaitGroup
-	for _, f := range fetches[1:] {
+	for _, f := range fetches {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(done[f.ID])
+			for _, d := range f.Deps {
+				<-done[d.ID]
+			}
 			x.fetch(ctx, f)
 		}()
 	}
-	x.fetch(ctx, fetches[0])
 	wg.Wait()
 }
 
@@ -225,32 +229,12 @@ type target struct {
 }
 
 func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
-	// reps holds each _entities field's representations, by variable.
-	reps := make(map[string]any, len(f.Entities))
-	var targets [][][]target
-	if f.Entities != nil {
-		x.mu.Lock()
-		any := false
-		targets = make([][][]target, len(f.Entities))
-		for i, e := range f.Entities {
-			list, tg := collect(x.data, e)
-			reps[e.Variable] = list
-			targets[i] = tg
-			any = any || len(list) > 0
-		}
-		x.mu.Unlock()
-		if !any {
-			x.parallel(ctx, f.Children)
+	if f.Entities == nil {
+		sr, ok := x.send(ctx, f, nil)
+		if !ok {
 			return
 		}
-	}
-	sr, ok := x.send(ctx, f, reps)
-	if !ok {
-		return
-	}
-
-	x.mu.Lock()
-	if f.Entities == nil {
+		x.mu.Lock()
 		mergeObject(x.data, sr.Data)
 		for _, e := range sr.Errors {
 			x.errs = append(x.errs, x.subgraphError(f, e, e.Path))
@@ -258,29 +242,60 @@ func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
 		// A replayed placeOrder says so in its response's extensions; the
 		// REST shim turns it into the Idempotent-Replayed header.
 		x.replayed(sr)
-	} else {
-		for i, e := range f.Entities {
-			var list []any
-			if sr.Data != nil {
-				v, _ := sr.Data.get(e.Alias)
-				list, _ = v.([]any)
-			}
-			for j, item := range list {
-				obj, ok := item.(*object)
-				if !ok || j >= len(targets[i]) {
-					continue
-				}
-				for _, t := range targets[i][j] {
-					mergeObject(t.obj, obj)
-				}
-			}
+		x.mu.Unlock()
+		return
+	}
+	x.mu.Lock()
+	batches := collectBatches(x.data, f)
+	x.mu.Unlock()
+	switch len(batches) {
+	case 0:
+	case 1:
+		x.fetchEntities(ctx, f, batches[0])
+	default:
+		// Contextual arguments differ between objects: one request per
+		// set of values.
+		var wg sync.WaitGroup
+		for _, b := range batches[1:] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				x.fetchEntities(ctx, f, b)
+			}()
 		}
-		for _, e := range sr.Errors {
-			x.entityErrors(f, targets, e)
+		x.fetchEntities(ctx, f, batches[0])
+		wg.Wait()
+	}
+}
+
+// fetchEntities sends one batch of an entity fetch and merges the
+// entities it gets into the objects they stand for.
+func (x *execution) fetchEntities(ctx context.Context, f *plan.Fetch, b *batch) {
+	sr, ok := x.send(ctx, f, b)
+	if !ok {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i, e := range f.Entities {
+		var list []any
+		if sr.Data != nil {
+			v, _ := sr.Data.get(e.Alias)
+			list, _ = v.([]any)
+		}
+		for j, item := range list {
+			obj, ok := item.(*object)
+			if !ok || j >= len(b.targets[i]) {
+				continue
+			}
+			for _, t := range b.targets[i][j] {
+				mergeObject(t.obj, obj)
+			}
 		}
 	}
-	x.mu.Unlock()
-	x.parallel(ctx, f.Children)
+	for _, e := range sr.Errors {
+		x.entityErrors(f, b.targets, e)
+	}
 }
 
 // entityErrors re-paths an _entities error to the client paths of the
@@ -321,7 +336,7 @@ func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) Er
 	ext["serviceName"] = f.Graph
 	out := Error{Message: e.Message, Extensions: ext}
 	for _, p := range path {
-		if s, ok := p.(string); ok && plan.IsInternalAlias(s) {
+		if s, ok := p.(string); ok && x.req.Plan.IsInternalKey(s) {
 			break // an internal field: the client path ends at its object
 		}
 		out.Path = append(out.Path, p)
@@ -386,92 +401,10 @@ func mergeObject(dst, src *object) {
 	}
 }
 
-// collect finds the objects at e.Path that are entities of e.Types and
-// builds their representations, without duplicates. targets[i] lists the
-// objects representation i stands for.
-func collect(data *object, e *plan.Entities) (reps []json.RawMessage, targets [][]target) {
-	index := map[string]int{}
-	var walk func(v any, depth int, path []any)
-	walk = func(v any, depth int, path []any) {
-		switch v := v.(type) {
-		case []any:
-			for i, item := range v {
-				walk(item, depth, append(path, i))
-			}
-		case *object:
-			if depth < len(e.Path) {
-				key := e.Path[depth]
-				next, _ := v.get(key)
-				walk(next, depth+1, append(path, key))
-				return
-			}
-			tn, _ := v.get("__typename")
-			typename, _ := tn.(string)
-			fields, ok := e.Types[typename]
-			if !ok {
-				return
-			}
-			var b bytes.Buffer
-			b.WriteString(`{"__typename":`)
-			writeJSONString(&b, typename)
-			if !writeRep(&b, v, fields) {
-				return
-			}
-			b.WriteByte('}')
-			k := b.String()
-			i, seen := index[k]
-			if !seen {
-				i = len(reps)
-				index[k] = i
-				reps = append(reps, json.RawMessage(k))
-				targets = append(targets, nil)
-			}
-			targets[i] = append(targets[i], target{obj: v, path: append([]any{}, path...)})
-		}
-	}
-	walk(data, 0, make([]any, 0, len(e.Path)+4))
-	return reps, targets
-}
-
-// writeRep writes the representation fields of obj; false when one is
-// missing or null (such an object cannot be fetched).
-func writeRep(b *bytes.Buffer, obj *object, fields []*plan.RepField) bool {
-	for _, f := range fields {
-		v, ok := obj.get(f.Key)
-		if !ok || v == nil {
-			return false
-		}
-		b.WriteByte(',')
-		writeJSONString(b, f.Name)
-		b.WriteByte(':')
-		if len(f.Sub) > 0 {
-			sub, ok := v.(*object)
-			if !ok {
-				return false
-			}
-			b.WriteByte('{')
-			start := b.Len()
-			if !writeRep(b, sub, f.Sub) {
-				return false
-			}
-			// writeRep starts each field with a comma; drop the first.
-			raw := b.Bytes()
-			copy(raw[start:], raw[start+1:])
-			b.Truncate(b.Len() - 1)
-			b.WriteByte('}')
-			continue
-		}
-		if err := writeJSONValue(b, v); err != nil {
-			return false
-		}
-	}
-	return true
-}
-
 // post sends one fetch to its subgraph; on failure it records the error
 // and returns false.
-func (x *execution) post(ctx context.Context, f *plan.Fetch, reps map[string]any) (*transport.Response, bool) {
-	body, err := encodeRequest(f, x.req.Variables, reps)
+func (x *execution) post(ctx context.Context, f *plan.Fetch, b *batch) (*transport.Response, bool) {
+	body, err := encodeRequest(f, x.req.Variables, b)
 	if err != nil {
 		x.fail(f, fmt.Errorf("encoding the request: %w", err))
 		return nil, false
@@ -513,8 +446,8 @@ func (x *execution) post(ctx context.Context, f *plan.Fetch, reps map[string]any
 
 // send posts one fetch and parses the answer; on failure it records the
 // error and returns false.
-func (x *execution) send(ctx context.Context, f *plan.Fetch, reps map[string]any) (*subgraphResponse, bool) {
-	resp, ok := x.post(ctx, f, reps)
+func (x *execution) send(ctx context.Context, f *plan.Fetch, b *batch) (*subgraphResponse, bool) {
+	resp, ok := x.post(ctx, f, b)
 	if !ok {
 		return nil, false
 	}
@@ -596,9 +529,10 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 }
 
 // encodeRequest writes a fetch's request body: its query, the client
-// variables it uses, and its representations (reps, by variable name), as
-// JSON built directly rather than through encoding/json's reflection.
-func encodeRequest(f *plan.Fetch, clientVars map[string]any, reps map[string]any) ([]byte, error) {
+// variables it uses, and for an entity fetch the batch's representations
+// and contextual arguments, as JSON built directly rather than through
+// encoding/json's reflection.
+func encodeRequest(f *plan.Fetch, clientVars map[string]any, b *batch) ([]byte, error) {
 	buf := make([]byte, 0, len(f.QueryJSON)+64)
 	buf = append(buf, `{"query":`...)
 	buf = append(buf, f.QueryJSON...)
@@ -618,24 +552,29 @@ func encodeRequest(f *plan.Fetch, clientVars map[string]any, reps map[string]any
 		if !ok {
 			continue
 		}
-		b, err := json.Marshal(v)
+		raw, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("variable %s: %w", name, err)
 		}
 		member(name)
-		buf = append(buf, b...)
+		buf = append(buf, raw...)
 	}
-	for _, e := range f.Entities {
-		list, _ := reps[e.Variable].([]json.RawMessage)
-		member(e.Variable)
-		buf = append(buf, '[')
-		for i, r := range list {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, r...)
+	if b != nil {
+		for i, c := range f.Context {
+			member(c.Variable)
+			buf = append(buf, b.context[i]...)
 		}
-		buf = append(buf, ']')
+		for i, e := range f.Entities {
+			member(e.Variable)
+			buf = append(buf, '[')
+			for j, r := range b.reps[i] {
+				if j > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, r...)
+			}
+			buf = append(buf, ']')
+		}
 	}
 	if !first {
 		buf = append(buf, '}')

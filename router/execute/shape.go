@@ -1,7 +1,6 @@
 package execute
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -21,6 +20,9 @@ type shaper struct {
 	buf  []byte
 	vars map[string]any
 	errs []Error
+	// schema is the client schema: an enum value it does not have (an
+	// @inaccessible one, or one only a subgraph knows) is a field error.
+	schema *ast.Schema
 	// hadErrors is set when fetches reported errors: a null they caused is
 	// already explained, so shaping adds no error of its own for it.
 	hadErrors bool
@@ -121,6 +123,11 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, parent string) bool {
 		}
 		bubble = s.object(obj, f.Sub)
 	default:
+		if msg := s.badEnum(t, v); msg != "" {
+			s.errorf("%s", msg)
+			bubble = true
+			break
+		}
 		if err := appendLeaf(&s.buf, v); err != nil {
 			s.errorf("field %s.%s: %v", parent, f.Name, err)
 			bubble = true
@@ -134,6 +141,31 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, parent string) bool {
 	}
 	s.buf = append(s.buf[:start], "null"...)
 	return false
+}
+
+// badEnum checks a value for an enum position: it must be one of the
+// client schema's values of the enum.
+func (s *shaper) badEnum(t *ast.Type, v any) string {
+	if s.schema == nil {
+		return ""
+	}
+	def := s.schema.Types[t.Name()]
+	if def == nil || def.Kind != ast.Enum {
+		return ""
+	}
+	str, ok := v.(string)
+	if ok && def.EnumValues.ForName(str) != nil {
+		return ""
+	}
+	return fmt.Sprintf("Enum %q cannot represent value: %s", def.Name, leafText(v))
+}
+
+func leafText(v any) string {
+	var buf []byte
+	if err := appendLeaf(&buf, v); err != nil {
+		return "?"
+	}
+	return string(buf)
 }
 
 func (s *shaper) errorf(format string, args ...any) {
@@ -160,19 +192,6 @@ func appendLeaf(buf *[]byte, v any) error {
 		}
 		*buf = append(*buf, b...)
 	}
-	return nil
-}
-
-func writeJSONString(b *bytes.Buffer, s string) {
-	b.Write(appendJSONString(nil, s))
-}
-
-func writeJSONValue(b *bytes.Buffer, v any) error {
-	var buf []byte
-	if err := appendLeaf(&buf, v); err != nil {
-		return err
-	}
-	b.Write(buf)
 	return nil
 }
 

@@ -63,6 +63,10 @@ type Options struct {
 	// ExposePlans lets a client ask for an operation's query plan with the
 	// header X-Query-Plan: true; it comes back in extensions.queryPlan.
 	ExposePlans bool
+	// OverrideLabels forces progressive override labels on (true) or off
+	// (false). A label left out that reads "percent(N)" is on for N% of
+	// requests; any other is off.
+	OverrideLabels map[string]bool
 }
 
 // Gateway serves operations over the current supergraph. Swapping the
@@ -75,9 +79,10 @@ type Gateway struct {
 }
 
 type state struct {
-	sg    *compose.Supergraph
-	exec  *execute.Executor
-	cache *lru.Cache[string, *prepared]
+	sg     *compose.Supergraph
+	exec   *execute.Executor
+	cache  *lru.Cache[string, *prepared]
+	labels *labels
 }
 
 // prepared is a parsed and validated operation, with its plans by the
@@ -124,8 +129,9 @@ func New(opts Options) *Gateway {
 func (g *Gateway) SetSupergraph(sg *compose.Supergraph) {
 	cache, _ := lru.New[string, *prepared](g.opts.PlanCacheSize)
 	g.state.Store(&state{
-		sg:    sg,
-		cache: cache,
+		sg:     sg,
+		cache:  cache,
+		labels: newLabels(sg.OverrideLabels, g.opts.OverrideLabels),
 		exec: &execute.Executor{Fetcher: g.opts.Fetcher, Logger: g.opts.Logger, Schema: sg.Schema,
 			OnFetch: g.opts.OnFetch, Tracer: g.opts.Tracer},
 	})
@@ -276,6 +282,8 @@ func (g *Gateway) plan(ctx context.Context, st *state, p *prepared, vars map[str
 		key.WriteString(strconv.FormatBool(v))
 		key.WriteByte(',')
 	}
+	on, labelKey := st.labels.roll()
+	key.WriteString(labelKey)
 	k := key.String()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -286,7 +294,7 @@ func (g *Gateway) plan(ctx context.Context, st *state, p *prepared, vars map[str
 		_, span := g.opts.Tracer.Start(ctx, "graphql.plan")
 		defer span.End()
 	}
-	pl, err := plan.Build(st.sg, p.doc, p.op, vars)
+	pl, err := plan.BuildWith(st.sg, p.doc, p.op, vars, plan.Options{Labels: func(l string) bool { return on[l] }})
 	if err != nil {
 		return nil, err
 	}

@@ -1,15 +1,16 @@
-// Package plan turns a validated client operation into a tree of subgraph
+// Package plan turns a validated client operation into a graph of subgraph
 // fetches: root fields grouped by subgraph, and _entities fetches for the
-// fields that other subgraphs resolve, with the keys and @requires fields
-// they need added to the fetches before them.
+// fields that other subgraphs resolve, each after the fetches whose data it
+// needs (the objects it completes, their keys, the fields its @requires
+// names, the values of its contextual arguments).
 //
-// A plan depends on the operation, the supergraph and the values of the
-// variables that @skip and @include use; nothing else. It is immutable and
-// may be cached and shared between requests.
+// A plan depends on the operation, the supergraph, the values of the
+// variables that @skip and @include use, and the progressive override
+// labels that are on; nothing else. It is immutable and may be cached and
+// shared between requests.
 package plan
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,14 +20,15 @@ import (
 	"bookstore/router/compose"
 )
 
-// Plan is the fetch tree of one operation, and the normalized selection the
-// executor shapes the response with.
+// Plan is the fetch graph of one operation, and the normalized selection
+// the executor shapes the response with.
 type Plan struct {
 	Operation ast.Operation
 	// Root is the normalized selection on the root type.
 	Root *Selection
-	// Fetches are the root fetches: run in parallel for a query, one after
-	// another for a mutation.
+	// Fetches are every fetch of the plan, each after the fetches it
+	// depends on. A mutation's root fetches depend on everything the root
+	// fetch before them started, so they run one after another.
 	Fetches []*Fetch
 	// Introspection is true when a root field is __schema or __type: the
 	// executor answers those from the schema.
@@ -37,10 +39,17 @@ type Plan struct {
 	Passthrough bool
 	// VariableTypes holds the client's variable definitions by name.
 	VariableTypes map[string]*ast.Type
+	// InternalPrefix starts every response key the planner chose for a
+	// field it added (a key, a @requires field); no response key of the
+	// client's starts with it. An error under such a key belongs to the
+	// object the field was added to.
+	InternalPrefix string
 }
 
 // Fetch is one request to one subgraph.
 type Fetch struct {
+	// ID numbers the plan's fetches from 0, in Plan.Fetches order.
+	ID    int
 	Graph string
 	// Query is the subgraph operation's text, and QueryJSON the same as a
 	// JSON string, ready for a request body.
@@ -51,18 +60,24 @@ type Fetch struct {
 	// Entities are the _entities selections of an entity fetch, one per
 	// path; nil for a root fetch.
 	Entities []*Entities
-	// Children run once this fetch's data is merged.
-	Children []*Fetch
+	// Deps are the fetches that must be done before this one starts, and
+	// Dependents those that wait for it.
+	Deps, Dependents []*Fetch
 	// Mutation is true for a root fetch of a mutation: the transport
 	// retries it only when it surely never reached the subgraph.
 	Mutation bool
+	// Context lists the contextual arguments (@fromContext) of an entity
+	// fetch. Their values come from ancestors of each object; objects
+	// with different values are sent in separate requests.
+	Context []*ContextValue
 
-	root   *subSelection // root fetch: the selection on the root type
-	byPath map[string]*Entities
+	root    *subSelection // root fetch: the selection on the root type
+	byPath  map[string]*Entities
+	depsKey string
 }
 
 // Entities is one _entities field of an entity fetch: the objects found at
-// Path in the response so far whose __typename is one of Types.
+// Path in the response so far whose __typename is a key of Types.
 type Entities struct {
 	// Alias is the _entities field's alias in the fetch, and Variable the
 	// name of its representations variable.
@@ -70,25 +85,61 @@ type Entities struct {
 	// Path is the response keys from the root to the objects; lists on the
 	// way are walked through.
 	Path []string
-	// Types maps each entity type to the fields of its representations.
-	Types map[string][]*RepField
+	// Types maps each __typename an object at Path may have in the data
+	// to the representation sent for it.
+	Types map[string]*Representation
 
 	fragments *subSelection
-	reps      map[string][]*repField
+	reps      map[string]*repBuilder
 }
 
-// RepField is one field of an entity representation: its name in the
-// representation, its response key in the data already fetched, and its
-// sub-fields for a composite key.
+// Representation describes the entity representation of an object.
+type Representation struct {
+	// Typename is the representation's __typename: the object's own, or
+	// the name of the interface a subgraph knows it by (@interfaceObject,
+	// or an entity interface whose implementation is yet unknown).
+	Typename string
+	// Fields are read from the object: the key, then @requires fields.
+	Fields []*RepField
+}
+
+// RepField is one field of a representation: its name in the
+// representation and its response key in the data already fetched.
 type RepField struct {
 	Name, Key string
-	Sub       []*RepField
+	// Sub describes an object (or a list of them); nil for a leaf.
+	Sub *RepObject
+	// Optional fields (those a @requires names) are sent as null when the
+	// data has none; a key field missing or null leaves the object out.
+	Optional bool
 }
 
-type repField struct {
-	name  string
-	field *subField
-	sub   []*repField
+// RepObject describes the object value of a representation field.
+type RepObject struct {
+	// Typename is set when the field is abstract: the value carries its
+	// __typename.
+	Typename bool
+	// Fields are read from every object; ByType adds fields for objects of
+	// one concrete type (inline fragments of the field set).
+	Fields []*RepField
+	ByType map[string][]*RepField
+}
+
+// ContextValue is one contextual argument of an entity fetch: the variable
+// that carries it, and where each object's value is read.
+type ContextValue struct {
+	// Variable is the subgraph operation's variable for the argument.
+	Variable string
+	// Type is the variable's type.
+	Type *ast.Type
+	// Depth is the number of Path keys that lead from the root to the
+	// ancestor object that sets the context (0: the root object).
+	Depth int
+	// Types are the __typenames an ancestor may have to set the context.
+	Types []string
+	// Value selects the argument from the ancestor: a chain of fields down
+	// to one leaf (with the ancestor's fragments resolved per type).
+	Value *RepObject
 }
 
 // Error is a planning failure: the operation asks for something the
@@ -97,9 +148,22 @@ type Error struct{ Msg string }
 
 func (e *Error) Error() string { return e.Msg }
 
+// Options are the per-request inputs a plan depends on beyond the
+// operation.
+type Options struct {
+	// Labels reports whether a progressive override label is on; nil
+	// means every label is off.
+	Labels func(label string) bool
+}
+
 // Build plans one operation of a validated document. vars are the coerced
 // variable values; only those @skip and @include use affect the plan.
 func Build(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
+	return BuildWith(sg, doc, op, vars, Options{})
+}
+
+// BuildWith is Build with per-request options.
+func BuildWith(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, opts Options) (*Plan, error) {
 	n := &normalizer{schema: sg.Schema, fragments: doc.Fragments, vars: vars}
 	rootType := sg.Schema.Query
 	if op.Operation == ast.Mutation {
@@ -112,496 +176,76 @@ func Build(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefi
 	if err != nil {
 		return nil, &Error{Msg: err.Error()}
 	}
-	p := &planner{sg: sg, vars: map[string]*ast.Type{}, opName: op.Name}
-	for _, v := range op.VariableDefinitions {
-		p.vars[v.Variable] = v.Type
+	p := newPlanner(sg, op, opts)
+	p.prefix = internalPrefix(n.keys)
+	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, InternalPrefix: p.prefix}
+	roots := p.planRoot(out, rootType.Name, root.Fields[rootType.Name], op.Operation == ast.Mutation)
+	if p.err != nil {
+		return nil, p.err
 	}
-	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars}
-	if err := p.planRoot(out, rootType.Name, root.Fields[rootType.Name], op.Operation == ast.Mutation); err != nil {
-		return nil, err
+	if op.Operation == ast.Mutation {
+		p.serialize(roots)
 	}
-	for _, f := range out.Fetches {
-		p.finish(f)
-	}
-	out.Passthrough = len(out.Fetches) == 1 && !out.Introspection && len(out.Fetches[0].Children) == 0 &&
-		!out.Fetches[0].root.hasInternal() && !rootTypename(root, rootType.Name)
+	p.finish()
+	out.Fetches = p.fetches
+	out.Passthrough = len(p.fetches) == 1 && !out.Introspection && len(p.fetches[0].Dependents) == 0 &&
+		!p.fetches[0].root.hasInternal() && !rootTypename(root, rootType.Name)
 	return out, nil
 }
 
-type planner struct {
-	sg   *compose.Supergraph
-	vars map[string]*ast.Type
-	err  error
-	// opName is the client operation's name; a named operation's fetches
-	// are named after it, NAME__SUBGRAPH__N, so that a subgraph's logs,
-	// metrics and traces say which client operation asked.
-	opName  string
-	fetches int
-}
-
-func (p *planner) fail(format string, args ...any) {
-	if p.err == nil {
-		p.err = &Error{Msg: fmt.Sprintf(format, args...)}
-	}
-}
-
-// planRoot groups root fields by subgraph. A query's fetches run in
-// parallel; a mutation's consecutive fields of one subgraph share a fetch,
-// and fetches run in field order.
-func (p *planner) planRoot(out *Plan, rootType string, fields []*Field, mutation bool) error {
-	meta := p.sg.Type(rootType)
-	var last *Fetch
-	byGraph := map[string]*Fetch{}
-	for _, f := range fields {
-		switch f.Name {
-		case "__typename":
-			continue
-		case "__schema", "__type":
-			out.Introspection = true
-			continue
+// internalPrefix returns "_k_", or a variant that starts none of the
+// client's response keys.
+func internalPrefix(clientKeys map[string]bool) string {
+	for i := 0; ; i++ {
+		prefix := "_k_"
+		if i > 0 {
+			prefix = "_k" + itoa(i-1) + "_"
 		}
-		resolvers := meta.Field(f.Name).Resolvers()
-		if len(resolvers) == 0 {
-			return &Error{Msg: fmt.Sprintf("no subgraph resolves %s.%s", rootType, f.Name)}
-		}
-		graph := resolvers[0]
-		if !mutation {
-			for _, g := range resolvers {
-				if byGraph[g] != nil {
-					graph = g
-					break
-				}
+		clash := false
+		for k := range clientKeys {
+			if strings.HasPrefix(k, prefix) {
+				clash = true
+				break
 			}
 		}
-		var fetch *Fetch
-		switch {
-		case mutation && last != nil && last.Graph == graph:
-			fetch = last
-		case !mutation && byGraph[graph] != nil:
-			fetch = byGraph[graph]
-		default:
-			fetch = &Fetch{Graph: graph, Mutation: mutation, root: newSubSelection()}
-			out.Fetches = append(out.Fetches, fetch)
-			byGraph[graph] = fetch
-		}
-		last = fetch
-		p.planFields(fetch, graph, rootType, []*Field{f}, fetch.root, nil, nil)
-		if p.err != nil {
-			return p.err
+		if !clash {
+			return prefix
 		}
 	}
-	return p.err
 }
 
-// planFields plans the fields of object type typeName that fetch (in graph)
-// reads at path into sel. Fields graph cannot resolve are fetched from other
-// subgraphs through _entities.
-func (p *planner) planFields(fetch *Fetch, graph, typeName string, fields []*Field, sel *subSelection, path []string, provided ast.SelectionSet) {
-	p.planFieldsIn(fetch, graph, typeName, fields, sel, path, provided, false)
+// serialize makes each root fetch of a mutation wait for everything the
+// root fetch before it started: mutation fields run one after another,
+// each with its entity fetches.
+func (p *planner) serialize(roots []*Fetch) {
+	for i := 1; i < len(roots); i++ {
+		for _, f := range reachable(roots[i-1]) {
+			roots[i].dependOn(f)
+		}
+	}
 }
 
-// planFieldsIn is planFields; entity is true for the fields an _entities
-// selection was made for, whose @requires fields are in the
-// representations.
-func (p *planner) planFieldsIn(fetch *Fetch, graph, typeName string, fields []*Field, sel *subSelection, path []string, provided ast.SelectionSet, entity bool) {
-	meta := p.sg.Type(typeName)
-	var pending []*Field
-	for _, f := range fields {
-		if f.Name == "__typename" {
-			// The subgraph answers it too, so that a response it alone
-			// makes can be passed through; shaping writes it itself.
-			if meta.Name != "Query" && meta.Name != "Mutation" {
-				sel.field(f.Key, "__typename", nil, false)
+// reachable returns f and every fetch that depends on it, transitively.
+func reachable(f *Fetch) []*Fetch {
+	seen := map[*Fetch]bool{f: true}
+	out := []*Fetch{f}
+	for i := 0; i < len(out); i++ {
+		for _, d := range out[i].Dependents {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
 			}
-			continue
 		}
-		fm := meta.Field(f.Name)
-		src := fm.Source(graph)
-		// A field with @requires needs its required fields fetched first,
-		// so even its own subgraph serves it through _entities.
-		local := src != nil && (src.Requires == nil || entity) && (!src.External || providedField(provided, f.Name) != nil)
-		if meta.Name == "Query" || meta.Name == "Mutation" {
-			local = src != nil && !src.External
-		}
-		if !local {
-			pending = append(pending, f)
-			continue
-		}
-		sf := sel.field(f.Key, f.Name, f.Arguments, false)
-		if f.Sub == nil {
-			continue
-		}
-		var childProvided ast.SelectionSet
-		if pf := providedField(provided, f.Name); pf != nil {
-			childProvided = append(childProvided, pf.SelectionSet...)
-		}
-		if src != nil && src.Provides != nil {
-			childProvided = append(childProvided, src.Provides...)
-		}
-		p.planComposite(fetch, graph, f.Sub, sf.sub(), append(slices.Clip(path), f.Key), childProvided)
 	}
-	if len(pending) > 0 {
-		p.jump(fetch, graph, typeName, pending, sel, path)
-	}
+	return out
 }
 
-// planComposite plans a composite field's selection in graph.
-func (p *planner) planComposite(fetch *Fetch, graph string, s *Selection, sel *subSelection, path []string, provided ast.SelectionSet) {
-	if !s.Abstract {
-		p.planFields(fetch, graph, s.TypeName, s.Fields[s.TypeName], sel, path, provided)
+func (f *Fetch) dependOn(dep *Fetch) {
+	if dep == f || slices.Contains(f.Deps, dep) {
 		return
 	}
-	sel.field("__typename", "__typename", nil, true)
-	meta := p.sg.Type(s.TypeName)
-	var possible []string
-	if meta != nil {
-		possible = meta.Possible[graph]
-	}
-	for _, rt := range sortedKeys(s.Fields) {
-		if !slices.Contains(possible, rt) {
-			continue
-		}
-		fields := s.Fields[rt]
-		if len(fields) == 0 || (len(fields) == 1 && fields[0].Name == "__typename") {
-			continue
-		}
-		p.planFields(fetch, graph, rt, fields, sel.fragment(rt), path, provided)
-	}
-}
-
-func providedField(set ast.SelectionSet, name string) *ast.Field {
-	for _, s := range set {
-		if f, ok := s.(*ast.Field); ok && f.Name == name {
-			return f
-		}
-	}
-	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// jump fetches fields of entity type typeName that graph cannot resolve
-// from the subgraphs that can, through _entities. The key and @requires
-// fields are added to the selection the objects come from.
-func (p *planner) jump(fetch *Fetch, graph, typeName string, pending []*Field, sel *subSelection, path []string) {
-	meta := p.sg.Type(typeName)
-	// Group the fields by the subgraph that will resolve them, preferring a
-	// subgraph already chosen for another field here.
-	var order []string
-	groups := map[string][]*Field{}
-	for _, f := range pending {
-		candidates := meta.Field(f.Name).Resolvers()
-		var chosen string
-		for _, g := range candidates {
-			if groups[g] != nil && p.entityKey(meta, g, graph) != nil {
-				chosen = g
-				break
-			}
-		}
-		if chosen == "" {
-			for _, g := range candidates {
-				if p.entityKey(meta, g, graph) != nil {
-					chosen = g
-					break
-				}
-			}
-		}
-		if chosen == "" {
-			for _, g := range candidates {
-				if hasResolvableKey(meta, g) {
-					chosen = g
-					break
-				}
-			}
-		}
-		if chosen == "" {
-			p.fail("cannot plan %s.%s: subgraph %q does not resolve it and no subgraph that does has a key for %s", typeName, f.Name, graph, typeName)
-			return
-		}
-		if groups[chosen] == nil {
-			order = append(order, chosen)
-		}
-		groups[chosen] = append(groups[chosen], f)
-	}
-	sel.field("__typename", "__typename", nil, true)
-	for _, g := range order {
-		fields := groups[g]
-		key := p.entityKey(meta, g, graph)
-		dep := fetch
-		var reps []*repField
-		if key != nil {
-			reps = p.require(graph, typeName, key.Fields, sel)
-		} else {
-			// No key of g is available from graph: fetch one from a
-			// third subgraph first.
-			key = firstResolvableKey(meta, g)
-			var via *Fetch
-			reps, via = p.hop(fetch, graph, typeName, key.Fields, sel, path)
-			if via == nil {
-				p.fail("cannot plan %s.%s: no subgraph provides the key %q of subgraph %q", typeName, fields[0].Name, key.Source, g)
-				return
-			}
-			dep = via
-		}
-		for _, f := range fields {
-			src := meta.Field(f.Name).Source(g)
-			if src.Requires == nil {
-				continue
-			}
-			local, remote := p.split(meta, graph, src.Requires)
-			reps = mergeReps(reps, p.require(graph, typeName, local, sel))
-			if len(remote) > 0 {
-				more, via := p.hop(dep, graph, typeName, remote, sel, path)
-				if via == nil {
-					p.fail("cannot plan %s.%s: its @requires(fields: %q) cannot be fetched", typeName, f.Name, compose.FieldSetString(src.Requires))
-					return
-				}
-				reps = mergeReps(reps, more)
-				dep = via
-			}
-		}
-		child := dep.child(g)
-		ent := child.entities(path)
-		ent.reps[typeName] = mergeReps(ent.reps[typeName], reps)
-		p.planFieldsIn(child, g, typeName, fields, ent.fragments.fragment(typeName), path, nil, true)
-	}
-}
-
-// hop fetches field set fields of typeName, which graph does not resolve,
-// from another subgraph through a key graph has. It returns the
-// representation fields, read from the hop's results, and the hop's fetch.
-func (p *planner) hop(fetch *Fetch, graph, typeName string, fields ast.SelectionSet, sel *subSelection, path []string) ([]*repField, *Fetch) {
-	meta := p.sg.Type(typeName)
-	for _, g := range meta.Graphs {
-		if g == graph {
-			continue
-		}
-		key := p.entityKey(meta, g, graph)
-		if key == nil || !p.resolvesSet(meta, g, fields) {
-			continue
-		}
-		keyReps := p.require(graph, typeName, key.Fields, sel)
-		child := fetch.child(g)
-		ent := child.entities(path)
-		ent.reps[typeName] = mergeReps(ent.reps[typeName], keyReps)
-		frag := ent.fragments.fragment(typeName)
-		// The hop's fields land in the same objects, under their own names.
-		return p.require(g, typeName, fields, frag), child
-	}
-	return nil, nil
-}
-
-// require adds the fields of a field set to sel (as internal fields) and
-// returns how to read them back for a representation.
-func (p *planner) require(graph, typeName string, set ast.SelectionSet, sel *subSelection) []*repField {
-	var out []*repField
-	meta := p.sg.Type(typeName)
-	for _, s := range set {
-		f := s.(*ast.Field)
-		sf := sel.field(f.Name, f.Name, nil, true)
-		rf := &repField{name: f.Name, field: sf}
-		if len(f.SelectionSet) > 0 {
-			named := ""
-			if fm := meta.Field(f.Name); fm != nil && fm.Type != nil {
-				named = fm.Type.Name()
-			}
-			rf.sub = p.require(graph, named, f.SelectionSet, sf.sub())
-		}
-		out = append(out, rf)
-	}
-	return out
-}
-
-// split divides a field set into the fields graph resolves and the others.
-func (p *planner) split(meta *compose.Type, graph string, set ast.SelectionSet) (local, remote ast.SelectionSet) {
-	for _, s := range set {
-		f := s.(*ast.Field)
-		if fm := meta.Field(f.Name); fm != nil && fm.ResolvedIn(graph) && p.resolvesSet(p.sg.Type(namedType(fm)), graph, f.SelectionSet) {
-			local = append(local, f)
-		} else {
-			remote = append(remote, f)
-		}
-	}
-	return local, remote
-}
-
-func namedType(f *compose.Field) string {
-	if f == nil || f.Type == nil {
-		return ""
-	}
-	return f.Type.Name()
-}
-
-// resolvesSet reports whether graph resolves every field of a field set.
-func (p *planner) resolvesSet(meta *compose.Type, graph string, set ast.SelectionSet) bool {
-	for _, s := range set {
-		f := s.(*ast.Field)
-		fm := meta.Field(f.Name)
-		if fm == nil || !fm.ResolvedIn(graph) {
-			return false
-		}
-		if len(f.SelectionSet) > 0 && !p.resolvesSet(p.sg.Type(namedType(fm)), graph, f.SelectionSet) {
-			return false
-		}
-	}
-	return true
-}
-
-// entityKey returns a resolvable key of meta in target whose fields graph
-// resolves, or nil.
-func (p *planner) entityKey(meta *compose.Type, target, graph string) *compose.Key {
-	for i, k := range meta.Keys {
-		if k.Graph == target && k.Resolvable && p.resolvesSet(meta, graph, k.Fields) {
-			return &meta.Keys[i]
-		}
-	}
-	return nil
-}
-
-func hasResolvableKey(meta *compose.Type, graph string) bool {
-	return firstResolvableKey(meta, graph) != nil
-}
-
-func firstResolvableKey(meta *compose.Type, graph string) *compose.Key {
-	for i, k := range meta.Keys {
-		if k.Graph == graph && k.Resolvable {
-			return &meta.Keys[i]
-		}
-	}
-	return nil
-}
-
-func mergeReps(a, b []*repField) []*repField {
-	for _, r := range b {
-		found := false
-		for _, x := range a {
-			if x.name == r.name {
-				x.sub = mergeReps(x.sub, r.sub)
-				found = true
-				break
-			}
-		}
-		if !found {
-			a = append(a, r)
-		}
-	}
-	return a
-}
-
-// child returns the entity fetch to graph that runs after f, creating it:
-// one request per subgraph per level.
-func (f *Fetch) child(graph string) *Fetch {
-	for _, c := range f.Children {
-		if c.Graph == graph {
-			return c
-		}
-	}
-	c := &Fetch{Graph: graph, byPath: map[string]*Entities{}}
-	f.Children = append(f.Children, c)
-	return c
-}
-
-// entities returns the fetch's _entities selection for path, creating it.
-func (f *Fetch) entities(path []string) *Entities {
-	k := strings.Join(path, "\x00")
-	if e := f.byPath[k]; e != nil {
-		return e
-	}
-	e := &Entities{Path: slices.Clone(path), fragments: newSubSelection(), reps: map[string][]*repField{}}
-	f.byPath[k] = e
-	f.Entities = append(f.Entities, e)
-	return e
-}
-
-// finish prints each fetch's query and freezes its representations.
-func (p *planner) finish(f *Fetch) {
-	used := map[string]bool{}
-	var body strings.Builder
-	if f.Entities == nil {
-		f.root.write(&body, used)
-	} else {
-		body.WriteByte('{')
-		for i, e := range f.Entities {
-			e.Alias = fmt.Sprintf("_%d", i)
-			e.Variable = p.freeVariable(fmt.Sprintf("representations%d", i))
-			if i > 0 {
-				body.WriteByte(' ')
-			}
-			fmt.Fprintf(&body, "%s: _entities(representations: $%s) ", e.Alias, e.Variable)
-			e.fragments.write(&body, used)
-			e.Types = map[string][]*RepField{}
-			for t, reps := range e.reps {
-				e.Types[t] = freezeReps(reps)
-			}
-		}
-		body.WriteByte('}')
-	}
-	var q strings.Builder
-	if f.Mutation {
-		q.WriteString("mutation")
-	} else {
-		q.WriteString("query")
-	}
-	if p.opName != "" {
-		fmt.Fprintf(&q, " %s__%s__%d", p.opName, nameSafe(f.Graph), p.fetches)
-		p.fetches++
-	}
-	var decls []string
-	for name := range used {
-		f.Variables = append(f.Variables, name)
-	}
-	slices.Sort(f.Variables)
-	for _, name := range f.Variables {
-		decls = append(decls, "$"+name+": "+p.vars[name].String())
-	}
-	for _, e := range f.Entities {
-		decls = append(decls, "$"+e.Variable+": [_Any!]!")
-	}
-	if len(decls) > 0 {
-		q.WriteString("(" + strings.Join(decls, ", ") + ")")
-	}
-	q.WriteByte(' ')
-	q.WriteString(body.String())
-	f.Query = q.String()
-	f.QueryJSON, _ = json.Marshal(f.Query)
-	for _, c := range f.Children {
-		p.finish(c)
-	}
-}
-
-// nameSafe maps a subgraph's name onto GraphQL's name characters.
-func nameSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '_'
-	}, s)
-}
-
-// freeVariable returns name, or a variant of it that no client variable
-// uses.
-func (p *planner) freeVariable(name string) string {
-	for n := name; ; n = "_" + n {
-		if _, taken := p.vars[n]; !taken {
-			return n
-		}
-	}
-}
-
-func freezeReps(reps []*repField) []*RepField {
-	out := make([]*RepField, len(reps))
-	for i, r := range reps {
-		out[i] = &RepField{Name: r.name, Key: r.field.alias, Sub: freezeReps(r.sub)}
-	}
-	return out
+	f.Deps = append(f.Deps, dep)
+	dep.Dependents = append(dep.Dependents, f)
 }
 
 // rootTypename reports whether the client selects __typename on the root
@@ -613,4 +257,10 @@ func rootTypename(root *Selection, rootType string) bool {
 		}
 	}
 	return false
+}
+
+// IsInternalKey reports whether a response key is one the planner chose
+// for a field it added.
+func (p *Plan) IsInternalKey(key string) bool {
+	return p.InternalPrefix != "" && strings.HasPrefix(key, p.InternalPrefix)
 }

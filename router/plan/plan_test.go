@@ -36,26 +36,56 @@ func supergraph(t *testing.T, files map[string]string) *compose.Supergraph {
 	return sg
 }
 
-// dump prints a plan's fetch tree: one line per fetch, children indented,
-// with the _entities paths and representation fields.
+// dump prints a plan's fetch graph: one line per fetch, each under the
+// last fetch it waits for (with the others it waits for in "after"), with
+// the _entities paths and representation fields.
 func dump(p *plan.Plan) string {
 	var b strings.Builder
+	under := map[*plan.Fetch][]*plan.Fetch{}
+	var roots []*plan.Fetch
+	for _, f := range p.Fetches {
+		var parent *plan.Fetch
+		for _, d := range f.Deps {
+			if f.Mutation {
+				continue
+			}
+			if parent == nil || d.ID > parent.ID {
+				parent = d
+			}
+		}
+		if parent == nil {
+			roots = append(roots, f)
+		} else {
+			under[parent] = append(under[parent], f)
+		}
+	}
 	var walk func(f *plan.Fetch, indent string)
 	walk = func(f *plan.Fetch, indent string) {
 		fmt.Fprintf(&b, "%s%s: %s\n", indent, f.Graph, f.Query)
+		if len(f.Deps) > 1 && !f.Mutation {
+			var ids []string
+			for _, d := range f.Deps {
+				ids = append(ids, d.Graph+"#"+fmt.Sprint(d.ID))
+			}
+			fmt.Fprintf(&b, "%s  after %s\n", indent, strings.Join(ids, ", "))
+		}
 		for _, e := range f.Entities {
 			var types []string
-			for t, reps := range e.Types {
-				types = append(types, t+"("+repString(reps)+")")
+			for t, r := range e.Types {
+				s := t + "(" + repString(r.Fields) + ")"
+				if r.Typename != t {
+					s = t + " as " + r.Typename + "(" + repString(r.Fields) + ")"
+				}
+				types = append(types, s)
 			}
 			sort.Strings(types)
 			fmt.Fprintf(&b, "%s  %s at %s: %s\n", indent, e.Alias, strings.Join(e.Path, "."), strings.Join(types, " "))
 		}
-		for _, c := range f.Children {
+		for _, c := range under[f] {
 			walk(c, indent+"    ")
 		}
 	}
-	for _, f := range p.Fetches {
+	for _, f := range roots {
 		walk(f, "")
 	}
 	return b.String()
@@ -68,8 +98,28 @@ func repString(reps []*plan.RepField) string {
 		if r.Key != r.Name {
 			s += "<-" + r.Key
 		}
-		if len(r.Sub) > 0 {
-			s += " { " + repString(r.Sub) + " }"
+		if r.Optional {
+			s += "?"
+		}
+		if o := r.Sub; o != nil {
+			var inner []string
+			if o.Typename {
+				inner = append(inner, "__typename")
+			}
+			if len(o.Fields) > 0 {
+				inner = append(inner, repString(o.Fields))
+			}
+			var types []string
+			for t := range o.ByType {
+				types = append(types, t)
+			}
+			sort.Strings(types)
+			for _, t := range types {
+				if len(o.ByType[t]) > 0 {
+					inner = append(inner, "... on "+t+" { "+repString(o.ByType[t])+" }")
+				}
+			}
+			s += " { " + strings.Join(inner, " ") + " }"
 		}
 		parts = append(parts, s)
 	}
@@ -166,7 +216,7 @@ orders: query {o: order(id: "x") {items {book {__typename _k_id: id}}}}
 			query: `{ craft(id:"x") { fuelRemainingKg } }`,
 			want: `fleet: query {craft(id: "x") {__typename _k_registry: registry _k_specs: specs {_k_fuelCapacityKg: fuelCapacityKg}}}
     telemetry: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {fuelRemainingKg}}}
-      _0 at craft: Spacecraft(registry<-_k_registry specs<-_k_specs { fuelCapacityKg<-_k_fuelCapacityKg })
+      _0 at craft: Spacecraft(registry<-_k_registry specs<-_k_specs? { fuelCapacityKg<-_k_fuelCapacityKg? })
 `,
 		},
 		{
@@ -177,7 +227,7 @@ orders: query {o: order(id: "x") {items {book {__typename _k_id: id}}}}
     fleet: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {name _k_massKg: massKg _k_specs: specs {_k_thrustKn: thrustKn}}}}
       _0 at reading.spacecraft: Spacecraft(registry<-_k_registry)
         telemetry: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {thrustToWeight}}}
-          _0 at reading.spacecraft: Spacecraft(registry<-_k_registry massKg<-_k_massKg specs<-_k_specs { thrustKn<-_k_thrustKn })
+          _0 at reading.spacecraft: Spacecraft(registry<-_k_registry massKg<-_k_massKg? specs<-_k_specs? { thrustKn<-_k_thrustKn? })
 `,
 		},
 		{

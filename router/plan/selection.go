@@ -31,8 +31,15 @@ type Field struct {
 	Sub *Selection
 	// Arguments are the client's arguments (introspection fields use them).
 	Arguments ast.ArgumentList
-	// Definition is the field's schema definition.
+	// Definition is the field's schema definition (nil for a field the
+	// planner added).
 	Definition *ast.FieldDefinition
+	// Directives are the client's directives on the field other than
+	// @skip and @include; they are passed on to the subgraph.
+	Directives ast.DirectiveList
+	// Internal is set on the fields of a key, a @requires or a contextual
+	// argument: the planner fetches them for itself, under its own keys.
+	Internal bool
 }
 
 // normalizer turns client selection sets into Selections.
@@ -43,6 +50,8 @@ type normalizer struct {
 	// fields counts the fields normalized, to stop a fragment bomb that
 	// slipped past the complexity limits.
 	fields int
+	// keys collects every response key of the operation.
+	keys map[string]bool
 }
 
 const maxNormalizedFields = 100_000
@@ -155,7 +164,11 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 		if n.fields > maxNormalizedFields {
 			return nil, fmt.Errorf("the operation expands to more than %d fields", maxNormalizedFields)
 		}
-		f := &Field{Key: key, Name: g.first.Name, Arguments: g.first.Arguments}
+		f := &Field{Key: key, Name: g.first.Name, Arguments: g.first.Arguments, Directives: passedDirectives(g.first.Directives)}
+		if n.keys == nil {
+			n.keys = map[string]bool{}
+		}
+		n.keys[key] = true
 		if f.Name == "__typename" {
 			fields = append(fields, f)
 			continue
@@ -175,6 +188,20 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 		fields = append(fields, f)
 	}
 	return fields, nil
+}
+
+// passedDirectives keeps a field's directives other than @skip, @include
+// and @defer: the subgraph that resolves the field gets them.
+func passedDirectives(list ast.DirectiveList) ast.DirectiveList {
+	var out ast.DirectiveList
+	for _, d := range list {
+		switch d.Name {
+		case "skip", "include", "defer", "stream":
+		default:
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func fieldDefinition(schema *ast.Schema, def *ast.Definition, name string) *ast.FieldDefinition {

@@ -16,9 +16,12 @@ type subSelection struct {
 type subField struct {
 	alias, name string
 	args        ast.ArgumentList
-	argsText    string
-	internal    bool
-	sel         *subSelection
+	dirs        ast.DirectiveList
+	// argsText is the arguments and directives as printed; two fields
+	// with the same name and argsText select the same thing.
+	argsText string
+	internal bool
+	sel      *subSelection
 }
 
 type subFragment struct {
@@ -37,32 +40,27 @@ func (f *subField) sub() *subSelection {
 	return f.sel
 }
 
-// field adds a field, or returns the one already there with the same
-// response key. An internal field (a key, a @requires field, __typename)
-// reuses a client field that selects the same thing, and otherwise takes an
-// alias no client field uses.
-func (s *subSelection) field(key, name string, args ast.ArgumentList, internal bool) *subField {
-	text := argumentsText(args)
-	if f := s.byKey[key]; f != nil && f.name == name && f.argsText == text {
-		return f
-	}
-	if internal && name != "__typename" {
-		for i := 0; ; i++ {
-			alias := "_k_" + name
-			if i > 0 {
-				alias = "_k" + itoa(i) + "_" + name
-			}
-			f := s.byKey[alias]
-			if f == nil {
-				key = alias
-				break
-			}
+// field adds a field under response key key, or returns the field already
+// there that selects the same thing. An internal field (a key, a @requires
+// field) reuses any field of the selection with the same name, arguments
+// and directives; key is then only its key when it is new. It returns nil
+// when a client field's key is taken by a different field.
+func (s *subSelection) field(key, name string, args ast.ArgumentList, dirs ast.DirectiveList, internal bool) *subField {
+	text := argumentsText(args) + directivesText(dirs)
+	if internal {
+		for _, f := range s.fields {
 			if f.name == name && f.argsText == text {
 				return f
 			}
 		}
 	}
-	f := &subField{alias: key, name: name, args: args, argsText: text, internal: internal}
+	if f := s.byKey[key]; f != nil {
+		if f.name == name && f.argsText == text {
+			return f
+		}
+		return nil
+	}
+	f := &subField{alias: key, name: name, args: args, dirs: dirs, argsText: text, internal: internal}
 	s.byKey[key] = f
 	s.fields = append(s.fields, f)
 	return f
@@ -105,10 +103,15 @@ func (s *subSelection) write(b *strings.Builder, used map[string]bool) {
 			b.WriteString(": ")
 		}
 		b.WriteString(f.name)
-		if len(f.args) > 0 {
+		if f.argsText != "" {
 			b.WriteString(f.argsText)
 			for _, a := range f.args {
 				collectVariables(a.Value, used)
+			}
+			for _, d := range f.dirs {
+				for _, a := range d.Arguments {
+					collectVariables(a.Value, used)
+				}
 			}
 		}
 		if f.sel != nil {
@@ -149,6 +152,19 @@ func argumentsText(args ast.ArgumentList) string {
 	return b.String()
 }
 
+func directivesText(dirs ast.DirectiveList) string {
+	if len(dirs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, d := range dirs {
+		b.WriteString(" @")
+		b.WriteString(d.Name)
+		b.WriteString(argumentsText(d.Arguments))
+	}
+	return b.String()
+}
+
 func collectVariables(v *ast.Value, used map[string]bool) {
 	if v == nil {
 		return
@@ -160,19 +176,6 @@ func collectVariables(v *ast.Value, used map[string]bool) {
 	for _, c := range v.Children {
 		collectVariables(c.Value, used)
 	}
-}
-
-// IsInternalAlias reports whether a response key is one the planner made
-// for a field it added (a key or a @requires field).
-func IsInternalAlias(key string) bool {
-	if !strings.HasPrefix(key, "_k") {
-		return false
-	}
-	i := 2
-	for i < len(key) && key[i] >= '0' && key[i] <= '9' {
-		i++
-	}
-	return i < len(key) && key[i] == '_'
 }
 
 // hasInternal reports whether the planner added any field to the client's

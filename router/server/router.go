@@ -50,6 +50,9 @@ type Config struct {
 	// plan in extensions.queryPlan. For development: the plan shows the
 	// subgraphs' operations.
 	ExposeQueryPlans bool
+	// OverrideLabels forces progressive @override labels on or off (see
+	// gateway.Options.OverrideLabels).
+	OverrideLabels map[string]bool
 	// TracerProvider, when set, traces requests (see package telemetry);
 	// nil turns tracing off, at no cost.
 	TracerProvider trace.TracerProvider
@@ -117,7 +120,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	gw := gateway.New(gateway.Options{
 		Limits: cfg.Limits, Introspection: cfg.Introspection, PlanCacheSize: cfg.PlanCacheSize,
 		Fetcher: client, Logger: logger, OnFetch: m.fetched, OnPlanCache: m.planCache,
-		Tracer: tracer, ExposePlans: cfg.ExposeQueryPlans,
+		Tracer: tracer, ExposePlans: cfg.ExposeQueryPlans, OverrideLabels: cfg.OverrideLabels,
 	})
 	page := ide.New("/graphql")
 	if missing := page.Missing(); len(missing) > 0 {

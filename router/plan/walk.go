@@ -1,0 +1,950 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"bookstore/router/compose"
+)
+
+// planner builds one plan. It walks the client's normalized selection from
+// the root, placing each field in the fetch of the subgraph it is read
+// from. A field the current subgraph cannot resolve is read from another
+// one through _entities: that fetch waits for the fetches that bring its
+// objects, their key, the fields its @requires names and the values of its
+// contextual arguments, each of which is planned the same way, as internal
+// fields, from the position the objects are at.
+type planner struct {
+	sg     *compose.Supergraph
+	vars   map[string]*ast.Type
+	opName string
+	labels func(string) bool
+	// prefix starts every internal response key.
+	prefix string
+	err    error
+	// fetches are every fetch, in the order they were made: each after
+	// the fetches it depends on.
+	fetches []*Fetch
+	// nodes finds an entity fetch by its subgraph and dependencies, so
+	// that entity fetches that can go together are one request.
+	nodes map[string]*Fetch
+	// aliases gives each internal field (name and arguments) one response
+	// key for the whole plan; aliasCount numbers the variants of a name.
+	aliases    map[string]string
+	aliasCount map[string]int
+	// keyOf is the response key each internal field was placed under.
+	keyOf map[*Field]string
+	// active holds the entity jumps being planned (path, subgraph, type),
+	// so that a key that can only be fetched through itself fails rather
+	// than recursing forever.
+	active map[string]bool
+	// extraVars are the variables the planner declares itself (contextual
+	// arguments), with their types.
+	extraVars map[string]*ast.Type
+	estimates  map[estimateKey]int
+	reach      map[string]map[string]int
+	keyReaches map[string]reachResult
+	interfaces map[string][]string
+	// signatures memoizes fieldSignature.
+	signatures map[*Field]string
+}
+
+func newPlanner(sg *compose.Supergraph, op *ast.OperationDefinition, opts Options) *planner {
+	p := &planner{
+		sg: sg, vars: map[string]*ast.Type{}, opName: op.Name, labels: opts.Labels,
+		nodes: map[string]*Fetch{}, aliases: map[string]string{}, aliasCount: map[string]int{},
+		keyOf: map[*Field]string{}, active: map[string]bool{}, extraVars: map[string]*ast.Type{},
+		estimates: map[estimateKey]int{}, reach: map[string]map[string]int{}, signatures: map[*Field]string{},
+		keyReaches: map[string]reachResult{}, interfaces: map[string][]string{},
+	}
+	for _, v := range op.VariableDefinitions {
+		p.vars[v.Variable] = v.Type
+	}
+	return p
+}
+
+func (p *planner) fail(format string, args ...any) {
+	if p.err == nil {
+		p.err = &Error{Msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+// position is where the planner stands: an object (or a list of them) at
+// path in the response, read by fetch from graph, whose fields go into sel.
+type position struct {
+	graph string
+	// typ is the object's type: an object type, or an interface when the
+	// fields are selected on the interface itself (the subgraph knows it
+	// as an @interfaceObject, or an _entities call on an entity interface).
+	typ   string
+	fetch *Fetch
+	sel   *subSelection
+	path  []string
+	// declared is the type the subgraph's field declares, when it is not
+	// typ (an abstract type, or a type that differs from the supergraph's).
+	declared string
+	// provided is the @provides field set in force here.
+	provided ast.SelectionSet
+	// parent is the position of the enclosing object (for @fromContext).
+	parent *position
+	// satisfied holds the fields of an _entities selection whose
+	// @requires and contextual arguments the representations carry, and
+	// ctxArgs the variables of those arguments.
+	satisfied map[*Field]bool
+	ctxArgs   map[*Field]ast.ArgumentList
+}
+
+// fetchList collects the fetches a selection was placed in: the
+// dependencies of an entity fetch that needs that selection's data.
+type fetchList struct{ list []*Fetch }
+
+func (l *fetchList) add(f *Fetch) {
+	if l != nil && f != nil && !slices.Contains(l.list, f) {
+		l.list = append(l.list, f)
+	}
+}
+
+// target is a subgraph an entity fetch can go to, and the type the
+// representation names there.
+type target struct {
+	graph string
+	// typ is the entity type the subgraph knows: the object's own type, an
+	// interface it declares as an @interfaceObject, or (from an
+	// @interfaceObject position) the interface whose owner resolves the
+	// concrete type.
+	typ string
+}
+
+func isRoot(typ string) bool { return typ == "Query" || typ == "Mutation" }
+
+// planRoot plans the root fields. A query groups them by subgraph, each
+// field going to the subgraph that serves it with the fewest fetches; a
+// mutation keeps their order, consecutive fields of one subgraph sharing a
+// fetch. It returns the root fetches in order.
+func (p *planner) planRoot(out *Plan, rootType string, fields []*Field, mutation bool) []*Fetch {
+	meta := p.sg.Type(rootType)
+	var planned []*Field
+	for _, f := range fields {
+		switch f.Name {
+		case "__typename":
+		case "__schema", "__type":
+			out.Introspection = true
+		default:
+			planned = append(planned, f)
+		}
+	}
+	chosen := map[*Field]string{}
+	if mutation {
+		for _, f := range planned {
+			if r := p.activeSources(meta.Field(f.Name)); len(r) > 0 {
+				chosen[f] = r[0]
+			}
+		}
+	} else {
+		p.chooseRootGraphs(meta, planned, chosen)
+	}
+	var roots []*Fetch
+	byGraph := map[string]*Fetch{}
+	var last *Fetch
+	for _, f := range planned {
+		graph, ok := chosen[f]
+		if !ok {
+			p.fail("no subgraph resolves %s.%s", rootType, f.Name)
+			return nil
+		}
+		var fetch *Fetch
+		switch {
+		case mutation && last != nil && last.Graph == graph:
+			fetch = last
+		case !mutation && byGraph[graph] != nil:
+			fetch = byGraph[graph]
+		default:
+			fetch = p.newFetch(graph)
+			fetch.root, fetch.Mutation = newSubSelection(), mutation
+			roots = append(roots, fetch)
+			byGraph[graph] = fetch
+		}
+		last = fetch
+		p.planObject(position{graph: graph, typ: rootType, fetch: fetch, sel: fetch.root}, []*Field{f}, nil)
+		if p.err != nil {
+			return nil
+		}
+	}
+	return roots
+}
+
+// chooseRootGraphs picks the subgraph of each root field of a query: the
+// fields with the fewest candidates first, each to the subgraph already
+// chosen or the one whose selection costs the fewest further fetches.
+func (p *planner) chooseRootGraphs(meta *compose.Type, fields []*Field, chosen map[*Field]string) {
+	order := slices.Clone(fields)
+	slices.SortStableFunc(order, func(a, b *Field) int {
+		return len(p.activeSources(meta.Field(a.Name))) - len(p.activeSources(meta.Field(b.Name)))
+	})
+	used := map[string]bool{}
+	for _, f := range order {
+		best, bestCost := "", 0
+		for _, g := range p.activeSources(meta.Field(f.Name)) {
+			cost := p.estimate(g, f.Sub, declaredName(meta.Field(f.Name).Source(g), f))
+			if !used[g] {
+				cost++
+			}
+			if best == "" || cost < bestCost {
+				best, bestCost = g, cost
+			}
+		}
+		if best != "" {
+			chosen[f] = best
+			used[best] = true
+		}
+	}
+}
+
+// activeSources lists the subgraphs that resolve a field with the current
+// override labels.
+func (p *planner) activeSources(f *compose.Field) []string {
+	if f == nil {
+		return nil
+	}
+	var out []string
+	for i := range f.Sources {
+		if f.Sources[i].ActiveIn(p.labels) {
+			out = append(out, f.Sources[i].Graph)
+		}
+	}
+	return out
+}
+
+// declaredName is the named type a subgraph declares for a field: its own
+// when it differs from the supergraph's.
+func declaredName(src *compose.FieldSource, f *Field) string {
+	if src != nil && src.Type != nil {
+		return src.Type.Name()
+	}
+	if f.Sub != nil {
+		return f.Sub.TypeName
+	}
+	return ""
+}
+
+func (p *planner) newFetch(graph string) *Fetch {
+	f := &Fetch{ID: len(p.fetches), Graph: graph}
+	p.fetches = append(p.fetches, f)
+	return f
+}
+
+// planSelection plans a composite field's selection at pos.
+func (p *planner) planSelection(pos position, s *Selection, need *fetchList) {
+	if !s.Abstract {
+		pos.typ = s.TypeName
+		p.planObject(pos, s.Fields[s.TypeName], need)
+		return
+	}
+	if meta := p.sg.Type(s.TypeName); meta != nil && meta.InterfaceObject[pos.graph] {
+		pos.typ = s.TypeName
+		p.planInterfaceObject(pos, s, need)
+		return
+	}
+	p.planAbstract(pos, s, need)
+}
+
+// planAbstract plans an interface or union selection in a subgraph that
+// knows the concrete types: __typename, then each runtime type's fields
+// in a fragment, for the runtime types the subgraph can return here.
+func (p *planner) planAbstract(pos position, s *Selection, need *fetchList) {
+	pos.sel.field("__typename", "__typename", nil, nil, true)
+	need.add(pos.fetch)
+	declared := pos.declared
+	if declared == "" {
+		declared = s.TypeName
+	}
+	possible := p.possibleIn(pos.graph, declared)
+	fragments := p.isAbstract(declared)
+	for _, rt := range sortedKeys(s.Fields) {
+		if !slices.Contains(possible, rt) {
+			continue
+		}
+		fields := s.Fields[rt]
+		if len(fields) == 0 || (len(fields) == 1 && fields[0].Name == "__typename") {
+			continue
+		}
+		at := pos
+		at.typ, at.declared = rt, ""
+		if fragments {
+			at.sel = pos.sel.fragment(rt)
+		}
+		p.planObject(at, fields, need)
+	}
+}
+
+func (p *planner) isAbstract(typ string) bool {
+	meta := p.sg.Type(typ)
+	return meta != nil && meta.Kind != ast.Object
+}
+
+// possibleIn returns the object types a value of type typ may have when
+// graph returns it.
+func (p *planner) possibleIn(graph, typ string) []string {
+	meta := p.sg.Type(typ)
+	if meta == nil {
+		return nil
+	}
+	if meta.Kind == ast.Object {
+		return []string{typ}
+	}
+	return meta.Possible[graph]
+}
+
+// runtimeTypes returns every object type a value of abstract type typ may
+// have, in any subgraph.
+func (p *planner) runtimeTypes(typ string) []string {
+	meta := p.sg.Type(typ)
+	if meta == nil {
+		return nil
+	}
+	if meta.Kind == ast.Object {
+		return []string{typ}
+	}
+	var out []string
+	for _, g := range p.sg.Graphs {
+		for _, t := range meta.Possible[g.Name] {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	if def := p.sg.Schema.Types[typ]; def != nil {
+		for _, t := range p.sg.Schema.PossibleTypes[typ] {
+			if !slices.Contains(out, t.Name) {
+				out = append(out, t.Name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// planObject plans fields of pos.typ at pos: those the subgraph resolves
+// here go into its selection, the others to other subgraphs.
+func (p *planner) planObject(pos position, fields []*Field, need *fetchList) {
+	meta := p.sg.Type(pos.typ)
+	if meta == nil {
+		p.fail("type %s is not in the supergraph", pos.typ)
+		return
+	}
+	unresolved := meta.InterfaceObject[pos.graph]
+	var pending []*Field
+	for _, f := range fields {
+		if f.Name == "__typename" {
+			switch {
+			case isRoot(pos.typ) && len(pos.path) == 0:
+				// The router answers it: a subgraph may name its root
+				// types otherwise.
+			case unresolved:
+				// The subgraph would answer the interface's name.
+				p.resolveType(pos, &Selection{TypeName: pos.typ, Abstract: true, Fields: p.typenameOnly(pos.typ)}, need)
+			default:
+				p.add(pos, f, need)
+			}
+			continue
+		}
+		src, local := p.local(pos, meta, f)
+		if !local {
+			pending = append(pending, f)
+			continue
+		}
+		sf := p.add(pos, f, need)
+		if sf == nil || f.Sub == nil {
+			continue
+		}
+		child := position{
+			graph: pos.graph, fetch: pos.fetch, sel: sf.sub(), path: append(slices.Clip(pos.path), sf.alias),
+			declared: declaredName(src, f), parent: &pos, typ: f.Sub.TypeName,
+		}
+		if pf := providedField(pos.provided, pos.typ, f.Name); pf != nil {
+			child.provided = append(child.provided, pf.SelectionSet...)
+		}
+		if src != nil && src.Provides != nil {
+			child.provided = append(child.provided, src.Provides...)
+		}
+		p.planSelection(child, f.Sub, need)
+	}
+	if len(pending) > 0 && p.err == nil {
+		if isRoot(pos.typ) && len(pos.path) == 0 {
+			p.fail("no subgraph resolves %s.%s here", pos.typ, pending[0].Name)
+			return
+		}
+		p.jump(pos, pending, need)
+	}
+}
+
+// add places f in pos's selection: a client field under its response key,
+// an internal one under the plan's key for it.
+func (p *planner) add(pos position, f *Field, need *fetchList) *subField {
+	key, args := f.Key, f.Arguments
+	if extra := pos.ctxArgs[f]; extra != nil {
+		args = append(slices.Clip(args), extra...)
+	}
+	if f.Internal && f.Name != "__typename" {
+		key = p.alias(f.Name, args)
+	}
+	sf := pos.sel.field(key, f.Name, args, f.Directives, f.Internal)
+	if sf == nil {
+		p.fail("the operation selects different fields under the response key %q of %s, which subgraph %q cannot tell apart", f.Key, pos.typ, pos.graph)
+		return nil
+	}
+	if f.Internal {
+		p.keyOf[f] = sf.alias
+	}
+	need.add(pos.fetch)
+	return sf
+}
+
+// alias returns the plan's response key for an internal field.
+func (p *planner) alias(name string, args ast.ArgumentList) string {
+	id := name + argumentsText(args)
+	if a, ok := p.aliases[id]; ok {
+		return a
+	}
+	a := p.prefix + name
+	if n := p.aliasCount[name]; n > 0 {
+		a = p.prefix + name + "_" + itoa(n)
+	}
+	p.aliasCount[name]++
+	p.aliases[id] = a
+	return a
+}
+
+// local reports whether pos's subgraph resolves f right there, and
+// returns its source there.
+func (p *planner) local(pos position, meta *compose.Type, f *Field) (*compose.FieldSource, bool) {
+	src := meta.Field(f.Name).Source(pos.graph)
+	if src == nil {
+		return nil, false
+	}
+	active := src.ActiveIn(p.labels)
+	switch {
+	case isRoot(pos.typ) && len(pos.path) == 0:
+		return src, active
+	case pos.satisfied[f]:
+		return src, active
+	case active && src.Requires == nil && len(src.Context) == 0:
+		return src, true
+	case providedField(pos.provided, pos.typ, f.Name) != nil:
+		return src, true
+	}
+	return src, false
+}
+
+// providedField finds a field of a @provides field set at the top level
+// or in a fragment that applies to typ.
+func providedField(set ast.SelectionSet, typ, name string) *ast.Field {
+	var found *ast.Field
+	compose.FieldSetFields(set, func(f *ast.Field, cond string) {
+		if found == nil && f.Name == name && (cond == "" || cond == typ) {
+			found = f
+		}
+	})
+	return found
+}
+
+// jump reads fields that pos's subgraph cannot resolve from other
+// subgraphs, through _entities, grouped by subgraph.
+func (p *planner) jump(pos position, pending []*Field, need *fetchList) {
+	groups := p.chooseTargets(pos, pending)
+	for _, g := range groups {
+		if p.err != nil {
+			return
+		}
+		p.jumpTo(pos, g.t, g.fields, need)
+	}
+}
+
+type targetGroup struct {
+	t      target
+	fields []*Field
+}
+
+// chooseTargets groups pending fields by the subgraph each is read from:
+// the fields with the fewest candidates first, each joining a subgraph
+// already chosen when it can, else the one that costs the fewest fetches
+// (its key's hops, its @requires, and the field's own selection there).
+func (p *planner) chooseTargets(pos position, pending []*Field) []*targetGroup {
+	cands := make(map[*Field][]target, len(pending))
+	for _, f := range pending {
+		c := p.candidates(pos, f)
+		if len(c) == 0 {
+			p.fail("cannot plan %s.%s: subgraph %q does not resolve it here and no subgraph that does can be reached from it", pos.typ, f.Name, pos.graph)
+			return nil
+		}
+		cands[f] = c
+	}
+	order := slices.Clone(pending)
+	slices.SortStableFunc(order, func(a, b *Field) int { return len(cands[a]) - len(cands[b]) })
+	var groups []*targetGroup
+	find := func(t target) *targetGroup {
+		for _, g := range groups {
+			if g.t == t {
+				return g
+			}
+		}
+		return nil
+	}
+	for _, f := range order {
+		var best target
+		bestCost := -1
+		for _, c := range cands[f] {
+			cost := p.estimate(c.graph, f.Sub, "") + p.requiresCost(pos, c, f)
+			if find(c) == nil {
+				cost += 1 + p.keyHops(pos, c)
+			}
+			if bestCost < 0 || cost < bestCost {
+				best, bestCost = c, cost
+			}
+		}
+		g := find(best)
+		if g == nil {
+			g = &targetGroup{t: best}
+			groups = append(groups, g)
+		}
+		g.fields = append(g.fields, f)
+	}
+	// Groups and their fields in the client's order.
+	rank := map[*Field]int{}
+	for i, f := range pending {
+		rank[f] = i
+	}
+	for _, g := range groups {
+		slices.SortFunc(g.fields, func(a, b *Field) int { return rank[a] - rank[b] })
+	}
+	slices.SortFunc(groups, func(a, b *targetGroup) int { return rank[a.fields[0]] - rank[b.fields[0]] })
+	return groups
+}
+
+// candidates lists the subgraphs that can resolve f for the objects at
+// pos through _entities, and the type they know the objects by.
+func (p *planner) candidates(pos position, f *Field) []target {
+	meta := p.sg.Type(pos.typ)
+	var out []target
+	add := func(t target) {
+		if !slices.Contains(out, t) && !p.active[p.jumpKey(pos, t)] {
+			out = append(out, t)
+		}
+	}
+	// reachable reports whether the objects can be sent to graph as typ:
+	// it has a resolvable key for typ, and the key's fields can be had.
+	reachable := func(graph, typ string) bool {
+		_, ok := p.keyReach(pos.graph, pos.typ, graph, typ)
+		return ok
+	}
+	viaOwnSubgraph := func(src *compose.FieldSource) bool {
+		return src.Graph != pos.graph || src.Requires != nil || len(src.Context) > 0
+	}
+	fm := meta.Field(f.Name)
+	if fm != nil {
+		for i := range fm.Sources {
+			src := &fm.Sources[i]
+			if !src.ActiveIn(p.labels) || !viaOwnSubgraph(src) || !reachable(src.Graph, pos.typ) {
+				continue
+			}
+			add(target{graph: src.Graph, typ: pos.typ})
+		}
+	}
+	if meta.Kind == ast.Object {
+		// An @interfaceObject resolves the fields it adds to every
+		// implementation of its interface.
+		for _, iface := range p.interfacesOf(pos.typ) {
+			im := p.sg.Type(iface)
+			ifm := im.Field(f.Name)
+			if ifm == nil || len(im.InterfaceObject) == 0 {
+				continue
+			}
+			for i := range ifm.Sources {
+				src := &ifm.Sources[i]
+				if src.ActiveIn(p.labels) && im.InterfaceObject[src.Graph] && viaOwnSubgraph(src) && reachable(src.Graph, iface) {
+					add(target{graph: src.Graph, typ: iface})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// interfacesOf lists the interfaces an object type implements.
+func (p *planner) interfacesOf(typ string) []string {
+	if out, ok := p.interfaces[typ]; ok {
+		return out
+	}
+	out := p.findInterfaces(typ)
+	p.interfaces[typ] = out
+	return out
+}
+
+func (p *planner) findInterfaces(typ string) []string {
+	var out []string
+	for name, t := range p.sgTypes() {
+		if t.Kind != ast.Interface {
+			continue
+		}
+		for _, impls := range t.Possible {
+			if slices.Contains(impls, typ) {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	if def := p.sg.Schema.Types[typ]; def != nil {
+		for _, i := range def.Interfaces {
+			if !slices.Contains(out, i) {
+				out = append(out, i)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p *planner) sgTypes() map[string]*compose.Type { return p.sg.Types() }
+
+func (p *planner) jumpKey(pos position, t target) string {
+	return strings.Join(pos.path, "\x00") + "|" + t.graph + "|" + t.typ
+}
+
+// jumpTo plans fields of the objects at pos in subgraph t through an
+// _entities fetch.
+func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchList) {
+	guard := p.jumpKey(pos, t)
+	p.active[guard] = true
+	defer delete(p.active, guard)
+
+	pos.sel.field("__typename", "__typename", nil, nil, true)
+	deps := &fetchList{}
+	deps.add(pos.fetch)
+	rep := p.planKey(pos, t, deps)
+	if rep == nil {
+		p.fail("cannot plan %s.%s: no key of %s in subgraph %q can be fetched from subgraph %q", pos.typ, fields[0].Name, t.typ, t.graph, pos.graph)
+		return
+	}
+	satisfied := map[*Field]bool{}
+	ctxArgs := map[*Field]ast.ArgumentList{}
+	var contexts []*ContextValue
+	for _, f := range fields {
+		src := p.sourceIn(t, f)
+		if src == nil {
+			continue
+		}
+		satisfied[f] = true
+		if src.Requires != nil {
+			req := p.fieldSetSelection(pos.typ, src.Requires)
+			p.planSelection(pos, req, deps)
+			rep.fields = mergeReps(rep.fields, p.repFields(req, true))
+		}
+		for _, ca := range src.Context {
+			cv, arg := p.planContext(pos, f, ca, deps)
+			if cv == nil {
+				return
+			}
+			contexts = append(contexts, cv)
+			ctxArgs[f] = append(ctxArgs[f], arg)
+		}
+	}
+	if p.err != nil {
+		return
+	}
+	node := p.entityNode(t.graph, deps.list, len(contexts) > 0)
+	node.Context = append(node.Context, contexts...)
+	ent := node.entities(pos.path)
+	for _, dt := range p.dataTypenames(pos) {
+		ent.addRep(dt, rep)
+	}
+	at := position{
+		graph: t.graph, typ: t.typ, fetch: node, sel: ent.fragments.fragment(t.typ), path: pos.path,
+		parent: pos.parent, satisfied: satisfied, ctxArgs: ctxArgs,
+	}
+	p.planObject(at, fields, need)
+}
+
+// sourceIn returns f's source in t's subgraph, on t's type.
+func (p *planner) sourceIn(t target, f *Field) *compose.FieldSource {
+	return p.sg.Type(t.typ).Field(f.Name).Source(t.graph)
+}
+
+// dataTypenames lists the __typenames the objects at pos may carry in the
+// data: their type, and for an interface also every implementation (an
+// object an @interfaceObject subgraph returned says the interface's name
+// until its owner tells the concrete one).
+func (p *planner) dataTypenames(pos position) []string {
+	if !p.isAbstract(pos.typ) {
+		return []string{pos.typ}
+	}
+	return append([]string{pos.typ}, p.runtimeTypes(pos.typ)...)
+}
+
+// planKey plans the fields of one of t's keys at pos, preferring a key pos
+// resolves itself, and returns the representation that reads them.
+func (p *planner) planKey(pos position, t target, deps *fetchList) *repBuilder {
+	meta := p.sg.Type(t.typ)
+	var best *compose.Key
+	bestHops := -1
+	for i := range meta.Keys {
+		k := &meta.Keys[i]
+		if k.Graph != t.graph || !k.Resolvable {
+			continue
+		}
+		hops, ok := p.setReach(pos.graph, pos.typ, k.Fields)
+		if ok && (bestHops < 0 || hops < bestHops) {
+			best, bestHops = k, hops
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	sel := p.fieldSetSelection(pos.typ, best.Fields)
+	p.planSelection(pos, sel, deps)
+	if p.err != nil {
+		return nil
+	}
+	return &repBuilder{typename: t.typ, fields: p.repFields(sel, false)}
+}
+
+// entityNode returns the entity fetch to graph that runs after deps: an
+// existing one, so that entity fetches that can run together are one
+// request, unless exclusive (a fetch with contextual arguments is sent per
+// value, so it shares with nothing).
+func (p *planner) entityNode(graph string, deps []*Fetch, exclusive bool) *Fetch {
+	deps = reduceDeps(deps)
+	ids := make([]string, len(deps))
+	for i, d := range deps {
+		ids[i] = itoa(d.ID)
+	}
+	slices.Sort(ids)
+	key := graph + "|" + strings.Join(ids, ",")
+	if !exclusive {
+		if n := p.nodes[key]; n != nil {
+			return n
+		}
+	}
+	n := p.newFetch(graph)
+	n.byPath = map[string]*Entities{}
+	for _, d := range deps {
+		n.dependOn(d)
+	}
+	if !exclusive {
+		p.nodes[key] = n
+	}
+	return n
+}
+
+// reduceDeps drops every dependency that another one already waits for.
+func reduceDeps(deps []*Fetch) []*Fetch {
+	var out []*Fetch
+	for _, d := range deps {
+		redundant := false
+		for _, e := range deps {
+			if e != d && waitsFor(e, d) {
+				redundant = true
+				break
+			}
+		}
+		if !redundant {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// waitsFor reports whether f depends on d, directly or not.
+func waitsFor(f, d *Fetch) bool {
+	for _, x := range f.Deps {
+		if x == d || waitsFor(x, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// entities returns the fetch's _entities selection for path, creating it.
+func (f *Fetch) entities(path []string) *Entities {
+	k := strings.Join(path, "\x00")
+	if e := f.byPath[k]; e != nil {
+		return e
+	}
+	e := &Entities{Path: slices.Clone(path), fragments: newSubSelection(), reps: map[string]*repBuilder{}}
+	f.byPath[k] = e
+	f.Entities = append(f.Entities, e)
+	return e
+}
+
+// planInterfaceObject plans a selection on an interface at a position
+// whose subgraph knows the interface only as an @interfaceObject: the
+// fields every implementation shares are planned on the interface there;
+// __typename and the fields of particular implementations need the
+// concrete type, which the interface's owner resolves.
+func (p *planner) planInterfaceObject(pos position, s *Selection, need *fetchList) {
+	common, rest := p.splitInterfaceLevel(s)
+	p.planObject(pos, common, need)
+	if rest != nil && p.err == nil {
+		p.resolveType(pos, &Selection{TypeName: s.TypeName, Abstract: true, Fields: rest}, need)
+	}
+}
+
+// resolveType asks the owner of pos's interface (a subgraph that defines it
+// as an entity interface) for the concrete __typename of the objects at
+// pos, and plans rest, the fields that need it, from there.
+func (p *planner) resolveType(pos position, rest *Selection, need *fetchList) {
+	meta := p.sg.Type(pos.typ)
+	var t target
+	for _, k := range meta.Keys {
+		if k.Resolvable && !meta.InterfaceObject[k.Graph] && !p.active[p.jumpKey(pos, target{k.Graph, pos.typ})] {
+			if _, ok := p.setReach(pos.graph, pos.typ, k.Fields); ok {
+				t = target{graph: k.Graph, typ: pos.typ}
+				break
+			}
+		}
+	}
+	if t.graph == "" {
+		p.fail("cannot resolve the concrete type of %s at %s: no subgraph defines it as an entity interface with a key subgraph %q can fetch", pos.typ, strings.Join(pos.path, "."), pos.graph)
+		return
+	}
+	guard := p.jumpKey(pos, t)
+	p.active[guard] = true
+	defer delete(p.active, guard)
+	pos.sel.field("__typename", "__typename", nil, nil, true)
+	deps := &fetchList{}
+	deps.add(pos.fetch)
+	rep := p.planKey(pos, t, deps)
+	if rep == nil {
+		return
+	}
+	node := p.entityNode(t.graph, deps.list, false)
+	ent := node.entities(pos.path)
+	for _, dt := range p.dataTypenames(pos) {
+		ent.addRep(dt, rep)
+	}
+	at := position{graph: t.graph, typ: pos.typ, fetch: node, sel: ent.fragments.fragment(pos.typ), path: pos.path, parent: pos.parent, declared: pos.typ}
+	p.planAbstract(at, rest, need)
+}
+
+// typenameOnly is a selection of __typename alone for every runtime type
+// of an interface.
+func (p *planner) typenameOnly(iface string) map[string][]*Field {
+	out := map[string][]*Field{}
+	for _, rt := range p.runtimeTypes(iface) {
+		out[rt] = []*Field{{Key: "__typename", Name: "__typename", Internal: true}}
+	}
+	return out
+}
+
+// splitInterfaceLevel splits an abstract selection into the fields every
+// runtime type selects alike (an interface field with the same key,
+// arguments and sub-selection everywhere) and, per runtime type, the rest;
+// rest is nil when nothing is left.
+func (p *planner) splitInterfaceLevel(s *Selection) (common []*Field, rest map[string][]*Field) {
+	rts := sortedKeys(s.Fields)
+	if len(rts) == 0 {
+		return nil, nil
+	}
+	iface := p.sg.Type(s.TypeName)
+	shared := map[string]bool{}
+	for _, f := range s.Fields[rts[0]] {
+		if f.Name == "__typename" || iface.Field(f.Name) == nil {
+			continue
+		}
+		sig := p.fieldSignature(f)
+		everywhere := true
+		for _, rt := range rts[1:] {
+			found := false
+			for _, g := range s.Fields[rt] {
+				if g.Key == f.Key && p.fieldSignature(g) == sig {
+					found = true
+					break
+				}
+			}
+			if !found {
+				everywhere = false
+				break
+			}
+		}
+		if everywhere {
+			common = append(common, f)
+			shared[f.Key] = true
+		}
+	}
+	for _, rt := range rts {
+		var left []*Field
+		for _, f := range s.Fields[rt] {
+			if !shared[f.Key] {
+				left = append(left, f)
+			}
+		}
+		if len(left) > 0 {
+			if rest == nil {
+				rest = map[string][]*Field{}
+			}
+			rest[rt] = left
+		}
+	}
+	return common, rest
+}
+
+// fieldSignature prints what a field selects, sub-selection included, so
+// that two fields that read the same data print the same.
+func (p *planner) fieldSignature(f *Field) string {
+	if s, ok := p.signatures[f]; ok {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(f.Key + ":" + f.Name + argumentsText(f.Arguments) + directivesText(f.Directives))
+	if f.Sub != nil {
+		for _, rt := range sortedKeys(f.Sub.Fields) {
+			b.WriteString("{" + rt)
+			for _, g := range f.Sub.Fields[rt] {
+				b.WriteString(" " + p.fieldSignature(g))
+			}
+			b.WriteString("}")
+		}
+	}
+	p.signatures[f] = b.String()
+	return p.signatures[f]
+}
+
+// planContext plans a contextual argument of f: the nearest ancestor of
+// pos that sets the context is asked the argument's selection, and the
+// fetch of f gets a variable for its value.
+func (p *planner) planContext(pos position, f *Field, ca compose.ContextArgument, deps *fetchList) (*ContextValue, *ast.Argument) {
+	types := p.sg.TypesWithContext(ca.Context)
+	var anc *position
+	for a := pos.parent; a != nil; a = a.parent {
+		if p.setsContext(a.typ, types) {
+			anc = a
+			break
+		}
+	}
+	if anc == nil {
+		p.fail("cannot plan %s.%s: no ancestor at %s sets the context its argument %s comes from", pos.typ, f.Name, strings.Join(pos.path, "."), ca.Name)
+		return nil, nil
+	}
+	sel := p.fieldSetSelection(anc.typ, ca.Selection)
+	p.planSelection(*anc, sel, deps)
+	name := p.freeVariable(fmt.Sprintf("contextualArgument_%d", len(p.extraVars)))
+	p.extraVars[name] = ca.Type
+	cv := &ContextValue{Variable: name, Type: ca.Type, Depth: len(anc.path), Types: types, Value: p.repObject(sel, true)}
+	return cv, &ast.Argument{Name: ca.Name, Value: &ast.Value{Kind: ast.Variable, Raw: name}}
+}
+
+// setsContext reports whether objects of typ (or of one of its runtime
+// types) set one of the context's types.
+func (p *planner) setsContext(typ string, types []string) bool {
+	if slices.Contains(types, typ) {
+		return true
+	}
+	for _, rt := range p.runtimeTypes(typ) {
+		if slices.Contains(types, rt) {
+			return true
+		}
+	}
+	return false
+}
