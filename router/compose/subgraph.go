@@ -60,9 +60,9 @@ var internalTypes = map[string]bool{
 // unsupported directives: composition refuses them rather than serve a
 // schema whose rules the router would silently not enforce.
 var unsupported = map[string]string{
-	"authenticated":   "@authenticated is not enforced by this router",
-	"requiresScopes":  "@requiresScopes is not enforced by this router",
-	"policy":          "@policy is not enforced by this router",
+	"authenticated":  "@authenticated is not enforced by this router",
+	"requiresScopes": "@requiresScopes is not enforced by this router",
+	"policy":         "@policy is not enforced by this router",
 }
 
 // subgraph is a parsed, validated subgraph schema.

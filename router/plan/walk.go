@@ -43,7 +43,7 @@ type planner struct {
 	active map[string]bool
 	// extraVars are the variables the planner declares itself (contextual
 	// arguments), with their types.
-	extraVars map[string]*ast.Type
+	extraVars  map[string]*ast.Type
 	estimates  map[estimateKey]int
 	reach      map[string]map[string]int
 	keyReaches map[string]reachResult
