@@ -108,7 +108,7 @@ func (c *composer) compose() (*Supergraph, error) {
 	c.checkInterfaceObjects()
 	inputUse, outputUse := c.enumUsage()
 
-	sg := &Supergraph{types: map[string]*Type{}, contexts: map[string][]string{}}
+	sg := &Supergraph{types: map[string]*Type{}, contexts: map[string][]string{}, hidesEnumValues: map[string]bool{}}
 	for _, s := range c.subs {
 		sg.Graphs = append(sg.Graphs, Graph{Name: s.name, URL: s.url})
 	}
@@ -132,6 +132,9 @@ func (c *composer) compose() (*Supergraph, error) {
 			def = c.mergeUnion(m, sg)
 		case ast.Enum:
 			def = c.mergeEnum(m, inputUse[name], outputUse[name])
+			if def != nil && c.enumHidesValues(m) {
+				sg.hidesEnumValues[name] = true
+			}
 		case ast.InputObject:
 			def = c.mergeInput(m)
 		case ast.Scalar:
@@ -277,6 +280,23 @@ func (c *composer) checkFieldSet(graph, typeName string, def *ast.Definition, se
 	s := c.sub(graph)
 	ok := true
 	for _, sel := range set {
+		if frag, isFrag := sel.(*ast.InlineFragment); isFrag {
+			on := def
+			if frag.TypeCondition != "" {
+				on = s.schema.Types[frag.TypeCondition]
+			}
+			switch {
+			case on == nil:
+				c.errorf("subgraph %q, type %s: %s has a fragment on %s, which subgraph %q does not define", graph, typeName, what, frag.TypeCondition, graph)
+				ok = false
+			case !on.IsCompositeType():
+				c.errorf("subgraph %q, type %s: %s has a fragment on %s, which is not an object, interface or union", graph, typeName, what, on.Name)
+				ok = false
+			default:
+				ok = c.checkFieldSet(graph, on.Name, on, frag.SelectionSet, what) && ok
+			}
+			continue
+		}
 		f := sel.(*ast.Field)
 		fd := def.Fields.ForName(f.Name)
 		if fd == nil {
@@ -414,7 +434,7 @@ func isKeyField(def *ast.Definition, field string) bool {
 	for _, k := range def.Directives.ForNames("key") {
 		if set, err := ParseFieldSet(argString(k, "fields")); err == nil {
 			for _, sel := range set {
-				if sel.(*ast.Field).Name == field {
+				if f, ok := sel.(*ast.Field); ok && f.Name == field {
 					return true
 				}
 			}
@@ -750,6 +770,19 @@ func (c *composer) mergeEnum(m *mergedType, asInput, asOutput bool) *ast.Definit
 		c.errorf("enum %s has no value common to subgraphs %s", m.name, quoteList(m.graphs))
 	}
 	return out
+}
+
+// enumHidesValues reports whether some subgraph knows a value of the enum
+// that the client schema does not show.
+func (c *composer) enumHidesValues(m *mergedType) bool {
+	for _, g := range m.graphs {
+		for _, v := range m.defs[g].EnumValues {
+			if v.Directives.ForName("inaccessible") != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // mergeInput keeps the input fields that every subgraph defines; a required

@@ -41,7 +41,7 @@ func ParseSupergraph(sdl string) (*Supergraph, error) {
 	if graphEnum == nil {
 		return nil, fmt.Errorf("the supergraph has no %s__Graph enum", j.join)
 	}
-	sg := &Supergraph{types: map[string]*Type{}, contexts: map[string][]string{}}
+	sg := &Supergraph{types: map[string]*Type{}, contexts: map[string][]string{}, hidesEnumValues: map[string]bool{}}
 	for _, v := range graphEnum.EnumValues {
 		d := v.Directives.ForName(j.join + "__graph")
 		if d == nil {
@@ -238,6 +238,8 @@ func (j *joinReader) readType(sg *Supergraph, d *ast.Definition, hidden map[stri
 		for _, v := range d.EnumValues {
 			if !j.hidden(v.Directives) {
 				out.EnumValues = append(out.EnumValues, &ast.EnumValueDefinition{Name: v.Name, Description: v.Description, Directives: clientDirectives(v.Directives)})
+			} else {
+				sg.hidesEnumValues[d.Name] = true
 			}
 		}
 	case ast.InputObject:

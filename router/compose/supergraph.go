@@ -39,6 +39,9 @@ type Supergraph struct {
 	// on or off, and the plan depends on which.
 	OverrideLabels []string
 	types          map[string]*Type
+	// hidesEnumValues holds the enums with values that subgraphs may
+	// return but the client schema hides (@inaccessible).
+	hidesEnumValues map[string]bool
 	// contexts maps a context name (as the supergraph spells it,
 	// "subgraph__name") to the types that set it with @context.
 	contexts map[string][]string
@@ -145,6 +148,10 @@ func (s *FieldSource) ActiveIn(on func(label string) bool) bool {
 	}
 	return !active
 }
+
+// HidesEnumValues reports whether a subgraph may return a value of the
+// enum that the client schema does not have.
+func (s *Supergraph) HidesEnumValues(enum string) bool { return s.hidesEnumValues[enum] }
 
 // TypesWithContext returns the types that set the named context.
 func (s *Supergraph) TypesWithContext(name string) []string { return s.contexts[name] }

@@ -189,8 +189,27 @@ func BuildWith(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.Operation
 	p.finish()
 	out.Fetches = p.fetches
 	out.Passthrough = len(p.fetches) == 1 && !out.Introspection && len(p.fetches[0].Dependents) == 0 &&
-		!p.fetches[0].root.hasInternal() && !rootTypename(root, rootType.Name)
+		!p.fetches[0].root.hasInternal() && !rootTypename(root, rootType.Name) && !p.checksValues(root)
 	return out, nil
+}
+
+// checksValues reports whether the response needs checking value by value:
+// it holds an enum some of whose values the client schema hides, which a
+// subgraph may still return.
+func (p *planner) checksValues(s *Selection) bool {
+	for _, fields := range s.Fields {
+		for _, f := range fields {
+			switch {
+			case f.Sub != nil:
+				if p.checksValues(f.Sub) {
+					return true
+				}
+			case f.Type != nil && p.sg.HidesEnumValues(f.Type.Name()):
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // internalPrefix returns "_k_", or a variant that starts none of the

@@ -254,7 +254,7 @@ orders: query {o: order(id: "x") {items {book {__typename _k_id: id}}}}
 			name:  "a union, a composite key and a shareable field taken where it is",
 			sg:    tg,
 			query: `{ timeline(missionId:"m1") { ... on Launch { vehicle weather { windKph } } ... on Docking { spacecraft { name registry } } } }`,
-			want: `missions: query {timeline(missionId: "m1") {__typename ... on Docking {spacecraft {name __typename _k_id: id}} ... on Launch {vehicle __typename _k_site: site {_k_code: code} _k_number: number}}}
+			want: `missions: query {timeline(missionId: "m1") {__typename ... on Docking {spacecraft {name __typename _k_id: id}} ... on Launch {vehicle _k_site: site {_k_code: code} _k_number: number}}}
     fleet: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {registry}}}
       _0 at timeline.spacecraft: Spacecraft(id<-_k_id)
     telemetry: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Launch {weather {windKph}}}}

@@ -95,6 +95,9 @@ type position struct {
 	// ctxArgs the variables of those arguments.
 	satisfied map[*Field]bool
 	ctxArgs   map[*Field]ast.ArgumentList
+	// typenameAsked is set when the object's __typename is already in the
+	// fetch (a runtime type's fragment of an abstract selection).
+	typenameAsked bool
 }
 
 // fetchList collects the fetches a selection was placed in: the
@@ -272,7 +275,7 @@ func (p *planner) planAbstract(pos position, s *Selection, need *fetchList) {
 			continue
 		}
 		at := pos
-		at.typ, at.declared = rt, ""
+		at.typ, at.declared, at.typenameAsked = rt, "", true
 		if fragments {
 			at.sel = pos.sel.fragment(rt)
 		}
@@ -620,7 +623,9 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 	p.active[guard] = true
 	defer delete(p.active, guard)
 
-	pos.sel.field("__typename", "__typename", nil, nil, true)
+	if !pos.typenameAsked {
+		pos.sel.field("__typename", "__typename", nil, nil, true)
+	}
 	deps := &fetchList{}
 	deps.add(pos.fetch)
 	rep := p.planKey(pos, t, deps)
@@ -812,7 +817,9 @@ func (p *planner) resolveType(pos position, rest *Selection, need *fetchList) {
 	guard := p.jumpKey(pos, t)
 	p.active[guard] = true
 	defer delete(p.active, guard)
-	pos.sel.field("__typename", "__typename", nil, nil, true)
+	if !pos.typenameAsked {
+		pos.sel.field("__typename", "__typename", nil, nil, true)
+	}
 	deps := &fetchList{}
 	deps.add(pos.fetch)
 	rep := p.planKey(pos, t, deps)
