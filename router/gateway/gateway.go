@@ -79,10 +79,11 @@ type Gateway struct {
 }
 
 type state struct {
-	sg     *compose.Supergraph
-	exec   *execute.Executor
-	cache  *lru.Cache[string, *prepared]
-	labels *labels
+	sg      *compose.Supergraph
+	planner *plan.Planner
+	exec    *execute.Executor
+	cache   *lru.Cache[string, *prepared]
+	labels  *labels
 }
 
 // prepared is a parsed and validated operation, with its plans by the
@@ -129,9 +130,10 @@ func New(opts Options) *Gateway {
 func (g *Gateway) SetSupergraph(sg *compose.Supergraph) {
 	cache, _ := lru.New[string, *prepared](g.opts.PlanCacheSize)
 	g.state.Store(&state{
-		sg:     sg,
-		cache:  cache,
-		labels: newLabels(sg.OverrideLabels, g.opts.OverrideLabels),
+		sg:      sg,
+		planner: plan.New(sg),
+		cache:   cache,
+		labels:  newLabels(sg.OverrideLabels, g.opts.OverrideLabels),
 		exec: &execute.Executor{Fetcher: g.opts.Fetcher, Logger: g.opts.Logger, Schema: sg.Schema,
 			OnFetch: g.opts.OnFetch, Tracer: g.opts.Tracer},
 	})
@@ -294,7 +296,7 @@ func (g *Gateway) plan(ctx context.Context, st *state, p *prepared, vars map[str
 		_, span := g.opts.Tracer.Start(ctx, "graphql.plan")
 		defer span.End()
 	}
-	pl, err := plan.BuildWith(st.sg, p.doc, p.op, vars, plan.Options{Labels: func(l string) bool { return on[l] }})
+	pl, err := st.planner.Build(p.doc, p.op, vars, plan.Options{Labels: func(l string) bool { return on[l] }})
 	if err != nil {
 		return nil, err
 	}

@@ -127,11 +127,12 @@ func (p *planner) requiresCost(pos position, t target, f *Field) int {
 // by), and after how many fetches.
 func (p *planner) keyReach(from, fromTyp, to, typ string) (int, bool) {
 	memo := from + "|" + fromTyp + "|" + to + "|" + typ
-	if r, ok := p.keyReaches[memo]; ok {
+	if r, ok := p.facts.keyReaches.Load(memo); ok {
+		r := r.(reachResult)
 		return r.hops, r.ok
 	}
 	best, found := p.findKeyReach(from, fromTyp, to, typ)
-	p.keyReaches[memo] = reachResult{best, found}
+	p.facts.keyReaches.Store(memo, reachResult{best, found})
 	return best, found
 }
 
@@ -169,15 +170,15 @@ func (p *planner) setReach(graph, typ string, set ast.SelectionSet) (int, bool) 
 // before each (graph itself: 0).
 func (p *planner) graphReach(graph, typ string) map[string]int {
 	key := graph + "|" + typ
-	if r, ok := p.reach[key]; ok {
-		return r
+	if r, ok := p.facts.reach.Load(key); ok {
+		return r.(map[string]int)
 	}
 	reach := map[string]int{graph: 0}
-	p.reach[key] = reach
 	meta := p.sg.Type(typ)
 	if meta == nil {
 		return reach
 	}
+	defer p.facts.reach.Store(key, reach)
 	for changed := true; changed; {
 		changed = false
 		for _, g := range p.sg.Graphs {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -159,11 +160,40 @@ type Options struct {
 // Build plans one operation of a validated document. vars are the coerced
 // variable values; only those @skip and @include use affect the plan.
 func Build(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
-	return BuildWith(sg, doc, op, vars, Options{})
+	return New(sg).Build(doc, op, vars, Options{})
 }
 
-// BuildWith is Build with per-request options.
-func BuildWith(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, opts Options) (*Plan, error) {
+// Planner plans operations over one supergraph. It keeps what plans learn
+// of the supergraph (which subgraphs objects can be sent to, through which
+// keys) for the plans after them. It is safe for concurrent use.
+type Planner struct {
+	sg *compose.Supergraph
+	// facts holds a *facts per state of the override labels.
+	facts sync.Map
+}
+
+// facts are what planning learns of a supergraph: memos of questions
+// whose answers depend on the supergraph and the override labels only.
+type facts struct {
+	reach, keyReaches, interfaces sync.Map
+}
+
+// New returns a planner for sg.
+func New(sg *compose.Supergraph) *Planner { return &Planner{sg: sg} }
+
+// Build plans one operation of a validated document. vars are the coerced
+// variable values; only those @skip and @include use affect the plan.
+func (pl *Planner) Build(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, opts Options) (*Plan, error) {
+	sg := pl.sg
+	var labelKey strings.Builder
+	for _, l := range sg.OverrideLabels {
+		if opts.Labels != nil && opts.Labels(l) {
+			labelKey.WriteByte('1')
+		} else {
+			labelKey.WriteByte('0')
+		}
+	}
+	f, _ := pl.facts.LoadOrStore(labelKey.String(), &facts{})
 	n := &normalizer{schema: sg.Schema, fragments: doc.Fragments, vars: vars}
 	rootType := sg.Schema.Query
 	if op.Operation == ast.Mutation {
@@ -176,7 +206,7 @@ func BuildWith(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.Operation
 	if err != nil {
 		return nil, &Error{Msg: err.Error()}
 	}
-	p := newPlanner(sg, op, opts)
+	p := newPlanner(sg, f.(*facts), op, opts)
 	p.prefix = internalPrefix(n.keys)
 	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, InternalPrefix: p.prefix}
 	roots := p.planRoot(out, rootType.Name, root.Fields[rootType.Name], op.Operation == ast.Mutation)

@@ -43,22 +43,21 @@ type planner struct {
 	active map[string]bool
 	// extraVars are the variables the planner declares itself (contextual
 	// arguments), with their types.
-	extraVars  map[string]*ast.Type
-	estimates  map[estimateKey]int
-	reach      map[string]map[string]int
-	keyReaches map[string]reachResult
-	interfaces map[string][]string
+	extraVars map[string]*ast.Type
+	estimates map[estimateKey]int
+	// facts are what the plans over this supergraph, with these override
+	// labels, have learnt of it.
+	facts *facts
 	// signatures memoizes fieldSignature.
 	signatures map[*Field]string
 }
 
-func newPlanner(sg *compose.Supergraph, op *ast.OperationDefinition, opts Options) *planner {
+func newPlanner(sg *compose.Supergraph, f *facts, op *ast.OperationDefinition, opts Options) *planner {
 	p := &planner{
 		sg: sg, vars: map[string]*ast.Type{}, opName: op.Name, labels: opts.Labels,
-		nodes: map[string]*Fetch{}, aliases: map[string]string{}, aliasCount: map[string]int{},
+		facts: f, nodes: map[string]*Fetch{}, aliases: map[string]string{}, aliasCount: map[string]int{},
 		keyOf: map[*Field]string{}, active: map[string]bool{}, extraVars: map[string]*ast.Type{},
-		estimates: map[estimateKey]int{}, reach: map[string]map[string]int{}, signatures: map[*Field]string{},
-		keyReaches: map[string]reachResult{}, interfaces: map[string][]string{},
+		estimates: map[estimateKey]int{}, signatures: map[*Field]string{},
 	}
 	for _, v := range op.VariableDefinitions {
 		p.vars[v.Variable] = v.Type
@@ -578,11 +577,11 @@ func (p *planner) candidates(pos position, f *Field) []target {
 
 // interfacesOf lists the interfaces an object type implements.
 func (p *planner) interfacesOf(typ string) []string {
-	if out, ok := p.interfaces[typ]; ok {
-		return out
+	if out, ok := p.facts.interfaces.Load(typ); ok {
+		return out.([]string)
 	}
 	out := p.findInterfaces(typ)
-	p.interfaces[typ] = out
+	p.facts.interfaces.Store(typ, out)
 	return out
 }
 
