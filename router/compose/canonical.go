@@ -55,6 +55,28 @@ func Canonical(schema *ast.Schema) string {
 		}
 		lines = append(lines, b.String())
 	}
+	for name, d := range schema.Directives {
+		if d.Position != nil && d.Position.Src != nil && d.Position.Src.BuiltIn {
+			continue
+		}
+		var b strings.Builder
+		b.WriteString("directive @" + name)
+		if len(d.Arguments) > 0 {
+			var args []string
+			for _, a := range d.Arguments {
+				args = append(args, a.Name+": "+a.Type.String()+defaultText(a.DefaultValue))
+			}
+			slices.Sort(args)
+			b.WriteString("(" + strings.Join(args, ", ") + ")")
+		}
+		var locs []string
+		for _, l := range d.Locations {
+			locs = append(locs, string(l))
+		}
+		slices.Sort(locs)
+		b.WriteString(" on " + strings.Join(locs, " | "))
+		lines = append(lines, b.String())
+	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n") + "\n"
 }

@@ -154,7 +154,7 @@ func (c *composer) compose() (*Supergraph, error) {
 	// interface's possibleTypes), which must not depend on which subgraph
 	// defined a type first.
 	slices.SortStableFunc(defs, func(a, b *ast.Definition) int { return strings.Compare(a.Name, b.Name) })
-	schema, err := clientSchema(defs, nil, c.types["Mutation"] != nil && !inaccessible["Mutation"])
+	schema, err := clientSchema(defs, c.directives(), c.types["Mutation"] != nil && !inaccessible["Mutation"])
 	if err != nil {
 		return nil, err
 	}
@@ -768,6 +768,62 @@ func (c *composer) mergeEnum(m *mergedType, asInput, asOutput bool) *ast.Definit
 	}
 	if len(out.EnumValues) == 0 {
 		c.errorf("enum %s has no value common to subgraphs %s", m.name, quoteList(m.graphs))
+	}
+	return out
+}
+
+// executableLocations are the locations of a directive in operations.
+var executableLocations = map[ast.DirectiveLocation]bool{
+	ast.LocationQuery: true, ast.LocationMutation: true, ast.LocationSubscription: true,
+	ast.LocationField: true, ast.LocationFragmentDefinition: true, ast.LocationFragmentSpread: true,
+	ast.LocationInlineFragment: true, ast.LocationVariableDefinition: true,
+}
+
+// directives returns the custom directive definitions of the client
+// schema: those a subgraph composes with @composeDirective, as it defines
+// them, and the executable directives every subgraph defines, at the
+// executable locations they all allow.
+func (c *composer) directives() ast.DirectiveDefinitionList {
+	var out ast.DirectiveDefinitionList
+	for _, s := range c.subs {
+		for _, name := range s.composed {
+			if d := s.directives.ForName(name); d != nil && out.ForName(name) == nil {
+				out = append(out, d)
+			}
+		}
+	}
+	for _, d := range c.subs[0].directives {
+		if out.ForName(d.Name) != nil {
+			continue
+		}
+		locs := map[ast.DirectiveLocation]bool{}
+		for _, l := range d.Locations {
+			if executableLocations[l] {
+				locs[l] = true
+			}
+		}
+		for _, s := range c.subs[1:] {
+			other := s.directives.ForName(d.Name)
+			if other == nil {
+				locs = nil
+				break
+			}
+			for l := range locs {
+				if !slices.Contains(other.Locations, l) {
+					delete(locs, l)
+				}
+			}
+		}
+		if len(locs) == 0 {
+			continue
+		}
+		merged := &ast.DirectiveDefinition{Name: d.Name, Description: d.Description, Arguments: d.Arguments, IsRepeatable: d.IsRepeatable}
+		for _, l := range d.Locations {
+			if locs[l] {
+				merged.Locations = append(merged.Locations, l)
+			}
+		}
+		out = append(out, merged)
 	}
 	return out
 }

@@ -93,7 +93,7 @@ func ParseSupergraph(sdl string) (*Supergraph, error) {
 	if len(j.problems) > 0 {
 		return nil, &Error{Problems: j.problems}
 	}
-	schema, err := clientSchema(client, nil, defs["Mutation"] != nil && !hidden["Mutation"])
+	schema, err := clientSchema(client, customDirectives(doc), defs["Mutation"] != nil && !hidden["Mutation"])
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +107,57 @@ type joinReader struct {
 	// labels collects the progressive override labels seen.
 	labels   map[string]bool
 	problems []string
+}
+
+// customDirectives returns the directive definitions of a supergraph that
+// are not federation's own (those of specs.apollo.dev specs): directives
+// composed with @composeDirective, and executable directives every
+// subgraph defines. The client schema keeps them.
+func customDirectives(doc *ast.SchemaDocument) ast.DirectiveDefinitionList {
+	spec := map[string]bool{}
+	for _, list := range []ast.SchemaDefinitionList{doc.Schema, doc.SchemaExtension} {
+		for _, sd := range list {
+			for _, l := range append(sd.Directives.ForNames("link"), sd.Directives.ForNames("core")...) {
+				url := argString(l, "url")
+				if url == "" {
+					url = argString(l, "feature")
+				}
+				if !strings.Contains(url, "specs.apollo.dev/") {
+					continue
+				}
+				parts := strings.Split(strings.TrimRight(url, "/"), "/")
+				name := parts[len(parts)-2]
+				if as := argString(l, "as"); as != "" {
+					name = as
+				}
+				spec[name] = true
+				if imports := l.Arguments.ForName("import"); imports != nil && imports.Value != nil {
+					for _, item := range imports.Value.Children {
+						v := item.Value
+						if v.Kind == ast.ObjectValue {
+							if as := v.Children.ForName("as"); as != nil {
+								spec[strings.TrimPrefix(as.Raw, "@")] = true
+								continue
+							}
+							v = v.Children.ForName("name")
+						}
+						if v != nil {
+							spec[strings.TrimPrefix(v.Raw, "@")] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	var out ast.DirectiveDefinitionList
+	for _, d := range doc.Directives {
+		prefix, _, namespaced := strings.Cut(d.Name, "__")
+		if spec[d.Name] || namespaced && spec[prefix] || d.Name == "link" || d.Name == "core" {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // linkNames maps each linked spec (join, inaccessible, tag, link) to the

@@ -49,6 +49,15 @@ directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION |
 directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
 `
 
+// fedDirective names the directives of federation and link, which a
+// subgraph may declare itself and which never reach the client schema.
+var fedDirective = map[string]bool{
+	"link": true, "key": true, "requires": true, "provides": true, "external": true, "shareable": true,
+	"extends": true, "override": true, "inaccessible": true, "tag": true, "interfaceObject": true,
+	"composeDirective": true, "authenticated": true, "requiresScopes": true, "policy": true,
+	"context": true, "fromContext": true, "cost": true, "listSize": true, "entityResolver": true,
+}
+
 // internalTypes are the federation plumbing types a subgraph may print; they
 // never reach the supergraph.
 var internalTypes = map[string]bool{
@@ -73,6 +82,11 @@ type subgraph struct {
 	own []string
 	// roots maps the subgraph's root type names to Query and Mutation.
 	roots map[string]string
+	// directives are the directive definitions the subgraph writes itself,
+	// and composed the names it keeps in the supergraph
+	// (@composeDirective).
+	directives ast.DirectiveDefinitionList
+	composed   []string
 }
 
 func parseSubgraph(s Subgraph) (*subgraph, error) {
@@ -115,6 +129,20 @@ func parseSubgraph(s Subgraph) (*subgraph, error) {
 	}
 
 	sg := &subgraph{name: s.Name, url: s.URL, schema: schema, roots: map[string]string{}}
+	for _, d := range doc.Directives {
+		if !fedDirective[d.Name] {
+			sg.directives = append(sg.directives, d)
+		}
+	}
+	for _, list := range []ast.SchemaDefinitionList{doc.Schema, doc.SchemaExtension} {
+		for _, sd := range list {
+			for _, cd := range sd.Directives.ForNames("composeDirective") {
+				if name := strings.TrimPrefix(argString(cd, "name"), "@"); name != "" {
+					sg.composed = append(sg.composed, name)
+				}
+			}
+		}
+	}
 	if schema.Query != nil {
 		sg.roots[schema.Query.Name] = "Query"
 	}

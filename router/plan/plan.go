@@ -73,7 +73,7 @@ type Fetch struct {
 	Context []*ContextValue
 
 	root    *subSelection // root fetch: the selection on the root type
-	byPath  map[string]*Entities
+	byPath  map[string][]*Entities
 	depsKey string
 }
 

@@ -660,10 +660,7 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 	}
 	node := p.entityNode(t.graph, deps.list, len(contexts) > 0)
 	node.Context = append(node.Context, contexts...)
-	ent := node.entities(pos.path)
-	for _, dt := range p.dataTypenames(pos) {
-		ent.addRep(dt, rep)
-	}
+	ent := node.entitiesFor(pos.path, p.dataTypenames(pos), rep)
 	at := position{
 		graph: t.graph, typ: t.typ, fetch: node, sel: ent.fragments.fragment(t.typ), path: pos.path,
 		parent: pos.parent, satisfied: satisfied, ctxArgs: ctxArgs,
@@ -732,7 +729,7 @@ func (p *planner) entityNode(graph string, deps []*Fetch, exclusive bool) *Fetch
 		}
 	}
 	n := p.newFetch(graph)
-	n.byPath = map[string]*Entities{}
+	n.byPath = map[string][]*Entities{}
 	for _, d := range deps {
 		n.dependOn(d)
 	}
@@ -770,16 +767,70 @@ func waitsFor(f, d *Fetch) bool {
 	return false
 }
 
-// entities returns the fetch's _entities selection for path, creating it.
-func (f *Fetch) entities(path []string) *Entities {
+// entitiesFor returns an _entities selection of the fetch for the objects
+// at path whose data says one of dataTypes, with rep added to their
+// representations: one already there whose representations agree with
+// rep (a field of one name is read from one key), or a new one. Two
+// fields that need the same field with different arguments (two
+// @requires) thus get separate _entities selections.
+func (f *Fetch) entitiesFor(path []string, dataTypes []string, rep *repBuilder) *Entities {
 	k := strings.Join(path, "\x00")
-	if e := f.byPath[k]; e != nil {
-		return e
+	var e *Entities
+	for _, c := range f.byPath[k] {
+		if c.agrees(dataTypes, rep) {
+			e = c
+			break
+		}
 	}
-	e := &Entities{Path: slices.Clone(path), fragments: newSubSelection(), reps: map[string]*repBuilder{}}
-	f.byPath[k] = e
-	f.Entities = append(f.Entities, e)
+	if e == nil {
+		e = &Entities{Path: slices.Clone(path), fragments: newSubSelection(), reps: map[string]*repBuilder{}}
+		f.byPath[k] = append(f.byPath[k], e)
+		f.Entities = append(f.Entities, e)
+	}
+	for _, dt := range dataTypes {
+		e.addRep(dt, rep)
+	}
 	return e
+}
+
+// agrees reports whether rep can join e's representations.
+func (e *Entities) agrees(dataTypes []string, rep *repBuilder) bool {
+	for _, dt := range dataTypes {
+		old := e.reps[dt]
+		if old != nil && (old.typename != rep.typename || !agreeingReps(old.fields, rep.fields)) {
+			return false
+		}
+	}
+	return true
+}
+
+func agreeingReps(a, b []*RepField) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x.Name != y.Name {
+				continue
+			}
+			if x.Key != y.Key || !agreeingObjects(x.Sub, y.Sub) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func agreeingObjects(a, b *RepObject) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if !agreeingReps(a.Fields, b.Fields) {
+		return false
+	}
+	for t, fs := range a.ByType {
+		if !agreeingReps(fs, b.ByType[t]) {
+			return false
+		}
+	}
+	return true
 }
 
 // planInterfaceObject plans a selection on an interface at a position
@@ -826,10 +877,7 @@ func (p *planner) resolveType(pos position, rest *Selection, need *fetchList) {
 		return
 	}
 	node := p.entityNode(t.graph, deps.list, false)
-	ent := node.entities(pos.path)
-	for _, dt := range p.dataTypenames(pos) {
-		ent.addRep(dt, rep)
-	}
+	ent := node.entitiesFor(pos.path, p.dataTypenames(pos), rep)
 	at := position{graph: t.graph, typ: pos.typ, fetch: node, sel: ent.fragments.fragment(pos.typ), path: pos.path, parent: pos.parent, declared: pos.typ}
 	p.planAbstract(at, rest, need)
 }
