@@ -245,7 +245,7 @@ orders: query {o: order(id: "x") {items {book {__typename _k_id: id}}}}
 			name:  "an interface is planned per implementation",
 			sg:    tg,
 			query: `{ vehicles { __typename name ... on Spacecraft { missions { name } } ... on Rover { wheels } } }`,
-			want: `fleet: query {vehicles {__typename ... on Rover {__typename name wheels} ... on Spacecraft {__typename name _k_id: id}}}
+			want: `fleet: query {vehicles {__typename ... on Rover {name wheels} ... on Spacecraft {name _k_id: id}}}
     missions: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {missions {name}}}}
       _0 at vehicles: Spacecraft(id<-_k_id)
 `,

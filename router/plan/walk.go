@@ -348,6 +348,8 @@ func (p *planner) planObject(pos position, fields []*Field, need *fetchList) {
 			case unresolved:
 				// The subgraph would answer the interface's name.
 				p.resolveType(pos, &Selection{TypeName: pos.typ, Abstract: true, Fields: p.typenameOnly(pos.typ)}, need)
+			case pos.typenameAsked:
+				// The abstract selection around already asks it.
 			default:
 				p.add(pos, f, need)
 			}
