@@ -389,3 +389,27 @@ func TestCompositionFeatures(t *testing.T) {
 		t.Errorf("Thing's members in a = %v", got)
 	}
 }
+
+// A supergraph that guards fields with access control directives is
+// refused: the router does not enforce them.
+func TestSupergraphWithAccessControlIsRefused(t *testing.T) {
+	sdl := `schema
+  @link(url: "https://specs.apollo.dev/link/v1.0")
+  @link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)
+  @link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY)
+{ query: Query }
+directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+directive @join__graph(name: String!, url: String!) on ENUM_VALUE
+directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
+directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
+scalar join__FieldSet
+scalar link__Import
+enum link__Purpose { SECURITY EXECUTION }
+enum join__Graph { A @join__graph(name: "a", url: "http://a") }
+type Query @join__type(graph: A) { me: String @authenticated }
+`
+	_, err := compose.ParseSupergraph(sdl)
+	if err == nil || !strings.Contains(err.Error(), "Query.me") || !strings.Contains(err.Error(), "@authenticated") {
+		t.Fatalf("got %v, want a refusal naming Query.me and @authenticated", err)
+	}
+}

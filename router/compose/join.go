@@ -89,6 +89,7 @@ func ParseSupergraph(sdl string) (*Supergraph, error) {
 		}
 	}
 	j.implementations(sg, defs, order)
+	j.refuseUnenforced(names, defs, order)
 	sg.OverrideLabels = sortedSet(j.labels)
 	if len(j.problems) > 0 {
 		return nil, &Error{Problems: j.problems}
@@ -107,6 +108,29 @@ type joinReader struct {
 	// labels collects the progressive override labels seen.
 	labels   map[string]bool
 	problems []string
+}
+
+// refuseUnenforced refuses a supergraph that uses access control
+// directives (@authenticated, @requiresScopes, @policy): this router does
+// not enforce them, and serving such a graph would serve what they guard.
+func (j *joinReader) refuseUnenforced(names map[string]string, defs map[string]*ast.Definition, order []string) {
+	for _, spec := range []string{"authenticated", "requiresScopes", "policy"} {
+		name, linked := names[spec]
+		if !linked {
+			continue
+		}
+		for _, tn := range order {
+			d := defs[tn]
+			if d.Directives.ForName(name) != nil {
+				j.problems = append(j.problems, fmt.Sprintf("type %s: @%s is not enforced by this router", tn, spec))
+			}
+			for _, f := range d.Fields {
+				if f.Directives.ForName(name) != nil {
+					j.problems = append(j.problems, fmt.Sprintf("field %s.%s: @%s is not enforced by this router", tn, f.Name, spec))
+				}
+			}
+		}
+	}
 }
 
 // customDirectives returns the directive definitions of a supergraph that
