@@ -83,9 +83,12 @@ type Pending struct {
 }
 
 // Has reports whether the case is pending (listed, or the whole graph is).
-func (p Pending) Has(name string) bool {
+func (p Pending) Has(name string) bool { return p.All || p.Lists(name) }
+
+// Lists reports whether the case is listed by name.
+func (p Pending) Lists(name string) bool {
 	_, ok := p.Cases[name]
-	return p.All || ok
+	return ok
 }
 
 // Empty reports whether nothing is pending.
