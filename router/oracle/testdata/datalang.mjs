@@ -196,7 +196,9 @@ function resolveReference(ctx, type, rep) {
   for (const name of candidates) {
     for (const row of ctx.rows[name] ?? []) {
       if (!row.$any && !keys.some((k) => sameKey(k, row, rep))) continue;
-      if ('$error' in row) throw fieldError(row);
+      // A rejected promise fails this representation only (its item of
+      // _entities), where a throw would fail the whole _entities field.
+      if ('$error' in row) return Promise.reject(fieldError(row));
       const { $any, ...fields } = row;
       const out = { ...merge(fields, rep), __typename: name };
       Object.defineProperty(out, representation, { value: rep });
