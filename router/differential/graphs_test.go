@@ -52,21 +52,32 @@ func TestGraphs(t *testing.T) {
 // graphCounts tallies one graph's cases.
 type graphCounts struct {
 	cases, pass, pending, fail int
+	// refused is set for a graph the router must refuse: its cases are
+	// not run.
+	refused bool
 }
 
 func (c graphCounts) String() string {
+	if c.refused {
+		return fmt.Sprintf("refused by the router, as router-refuses.txt says (%d cases not run)", c.cases)
+	}
 	return fmt.Sprintf("%d cases, %d pass, %d pending, %d fail", c.cases, c.pass, c.pending, c.fail)
 }
 
 // graphTally sums graphCounts from parallel subtests.
 type graphTally struct {
-	mu  sync.Mutex
-	sum graphCounts
+	mu      sync.Mutex
+	sum     graphCounts
+	refused int
 }
 
 func (t *graphTally) add(c graphCounts) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if c.refused {
+		t.refused++
+		return
+	}
 	t.sum.cases += c.cases
 	t.sum.pass += c.pass
 	t.sum.pending += c.pending
@@ -76,7 +87,7 @@ func (t *graphTally) add(c graphCounts) {
 func (t *graphTally) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.sum.String()
+	return fmt.Sprintf("%s; %d graphs refused", t.sum, t.refused)
 }
 
 // runGraph checks one graph and counts its cases.
@@ -84,7 +95,7 @@ func runGraph(t *testing.T, g *oracle.Graph, subgraphs []oracle.Subgraph) graphC
 	t.Helper()
 	if g.Refuses != "" {
 		settle(t, g.Pending.All, "the graph", refusalProblems(t, g, subgraphs))
-		return graphCounts{}
+		return graphCounts{refused: true, cases: len(g.Cases)}
 	}
 	whole := compositionProblems(t, g, subgraphs)
 	routers, problems := startRouters(t, g, subgraphs)
