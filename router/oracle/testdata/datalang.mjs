@@ -12,8 +12,9 @@
 //   {"$error": "message", "code": "CODE"}        a GraphQL error
 //   {"$echo": "requires"} / {"$echo": "args"}    what the subgraph received, as canonical JSON
 //
-// An object lacking a field that is asked is a reference: the field is read
-// from the row of that type whose fields contain the object's.
+// An object that is not a whole row is a reference: it is completed from
+// the first row of its type whose fields contain the object's (the
+// object's own values win, nested objects are merged).
 import { GraphQLError, getNullableType, isAbstractType, isInterfaceType, isListType, isObjectType, parse } from 'graphql';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 
@@ -56,7 +57,8 @@ function checkData(data) {
 // genericResolvers makes the resolver map of the whole subgraph.
 function genericResolvers(typeDefs, schema, data) {
   const fed = federationDirectives(typeDefs);
-  const ctx = { schema, data, rows: data.entities ?? {}, directives: directivesByType(typeDefs, fed) };
+  const ctx = { schema, data, rows: data.entities ?? {}, directives: directivesByType(typeDefs, fed), complete: new WeakSet() };
+  for (const rows of Object.values(ctx.rows)) rows.forEach((r) => complete(ctx, r));
   const roots = new Map();
   if (schema.getQueryType()) roots.set(schema.getQueryType().name, 'Query');
   if (schema.getMutationType()) roots.set(schema.getMutationType().name, 'Mutation');
@@ -92,16 +94,24 @@ function rootResolver(ctx, root, name) {
 
 function fieldResolver(ctx, typeName, name) {
   return (source, args, _context, info) => {
-    const raw = Object.hasOwn(source, name) ? source[name] : referencedField(ctx, typeName, source, name);
+    const own = Object.hasOwn(source, name) ? source[name] : undefined;
+    const row = ctx.complete.has(source) ? null : referencedRow(ctx, typeName, source);
+    const raw = row ? merge(row[name], own) : own;
     return evaluate(ctx, raw, { args, info, source, type: info.returnType });
   };
 }
 
-// referencedField reads a field an object lacks from the row of its type
-// whose fields contain the object's.
-function referencedField(ctx, typeName, partial, name) {
-  const row = (ctx.rows[typeName] ?? []).find((r) => !r.$any && contains(r, partial));
-  return row?.[name];
+// referencedRow finds the row an object refers to: the first row of its
+// type whose fields contain the object's.
+function referencedRow(ctx, typeName, partial) {
+  return (ctx.rows[typeName] ?? []).find((r) => !r.$any && contains(r, partial)) ?? null;
+}
+
+// complete marks an object as a whole row (or a row merged with a
+// representation), which no reference lookup completes.
+function complete(ctx, obj) {
+  ctx.complete.add(obj);
+  return obj;
 }
 
 // evaluate turns a VALUE into what graphql-js completes at a position of
@@ -148,7 +158,7 @@ function lookup(ctx, typeName, pos) {
       const match = Object.entries(pos.args).every(
         ([arg, v]) => v === null || v === undefined || !fields[arg] || (Object.hasOwn(row, arg) && contains(row[arg], v)),
       );
-      if (match) found.push({ __typename: t.name, ...row });
+      if (match) found.push(complete(ctx, { __typename: t.name, ...row }));
     }
   }
   return isListType(getNullableType(pos.type)) ? found : (found[0] ?? null);
@@ -202,7 +212,7 @@ function resolveReference(ctx, type, rep) {
       const { $any, ...fields } = row;
       const out = { ...merge(fields, rep), __typename: name };
       Object.defineProperty(out, representation, { value: rep });
-      return out;
+      return complete(ctx, out);
     }
   }
   return null;
@@ -330,9 +340,10 @@ function contains(value, pattern) {
 }
 
 // merge deep-merges two JSON values: objects field by field, anything else
-// from over.
+// from over unless over is undefined.
 function merge(under, over) {
   const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (over === undefined) return under;
   if (!isObject(under) || !isObject(over)) return over;
   const out = { ...under };
   for (const [k, v] of Object.entries(over)) out[k] = Object.hasOwn(under, k) ? merge(under[k], v) : v;
