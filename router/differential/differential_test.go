@@ -1,7 +1,9 @@
 // Package differential compares the Go router with Apollo Gateway, the
 // reference implementation of Apollo Federation, on the same subgraphs and
-// the same requests (the corpora of bookstore/router/oracle), and checks the
-// router's failover between subgraph replicas.
+// the same requests (the corpora of bookstore/router/oracle), checks the
+// router against the answers recorded from Apollo for the oracle's graphs
+// (testdata/graphs), and checks the router's failover between subgraph
+// replicas.
 //
 // The tests here are test-only: they need PostgreSQL (through testdb) and
 // Node.js with the oracle's npm packages (through oracle.Install).
