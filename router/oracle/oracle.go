@@ -2,6 +2,11 @@
 // subgraphs from Node.js, so that tests can compare the Go router with the
 // reference implementation of Apollo Federation on the same requests.
 //
+// It also reads the graphs of testdata/graphs (small federated graphs with
+// their requests and Apollo Gateway's recorded answers; testdata/README.md
+// describes their format), serves their subgraphs, composes them and runs
+// Apollo Gateway for them, many graphs to one Node process.
+//
 // The Node project lives in testdata/ (so that Go tooling ignores its
 // node_modules); Install runs `npm ci` there when needed. Every process this
 // package starts listens on 127.0.0.1 on a port the kernel picks, dies with
