@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -86,4 +87,54 @@ func defaultText(v *ast.Value) string {
 		return ""
 	}
 	return " = " + v.String()
+}
+
+// CanonicalMetadata prints what the planner uses of a supergraph's
+// federation metadata, one fact a line, sorted: the keys, which subgraphs
+// resolve each field, @requires, @provides and each abstract type's possible
+// types per subgraph. Two supergraphs the planner cannot tell apart print
+// the same, whether composed by Compose or read by ParseSupergraph.
+func CanonicalMetadata(sg *Supergraph) string {
+	var lines []string
+	for _, name := range metadataTypes(sg) {
+		t := sg.Type(name)
+		for _, k := range t.Keys {
+			lines = append(lines, fmt.Sprintf("%s key %s in %s resolvable=%v", name, FieldSetString(k.Fields), k.Graph, k.Resolvable))
+		}
+		for g, types := range t.Possible {
+			lines = append(lines, fmt.Sprintf("%s possible in %s: %s", name, g, strings.Join(slices.Sorted(slices.Values(types)), ",")))
+		}
+		if t.Kind == ast.Interface {
+			continue // interface fields are resolved through their objects
+		}
+		for fname, f := range t.Fields {
+			resolvers := f.Resolvers()
+			slices.Sort(resolvers)
+			lines = append(lines, fmt.Sprintf("%s.%s resolved by %s", name, fname, strings.Join(resolvers, ",")))
+			for _, s := range f.Sources {
+				if s.Requires != nil {
+					lines = append(lines, fmt.Sprintf("%s.%s in %s requires %s", name, fname, s.Graph, FieldSetString(s.Requires)))
+				}
+				if s.Provides != nil {
+					lines = append(lines, fmt.Sprintf("%s.%s in %s provides %s", name, fname, s.Graph, FieldSetString(s.Provides)))
+				}
+			}
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// metadataTypes lists, sorted, the types of the client schema that have
+// federation metadata. (Inaccessible types have metadata but are not in
+// the client schema.)
+func metadataTypes(sg *Supergraph) []string {
+	var out []string
+	for name, def := range sg.Schema.Types {
+		if !def.BuiltIn && sg.Type(name) != nil {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -99,56 +99,11 @@ func TestCompositionAgreesWithApollo(t *testing.T) {
 			if a, b := compose.Canonical(apollo.Schema), compose.Canonical(ours.Schema); a != b {
 				t.Errorf("client schemas differ:\n%s", diff(a, b))
 			}
-			if a, b := metadata(apollo), metadata(ours); a != b {
+			if a, b := compose.CanonicalMetadata(apollo), compose.CanonicalMetadata(ours); a != b {
 				t.Errorf("federation metadata differs (- Apollo, + ours):\n%s", diff(a, b))
 			}
 		})
 	}
-}
-
-// metadata lists what the planner uses: keys, which subgraphs resolve each
-// field, @requires, @provides and the possible types per subgraph.
-func metadata(sg *compose.Supergraph) string {
-	var lines []string
-	for _, name := range typeNames(sg) {
-		t := sg.Type(name)
-		for _, k := range t.Keys {
-			lines = append(lines, fmt.Sprintf("%s key %s in %s resolvable=%v", name, compose.FieldSetString(k.Fields), k.Graph, k.Resolvable))
-		}
-		for g, types := range t.Possible {
-			lines = append(lines, fmt.Sprintf("%s possible in %s: %s", name, g, strings.Join(slices.Sorted(slices.Values(types)), ",")))
-		}
-		if t.Kind == ast.Interface {
-			continue // interface fields are resolved through their objects
-		}
-		for fname, f := range t.Fields {
-			resolvers := f.Resolvers()
-			slices.Sort(resolvers)
-			lines = append(lines, fmt.Sprintf("%s.%s resolved by %s", name, fname, strings.Join(resolvers, ",")))
-			for _, s := range f.Sources {
-				if s.Requires != nil {
-					lines = append(lines, fmt.Sprintf("%s.%s in %s requires %s", name, fname, s.Graph, compose.FieldSetString(s.Requires)))
-				}
-				if s.Provides != nil {
-					lines = append(lines, fmt.Sprintf("%s.%s in %s provides %s", name, fname, s.Graph, compose.FieldSetString(s.Provides)))
-				}
-			}
-		}
-	}
-	slices.Sort(lines)
-	return strings.Join(lines, "\n") + "\n"
-}
-
-func typeNames(sg *compose.Supergraph) []string {
-	var out []string
-	for name, def := range sg.Schema.Types {
-		if !def.BuiltIn && sg.Type(name) != nil {
-			out = append(out, name)
-		}
-	}
-	// Inaccessible types are in the metadata but not the client schema.
-	slices.Sort(out)
-	return out
 }
 
 func diff(want, got string) string {

@@ -1,7 +1,9 @@
 // Package differential compares the Go router with Apollo Gateway, the
 // reference implementation of Apollo Federation, on the same subgraphs and
-// the same requests (the corpora of bookstore/router/oracle), and checks the
-// router's failover between subgraph replicas.
+// the same requests (the corpora of bookstore/router/oracle), checks the
+// router against the answers recorded from Apollo for the oracle's graphs
+// (testdata/graphs), and checks the router's failover between subgraph
+// replicas.
 //
 // The tests here are test-only: they need PostgreSQL (through testdb) and
 // Node.js with the oracle's npm packages (through oracle.Install).
@@ -11,13 +13,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sync"
 	"testing"
 
@@ -210,34 +210,28 @@ func errorCode(raw json.RawMessage) string {
 	return e.Extensions.Code
 }
 
-var joinGraph = regexp.MustCompile(`@join__graph\(name: "([^"]+)", url: "([^"]*)"\)`)
-
 // supergraphFile copies the committed supergraph fixture (testdata of
-// router/oracle) into a temporary file, pointing each join__graph's url at
-// the running subgraph named in urls, and returns its path. Every graph of
-// the fixture must have a URL, and every URL given must be used.
+// router/oracle) into a temporary file, pointing each subgraph's routing URL
+// at the running subgraph named in urls (see oracle.PointSupergraph), and
+// returns its path.
 func supergraphFile(t *testing.T, fixture string, urls map[string]string) string {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join(oracle.NodeDir(), "supergraphs", fixture))
 	if err != nil {
 		t.Fatal(err)
 	}
-	used := map[string]bool{}
-	var missing []string
-	out := joinGraph.ReplaceAllStringFunc(string(src), func(m string) string {
-		name := joinGraph.FindStringSubmatch(m)[1]
-		u, ok := urls[name]
-		if !ok {
-			missing = append(missing, name)
-			return m
-		}
-		used[name] = true
-		return fmt.Sprintf(`@join__graph(name: %q, url: %q)`, name, u)
-	})
-	if len(missing) > 0 || len(used) != len(urls) {
-		t.Fatalf("%s: graphs without a URL %v; URLs given for %d graphs, %d used", fixture, missing, len(urls), len(used))
+	return pointedSupergraph(t, fixture, string(src), urls)
+}
+
+// pointedSupergraph writes a supergraph SDL, its routing URLs pointed at
+// urls, into a temporary file named name and returns its path.
+func pointedSupergraph(t *testing.T, name, sdl string, urls map[string]string) string {
+	t.Helper()
+	out, err := oracle.PointSupergraph(sdl, urls)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	file := filepath.Join(t.TempDir(), fixture)
+	file := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
 	}

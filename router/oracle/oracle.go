@@ -2,6 +2,11 @@
 // subgraphs from Node.js, so that tests can compare the Go router with the
 // reference implementation of Apollo Federation on the same requests.
 //
+// It also reads the graphs of testdata/graphs (small federated graphs with
+// their requests and Apollo Gateway's recorded answers; testdata/README.md
+// describes their format), serves their subgraphs, composes them and runs
+// Apollo Gateway for them, many graphs to one Node process.
+//
 // The Node project lives in testdata/ (so that Go tooling ignores its
 // node_modules); Install runs `npm ci` there when needed. Every process this
 // package starts listens on 127.0.0.1 on a port the kernel picks, dies with
@@ -301,7 +306,6 @@ func (e *CompositionError) Error() string {
 // subgraphs, and fails the test only when compose.mjs cannot run.
 func TryCompose(t testing.TB, subgraphs []SubgraphSDL) (string, error) {
 	t.Helper()
-	Install(t)
 	type input struct {
 		Name string `json:"name"`
 		URL  string `json:"url"`
@@ -315,25 +319,35 @@ func TryCompose(t testing.TB, subgraphs []SubgraphSDL) (string, error) {
 	if err != nil {
 		t.Fatalf("oracle: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "compose.mjs", "-")
-	cmd.Dir = NodeDir()
-	cmd.Stdin = bytes.NewReader(body)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	stdout, stderr, err := runNode(t, body, "compose.mjs", "-")
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
-		return stdout.String(), nil
+		return stdout, nil
 	case errors.As(err, &exit) && exit.ExitCode() == 1:
-		return "", &CompositionError{Errors: strings.Split(strings.TrimSpace(stderr.String()), "\n")}
+		return "", &CompositionError{Errors: strings.Split(strings.TrimSpace(stderr), "\n")}
 	default:
-		t.Fatalf("oracle: node compose.mjs: %v\n%s", err, stderr.String())
+		t.Fatalf("oracle: node compose.mjs: %v\n%s", err, stderr)
 		return "", nil
 	}
+}
+
+// runNode runs `node args...` in NodeDir to completion, with stdin as its
+// standard input, and returns what it printed. The process dies with the
+// test binary and is killed after startTimeout.
+func runNode(t testing.TB, stdin []byte, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	Install(t)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", args...)
+	cmd.Dir = NodeDir()
+	cmd.Stdin = bytes.NewReader(stdin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
 }
 
 // Case is one GraphQL request of a corpus.
@@ -359,23 +373,32 @@ type Case struct {
 func Corpus(t testing.TB, name string) []Case {
 	t.Helper()
 	dir := filepath.Join(NodeDir(), "corpus", name)
-	files, err := filepath.Glob(filepath.Join(dir, "*.graphql"))
+	cases, err := readCases(dir)
 	if err != nil {
 		t.Fatalf("oracle: %v", err)
 	}
-	if len(files) == 0 {
+	if len(cases) == 0 {
 		t.Fatalf("oracle: no *.graphql in %s", dir)
+	}
+	return cases
+}
+
+// readCases reads every *.graphql of dir, in file name order.
+func readCases(dir string) ([]Case, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.graphql"))
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
 	}
 	sort.Strings(files)
 	cases := make([]Case, 0, len(files))
 	for _, f := range files {
 		c, err := readCase(f)
 		if err != nil {
-			t.Fatalf("oracle: %v", err)
+			return nil, err
 		}
 		cases = append(cases, c)
 	}
-	return cases
+	return cases, nil
 }
 
 func readCase(file string) (Case, error) {
@@ -480,7 +503,7 @@ func Post(t testing.TB, url string, c Case, header http.Header) Result {
 func Compare(t testing.TB, want, got Result) {
 	t.Helper()
 	var problems []string
-	if err := sameJSON(want.Data, got.Data); err != nil {
+	if err := SameJSON(want.Data, got.Data); err != nil {
 		problems = append(problems, "data differ: "+err.Error())
 	}
 	if (len(want.Errors) > 0) != (len(got.Errors) > 0) {
@@ -492,9 +515,11 @@ func Compare(t testing.TB, want, got Result) {
 	}
 }
 
-// sameJSON compares two JSON values as token streams, so that object key
-// order counts. A missing value (nil) equals only another missing value.
-func sameJSON(want, got json.RawMessage) error {
+// SameJSON compares two JSON values as token streams, so that object key
+// order counts, and says where they first differ. Numbers are equal when
+// they have the same value. A missing value (nil) equals only another
+// missing value.
+func SameJSON(want, got json.RawMessage) error {
 	if want == nil || got == nil {
 		if (want == nil) != (got == nil) {
 			return fmt.Errorf("one response has no data key (want %s, got %s)", orMissing(want), orMissing(got))

@@ -8,7 +8,9 @@ package routertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -118,9 +120,24 @@ func StartBookstore(t testing.TB, o Options) *Stack {
 // on any that drifts from it.
 func StartRouter(t testing.TB, cfg server.Config) *Router {
 	t.Helper()
-	r, err := server.New(cfg, nil)
+	r, err := TryStartRouter(t, cfg)
 	if err != nil {
 		t.Fatalf("router: %v", err)
+	}
+	return r
+}
+
+// TryStartRouter is StartRouter for a router that may not start: it
+// returns the error when the router refuses its configuration (a
+// supergraph file it cannot serve, say) or, composing from subgraphs, the
+// first composition error it logs, or when it is not ready within 30 s.
+// A router that started runs until the test ends either way.
+func TryStartRouter(t testing.TB, cfg server.Config) (*Router, error) {
+	t.Helper()
+	failures := make(chan string, 16)
+	r, err := server.New(cfg, slog.New(errorLog{failures}))
+	if err != nil {
+		return nil, err
 	}
 	r.Handler = checkREST(t, r.Handler)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -138,15 +155,45 @@ func StartRouter(t testing.TB, cfg server.Config) *Router {
 		}
 		r.Close()
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for !r.Gateway.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("the router did not compose its supergraph within 30 s")
+		select {
+		case msg := <-failures:
+			return nil, errors.New(msg)
+		case <-deadline:
+			return nil, errors.New("the router did not compose its supergraph within 30 s")
+		case <-tick.C:
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	return &Router{URL: "http://" + ln.Addr().String(), Router: r}
+	return &Router{URL: "http://" + ln.Addr().String(), Router: r}, nil
 }
+
+// errorLog is a slog.Handler that sends each error record, with its "err"
+// attribute, to a channel (dropping it when the channel is full) and
+// discards the rest.
+type errorLog struct{ records chan<- string }
+
+func (h errorLog) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelError }
+
+func (h errorLog) Handle(_ context.Context, rec slog.Record) error {
+	msg := rec.Message
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "err" {
+			msg += ": " + a.Value.String()
+		}
+		return true
+	})
+	select {
+	case h.records <- msg:
+	default:
+	}
+	return nil
+}
+
+func (h errorLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h errorLog) WithGroup(string) slog.Handler      { return h }
 
 // Response is a router answer.
 type Response struct {

@@ -10,10 +10,8 @@
 // SIGINT stops it.
 import './keepalive.mjs';
 import { readFileSync } from 'node:fs';
-import { ApolloServer } from '@apollo/server';
-import { startStandaloneServer } from '@apollo/server/standalone';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { IntrospectAndCompose } from '@apollo/gateway';
+import { serveGateway, stopOnSignals } from './serving.mjs';
 
 function usage(msg) {
   process.stderr.write(`gateway.mjs: ${msg}\nusage: node gateway.mjs NAME=URL ... | --supergraph FILE\n`);
@@ -34,50 +32,7 @@ function parseArgs(argv) {
   return { supergraphSdl: new IntrospectAndCompose({ subgraphs }) };
 }
 
-// Forwards the client's Authorization header, nothing else.
-class ForwardingDataSource extends RemoteGraphQLDataSource {
-  willSendRequest({ request, context }) {
-    if (context && context.authorization) {
-      request.http.headers.set('authorization', context.authorization);
-    }
-  }
-}
-
 const { supergraphSdl } = parseArgs(process.argv.slice(2));
-const gateway = new ApolloGateway({
-  supergraphSdl,
-  buildService: ({ url }) => new ForwardingDataSource({ url }),
-});
-
-const server = new ApolloServer({
-  gateway,
-  // Plain `POST application/json` must work from any client, and a browser
-  // landing page has no place in a test oracle.
-  csrfPrevention: false,
-  plugins: [ApolloServerPluginLandingPageDisabled()],
-  // Stack traces in extensions are noise for a comparison.
-  includeStacktraceInErrorResponses: false,
-  introspection: true,
-  stopOnTerminationSignals: false,
-});
-
-const { url } = await startStandaloneServer(server, {
-  listen: { host: '127.0.0.1', port: 0 },
-  context: async ({ req }) => ({ authorization: req.headers.authorization }),
-});
+const { server, url } = await serveGateway(supergraphSdl);
 process.stdout.write(`LISTENING ${url}\n`);
-
-let stopping = false;
-async function stop() {
-  if (stopping) return;
-  stopping = true;
-  // A connection that never goes idle must not keep the process alive.
-  setTimeout(() => process.exit(0), 5000).unref();
-  try {
-    await server.stop();
-  } finally {
-    process.exit(0);
-  }
-}
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+stopOnSignals([server]);

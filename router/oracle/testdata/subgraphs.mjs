@@ -18,13 +18,8 @@
 import './keepalive.mjs';
 import { readFileSync } from 'node:fs';
 import { GraphQLError, parse } from 'graphql';
-import { ApolloServer } from '@apollo/server';
-import { startStandaloneServer } from '@apollo/server/standalone';
-import {
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginLandingPageDisabled,
-} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { serveSubgraph, stopOnSignals } from './serving.mjs';
 
 // ---------------------------------------------------------------------------
 // Schemas. Each subgraph links a different federation version on purpose.
@@ -308,35 +303,13 @@ const subgraphs = [
 async function serve() {
   const servers = [];
   for (const sg of subgraphs) {
-    const server = new ApolloServer({
-      schema: buildSubgraphSchema([{ typeDefs: parse(sg.sdl), resolvers: sg.resolvers }]),
-      csrfPrevention: false,
-      plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
-      includeStacktraceInErrorResponses: false,
-      stopOnTerminationSignals: false,
-    });
-    const { url } = await startStandaloneServer(server, {
-      listen: { host: '127.0.0.1', port: 0 },
-      context: async ({ req }) => ({ authorization: req.headers.authorization }),
-    });
+    const schema = buildSubgraphSchema([{ typeDefs: parse(sg.sdl), resolvers: sg.resolvers }]);
+    const { server, url } = await serveSubgraph(schema);
     servers.push(server);
     process.stdout.write(`SUBGRAPH ${sg.name} ${url}\n`);
   }
   process.stdout.write('READY\n');
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    setTimeout(() => process.exit(0), 5000).unref();
-    try {
-      await Promise.all(servers.map((s) => s.stop()));
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals(servers);
 }
 
 if (process.argv.length > 2) {
