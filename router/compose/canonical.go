@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -104,8 +105,11 @@ func CanonicalMetadata(sg *Supergraph) string {
 		for g, types := range t.Possible {
 			lines = append(lines, fmt.Sprintf("%s possible in %s: %s", name, g, strings.Join(slices.Sorted(slices.Values(types)), ",")))
 		}
-		if t.Kind == ast.Interface {
-			continue // interface fields are resolved through their objects
+		for _, g := range slices.Sorted(maps.Keys(t.InterfaceObject)) {
+			lines = append(lines, fmt.Sprintf("%s is an @interfaceObject in %s", name, g))
+		}
+		for _, c := range t.Contexts {
+			lines = append(lines, fmt.Sprintf("%s sets context %s", name, c))
 		}
 		for fname, f := range t.Fields {
 			resolvers := f.Resolvers()
@@ -117,6 +121,15 @@ func CanonicalMetadata(sg *Supergraph) string {
 				}
 				if s.Provides != nil {
 					lines = append(lines, fmt.Sprintf("%s.%s in %s provides %s", name, fname, s.Graph, FieldSetString(s.Provides)))
+				}
+				if s.Type != nil {
+					lines = append(lines, fmt.Sprintf("%s.%s in %s is %s", name, fname, s.Graph, s.Type.String()))
+				}
+				if s.OverrideLabel != "" {
+					lines = append(lines, fmt.Sprintf("%s.%s in %s: override from %q, label %q", name, fname, s.Graph, s.Override, s.OverrideLabel))
+				}
+				for _, c := range s.Context {
+					lines = append(lines, fmt.Sprintf("%s.%s in %s: argument %s: %s from context %s { %s }", name, fname, s.Graph, c.Name, c.Type.String(), c.Context, FieldSetString(c.Selection)))
 				}
 			}
 		}
