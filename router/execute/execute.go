@@ -321,7 +321,7 @@ func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) Er
 	ext["serviceName"] = f.Graph
 	out := Error{Message: e.Message, Extensions: ext}
 	for _, p := range path {
-		if s, ok := p.(string); ok && plan.IsInternalAlias(s) {
+		if s, ok := p.(string); ok && x.req.Plan.IsInternal(s) {
 			break // an internal field: the client path ends at its object
 		}
 		out.Path = append(out.Path, p)

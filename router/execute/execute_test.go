@@ -611,7 +611,6 @@ func TestInternalAliasLookalikes(t *testing.T) {
 	run(t, shop(t), shopData, []testCase{
 		{
 			name: "in a passthrough",
-			bug:  "an error under a client alias like _k_x loses its path, and an internal alias can take a client key",
 			edit: func(s subgraphs) {
 				s["products"].Query = `{"product": {"1": {"id": "1", "price": {"$error": "price gone"}}}}`
 			},
@@ -622,7 +621,6 @@ func TestInternalAliasLookalikes(t *testing.T) {
 		},
 		{
 			name: "in an entity fetch",
-			bug:  "an error under a client alias like _k_x loses its path, and an internal alias can take a client key",
 			edit: func(s subgraphs) {
 				s["inventory"].Entities = `{"Product": [{"id": "1", "shipping": {"$error": "no rates"}}]}`
 			},
@@ -632,7 +630,6 @@ func TestInternalAliasLookalikes(t *testing.T) {
 		},
 		{
 			name: "the alias of the key the planner adds",
-			bug:  "an error under a client alias like _k_x loses its path, and an internal alias can take a client key",
 			edit: func(s subgraphs) {
 				s["products"].Query = `{"product": {"1": {"id": "1", "name": "Pen", "price": {"$error": "price gone"}}}}`
 			},
@@ -642,7 +639,6 @@ func TestInternalAliasLookalikes(t *testing.T) {
 		},
 		{
 			name:  "the alias of the key the planner adds, on a field of another subgraph",
-			bug:   "an error under a client alias like _k_x loses its path, and an internal alias can take a client key",
 			query: `{ product(id: "1") { _k_id: rating stock } }`,
 			data:  `{"product":{"_k_id":4.5,"stock":7}}`,
 			reps:  map[string][]string{"inventory": {rep("Product", "1")}, "reviews": {rep("Product", "1")}},
@@ -694,13 +690,11 @@ func TestInternalAliasLookalikesAcrossFetches(t *testing.T) {
 		},
 		{
 			name:  "the hop's key and a client field in one fetch",
-			bug:   "an error under a client alias like _k_x loses its path, and an internal alias can take a client key",
 			query: `{ missions { craft { lastContact _k_registry: name } } }`,
 			data:  `{"missions":[{"craft":{"lastContact":"2026-01-01","_k_registry":"Endeavour"}},{"craft":{"lastContact":"2026-02-02","_k_registry":"Discovery"}}]}`,
 		},
 		{
 			name: "the hop's key and a client field of a parallel fetch",
-			bug:  "an error under a client alias like _k_x loses its path, and an internal alias can take a client key",
 			edit: func(s subgraphs) {
 				// fleet answers last, after crew's data is merged.
 				s["fleet"].Delay = 5 * time.Millisecond

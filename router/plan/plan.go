@@ -37,7 +37,16 @@ type Plan struct {
 	Passthrough bool
 	// VariableTypes holds the client's variable definitions by name.
 	VariableTypes map[string]*ast.Type
+
+	// internal holds the response keys of the fields the planner added.
+	internal map[string]bool
 }
+
+// IsInternal reports whether a response key is one the planner gave a
+// field it added to a subgraph selection (a key or a @requires field).
+// No client field of the operation has such a key, so a subgraph error's
+// path that reaches one has left the client's selection there.
+func (p *Plan) IsInternal(key string) bool { return p.internal[key] }
 
 // Fetch is one request to one subgraph.
 type Fetch struct {
@@ -57,8 +66,9 @@ type Fetch struct {
 	// retries it only when it surely never reached the subgraph.
 	Mutation bool
 
-	root   *subSelection // root fetch: the selection on the root type
-	byPath map[string]*Entities
+	root    *subSelection // root fetch: the selection on the root type
+	byPath  map[string]*Entities
+	aliases *aliases
 }
 
 // Entities is one _entities field of an entity fetch: the objects found at
@@ -112,11 +122,11 @@ func Build(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefi
 	if err != nil {
 		return nil, &Error{Msg: err.Error()}
 	}
-	p := &planner{sg: sg, vars: map[string]*ast.Type{}, opName: op.Name}
+	p := &planner{sg: sg, vars: map[string]*ast.Type{}, opName: op.Name, aliases: newAliases(root)}
 	for _, v := range op.VariableDefinitions {
 		p.vars[v.Variable] = v.Type
 	}
-	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars}
+	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, internal: p.aliases.internal}
 	if err := p.planRoot(out, rootType.Name, root.Fields[rootType.Name], op.Operation == ast.Mutation); err != nil {
 		return nil, err
 	}
@@ -137,6 +147,7 @@ type planner struct {
 	// metrics and traces say which client operation asked.
 	opName  string
 	fetches int
+	aliases *aliases
 }
 
 func (p *planner) fail(format string, args ...any) {
@@ -180,7 +191,7 @@ func (p *planner) planRoot(out *Plan, rootType string, fields []*Field, mutation
 		case !mutation && byGraph[graph] != nil:
 			fetch = byGraph[graph]
 		default:
-			fetch = &Fetch{Graph: graph, Mutation: mutation, root: newSubSelection()}
+			fetch = &Fetch{Graph: graph, Mutation: mutation, root: newSubSelection(p.aliases), aliases: p.aliases}
 			out.Fetches = append(out.Fetches, fetch)
 			byGraph[graph] = fetch
 		}
@@ -503,7 +514,7 @@ func (f *Fetch) child(graph string) *Fetch {
 			return c
 		}
 	}
-	c := &Fetch{Graph: graph, byPath: map[string]*Entities{}}
+	c := &Fetch{Graph: graph, byPath: map[string]*Entities{}, aliases: f.aliases}
 	f.Children = append(f.Children, c)
 	return c
 }
@@ -514,7 +525,7 @@ func (f *Fetch) entities(path []string) *Entities {
 	if e := f.byPath[k]; e != nil {
 		return e
 	}
-	e := &Entities{Path: slices.Clone(path), fragments: newSubSelection(), reps: map[string][]*repField{}}
+	e := &Entities{Path: slices.Clone(path), fragments: newSubSelection(f.aliases), reps: map[string][]*repField{}}
 	f.byPath[k] = e
 	f.Entities = append(f.Entities, e)
 	return e

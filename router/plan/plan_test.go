@@ -231,6 +231,17 @@ telemetry: mutation {annotateReading(id: "r1", note: "x") {note}}
 `,
 		},
 		{
+			name:  "an internal field never takes a client key that looks like an internal one, in any fetch",
+			sg:    tg,
+			query: `{ missions { spacecraft { lastContact _k_registry: name _k_id: id } } }`,
+			want: `missions: query {missions {spacecraft {_k_registry: name _k_id: id __typename _k1_id: id}}}
+    fleet: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {_k1_registry: registry}}}
+      _0 at missions.spacecraft: Spacecraft(id<-_k1_id)
+        telemetry: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {lastContact}}}
+          _0 at missions.spacecraft: Spacecraft(registry<-_k1_registry)
+`,
+		},
+		{
 			name:  "@skip with a variable decides the plan",
 			sg:    tg,
 			query: `query($s: Boolean!) { mission(id:"m1") { name crew @skip(if: $s) { callsign } } }`,
@@ -309,6 +320,29 @@ func TestPassthrough(t *testing.T) {
 		}
 		if p.Passthrough != tc.want {
 			t.Errorf("%s: Passthrough = %v, want %v", tc.query, p.Passthrough, tc.want)
+		}
+	}
+}
+
+// IsInternal tells the planner's keys from the client's, even when the
+// client's look alike.
+func TestIsInternal(t *testing.T) {
+	sg := testgraph(t)
+	query := `{ missions { spacecraft { lastContact _k_registry: name } } m: missions { _k_id: name } }`
+	doc, errs := gqlparser.LoadQuery(sg.Schema, query)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	p, err := plan.Build(sg, doc, doc.Operations[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]bool{
+		"_k1_id": true, "_k1_registry": true,
+		"_k_id": false, "_k_registry": false, "lastContact": false, "spacecraft": false, "__typename": false,
+	} {
+		if got := p.IsInternal(key); got != want {
+			t.Errorf("IsInternal(%q) = %v, want %v\n%s", key, got, want, dump(p))
 		}
 	}
 }

@@ -11,6 +11,7 @@ type subSelection struct {
 	fields    []*subField
 	byKey     map[string]*subField
 	fragments []*subFragment
+	aliases   *aliases
 }
 
 type subField struct {
@@ -19,6 +20,39 @@ type subField struct {
 	argsText    string
 	internal    bool
 	sel         *subSelection
+	aliases     *aliases
+}
+
+// aliases hands out the response keys of the fields the planner adds to
+// subgraph selections (keys and @requires fields). None is a response key
+// the client uses anywhere in the operation, so that in the data the
+// fetches merge into, and in the paths of subgraph errors, a key is
+// either surely the client's or surely the planner's.
+type aliases struct {
+	// client holds the client's response keys that could be taken for
+	// internal ones (those starting with "_k").
+	client map[string]bool
+	// internal holds the keys handed out.
+	internal map[string]bool
+}
+
+func newAliases(root *Selection) *aliases {
+	a := &aliases{client: map[string]bool{}, internal: map[string]bool{}}
+	var walk func(s *Selection)
+	walk = func(s *Selection) {
+		for _, fields := range s.Fields {
+			for _, f := range fields {
+				if strings.HasPrefix(f.Key, "_k") {
+					a.client[f.Key] = true
+				}
+				if f.Sub != nil {
+					walk(f.Sub)
+				}
+			}
+		}
+	}
+	walk(root)
+	return a
 }
 
 type subFragment struct {
@@ -26,13 +60,13 @@ type subFragment struct {
 	sel      *subSelection
 }
 
-func newSubSelection() *subSelection {
-	return &subSelection{byKey: map[string]*subField{}}
+func newSubSelection(a *aliases) *subSelection {
+	return &subSelection{byKey: map[string]*subField{}, aliases: a}
 }
 
 func (f *subField) sub() *subSelection {
 	if f.sel == nil {
-		f.sel = newSubSelection()
+		f.sel = newSubSelection(f.aliases)
 	}
 	return f.sel
 }
@@ -40,7 +74,7 @@ func (f *subField) sub() *subSelection {
 // field adds a field, or returns the one already there with the same
 // response key. An internal field (a key, a @requires field, __typename)
 // reuses a client field that selects the same thing, and otherwise takes an
-// alias no client field uses.
+// alias no client field of the operation uses.
 func (s *subSelection) field(key, name string, args ast.ArgumentList, internal bool) *subField {
 	text := argumentsText(args)
 	if f := s.byKey[key]; f != nil && f.name == name && f.argsText == text {
@@ -52,9 +86,13 @@ func (s *subSelection) field(key, name string, args ast.ArgumentList, internal b
 			if i > 0 {
 				alias = "_k" + itoa(i) + "_" + name
 			}
+			if s.aliases.client[alias] {
+				continue
+			}
 			f := s.byKey[alias]
 			if f == nil {
 				key = alias
+				s.aliases.internal[alias] = true
 				break
 			}
 			if f.name == name && f.argsText == text {
@@ -62,7 +100,7 @@ func (s *subSelection) field(key, name string, args ast.ArgumentList, internal b
 			}
 		}
 	}
-	f := &subField{alias: key, name: name, args: args, argsText: text, internal: internal}
+	f := &subField{alias: key, name: name, args: args, argsText: text, internal: internal, aliases: s.aliases}
 	s.byKey[key] = f
 	s.fields = append(s.fields, f)
 	return f
@@ -75,7 +113,7 @@ func (s *subSelection) fragment(typeName string) *subSelection {
 			return f.sel
 		}
 	}
-	f := &subFragment{typeName: typeName, sel: newSubSelection()}
+	f := &subFragment{typeName: typeName, sel: newSubSelection(s.aliases)}
 	s.fragments = append(s.fragments, f)
 	return f.sel
 }
@@ -160,19 +198,6 @@ func collectVariables(v *ast.Value, used map[string]bool) {
 	for _, c := range v.Children {
 		collectVariables(c.Value, used)
 	}
-}
-
-// IsInternalAlias reports whether a response key is one the planner made
-// for a field it added (a key or a @requires field).
-func IsInternalAlias(key string) bool {
-	if !strings.HasPrefix(key, "_k") {
-		return false
-	}
-	i := 2
-	for i < len(key) && key[i] >= '0' && key[i] <= '9' {
-		i++
-	}
-	return i < len(key) && key[i] == '_'
 }
 
 // hasInternal reports whether the planner added any field to the client's
