@@ -113,7 +113,7 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 	default:
 		x.parallel(ctx, p.Fetches)
 	}
-	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0}
+	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0, typenameKey: p.TypenameKey()}
 	s.buf = make([]byte, 0, 1024)
 	root := x.data
 	if null := s.object(root, p.Root); null {
@@ -233,7 +233,7 @@ func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
 		any := false
 		targets = make([][][]target, len(f.Entities))
 		for i, e := range f.Entities {
-			list, tg := collect(x.data, e)
+			list, tg := collect(x.data, e, x.req.Plan.TypenameKey())
 			reps[e.Variable] = list
 			targets[i] = tg
 			any = any || len(list) > 0
@@ -386,10 +386,11 @@ func mergeObject(dst, src *object) {
 	}
 }
 
-// collect finds the objects at e.Path that are entities of e.Types and
-// builds their representations, without duplicates. targets[i] lists the
-// objects representation i stands for.
-func collect(data *object, e *plan.Entities) (reps []json.RawMessage, targets [][]target) {
+// collect finds the objects at e.Path that are entities of e.Types (their
+// __typename is under typenameKey) and builds their representations,
+// without duplicates. targets[i] lists the objects representation i stands
+// for.
+func collect(data *object, e *plan.Entities, typenameKey string) (reps []json.RawMessage, targets [][]target) {
 	index := map[string]int{}
 	var walk func(v any, depth int, path []any)
 	walk = func(v any, depth int, path []any) {
@@ -405,7 +406,7 @@ func collect(data *object, e *plan.Entities) (reps []json.RawMessage, targets []
 				walk(next, depth+1, append(path, key))
 				return
 			}
-			tn, _ := v.get("__typename")
+			tn, _ := v.get(typenameKey)
 			typename, _ := tn.(string)
 			fields, ok := e.Types[typename]
 			if !ok {

@@ -646,6 +646,40 @@ func TestInternalAliasLookalikes(t *testing.T) {
 	})
 }
 
+// A client may alias another field __typename; the planner's own
+// __typename, which the executor reads types from, must not be that key.
+func TestTypenameAlias(t *testing.T) {
+	run(t, shop(t), shopData, []testCase{
+		{
+			name:  "on an object an entity fetch completes",
+			query: `{ product(id: "1") { __typename: name stock } }`,
+			data:  `{"product":{"__typename":"Pen","stock":7}}`,
+			reps:  map[string][]string{"inventory": {rep("Product", "1")}},
+		},
+		{
+			name:  "on an object of a concrete type, in a plan of two fetches",
+			query: `{ product(id: "1") { __typename: name } me { name } }`,
+			data:  `{"product":{"__typename":"Pen"},"me":{"name":"Ann"}}`,
+		},
+		{
+			name:  "on an interface",
+			query: `{ node(id: "1") { __typename: id ... on Product { stock } } }`,
+			data:  `{"node":{"__typename":"1","stock":7}}`,
+		},
+		{
+			name:  "next to a real __typename elsewhere",
+			query: `{ product(id: "1") { __typename stock } p: product(id: "2") { __typename: name stock } }`,
+			data:  `{"product":{"__typename":"Product","stock":7},"p":{"__typename":"Ink","stock":0}}`,
+		},
+		{
+			name:  "in a passthrough",
+			query: `{ product(id: "1") { __typename: name } }`,
+			data:  `{"product":{"__typename":"Pen"}}`,
+			check: passthrough(true),
+		},
+	})
+}
+
 // The fleet has a key that the subgraph a craft comes from does not have:
 // missions knows a craft by id, telemetry by registry, and fleet knows
 // both, so telemetry's fields need a hop through fleet.

@@ -21,6 +21,8 @@ type shaper struct {
 	buf  []byte
 	vars map[string]any
 	errs []Error
+	// typenameKey is the key objects hold their __typename under.
+	typenameKey string
 	// hadErrors is set when fetches reported errors: a null they caused is
 	// already explained, so shaping adds no error of its own for it.
 	hadErrors bool
@@ -39,7 +41,7 @@ type shaper struct {
 func (s *shaper) object(obj *object, sel *plan.Selection) bool {
 	typename := sel.TypeName
 	if sel.Abstract {
-		t, _ := obj.get("__typename")
+		t, _ := obj.get(s.typenameKey)
 		typename, _ = t.(string)
 	}
 	fields, ok := sel.Fields[typename]

@@ -38,8 +38,10 @@ type Plan struct {
 	// VariableTypes holds the client's variable definitions by name.
 	VariableTypes map[string]*ast.Type
 
-	// internal holds the response keys of the fields the planner added.
+	// internal holds the response keys of the fields the planner added,
+	// and typename the key of its __typename fields.
 	internal map[string]bool
+	typename string
 }
 
 // IsInternal reports whether a response key is one the planner gave a
@@ -47,6 +49,11 @@ type Plan struct {
 // No client field of the operation has such a key, so a subgraph error's
 // path that reaches one has left the client's selection there.
 func (p *Plan) IsInternal(key string) bool { return p.internal[key] }
+
+// TypenameKey is the response key under which the fetches answer the
+// __typename of the objects whose type the executor needs: __typename,
+// unless the client's operation gives that key to another field.
+func (p *Plan) TypenameKey() string { return p.typename }
 
 // Fetch is one request to one subgraph.
 type Fetch struct {
@@ -126,7 +133,7 @@ func Build(sg *compose.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefi
 	for _, v := range op.VariableDefinitions {
 		p.vars[v.Variable] = v.Type
 	}
-	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, internal: p.aliases.internal}
+	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, internal: p.aliases.internal, typename: p.aliases.typename}
 	if err := p.planRoot(out, rootType.Name, root.Fields[rootType.Name], op.Operation == ast.Mutation); err != nil {
 		return nil, err
 	}
@@ -262,7 +269,7 @@ func (p *planner) planComposite(fetch *Fetch, graph string, s *Selection, sel *s
 		p.planFields(fetch, graph, s.TypeName, s.Fields[s.TypeName], sel, path, provided)
 		return
 	}
-	sel.field("__typename", "__typename", nil, true)
+	sel.field(p.aliases.typename, "__typename", nil, true)
 	meta := p.sg.Type(s.TypeName)
 	var possible []string
 	if meta != nil {
@@ -341,7 +348,7 @@ func (p *planner) jump(fetch *Fetch, graph, typeName string, pending []*Field, s
 		}
 		groups[chosen] = append(groups[chosen], f)
 	}
-	sel.field("__typename", "__typename", nil, true)
+	sel.field(p.aliases.typename, "__typename", nil, true)
 	for _, g := range order {
 		fields := groups[g]
 		key := p.entityKey(meta, g, graph)

@@ -242,6 +242,16 @@ telemetry: mutation {annotateReading(id: "r1", note: "x") {note}}
 `,
 		},
 		{
+			name:  "when the client gives __typename to another field, the planner's __typename takes an alias",
+			sg:    tg,
+			query: `{ mission(id: "m1") { crew { __typename: callsign name } } vehicles { __typename name } }`,
+			want: `missions: query {mission(id: "m1") {crew {_k___typename: __typename _k_id: id}}}
+    fleet: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Astronaut {__typename: callsign name}}}
+      _0 at mission.crew: Astronaut(id<-_k_id)
+fleet: query {vehicles {_k___typename: __typename ... on Rover {__typename name} ... on Spacecraft {__typename name}}}
+`,
+		},
+		{
 			name:  "@skip with a variable decides the plan",
 			sg:    tg,
 			query: `query($s: Boolean!) { mission(id:"m1") { name crew @skip(if: $s) { callsign } } }`,

@@ -34,10 +34,14 @@ type aliases struct {
 	client map[string]bool
 	// internal holds the keys handed out.
 	internal map[string]bool
+	// typename is the key of the __typename fields the planner adds:
+	// __typename, unless the client gives that key to another field.
+	typename string
 }
 
 func newAliases(root *Selection) *aliases {
-	a := &aliases{client: map[string]bool{}, internal: map[string]bool{}}
+	a := &aliases{client: map[string]bool{}, internal: map[string]bool{}, typename: "__typename"}
+	taken := false
 	var walk func(s *Selection)
 	walk = func(s *Selection) {
 		for _, fields := range s.Fields {
@@ -45,6 +49,7 @@ func newAliases(root *Selection) *aliases {
 				if strings.HasPrefix(f.Key, "_k") {
 					a.client[f.Key] = true
 				}
+				taken = taken || (f.Key == "__typename" && f.Name != "__typename")
 				if f.Sub != nil {
 					walk(f.Sub)
 				}
@@ -52,7 +57,25 @@ func newAliases(root *Selection) *aliases {
 		}
 	}
 	walk(root)
+	if taken {
+		a.typename = a.free("__typename")
+		a.internal[a.typename] = true
+	}
 	return a
+}
+
+// free returns the first of _k_NAME, _k1_NAME, ... that no client field
+// uses as its key.
+func (a *aliases) free(name string) string {
+	for i := 0; ; i++ {
+		alias := "_k_" + name
+		if i > 0 {
+			alias = "_k" + itoa(i) + "_" + name
+		}
+		if !a.client[alias] {
+			return alias
+		}
+	}
 }
 
 type subFragment struct {
@@ -72,33 +95,23 @@ func (f *subField) sub() *subSelection {
 }
 
 // field adds a field, or returns the one already there with the same
-// response key. An internal field (a key, a @requires field, __typename)
-// reuses a client field that selects the same thing, and otherwise takes an
-// alias no client field of the operation uses.
+// response key. An internal field (a key, a @requires field) reuses a
+// client field that selects the same thing, and otherwise takes an alias no
+// client field of the operation uses. An internal __typename takes the key
+// the caller gives, the aliases' typename.
 func (s *subSelection) field(key, name string, args ast.ArgumentList, internal bool) *subField {
 	text := argumentsText(args)
 	if f := s.byKey[key]; f != nil && f.name == name && f.argsText == text {
 		return f
 	}
 	if internal && name != "__typename" {
-		for i := 0; ; i++ {
-			alias := "_k_" + name
-			if i > 0 {
-				alias = "_k" + itoa(i) + "_" + name
-			}
-			if s.aliases.client[alias] {
-				continue
-			}
-			f := s.byKey[alias]
-			if f == nil {
-				key = alias
-				s.aliases.internal[alias] = true
-				break
-			}
-			if f.name == name && f.argsText == text {
-				return f
-			}
+		// One name always gets one alias, which no other name gets and
+		// no client field has.
+		key = s.aliases.free(name)
+		if f := s.byKey[key]; f != nil {
+			return f
 		}
+		s.aliases.internal[key] = true
 	}
 	f := &subField{alias: key, name: name, args: args, argsText: text, internal: internal, aliases: s.aliases}
 	s.byKey[key] = f
