@@ -593,13 +593,15 @@ func TestUnexpectedTypename(t *testing.T) {
 		},
 		{
 			name: "an object field answered with another type's name",
-			bug:  "a concrete-typed object with another __typename is taken as it is",
 			edit: func(s subgraphs) {
 				s["products"].Query = `{"product": {"1": {"__typename": "Ghost", "id": "1", "name": "Pen"}}}`
 			},
 			query: `{ product(id: "1") { name stock } me { name } }`,
 			data:  `{"product":null,"me":{"name":"Ann"}}`,
 			errs:  []executetest.WantError{{Message: `"Ghost"`, Path: []any{"product"}, Code: "INTERNAL_SERVER_ERROR"}},
+			// No representation is made of an object of a type the
+			// fetch is not for.
+			calls: map[string]int{"products": 1, "users": 1},
 		},
 	})
 }

@@ -40,9 +40,12 @@ type shaper struct {
 // is null): the caller then nulls its own position.
 func (s *shaper) object(obj *object, sel *plan.Selection) bool {
 	typename := sel.TypeName
-	if sel.Abstract {
-		t, _ := obj.get(s.typenameKey)
-		typename, _ = t.(string)
+	t, _ := obj.get(s.typenameKey)
+	if name, ok := t.(string); sel.Abstract || ok {
+		// A subgraph that names another type for an object of a concrete
+		// type is as wrong as one naming a type an interface does not
+		// have: both are errors.
+		typename = name
 	}
 	fields, ok := sel.Fields[typename]
 	if !ok {
