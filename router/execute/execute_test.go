@@ -832,3 +832,96 @@ func TestSkipInclude(t *testing.T) {
 		},
 	})
 }
+
+// The market's Item has a composite key, a field with an argument, and a
+// field that requires another subgraph's field.
+func market(t *testing.T) *compose.Supergraph {
+	return executetest.Compose(t, map[string]string{
+		"catalog": `
+			type Query { items: [Item!]! }
+			type Item @key(fields: "sku vendor { code }") {
+				sku: String!
+				vendor: Vendor!
+				title: String!
+				weight: Int
+				parts: [Part!]
+			}
+			type Part @shareable { name: String! weight: Int }
+			type Vendor @shareable { code: String! }`,
+		"pricing": `
+			type Item @key(fields: "sku vendor { code }") {
+				sku: String!
+				vendor: Vendor!
+				price(currency: String!): Int
+				weight: Int @external
+				shipping: Int @requires(fields: "weight")
+				parts: [Part!] @external
+				packing: Int @requires(fields: "parts { weight }")
+			}
+			type Part @shareable { name: String! weight: Int }
+			type Vendor @shareable { code: String! }`,
+	})
+}
+
+func marketData() subgraphs {
+	return subgraphs{
+		"catalog": {Query: `{"items": [
+			{"sku": "A", "vendor": {"code": "V"}, "title": "Anvil", "weight": 20, "parts": [{"name": "horn", "weight": 5}]},
+			{"sku": "B", "vendor": {"code": "V"}, "title": "Bell", "weight": null, "parts": null},
+			{"sku": "A", "vendor": {"code": "W"}, "title": "Axe", "weight": 3, "parts": [{"name": "head", "weight": 2}, {"name": "haft", "weight": null}]}]}`},
+		"pricing": {
+			Entities: `{"Item": [
+				{"sku": "A", "vendor": {"code": "V"}, "price": {"EUR": 100, "USD": 110}, "shipping": 40, "packing": 1},
+				{"sku": "B", "vendor": {"code": "V"}, "price": {"EUR": 20, "USD": 22}, "shipping": 9, "packing": 0},
+				{"sku": "A", "vendor": {"code": "W"}, "price": {"EUR": 30, "USD": 33}, "shipping": 6, "packing": 2}]}`,
+			Resolve: executetest.ByArgument("currency"),
+		},
+	}
+}
+
+func TestRepresentations(t *testing.T) {
+	item := func(sku, vendor string, more string) string {
+		return fmt.Sprintf(`{"__typename":"Item","sku":%q,"vendor":{"code":%q}%s}`, sku, vendor, more)
+	}
+	run(t, market(t), marketData, []testCase{
+		{
+			name:  "a composite key",
+			query: `{ items { title price(currency: "EUR") } }`,
+			data:  `{"items":[{"title":"Anvil","price":100},{"title":"Bell","price":20},{"title":"Axe","price":30}]}`,
+			reps:  map[string][]string{"pricing": {item("A", "V", ""), item("B", "V", ""), item("A", "W", "")}},
+		},
+		{
+			name:  "a client variable an entity field uses is sent with the entity fetch",
+			query: `query($c: String!) { items { title price(currency: $c) } }`,
+			vars:  map[string]any{"c": "USD"},
+			data:  `{"items":[{"title":"Anvil","price":110},{"title":"Bell","price":22},{"title":"Axe","price":33}]}`,
+			check: func(t *testing.T, o *executetest.Outcome) {
+				for _, r := range o.Fetcher.Calls("pricing") {
+					if r.Variables["c"] != "USD" {
+						t.Errorf("pricing got variables %v", r.Variables)
+					}
+				}
+			},
+		},
+		{
+			name:  "a @requires field travels in the representation, null included",
+			bug:   "a @requires field that is null makes the object unfetchable",
+			query: `{ items { title shipping } }`,
+			data:  `{"items":[{"title":"Anvil","shipping":40},{"title":"Bell","shipping":9},{"title":"Axe","shipping":6}]}`,
+			reps: map[string][]string{"pricing": {
+				item("A", "V", `,"weight":20`), item("B", "V", `,"weight":null`), item("A", "W", `,"weight":3`),
+			}},
+		},
+		{
+			name:  "a @requires field of a list of objects, null items and fields included",
+			bug:   "a representation field holding a list of objects makes the object unfetchable",
+			query: `{ items { title packing } }`,
+			data:  `{"items":[{"title":"Anvil","packing":1},{"title":"Bell","packing":0},{"title":"Axe","packing":2}]}`,
+			reps: map[string][]string{"pricing": {
+				`{"__typename":"Item","parts":[{"weight":5}],"sku":"A","vendor":{"code":"V"}}`,
+				`{"__typename":"Item","parts":null,"sku":"B","vendor":{"code":"V"}}`,
+				`{"__typename":"Item","parts":[{"weight":2},{"weight":null}],"sku":"A","vendor":{"code":"W"}}`,
+			}},
+		},
+	})
+}
