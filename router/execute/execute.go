@@ -434,39 +434,68 @@ func collect(data *object, e *plan.Entities, typenameKey string) (reps []json.Ra
 	return reps, targets
 }
 
-// writeRep writes the representation fields of obj; false when one is
-// missing or null (such an object cannot be fetched).
+// writeRep writes the representation fields of obj, each after a comma;
+// false when one is missing, or is a null key field: such an object cannot
+// be fetched.
 func writeRep(b *bytes.Buffer, obj *object, fields []*plan.RepField) bool {
 	for _, f := range fields {
 		v, ok := obj.get(f.Key)
-		if !ok || v == nil {
+		if !ok {
 			return false
 		}
 		b.WriteByte(',')
 		writeJSONString(b, f.Name)
 		b.WriteByte(':')
-		if len(f.Sub) > 0 {
-			sub, ok := v.(*object)
-			if !ok {
-				return false
-			}
-			b.WriteByte('{')
-			start := b.Len()
-			if !writeRep(b, sub, f.Sub) {
-				return false
-			}
-			// writeRep starts each field with a comma; drop the first.
-			raw := b.Bytes()
-			copy(raw[start:], raw[start+1:])
-			b.Truncate(b.Len() - 1)
-			b.WriteByte('}')
-			continue
-		}
-		if err := writeJSONValue(b, v); err != nil {
+		if !writeRepValue(b, v, f) {
 			return false
 		}
 	}
 	return true
+}
+
+// writeRepValue writes v, the value of representation field f: a leaf as
+// it is, an object with f's sub-fields, a list item by item.
+func writeRepValue(b *bytes.Buffer, v any, f *plan.RepField) bool {
+	if v == nil {
+		b.WriteString("null")
+		return f.Nullable
+	}
+	if len(f.Sub) == 0 {
+		return writeJSONValue(b, v) == nil
+	}
+	switch v := v.(type) {
+	case *object:
+		b.WriteByte('{')
+		for i, sf := range f.Sub {
+			sv, ok := v.get(sf.Key)
+			if !ok {
+				return false
+			}
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(b, sf.Name)
+			b.WriteByte(':')
+			if !writeRepValue(b, sv, sf) {
+				return false
+			}
+		}
+		b.WriteByte('}')
+		return true
+	case []any:
+		b.WriteByte('[')
+		for i, item := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if !writeRepValue(b, item, f) {
+				return false
+			}
+		}
+		b.WriteByte(']')
+		return true
+	}
+	return false
 }
 
 // post sends one fetch to its subgraph; on failure it records the error

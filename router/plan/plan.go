@@ -100,12 +100,17 @@ type Entities struct {
 type RepField struct {
 	Name, Key string
 	Sub       []*RepField
+	// Nullable is true for a field only @requires asks for: its null is
+	// sent as it is. A key field that is null makes the object one that
+	// cannot be fetched.
+	Nullable bool
 }
 
 type repField struct {
-	name  string
-	field *subField
-	sub   []*repField
+	name     string
+	field    *subField
+	sub      []*repField
+	nullable bool
 }
 
 // Error is a planning failure: the operation asks for something the
@@ -374,14 +379,14 @@ func (p *planner) jump(fetch *Fetch, graph, typeName string, pending []*Field, s
 				continue
 			}
 			local, remote := p.split(meta, graph, src.Requires)
-			reps = mergeReps(reps, p.require(graph, typeName, local, sel))
+			reps = mergeReps(reps, nullable(p.require(graph, typeName, local, sel)))
 			if len(remote) > 0 {
 				more, via := p.hop(dep, graph, typeName, remote, sel, path)
 				if via == nil {
 					p.fail("cannot plan %s.%s: its @requires(fields: %q) cannot be fetched", typeName, f.Name, compose.FieldSetString(src.Requires))
 					return
 				}
-				reps = mergeReps(reps, more)
+				reps = mergeReps(reps, nullable(more))
 				dep = via
 			}
 		}
@@ -496,6 +501,18 @@ func firstResolvableKey(meta *compose.Type, graph string) *compose.Key {
 	return nil
 }
 
+// nullable marks @requires fields, and their sub-fields, as ones whose null
+// is sent rather than making the object unfetchable.
+func nullable(reps []*repField) []*repField {
+	for _, r := range reps {
+		r.nullable = true
+		nullable(r.sub)
+	}
+	return reps
+}
+
+// mergeReps adds the fields of b that a lacks to a. A field in both keeps
+// a's entry, with the sub-fields of both.
 func mergeReps(a, b []*repField) []*repField {
 	for _, r := range b {
 		found := false
@@ -617,7 +634,7 @@ func (p *planner) freeVariable(name string) string {
 func freezeReps(reps []*repField) []*RepField {
 	out := make([]*RepField, len(reps))
 	for i, r := range reps {
-		out[i] = &RepField{Name: r.name, Key: r.field.alias, Sub: freezeReps(r.sub)}
+		out[i] = &RepField{Name: r.name, Key: r.field.alias, Sub: freezeReps(r.sub), Nullable: r.nullable}
 	}
 	return out
 }

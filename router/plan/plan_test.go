@@ -68,6 +68,9 @@ func repString(reps []*plan.RepField) string {
 		if r.Key != r.Name {
 			s += "<-" + r.Key
 		}
+		if r.Nullable {
+			s += "?" // a @requires field: sent even when null
+		}
 		if len(r.Sub) > 0 {
 			s += " { " + repString(r.Sub) + " }"
 		}
@@ -166,7 +169,7 @@ orders: query {o: order(id: "x") {items {book {__typename _k_id: id}}}}
 			query: `{ craft(id:"x") { fuelRemainingKg } }`,
 			want: `fleet: query {craft(id: "x") {__typename _k_registry: registry _k_specs: specs {_k_fuelCapacityKg: fuelCapacityKg}}}
     telemetry: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {fuelRemainingKg}}}
-      _0 at craft: Spacecraft(registry<-_k_registry specs<-_k_specs { fuelCapacityKg<-_k_fuelCapacityKg })
+      _0 at craft: Spacecraft(registry<-_k_registry specs<-_k_specs? { fuelCapacityKg<-_k_fuelCapacityKg? })
 `,
 		},
 		{
@@ -177,7 +180,7 @@ orders: query {o: order(id: "x") {items {book {__typename _k_id: id}}}}
     fleet: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {name _k_massKg: massKg _k_specs: specs {_k_thrustKn: thrustKn}}}}
       _0 at reading.spacecraft: Spacecraft(registry<-_k_registry)
         telemetry: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {thrustToWeight}}}
-          _0 at reading.spacecraft: Spacecraft(registry<-_k_registry massKg<-_k_massKg specs<-_k_specs { thrustKn<-_k_thrustKn })
+          _0 at reading.spacecraft: Spacecraft(registry<-_k_registry massKg<-_k_massKg? specs<-_k_specs? { thrustKn<-_k_thrustKn? })
 `,
 		},
 		{
