@@ -307,6 +307,17 @@ func TestMerge(t *testing.T) {
 			reps:  map[string][]string{"inventory": {rep("Product", "1"), rep("Product", "2")}},
 		},
 		{
+			name:  "fragments are flattened in the client's order",
+			query: `{ product(id: "1") { ...P stock } } fragment P on Product { name stock rating }`,
+			data:  `{"product":{"name":"Pen","stock":7,"rating":4.5}}`,
+		},
+		{
+			name:  "an interface's implementations: only entities are fetched",
+			query: `{ a: node(id: "a1") { id ... on Product { stock } } p: node(id: "1") { id ... on Product { stock } } }`,
+			data:  `{"a":{"id":"a1"},"p":{"id":"1","stock":7}}`,
+			reps:  map[string][]string{"inventory": {rep("Product", "1")}},
+		},
+		{
 			name:  "union members each get their own fields and entities",
 			query: `{ search { __typename ... on Product { name stock } ... on Article { title } } }`,
 			data:  `{"search":[{"__typename":"Product","name":"Pen","stock":7},{"__typename":"Article","title":"On ink"}]}`,
@@ -441,6 +452,18 @@ func TestEntityErrors(t *testing.T) {
 			errs: []executetest.WantError{{Message: "body lost", Path: []any{"product", "reviews", 1, "body"}}},
 		},
 		{
+			name: "an error under a key the planner added is pathed at its object",
+			edit: func(s subgraphs) {
+				s["products"].Query = `{"product": {"1": {"id": {"$error": "id lost"}, "name": "Pen"}}}`
+			},
+			query: `{ product(id: "1") { name shipping } }`,
+			// With no key the product cannot be completed: shipping is
+			// null, and no request is made for it.
+			data:  `{"product":{"name":"Pen","shipping":null}}`,
+			errs:  []executetest.WantError{{Message: "id lost", Path: []any{"product"}}},
+			calls: map[string]int{"products": 1},
+		},
+		{
 			name: "an entity fetch's error with no path keeps none",
 			edit: func(s subgraphs) {
 				s["inventory"].Errors = []string{"inventory is rebuilding"}
@@ -535,6 +558,12 @@ func TestPassthrough(t *testing.T) {
 			data:  `{"product":{"id":"1","name":"Pen","price":null}}`,
 			errs:  []executetest.WantError{{Message: "price gone", Path: []any{"product", "price"}, Code: "PRICE_GONE"}},
 			check: passthrough(true),
+		},
+		{
+			name:  "the root's __typename is the router's: no passthrough",
+			query: `{ __typename product(id: "1") { name } }`,
+			data:  `{"__typename":"Query","product":{"name":"Pen"}}`,
+			check: passthrough(false),
 		},
 		{
 			name:  "a subgraph that cannot be reached nulls its fields",
@@ -764,6 +793,15 @@ func TestUnavailable(t *testing.T) {
 			query: `{ product(id: "1") { name rating shipping } }`,
 			data:  `{"product":{"name":"Pen","rating":4.5,"shipping":null}}`,
 			errs:  []executetest.WantError{{Message: `"inventory"`, Code: "SUBGRAPH_UNAVAILABLE"}},
+		},
+		{
+			name: "an entity subgraph answering a body that is not GraphQL",
+			edit: func(s subgraphs) {
+				s["inventory"].Body, s["inventory"].Status = "<html>bad gateway</html>", 502
+			},
+			query: `{ product(id: "1") { name shipping } }`,
+			data:  `{"product":{"name":"Pen","shipping":null}}`,
+			errs:  []executetest.WantError{{Message: "invalid response", Code: "INTERNAL_SERVER_ERROR"}},
 		},
 		{
 			name:  "a subgraph down two levels down",
