@@ -128,9 +128,9 @@ type fake struct {
 
 // New returns a Fetcher serving subgraphs, by name. sg, when not nil,
 // supplies the entity keys and the field types the projection needs to
-// name an object's type when its data has no __typename; a subgraph of sg
-// absent from subgraphs answers as one with no data. Without sg, objects
-// of abstract types must carry __typename in the data.
+// name an object's type when its data has no __typename, and a subgraph of
+// sg absent from subgraphs answers as one with no data. Without sg, an
+// object's type is only what its data's __typename says.
 func New(sg *compose.Supergraph, subgraphs map[string]*Subgraph) (*Fetcher, error) {
 	f := &Fetcher{sg: sg, subs: map[string]*fake{}}
 	all := make(map[string]*Subgraph, len(subgraphs))
