@@ -961,3 +961,39 @@ func TestRepresentations(t *testing.T) {
 		},
 	})
 }
+
+// In the garage, the members of a union key their entities with fields of
+// one name and different types.
+func garage(t *testing.T) *compose.Supergraph {
+	return executetest.Compose(t, map[string]string{
+		"lot": `
+			type Query { things: [Thing!]! }
+			union Thing = Car | Boat
+			type Car @key(fields: "id") { id: ID! }
+			type Boat @key(fields: "id") { id: Int! }`,
+		"specs": `
+			type Car @key(fields: "id") { id: ID! wheels: Int }
+			type Boat @key(fields: "id") { id: Int! sails: Int }`,
+	})
+}
+
+func garageData() subgraphs {
+	return subgraphs{
+		"lot": {Query: `{"things": [{"__typename": "Car", "id": "c1"}, {"__typename": "Boat", "id": 7}]}`},
+		"specs": {Entities: `{
+			"Car": [{"id": "c1", "wheels": 4}],
+			"Boat": [{"id": 7, "sails": 2}]}`},
+	}
+}
+
+func TestInternalFieldsOfDifferentTypes(t *testing.T) {
+	run(t, garage(t), garageData, []testCase{
+		{
+			name:  "keys of one name and different types on union members",
+			bug:   "the planner gives internal fields of one name one alias, whatever their types",
+			query: `{ things { ... on Car { wheels } ... on Boat { sails } } }`,
+			data:  `{"things":[{"wheels":4},{"sails":2}]}`,
+			reps:  map[string][]string{"specs": {rep("Car", "c1"), `{"__typename":"Boat","id":7}`}},
+		},
+	})
+}

@@ -467,6 +467,9 @@ func (p *projector) root(op *ast.OperationDefinition) (*ordered, error) {
 	if op.Operation == ast.Mutation {
 		typ, data = "Mutation", p.fake.mutation
 	}
+	if err := p.checkShapes(op.SelectionSet, typ, map[string]bool{}); err != nil {
+		return nil, err
+	}
 	fields, err := p.collect(op.SelectionSet, typ)
 	if err != nil {
 		return nil, err
@@ -727,6 +730,81 @@ func (p *projector) collectInto(set ast.SelectionSet, rt string, out *[]*collect
 		}
 	}
 	return nil
+}
+
+// checkShapes refuses a selection set in which two fields of one response
+// key return different types, in any of its fragments: GraphQL validation
+// refuses them even when the fragments apply to different types. The
+// types are the supergraph's; a field it does not know is not compared.
+func (p *projector) checkShapes(set ast.SelectionSet, parent string, spread map[string]bool) error {
+	if p.sg == nil {
+		return nil
+	}
+	types := map[string]string{}
+	var walk func(set ast.SelectionSet, parent string) error
+	walk = func(set ast.SelectionSet, parent string) error {
+		for _, s := range set {
+			switch s := s.(type) {
+			case *ast.Field:
+				key := s.Alias
+				if key == "" {
+					key = s.Name
+				}
+				if t := p.fieldTypeString(parent, s.Name); t != "" {
+					if prev, ok := types[key]; ok && prev != t {
+						return fmt.Errorf("fields %q conflict because they return conflicting types %s and %s", key, prev, t)
+					}
+					types[key] = t
+				}
+				if len(s.SelectionSet) > 0 {
+					if err := p.checkShapes(s.SelectionSet, p.fieldType(parent, s.Name), spread); err != nil {
+						return err
+					}
+				}
+			case *ast.InlineFragment:
+				cond := s.TypeCondition
+				if cond == "" {
+					cond = parent
+				}
+				if err := walk(s.SelectionSet, cond); err != nil {
+					return err
+				}
+			case *ast.FragmentSpread:
+				frag := p.doc.Fragments.ForName(s.Name)
+				if frag == nil || spread[s.Name] {
+					continue
+				}
+				spread[s.Name] = true
+				err := walk(frag.SelectionSet, frag.TypeCondition)
+				delete(spread, s.Name)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(set, parent)
+}
+
+// fieldTypeString returns the type of field of typ, wrappers included, or
+// "" when unknown.
+func (p *projector) fieldTypeString(typ, field string) string {
+	if field == "__typename" {
+		return "String!"
+	}
+	if typ == "" {
+		return ""
+	}
+	if fm := p.sg.Type(typ).Field(field); fm != nil && fm.Type != nil {
+		return fm.Type.String()
+	}
+	if d := p.sg.Schema.Types[typ]; d != nil {
+		if fd := d.Fields.ForName(field); fd != nil {
+			return fd.Type.String()
+		}
+	}
+	return ""
 }
 
 func argsText(fd *ast.Field) string {

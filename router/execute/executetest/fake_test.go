@@ -26,6 +26,7 @@ func graph(t *testing.T) *compose.Supergraph {
 				sku: String!
 				vendor: Vendor!
 				name: String
+				brand: String!
 			}
 			type Gadget implements Thing { id: ID! size: Int }
 			type Vendor @shareable { code: String! name: String }`,
@@ -146,8 +147,14 @@ func TestProjection(t *testing.T) {
 		{
 			name:  "two fields of one response key that conflict refuse the request",
 			graph: "a",
-			query: `{ items { x: id x: name } }`,
-			want:  `{"errors":[{"message":"fields \"x\" conflict because id and name are different fields or have different arguments","extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}]}`,
+			query: `{ items { x: sku x: brand } }`,
+			want:  `{"errors":[{"message":"fields \"x\" conflict because sku and brand are different fields or have different arguments","extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}]}`,
+		},
+		{
+			name:  "so do two of one key and different types, even on different types",
+			graph: "a",
+			query: `{ thing { ... on Item { x: id } ... on Gadget { x: size } } }`,
+			want:  `{"errors":[{"message":"fields \"x\" conflict because they return conflicting types ID! and Int","extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}]}`,
 		},
 		{
 			name:  "a query that does not parse",
