@@ -990,7 +990,6 @@ func TestInternalFieldsOfDifferentTypes(t *testing.T) {
 	run(t, garage(t), garageData, []testCase{
 		{
 			name:  "keys of one name and different types on union members",
-			bug:   "the planner gives internal fields of one name one alias, whatever their types",
 			query: `{ things { ... on Car { wheels } ... on Boat { sails } } }`,
 			data:  `{"things":[{"wheels":4},{"sails":2}]}`,
 			reps:  map[string][]string{"specs": {rep("Car", "c1"), `{"__typename":"Boat","id":7}`}},

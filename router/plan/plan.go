@@ -428,13 +428,13 @@ func (p *planner) require(graph, typeName string, set ast.SelectionSet, sel *sub
 	meta := p.sg.Type(typeName)
 	for _, s := range set {
 		f := s.(*ast.Field)
-		sf := sel.field(f.Name, f.Name, nil, true)
+		var typ, named string
+		if fm := meta.Field(f.Name); fm != nil && fm.Type != nil {
+			typ, named = fm.Type.String(), fm.Type.Name()
+		}
+		sf := sel.internalField(f.Name, typ)
 		rf := &repField{name: f.Name, field: sf}
 		if len(f.SelectionSet) > 0 {
-			named := ""
-			if fm := meta.Field(f.Name); fm != nil && fm.Type != nil {
-				named = fm.Type.Name()
-			}
 			rf.sub = p.require(graph, named, f.SelectionSet, sf.sub())
 		}
 		out = append(out, rf)

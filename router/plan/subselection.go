@@ -27,20 +27,25 @@ type subField struct {
 // subgraph selections (keys and @requires fields). None is a response key
 // the client uses anywhere in the operation, so that in the data the
 // fetches merge into, and in the paths of subgraph errors, a key is
-// either surely the client's or surely the planner's.
+// either surely the client's or surely the planner's. Each field name and
+// type has its own key, so that two fields of one key never return
+// different types, which GraphQL validation refuses even in fragments on
+// different types.
 type aliases struct {
 	// client holds the client's response keys that could be taken for
 	// internal ones (those starting with "_k").
 	client map[string]bool
-	// internal holds the keys handed out.
+	// internal holds the keys handed out, and byField each by field name
+	// and type.
 	internal map[string]bool
+	byField  map[string]string
 	// typename is the key of the __typename fields the planner adds:
 	// __typename, unless the client gives that key to another field.
 	typename string
 }
 
 func newAliases(root *Selection) *aliases {
-	a := &aliases{client: map[string]bool{}, internal: map[string]bool{}, typename: "__typename"}
+	a := &aliases{client: map[string]bool{}, internal: map[string]bool{}, byField: map[string]string{}, typename: "__typename"}
 	taken := false
 	var walk func(s *Selection)
 	walk = func(s *Selection) {
@@ -58,21 +63,27 @@ func newAliases(root *Selection) *aliases {
 	}
 	walk(root)
 	if taken {
-		a.typename = a.free("__typename")
-		a.internal[a.typename] = true
+		a.typename = a.alias("__typename", "String!")
 	}
 	return a
 }
 
-// free returns the first of _k_NAME, _k1_NAME, ... that no client field
-// uses as its key.
-func (a *aliases) free(name string) string {
+// alias returns the key of the internal fields named name of type typ:
+// the first of _k_NAME, _k1_NAME, ... that no client field uses and no
+// field of another type has.
+func (a *aliases) alias(name, typ string) string {
+	k := name + " " + typ
+	if alias, ok := a.byField[k]; ok {
+		return alias
+	}
 	for i := 0; ; i++ {
 		alias := "_k_" + name
 		if i > 0 {
 			alias = "_k" + itoa(i) + "_" + name
 		}
-		if !a.client[alias] {
+		if !a.client[alias] && !a.internal[alias] {
+			a.byField[k] = alias
+			a.internal[alias] = true
 			return alias
 		}
 	}
@@ -95,24 +106,32 @@ func (f *subField) sub() *subSelection {
 }
 
 // field adds a field, or returns the one already there with the same
-// response key. An internal field (a key, a @requires field) reuses a
-// client field that selects the same thing, and otherwise takes an alias no
-// client field of the operation uses. An internal __typename takes the key
-// the caller gives, the aliases' typename.
+// response key. internal marks a field the planner adds: __typename, under
+// the key the caller gives (the aliases' typename).
 func (s *subSelection) field(key, name string, args ast.ArgumentList, internal bool) *subField {
 	text := argumentsText(args)
 	if f := s.byKey[key]; f != nil && f.name == name && f.argsText == text {
 		return f
 	}
-	if internal && name != "__typename" {
-		// One name always gets one alias, which no other name gets and
-		// no client field has.
-		key = s.aliases.free(name)
-		if f := s.byKey[key]; f != nil {
-			return f
-		}
-		s.aliases.internal[key] = true
+	return s.add(key, name, args, text, internal)
+}
+
+// internalField adds a field the planner needs (a key or a @requires
+// field), of type typ, or returns the one already there: a client field
+// that selects it under its own name, or the internal field added before.
+// Otherwise the field takes the aliases' key for its name and type.
+func (s *subSelection) internalField(name, typ string) *subField {
+	if f := s.byKey[name]; f != nil && f.name == name && f.argsText == "" {
+		return f
 	}
+	key := s.aliases.alias(name, typ)
+	if f := s.byKey[key]; f != nil {
+		return f
+	}
+	return s.add(key, name, nil, "", true)
+}
+
+func (s *subSelection) add(key, name string, args ast.ArgumentList, text string, internal bool) *subField {
 	f := &subField{alias: key, name: name, args: args, argsText: text, internal: internal, aliases: s.aliases}
 	s.byKey[key] = f
 	s.fields = append(s.fields, f)
