@@ -23,21 +23,21 @@ type batch struct {
 // object that lacks a key field is left out. Objects whose contextual
 // arguments differ go to different batches; without contextual arguments
 // there is at most one batch. No batch means nothing to fetch.
-func collectBatches(data *object, f *plan.Fetch) []*batch {
+func collectBatches(data *object, f *plan.Fetch, tk string) []*batch {
 	var batches []*batch
 	byContext := map[string]*batch{}
 	for i, e := range f.Entities {
-		walkEntities(data, e, func(obj *object, typename string, path []any, ancestors []*object) {
+		walkEntities(data, e, tk, func(obj *object, typename string, path []any, ancestors []*object) {
 			rep := e.Types[typename]
 			buf := make([]byte, 0, 64)
 			buf = append(buf, `{"__typename":`...)
 			buf = appendJSONString(buf, rep.Typename)
-			buf, ok := appendRepFields(buf, obj, rep.Fields)
+			buf, ok := appendRepFields(buf, obj, rep.Fields, tk)
 			if !ok {
 				return
 			}
 			buf = append(buf, '}')
-			ctx, ok := contextValues(f.Context, ancestors)
+			ctx, ok := contextValues(f.Context, ancestors, tk)
 			if !ok {
 				return
 			}
@@ -70,7 +70,7 @@ func collectBatches(data *object, f *plan.Fetch) []*batch {
 // walkEntities calls fn for every object at e.Path whose __typename e
 // takes, with its response path and the objects on the way to it
 // (ancestors[d] is the object d path keys down from the root).
-func walkEntities(data *object, e *plan.Entities, fn func(obj *object, typename string, path []any, ancestors []*object)) {
+func walkEntities(data *object, e *plan.Entities, tk string, fn func(obj *object, typename string, path []any, ancestors []*object)) {
 	ancestors := make([]*object, len(e.Path)+1)
 	var walk func(v any, depth int, path []any)
 	walk = func(v any, depth int, path []any) {
@@ -87,7 +87,7 @@ func walkEntities(data *object, e *plan.Entities, fn func(obj *object, typename 
 				walk(next, depth+1, append(path, key))
 				return
 			}
-			tn, _ := v.get("__typename")
+			tn, _ := v.get(tk)
 			typename, _ := tn.(string)
 			if _, ok := e.Types[typename]; ok {
 				fn(v, typename, path, ancestors)
@@ -98,8 +98,9 @@ func walkEntities(data *object, e *plan.Entities, fn func(obj *object, typename 
 }
 
 // appendRepFields appends ,"name":value for each field read from obj. It
-// reports false when a field that is not optional is missing or null.
-func appendRepFields(buf []byte, obj *object, fields []*plan.RepField) ([]byte, bool) {
+// reports false when a field that is not optional is missing or null. tk
+// is the response key of objects' __typename.
+func appendRepFields(buf []byte, obj *object, fields []*plan.RepField, tk string) ([]byte, bool) {
 	for _, f := range fields {
 		v, ok := obj.get(f.Key)
 		if (!ok || v == nil) && !f.Optional {
@@ -118,7 +119,7 @@ func appendRepFields(buf []byte, obj *object, fields []*plan.RepField) ([]byte, 
 			}
 			continue
 		}
-		if buf, ok = appendRepValue(buf, v, f.Sub); !ok {
+		if buf, ok = appendRepValue(buf, v, f.Sub, tk); !ok {
 			return buf, false
 		}
 	}
@@ -127,7 +128,7 @@ func appendRepFields(buf []byte, obj *object, fields []*plan.RepField) ([]byte, 
 
 // appendRepValue appends an object value of a representation (or a list
 // of them, or null), with the fields o describes.
-func appendRepValue(buf []byte, v any, o *plan.RepObject) ([]byte, bool) {
+func appendRepValue(buf []byte, v any, o *plan.RepObject, tk string) ([]byte, bool) {
 	switch v := v.(type) {
 	case nil:
 		return append(buf, "null"...), true
@@ -138,7 +139,7 @@ func appendRepValue(buf []byte, v any, o *plan.RepObject) ([]byte, bool) {
 				buf = append(buf, ',')
 			}
 			var ok bool
-			if buf, ok = appendRepValue(buf, item, o); !ok {
+			if buf, ok = appendRepValue(buf, item, o, tk); !ok {
 				return buf, false
 			}
 		}
@@ -146,17 +147,17 @@ func appendRepValue(buf []byte, v any, o *plan.RepObject) ([]byte, bool) {
 	case *object:
 		start := len(buf)
 		buf = append(buf, '{')
-		tn, _ := v.get("__typename")
+		tn, _ := v.get(tk)
 		typename, _ := tn.(string)
 		if o.Typename {
 			buf = append(buf, `,"__typename":`...)
 			buf = appendJSONString(buf, typename)
 		}
 		var ok bool
-		if buf, ok = appendRepFields(buf, v, o.Fields); !ok {
+		if buf, ok = appendRepFields(buf, v, o.Fields, tk); !ok {
 			return buf, false
 		}
-		if buf, ok = appendRepFields(buf, v, o.ByType[typename]); !ok {
+		if buf, ok = appendRepFields(buf, v, o.ByType[typename], tk); !ok {
 			return buf, false
 		}
 		if len(buf) > start+1 {
@@ -172,7 +173,7 @@ func appendRepValue(buf []byte, v any, o *plan.RepObject) ([]byte, bool) {
 // contextValues reads each contextual argument from the ancestor that
 // sets its context, as JSON. It reports false when an ancestor is not
 // there.
-func contextValues(ctxs []*plan.ContextValue, ancestors []*object) ([][]byte, bool) {
+func contextValues(ctxs []*plan.ContextValue, ancestors []*object, tk string) ([][]byte, bool) {
 	if len(ctxs) == 0 {
 		return nil, true
 	}
@@ -181,7 +182,7 @@ func contextValues(ctxs []*plan.ContextValue, ancestors []*object) ([][]byte, bo
 		if c.Depth >= len(ancestors) || ancestors[c.Depth] == nil {
 			return nil, false
 		}
-		v := contextValue(ancestors[c.Depth], c.Value)
+		v := contextValue(ancestors[c.Depth], c.Value, tk)
 		var buf []byte
 		if v == nil {
 			buf = []byte("null")
@@ -195,13 +196,13 @@ func contextValues(ctxs []*plan.ContextValue, ancestors []*object) ([][]byte, bo
 
 // contextValue follows a contextual argument's selection down from obj to
 // its one leaf.
-func contextValue(obj *object, o *plan.RepObject) any {
+func contextValue(obj *object, o *plan.RepObject, tk string) any {
 	if o == nil {
 		return nil
 	}
 	fields := o.Fields
 	if len(o.ByType) > 0 {
-		tn, _ := obj.get("__typename")
+		tn, _ := obj.get(tk)
 		typename, _ := tn.(string)
 		fields = append(fields[:len(fields):len(fields)], o.ByType[typename]...)
 	}
@@ -217,5 +218,5 @@ func contextValue(obj *object, o *plan.RepObject) any {
 	if !ok {
 		return nil
 	}
-	return contextValue(sub, f.Sub)
+	return contextValue(sub, f.Sub, tk)
 }

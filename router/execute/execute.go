@@ -108,7 +108,7 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 	default:
 		x.run(ctx, p.Fetches)
 	}
-	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0, schema: ex.Schema}
+	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0, schema: ex.Schema, typenameKey: p.TypenameKey}
 	s.buf = make([]byte, 0, 1024)
 	root := x.data
 	if null := s.object(root, p.Root); null {
@@ -246,7 +246,7 @@ func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
 		return
 	}
 	x.mu.Lock()
-	batches := collectBatches(x.data, f)
+	batches := collectBatches(x.data, f, x.req.Plan.TypenameKey)
 	x.mu.Unlock()
 	switch len(batches) {
 	case 0:

@@ -23,6 +23,8 @@ type shaper struct {
 	// schema is the client schema: an enum value it does not have (an
 	// @inaccessible one, or one only a subgraph knows) is a field error.
 	schema *ast.Schema
+	// typenameKey is the response key of the __typename the planner asked.
+	typenameKey string
 	// hadErrors is set when fetches reported errors: a null they caused is
 	// already explained, so shaping adds no error of its own for it.
 	hadErrors bool
@@ -40,13 +42,14 @@ type shaper struct {
 // is null): the caller then nulls its own position.
 func (s *shaper) object(obj *object, sel *plan.Selection) bool {
 	typename := sel.TypeName
+	t, asked := obj.get(s.typenameKey)
+	got, _ := t.(string)
 	if sel.Abstract {
-		t, _ := obj.get("__typename")
-		typename, _ = t.(string)
+		typename = got
 	}
 	fields, ok := sel.Fields[typename]
-	if !ok {
-		s.errorf("the subgraph returned type %q, which is not a possible type of %s", typename, sel.TypeName)
+	if !ok || asked && got != typename {
+		s.errorf("the subgraph returned type %q, which is not a possible type of %s", got, sel.TypeName)
 		return true
 	}
 	s.buf = append(s.buf, '{')

@@ -45,6 +45,10 @@ type Plan struct {
 	// client's starts with it. An error under such a key belongs to the
 	// object the field was added to.
 	InternalPrefix string
+	// TypenameKey is the response key of the __typename the planner asks
+	// of objects: "__typename", unless the client put another field under
+	// that key.
+	TypenameKey string
 }
 
 // Fetch is one request to one subgraph.
@@ -208,7 +212,11 @@ func (pl *Planner) Build(doc *ast.QueryDocument, op *ast.OperationDefinition, va
 	}
 	p := newPlanner(sg, f.(*facts), op, opts)
 	p.prefix = internalPrefix(n.keys)
-	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, InternalPrefix: p.prefix}
+	p.typenameKey = "__typename"
+	if n.typenameTaken {
+		p.typenameKey = p.prefix + "__typename"
+	}
+	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, InternalPrefix: p.prefix, TypenameKey: p.typenameKey}
 	roots := p.planRoot(out, rootType.Name, root.Fields[rootType.Name], op.Operation == ast.Mutation)
 	if p.err != nil {
 		return nil, p.err

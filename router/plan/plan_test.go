@@ -281,6 +281,27 @@ telemetry: mutation {annotateReading(id: "r1", note: "x") {note}}
 `,
 		},
 		{
+			name:  "an internal field never takes a client key that looks like an internal one, in any fetch",
+			sg:    tg,
+			query: `{ missions { spacecraft { lastContact _k_registry: name _k_id: id } } }`,
+			want: `missions: query {missions {spacecraft {_k_registry: name _k_id: id __typename}}}
+    fleet: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {_k0_registry: registry}}}
+      _0 at missions.spacecraft: Spacecraft(id<-_k_id)
+        telemetry: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Spacecraft {lastContact}}}
+          _0 at missions.spacecraft: Spacecraft(registry<-_k0_registry)
+`,
+		},
+		{
+			name:  "when the client gives __typename to another field, the planner's __typename takes an alias",
+			sg:    tg,
+			query: `{ mission(id: "m1") { crew { __typename: callsign name } } vehicles { __typename name } }`,
+			want: `missions: query {mission(id: "m1") {crew {_k___typename: __typename _k_id: id}}}
+    fleet: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Astronaut {__typename: callsign name}}}
+      _0 at mission.crew: Astronaut(id<-_k_id)
+fleet: query {vehicles {_k___typename: __typename ... on Rover {name} ... on Spacecraft {name}}}
+`,
+		},
+		{
 			name:  "@skip with a variable decides the plan",
 			sg:    tg,
 			query: `query($s: Boolean!) { mission(id:"m1") { name crew @skip(if: $s) { callsign } } }`,
@@ -359,6 +380,29 @@ func TestPassthrough(t *testing.T) {
 		}
 		if p.Passthrough != tc.want {
 			t.Errorf("%s: Passthrough = %v, want %v", tc.query, p.Passthrough, tc.want)
+		}
+	}
+}
+
+// IsInternalKey tells the planner's keys from the client's, even when the
+// client's look alike.
+func TestIsInternalKey(t *testing.T) {
+	sg := testgraph(t)
+	query := `{ missions { spacecraft { lastContact _k_registry: name } } m: missions { _k_id: name } }`
+	doc, errs := gqlparser.LoadQuery(sg.Schema, query)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	p, err := plan.Build(sg, doc, doc.Operations[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]bool{
+		"_k0_registry": true,
+		"_k_id": false, "_k_registry": false, "lastContact": false, "spacecraft": false, "__typename": false,
+	} {
+		if got := p.IsInternalKey(key); got != want {
+			t.Errorf("IsInternalKey(%q) = %v, want %v\n%s", key, got, want, dump(p))
 		}
 	}
 }

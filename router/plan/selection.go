@@ -52,6 +52,9 @@ type normalizer struct {
 	fields int
 	// keys collects every response key of the operation.
 	keys map[string]bool
+	// typenameTaken is set when the client puts a field other than
+	// __typename under the response key "__typename".
+	typenameTaken bool
 }
 
 const maxNormalizedFields = 100_000
@@ -169,6 +172,9 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 			n.keys = map[string]bool{}
 		}
 		n.keys[key] = true
+		if key == "__typename" && f.Name != "__typename" {
+			n.typenameTaken = true
+		}
 		if f.Name == "__typename" {
 			fields = append(fields, f)
 			continue

@@ -47,7 +47,7 @@ func (f *subField) sub() *subSelection {
 // when a client field's key is taken by a different field.
 func (s *subSelection) field(key, name string, args ast.ArgumentList, dirs ast.DirectiveList, internal bool) *subField {
 	text := argumentsText(args) + directivesText(dirs)
-	if internal {
+	if internal && name != "__typename" {
 		for _, f := range s.fields {
 			if f.name == name && f.argsText == text {
 				return f

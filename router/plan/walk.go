@@ -22,9 +22,10 @@ type planner struct {
 	vars   map[string]*ast.Type
 	opName string
 	labels func(string) bool
-	// prefix starts every internal response key.
-	prefix string
-	err    error
+	// prefix starts every internal response key, and typenameKey is the
+	// key of the __typename the planner asks.
+	prefix, typenameKey string
+	err                 error
 	// fetches are every fetch, in the order they were made: each after
 	// the fetches it depends on.
 	fetches []*Fetch
@@ -257,7 +258,7 @@ func (p *planner) planSelection(pos position, s *Selection, need *fetchList) {
 // knows the concrete types: __typename, then each runtime type's fields
 // in a fragment, for the runtime types the subgraph can return here.
 func (p *planner) planAbstract(pos position, s *Selection, need *fetchList) {
-	pos.sel.field("__typename", "__typename", nil, nil, true)
+	pos.sel.field(p.typenameKey, "__typename", nil, nil, true)
 	need.add(pos.fetch)
 	declared := pos.declared
 	if declared == "" {
@@ -392,8 +393,11 @@ func (p *planner) add(pos position, f *Field, need *fetchList) *subField {
 	if extra := pos.ctxArgs[f]; extra != nil {
 		args = append(slices.Clip(args), extra...)
 	}
-	if f.Internal && f.Name != "__typename" {
-		key = p.alias(f.Name, args)
+	switch {
+	case f.Internal && f.Name == "__typename":
+		key = p.typenameKey
+	case f.Internal:
+		key = p.alias(f.Name, args, f.Type)
 	}
 	sf := pos.sel.field(key, f.Name, args, f.Directives, f.Internal)
 	if sf == nil {
@@ -407,9 +411,14 @@ func (p *planner) add(pos position, f *Field, need *fetchList) *subField {
 	return sf
 }
 
-// alias returns the plan's response key for an internal field.
-func (p *planner) alias(name string, args ast.ArgumentList) string {
+// alias returns the plan's response key for an internal field: one per
+// name, arguments and type, so that two fields under one key never differ
+// (union members whose keys share a name but not a type).
+func (p *planner) alias(name string, args ast.ArgumentList, typ *ast.Type) string {
 	id := name + argumentsText(args)
+	if typ != nil {
+		id += " " + typ.String()
+	}
 	if a, ok := p.aliases[id]; ok {
 		return a
 	}
@@ -625,7 +634,7 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 	defer delete(p.active, guard)
 
 	if !pos.typenameAsked {
-		pos.sel.field("__typename", "__typename", nil, nil, true)
+		pos.sel.field(p.typenameKey, "__typename", nil, nil, true)
 	}
 	deps := &fetchList{}
 	deps.add(pos.fetch)
@@ -870,7 +879,7 @@ func (p *planner) resolveType(pos position, rest *Selection, need *fetchList) {
 	p.active[guard] = true
 	defer delete(p.active, guard)
 	if !pos.typenameAsked {
-		pos.sel.field("__typename", "__typename", nil, nil, true)
+		pos.sel.field(p.typenameKey, "__typename", nil, nil, true)
 	}
 	deps := &fetchList{}
 	deps.add(pos.fetch)
