@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -80,11 +81,11 @@ func compareCase(t *testing.T, corpus string, c oracle.Case, header http.Header,
 	want := oracle.Post(t, gateway.url, c, header)
 	got := oracle.Post(t, router.url, c, header)
 	checkExpectation(t, gateway.name, c, want)
-	checkExpectation(t, router.name, c, got)
 	if d, ok := apolloDeviations[corpus+"/"+c.Name]; ok {
 		checkDeviation(t, d, gateway, router, want, got)
 		return
 	}
+	checkExpectation(t, router.name, c, got)
 	if want.Status >= 500 {
 		if !severalOperationsNoName(c) {
 			t.Fatalf("%s answered %d to a case that is not a multi-operation document without operationName: %s", gateway.name, want.Status, want.Body)
@@ -115,6 +116,9 @@ type deviation struct {
 	// spec is the data the specification requires, which the router must
 	// answer exactly.
 	spec string
+	// errorPaths are the paths of the errors the specification requires
+	// where Apollo answers none (JSON arrays); empty: no errors.
+	errorPaths []string
 }
 
 // apolloDeviations lists, by "corpus/case", the cases where Apollo Gateway
@@ -131,6 +135,19 @@ var apolloDeviations = map[string]deviation{
 			"(title, author, unitsSold, priceCents)",
 		spec: `{"book":{"title":"The Go Programming Language","author":"Alan A. A. Donovan","unitsSold":0,"priceCents":3999}}`,
 	},
+	"testgraph/unknown-entity-key-only": {
+		why: "fleet answers null for spacecraft sc-99, so the non-null Spacecraft.registry is null: the specification's " +
+			"CompleteValue makes that a field error, in errors, that nulls backupCraft; Apollo nulls backupCraft but " +
+			"notes the null only in extensions.valueCompletion",
+		spec:       `{"mission":{"name":"Cirrus","backupCraft":null}}`,
+		errorPaths: []string{`["mission","backupCraft","registry"]`},
+	},
+	"testgraph/unknown-entity-null": {
+		why: "fleet resolves registry HX-999 to null, so the non-null Spacecraft.name is null: a field error by the " +
+			"specification, which Apollo notes only in extensions.valueCompletion",
+		spec:       `{"reading":{"id":"r-5","takenAt":300,"spacecraft":null}}`,
+		errorPaths: []string{`["reading","spacecraft","name"]`},
+	},
 }
 
 // checkDeviation checks a case of apolloDeviations.
@@ -138,7 +155,19 @@ func checkDeviation(t *testing.T, d deviation, gateway, router target, want, got
 	t.Helper()
 	t.Logf("Apollo Gateway deviates from the specification here: %s", d.why)
 	spec := oracle.Result{Status: http.StatusOK, Data: json.RawMessage(d.spec), Body: []byte(`{"data":` + d.spec + `}`)}
+	for _, p := range d.errorPaths {
+		spec.Errors = append(spec.Errors, json.RawMessage(`{"path":`+p+`}`))
+	}
 	oracle.Compare(t, spec, got)
+	var paths []string
+	for _, e := range got.Errors {
+		var x struct{ Path json.RawMessage }
+		_ = json.Unmarshal(e, &x)
+		paths = append(paths, string(x.Path))
+	}
+	if !slices.Equal(paths, d.errorPaths) {
+		t.Errorf("%s: error paths %v, want %v", router.name, paths, d.errorPaths)
+	}
 	if got.Status != http.StatusOK || want.Status != http.StatusOK {
 		t.Errorf("status: %s %d, %s %d", gateway.name, want.Status, router.name, got.Status)
 	}

@@ -108,20 +108,13 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 	default:
 		x.run(ctx, p.Fetches)
 	}
-	s := shaper{vars: req.Variables, hadErrors: len(x.errs) > 0, schema: ex.Schema, typenameKey: p.TypenameKey}
+	s := shaper{vars: req.Variables, fetchErrors: x.errs, schema: ex.Schema, typenameKey: p.TypenameKey}
 	s.buf = make([]byte, 0, 1024)
 	root := x.data
 	if null := s.object(root, p.Root); null {
 		s.buf = append(s.buf[:0], "null"...)
 	}
-	res := &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
-	if len(s.completion) > 0 && len(res.Errors) == 0 {
-		if res.Extensions == nil {
-			res.Extensions = map[string]any{}
-		}
-		res.Extensions["valueCompletion"] = s.completion
-	}
-	return res
+	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
 }
 
 // run runs a plan's fetches, each as soon as the fetches it depends on are

@@ -25,16 +25,10 @@ type shaper struct {
 	schema *ast.Schema
 	// typenameKey is the response key of the __typename the planner asked.
 	typenameKey string
-	// hadErrors is set when fetches reported errors: a null they caused is
-	// already explained, so shaping adds no error of its own for it.
-	hadErrors bool
-	path      []any
-	// completion lists the nulls found in non-null positions when no fetch
-	// reported an error, for the response's extensions.valueCompletion.
-	// They are not errors: as Apollo Gateway does, an entity that a
-	// subgraph's _entities answers with null (an unknown key) is nulled
-	// up to its nearest nullable position, with no error.
-	completion []Error
+	// fetchErrors are the errors the fetches reported: a null one of them
+	// explains needs no error of its own.
+	fetchErrors []Error
+	path        []any
 }
 
 // object writes obj shaped by sel. It returns true when obj must be null
@@ -83,12 +77,11 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, parent string) bool {
 	switch {
 	case v == nil:
 		if t.NonNull {
-			if !s.hadErrors {
-				s.completion = append(s.completion, Error{
-					Message:    fmt.Sprintf("Cannot return null for non-nullable field %s.%s.", parent, f.Name),
-					Path:       append([]any{}, s.path...),
-					Extensions: map[string]any{"code": apierror.Internal},
-				})
+			// A field error, as the specification's CompleteValue raises
+			// (Apollo Gateway only notes it in extensions.valueCompletion
+			// when, say, a subgraph answers null for an entity).
+			if !s.explained() {
+				s.errorf("Cannot return null for non-nullable field %s.%s.", parent, f.Name)
 			}
 			return true
 		}
@@ -144,6 +137,31 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, parent string) bool {
 	}
 	s.buf = append(s.buf[:start], "null"...)
 	return false
+}
+
+// explained reports whether an error already accounts for a null at the
+// current path: one at the path, above it or below it, or one with no path
+// (a fetch that failed as a whole).
+func (s *shaper) explained() bool {
+	for _, list := range [][]Error{s.fetchErrors, s.errs} {
+		for _, e := range list {
+			if len(e.Path) == 0 || pathsMeet(e.Path, s.path) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pathsMeet reports whether one path is a prefix of the other.
+func pathsMeet(a, b []any) bool {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // badEnum checks a value for an enum position: it must be one of the
