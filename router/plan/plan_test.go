@@ -399,7 +399,7 @@ func TestIsInternalKey(t *testing.T) {
 	}
 	for key, want := range map[string]bool{
 		"_k0_registry": true,
-		"_k_id": false, "_k_registry": false, "lastContact": false, "spacecraft": false, "__typename": false,
+		"_k_id":        false, "_k_registry": false, "lastContact": false, "spacecraft": false, "__typename": false,
 	} {
 		if got := p.IsInternalKey(key); got != want {
 			t.Errorf("IsInternalKey(%q) = %v, want %v\n%s", key, got, want, dump(p))
