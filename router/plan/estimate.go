@@ -76,7 +76,7 @@ func (p *planner) estimateObject(graph, typ string, fields []*Field) int {
 		for _, c := range p.candidates(pos, f) {
 			c2 := p.estimate(c.graph, f.Sub, "")
 			if !containsTarget(chosen, c) {
-				c2 += 1 + p.keyHops(pos, c)
+				c2 += 1 + c.hops
 			}
 			if c2 < best {
 				best, pick = c2, c
@@ -99,16 +99,6 @@ func containsTarget(list []target, t target) bool {
 	return false
 }
 
-// keyHops is how many fetches it takes before an entity fetch to t can
-// start from pos: 0 when pos's subgraph resolves a key of t itself.
-func (p *planner) keyHops(pos position, t target) int {
-	h, ok := p.keyReach(pos.graph, pos.typ, t.graph, t.typ)
-	if !ok {
-		return unreachable
-	}
-	return h
-}
-
 // requiresCost is how many fetches f's @requires in t costs from pos.
 func (p *planner) requiresCost(pos position, t target, f *Field) int {
 	src := p.sourceIn(t, f)
@@ -126,15 +116,22 @@ func (p *planner) requiresCost(pos position, t target, f *Field) int {
 // be sent to graph to as typ (its type or an interface it knows the type
 // by), and after how many fetches.
 func (p *planner) keyReach(from, fromTyp, to, typ string) (int, bool) {
-	memo := from + "|" + fromTyp + "|" + to + "|" + typ
-	if r, ok := p.facts.keyReaches.Load(memo); ok {
-		r := r.(reachResult)
+	memo := reachKey{from, fromTyp, to, typ}
+	if r, ok := known(p, keyReachesOf, memo); ok {
 		return r.hops, r.ok
 	}
 	best, found := p.findKeyReach(from, fromTyp, to, typ)
-	p.facts.keyReaches.Store(memo, reachResult{best, found})
+	learn(p, keyReachesOf, memo, reachResult{best, found})
 	return best, found
 }
+
+type reachKey struct{ from, fromTyp, to, typ string }
+
+func keyReachesOf(f *facts) map[reachKey]reachResult { return f.keyReaches }
+func reachOf(f *facts) map[[2]string]map[string]int  { return f.reach }
+func interfacesOf(f *facts) map[string][]string      { return f.interfaces }
+func candidatesOf(f *facts) map[[3]string][]target   { return f.candidates }
+func setReachesOf(f *facts) map[setKey]reachResult   { return f.setReaches }
 
 type reachResult struct {
 	hops int
@@ -162,23 +159,39 @@ func (p *planner) findKeyReach(from, fromTyp, to, typ string) (int, bool) {
 // returned can be had, and after how many fetches: 0 when graph resolves
 // all of it, else through the subgraphs the objects can be sent to.
 func (p *planner) setReach(graph, typ string, set ast.SelectionSet) (int, bool) {
-	return p.setHops(p.graphReach(graph, typ), typ, set)
+	if len(set) == 0 {
+		return 0, true
+	}
+	k := setKey{graph, typ, &set[0]}
+	if r, ok := known(p, setReachesOf, k); ok {
+		return r.hops, r.ok
+	}
+	h, ok := p.setHops(p.graphReach(graph, typ), typ, set)
+	learn(p, setReachesOf, k, reachResult{h, ok})
+	return h, ok
+}
+
+// setKey names a field set of the supergraph (by its first selection) read
+// on objects of typ that graph returned.
+type setKey struct {
+	graph, typ string
+	set        *ast.Selection
 }
 
 // graphReach returns the subgraphs that objects of typ which graph
 // returned can be sent to through _entities, with the fetches it takes
 // before each (graph itself: 0).
 func (p *planner) graphReach(graph, typ string) map[string]int {
-	key := graph + "|" + typ
-	if r, ok := p.facts.reach.Load(key); ok {
-		return r.(map[string]int)
+	key := [2]string{graph, typ}
+	if r, ok := known(p, reachOf, key); ok {
+		return r
 	}
 	reach := map[string]int{graph: 0}
 	meta := p.sg.Type(typ)
 	if meta == nil {
 		return reach
 	}
-	defer p.facts.reach.Store(key, reach)
+	defer learn(p, reachOf, key, reach)
 	for changed := true; changed; {
 		changed = false
 		for _, g := range p.sg.Graphs {

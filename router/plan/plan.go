@@ -179,7 +179,34 @@ type Planner struct {
 // facts are what planning learns of a supergraph: memos of questions
 // whose answers depend on the supergraph and the override labels only.
 type facts struct {
-	reach, keyReaches, interfaces sync.Map
+	mu         sync.RWMutex
+	reach      map[[2]string]map[string]int
+	keyReaches map[reachKey]reachResult
+	interfaces map[string][]string
+	candidates map[[3]string][]target
+	setReaches map[setKey]reachResult
+	fieldSets  map[fieldSetKey]*Selection
+}
+
+func newFacts() *facts {
+	return &facts{reach: map[[2]string]map[string]int{}, keyReaches: map[reachKey]reachResult{},
+		interfaces: map[string][]string{}, candidates: map[[3]string][]target{}, setReaches: map[setKey]reachResult{},
+		fieldSets: map[fieldSetKey]*Selection{}}
+}
+
+// known looks a fact up.
+func known[K comparable, V any](p *planner, shared func(*facts) map[K]V, k K) (V, bool) {
+	p.facts.mu.RLock()
+	v, ok := shared(p.facts)[k]
+	p.facts.mu.RUnlock()
+	return v, ok
+}
+
+// learn records a fact.
+func learn[K comparable, V any](p *planner, shared func(*facts) map[K]V, k K, v V) {
+	p.facts.mu.Lock()
+	shared(p.facts)[k] = v
+	p.facts.mu.Unlock()
 }
 
 // New returns a planner for sg.
@@ -197,7 +224,7 @@ func (pl *Planner) Build(doc *ast.QueryDocument, op *ast.OperationDefinition, va
 			labelKey.WriteByte('0')
 		}
 	}
-	f, _ := pl.facts.LoadOrStore(labelKey.String(), &facts{})
+	f, _ := pl.facts.LoadOrStore(labelKey.String(), newFacts())
 	n := &normalizer{schema: sg.Schema, fragments: doc.Fragments, vars: vars}
 	rootType := sg.Schema.Query
 	if op.Operation == ast.Mutation {

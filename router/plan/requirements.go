@@ -15,6 +15,30 @@ import (
 // as an @interfaceObject (or when typ is an object type) the fields are
 // selected on typ itself.
 func (p *planner) fieldSetSelection(typ string, set ast.SelectionSet) *Selection {
+	if len(set) == 0 {
+		return &Selection{TypeName: typ, Fields: map[string][]*Field{typ: nil}}
+	}
+	// Field sets are the supergraph's, so their selections are shared by
+	// every plan: the planner never changes a selection.
+	k := fieldSetKey{typ, &set[0]}
+	if sel, ok := known(p, fieldSetsOf, k); ok {
+		return sel
+	}
+	sel := p.normalizeFieldSet(typ, set)
+	learn(p, fieldSetsOf, k, sel)
+	return sel
+}
+
+// fieldSetKey names a field set of the supergraph (by its first
+// selection) read on typ.
+type fieldSetKey struct {
+	typ string
+	set *ast.Selection
+}
+
+func fieldSetsOf(f *facts) map[fieldSetKey]*Selection { return f.fieldSets }
+
+func (p *planner) normalizeFieldSet(typ string, set ast.SelectionSet) *Selection {
 	sel := &Selection{TypeName: typ, Fields: map[string][]*Field{}}
 	meta := p.sg.Type(typ)
 	if meta == nil || meta.Kind == ast.Object || meta.Kind == ast.Interface && len(meta.InterfaceObject) > 0 && p.typeOnlyInterfaceLevel(set) {

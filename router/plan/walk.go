@@ -119,6 +119,9 @@ type target struct {
 	// @interfaceObject position) the interface whose owner resolves the
 	// concrete type.
 	typ string
+	// hops is how many fetches it takes before the objects' key for this
+	// target can be had (0: the subgraph they come from has it).
+	hops int
 }
 
 func isRoot(typ string) bool { return typ == "Query" || typ == "Mutation" }
@@ -190,7 +193,13 @@ func (p *planner) chooseRootGraphs(meta *compose.Type, fields []*Field, chosen m
 	used := map[string]bool{}
 	for _, f := range order {
 		best, bestCost := "", 0
-		for _, g := range p.activeSources(meta.Field(f.Name)) {
+		sources := p.activeSources(meta.Field(f.Name))
+		if len(sources) == 1 {
+			chosen[f] = sources[0]
+			used[sources[0]] = true
+			continue
+		}
+		for _, g := range sources {
 			cost := p.estimate(g, f.Sub, declaredName(meta.Field(f.Name).Source(g), f))
 			if !used[g] {
 				cost++
@@ -507,15 +516,17 @@ func (p *planner) chooseTargets(pos position, pending []*Field) []*targetGroup {
 		return nil
 	}
 	for _, f := range order {
-		var best target
-		bestCost := -1
-		for _, c := range cands[f] {
-			cost := p.estimate(c.graph, f.Sub, "") + p.requiresCost(pos, c, f)
-			if find(c) == nil {
-				cost += 1 + p.keyHops(pos, c)
-			}
-			if bestCost < 0 || cost < bestCost {
-				best, bestCost = c, cost
+		best := cands[f][0]
+		if len(cands[f]) > 1 {
+			bestCost := -1
+			for _, c := range cands[f] {
+				cost := p.estimate(c.graph, f.Sub, "") + p.requiresCost(pos, c, f)
+				if find(c) == nil {
+					cost += 1 + c.hops
+				}
+				if bestCost < 0 || cost < bestCost {
+					best, bestCost = c, cost
+				}
 			}
 		}
 		g := find(best)
@@ -540,45 +551,71 @@ func (p *planner) chooseTargets(pos position, pending []*Field) []*targetGroup {
 // candidates lists the subgraphs that can resolve f for the objects at
 // pos through _entities, and the type they know the objects by.
 func (p *planner) candidates(pos position, f *Field) []target {
-	meta := p.sg.Type(pos.typ)
+	key := [3]string{pos.graph, pos.typ, f.Name}
+	all, ok := known(p, candidatesOf, key)
+	if !ok {
+		all = p.findCandidates(pos.graph, pos.typ, f.Name)
+		learn(p, candidatesOf, key, all)
+	}
+	if len(p.active) == 0 {
+		return all
+	}
 	var out []target
-	add := func(t target) {
-		if !slices.Contains(out, t) && !p.active[p.jumpKey(pos, t)] {
+	for _, t := range all {
+		if !p.isActive(pos, t) {
 			out = append(out, t)
 		}
 	}
-	// reachable reports whether the objects can be sent to graph as typ:
-	// it has a resolvable key for typ, and the key's fields can be had.
-	reachable := func(graph, typ string) bool {
-		_, ok := p.keyReach(pos.graph, pos.typ, graph, typ)
-		return ok
+	return out
+}
+
+// findCandidates lists the targets that resolve field of objects of typ
+// that graph returned, whatever the path: candidates without the jumps in
+// progress.
+func (p *planner) findCandidates(graph, typ, field string) []target {
+	meta := p.sg.Type(typ)
+	var out []target
+	add := func(t target) {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	// reachable reports whether the objects can be sent to to as as: it
+	// has a resolvable key for as, and the key's fields can be had.
+	reachable := func(to, as string) (int, bool) {
+		return p.keyReach(graph, typ, to, as)
 	}
 	viaOwnSubgraph := func(src *compose.FieldSource) bool {
-		return src.Graph != pos.graph || src.Requires != nil || len(src.Context) > 0
+		return src.Graph != graph || src.Requires != nil || len(src.Context) > 0
 	}
-	fm := meta.Field(f.Name)
+	fm := meta.Field(field)
 	if fm != nil {
 		for i := range fm.Sources {
 			src := &fm.Sources[i]
-			if !src.ActiveIn(p.labels) || !viaOwnSubgraph(src) || !reachable(src.Graph, pos.typ) {
+			if !src.ActiveIn(p.labels) || !viaOwnSubgraph(src) {
 				continue
 			}
-			add(target{graph: src.Graph, typ: pos.typ})
+			if hops, ok := reachable(src.Graph, typ); ok {
+				add(target{graph: src.Graph, typ: typ, hops: hops})
+			}
 		}
 	}
 	if meta.Kind == ast.Object {
 		// An @interfaceObject resolves the fields it adds to every
 		// implementation of its interface.
-		for _, iface := range p.interfacesOf(pos.typ) {
+		for _, iface := range p.interfacesOf(typ) {
 			im := p.sg.Type(iface)
-			ifm := im.Field(f.Name)
+			ifm := im.Field(field)
 			if ifm == nil || len(im.InterfaceObject) == 0 {
 				continue
 			}
 			for i := range ifm.Sources {
 				src := &ifm.Sources[i]
-				if src.ActiveIn(p.labels) && im.InterfaceObject[src.Graph] && viaOwnSubgraph(src) && reachable(src.Graph, iface) {
-					add(target{graph: src.Graph, typ: iface})
+				if !src.ActiveIn(p.labels) || !im.InterfaceObject[src.Graph] || !viaOwnSubgraph(src) {
+					continue
+				}
+				if hops, ok := reachable(src.Graph, iface); ok {
+					add(target{graph: src.Graph, typ: iface, hops: hops})
 				}
 			}
 		}
@@ -588,11 +625,11 @@ func (p *planner) candidates(pos position, f *Field) []target {
 
 // interfacesOf lists the interfaces an object type implements.
 func (p *planner) interfacesOf(typ string) []string {
-	if out, ok := p.facts.interfaces.Load(typ); ok {
-		return out.([]string)
+	if out, ok := known(p, interfacesOf, typ); ok {
+		return out
 	}
 	out := p.findInterfaces(typ)
-	p.facts.interfaces.Store(typ, out)
+	learn(p, interfacesOf, typ, out)
 	return out
 }
 
@@ -622,6 +659,11 @@ func (p *planner) findInterfaces(typ string) []string {
 
 func (p *planner) sgTypes() map[string]*compose.Type { return p.sg.Types() }
 
+// isActive reports whether a jump from pos to t is being planned.
+func (p *planner) isActive(pos position, t target) bool {
+	return len(p.active) > 0 && p.active[p.jumpKey(pos, t)]
+}
+
 func (p *planner) jumpKey(pos position, t target) string {
 	return strings.Join(pos.path, "\x00") + "|" + t.graph + "|" + t.typ
 }
@@ -629,10 +671,10 @@ func (p *planner) jumpKey(pos position, t target) string {
 // jumpTo plans fields of the objects at pos in subgraph t through an
 // _entities fetch.
 func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchList) {
+	// While the key and the requirements are planned, this jump is
+	// active: planning them must not need it.
 	guard := p.jumpKey(pos, t)
 	p.active[guard] = true
-	defer delete(p.active, guard)
-
 	if !pos.typenameAsked {
 		pos.sel.field(p.typenameKey, "__typename", nil, nil, true)
 	}
@@ -666,6 +708,7 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 			ctxArgs[f] = append(ctxArgs[f], arg)
 		}
 	}
+	delete(p.active, guard)
 	if p.err != nil {
 		return
 	}
@@ -864,7 +907,7 @@ func (p *planner) resolveType(pos position, rest *Selection, need *fetchList) {
 	meta := p.sg.Type(pos.typ)
 	var t target
 	for _, k := range meta.Keys {
-		if k.Resolvable && !meta.InterfaceObject[k.Graph] && !p.active[p.jumpKey(pos, target{k.Graph, pos.typ})] {
+		if k.Resolvable && !meta.InterfaceObject[k.Graph] && !p.isActive(pos, target{graph: k.Graph, typ: pos.typ}) {
 			if _, ok := p.setReach(pos.graph, pos.typ, k.Fields); ok {
 				t = target{graph: k.Graph, typ: pos.typ}
 				break
@@ -877,13 +920,13 @@ func (p *planner) resolveType(pos position, rest *Selection, need *fetchList) {
 	}
 	guard := p.jumpKey(pos, t)
 	p.active[guard] = true
-	defer delete(p.active, guard)
 	if !pos.typenameAsked {
 		pos.sel.field(p.typenameKey, "__typename", nil, nil, true)
 	}
 	deps := &fetchList{}
 	deps.add(pos.fetch)
 	rep := p.planKey(pos, t, deps)
+	delete(p.active, guard)
 	if rep == nil {
 		return
 	}
