@@ -298,6 +298,9 @@ func (c *composer) checkFieldSet(graph, typeName string, def *ast.Definition, se
 			continue
 		}
 		f := sel.(*ast.Field)
+		if f.Name == "__typename" && len(f.SelectionSet) == 0 {
+			continue // any composite type has it
+		}
 		fd := def.Fields.ForName(f.Name)
 		if fd == nil {
 			c.errorf("subgraph %q, type %s: %s names field %q, which %s does not have in that subgraph", graph, typeName, what, f.Name, typeName)
@@ -510,8 +513,13 @@ func (c *composer) mergeFieldDef(m *mergedType, defs []fieldDef) *ast.FieldDefin
 				}
 				continue
 			}
-			if other.Type.String() != a.Type.String() {
+			merged, ok := mergeInputType(a.Type, other.Type)
+			if !ok {
 				c.errorf("argument %s.%s(%s:) has type %s in subgraph %q but %s in subgraph %q", m.name, out.Name, a.Name, a.Type.String(), defs[0].graph, other.Type.String(), d.graph)
+			} else if merged.String() != a.Type.String() {
+				copied := *a
+				copied.Type = merged
+				a = &copied
 			}
 			kept = append(kept, a)
 		}
@@ -556,6 +564,20 @@ func (c *composer) mergeOutputType(a, b *ast.Type) (*ast.Type, bool) {
 			return nil, false
 		}
 		return &ast.Type{NamedType: named, NonNull: a.NonNull && b.NonNull}, true
+	}
+	return nil, false
+}
+
+// mergeInputType merges two input types of one argument or input field:
+// the same named type and list shape, non-null where either is non-null
+// (a value must suit every subgraph).
+func mergeInputType(a, b *ast.Type) (*ast.Type, bool) {
+	switch {
+	case a.Elem != nil && b.Elem != nil:
+		elem, ok := mergeInputType(a.Elem, b.Elem)
+		return &ast.Type{Elem: elem, NonNull: a.NonNull || b.NonNull}, ok
+	case a.Elem == nil && b.Elem == nil && a.NamedType == b.NamedType:
+		return &ast.Type{NamedType: a.NamedType, NonNull: a.NonNull || b.NonNull}, true
 	}
 	return nil, false
 }
@@ -870,8 +892,13 @@ func (c *composer) mergeInput(m *mergedType) *ast.Definition {
 				base = f
 				continue
 			}
-			if f.Type.String() != base.Type.String() {
+			merged, ok := mergeInputType(base.Type, f.Type)
+			if !ok {
 				c.errorf("input field %s.%s has type %s in subgraph %q but %s in subgraph %q", m.name, name, base.Type.String(), first, f.Type.String(), g)
+			} else if merged.String() != base.Type.String() {
+				copied := *base
+				copied.Type = merged
+				base = &copied
 			}
 		}
 		if !keep {

@@ -98,12 +98,14 @@ func walkEntities(data *object, e *plan.Entities, tk string, fn func(obj *object
 }
 
 // appendRepFields appends ,"name":value for each field read from obj. It
-// reports false when a field that is not optional is missing or null. tk
-// is the response key of objects' __typename.
+// reports false when a field is missing (the fetch that should have
+// brought it did not: its entity was unknown there, or the fetch failed),
+// or null and not optional (a key). tk is the response key of objects'
+// __typename.
 func appendRepFields(buf []byte, obj *object, fields []*plan.RepField, tk string) ([]byte, bool) {
 	for _, f := range fields {
 		v, ok := obj.get(f.Key)
-		if (!ok || v == nil) && !f.Optional {
+		if !ok || v == nil && !f.Optional {
 			return buf, false
 		}
 		buf = append(buf, ',')

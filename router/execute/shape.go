@@ -42,8 +42,14 @@ func (s *shaper) object(obj *object, sel *plan.Selection) bool {
 		typename = got
 	}
 	fields, ok := sel.Fields[typename]
+	if !ok && sel.Abstract && got == sel.TypeName && sel.Uniform != nil {
+		// An @interfaceObject's object whose concrete type nothing needed.
+		fields, ok = sel.Uniform, true
+	}
 	if !ok || asked && got != typename {
-		s.errorf("the subgraph returned type %q, which is not a possible type of %s", got, sel.TypeName)
+		if !s.explained() {
+			s.errorf("the subgraph returned type %q, which is not a possible type of %s", got, sel.TypeName)
+		}
 		return true
 	}
 	s.buf = append(s.buf, '{')

@@ -263,9 +263,16 @@ func (g *Gateway) parse(ctx context.Context, st *state, query, opName string) *p
 		return &prepared{status: http.StatusBadRequest, errs: []Error{{Message: msg, Extensions: map[string]any{"code": apierror.QueryTooComplex}}}}
 	}
 	if errs := validator.ValidateWithRules(st.sg.Schema, doc, g.rules); len(errs) > 0 {
-		out := make([]Error, len(errs))
-		for i, e := range errs {
-			out[i] = fromGQL(e, apierror.ValidationFailed)
+		// gqlparser visits a fragment's selections once per spread as well
+		// as in its definition, so one mistake can be reported twice.
+		var out []Error
+		seen := map[string]bool{}
+		for _, e := range errs {
+			key := e.Message + fmt.Sprint(e.Locations)
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, fromGQL(e, apierror.ValidationFailed))
+			}
 		}
 		return &prepared{status: http.StatusBadRequest, errs: out}
 	}

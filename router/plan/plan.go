@@ -251,11 +251,33 @@ func (pl *Planner) Build(doc *ast.QueryDocument, op *ast.OperationDefinition, va
 	if op.Operation == ast.Mutation {
 		p.serialize(roots)
 	}
+	p.markUniform(root)
 	p.finish()
 	out.Fetches = p.fetches
 	out.Passthrough = len(p.fetches) == 1 && !out.Introspection && len(p.fetches[0].Dependents) == 0 &&
 		!p.fetches[0].root.hasInternal() && !rootTypename(root, rootType.Name) && !p.checksValues(root)
 	return out, nil
+}
+
+// markUniform sets Uniform on the client's selections on interfaces that
+// subgraphs know as @interfaceObject, where every runtime type selects the
+// same fields.
+func (p *planner) markUniform(s *Selection) {
+	if s == nil {
+		return
+	}
+	if s.Abstract {
+		if meta := p.sg.Type(s.TypeName); meta != nil && len(meta.InterfaceObject) > 0 {
+			if common, rest := p.splitInterfaceLevel(s); rest == nil {
+				s.Uniform = common
+			}
+		}
+	}
+	for _, fields := range s.Fields {
+		for _, f := range fields {
+			p.markUniform(f.Sub)
+		}
+	}
 }
 
 // checksValues reports whether the response needs checking value by value:

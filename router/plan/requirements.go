@@ -141,13 +141,23 @@ func (p *planner) repObject(s *Selection, optional bool) *RepObject {
 		return nil
 	}
 	if !s.Abstract {
-		return &RepObject{Fields: p.repFields(s, optional)}
+		return &RepObject{Fields: p.repFields(s, optional), Typename: namesTypename(s.Fields[s.TypeName])}
 	}
 	o := &RepObject{Typename: true, ByType: map[string][]*RepField{}}
 	for rt, fields := range s.Fields {
 		o.ByType[rt] = p.repFields(&Selection{TypeName: rt, Fields: map[string][]*Field{rt: fields}}, optional)
 	}
 	return o
+}
+
+// namesTypename reports whether a field set selects __typename itself.
+func namesTypename(fields []*Field) bool {
+	for _, f := range fields {
+		if f.Name == "__typename" {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeReps adds b's fields to a, merging fields of one name.

@@ -17,6 +17,12 @@ type Selection struct {
 	Abstract bool
 	// Fields lists the fields to answer for each possible runtime type.
 	Fields map[string][]*Field
+	// Uniform, on an interface some subgraph knows as an
+	// @interfaceObject, holds the fields every runtime type selects alike
+	// when nothing else is selected: an object whose data still carries
+	// the interface's own name (no subgraph was asked its concrete type,
+	// as nothing needed it) is answered with them.
+	Uniform []*Field
 }
 
 // Field is one field of the response.

@@ -38,10 +38,12 @@ type planner struct {
 	aliasCount map[string]int
 	// keyOf is the response key each internal field was placed under.
 	keyOf map[*Field]string
-	// active holds the entity jumps being planned (path, subgraph, type),
-	// so that a key that can only be fetched through itself fails rather
-	// than recursing forever.
-	active map[string]bool
+	// active holds the entity jumps whose key is being planned (path,
+	// subgraph, type), so that a key that can only be fetched through
+	// itself fails rather than recursing forever; requiring holds the
+	// fields whose @requires is being planned (path, type, field), so that
+	// a requirement that needs itself does.
+	active, requiring map[string]bool
 	// extraVars are the variables the planner declares itself (contextual
 	// arguments), with their types.
 	extraVars map[string]*ast.Type
@@ -57,7 +59,7 @@ func newPlanner(sg *compose.Supergraph, f *facts, op *ast.OperationDefinition, o
 	p := &planner{
 		sg: sg, vars: map[string]*ast.Type{}, opName: op.Name, labels: opts.Labels,
 		facts: f, nodes: map[string]*Fetch{}, aliases: map[string]string{}, aliasCount: map[string]int{},
-		keyOf: map[*Field]string{}, active: map[string]bool{}, extraVars: map[string]*ast.Type{},
+		keyOf: map[*Field]string{}, active: map[string]bool{}, requiring: map[string]bool{}, extraVars: map[string]*ast.Type{},
 		estimates: map[estimateKey]int{}, signatures: map[*Field]string{},
 	}
 	for _, v := range op.VariableDefinitions {
@@ -671,55 +673,87 @@ func (p *planner) jumpKey(pos position, t target) string {
 // jumpTo plans fields of the objects at pos in subgraph t through an
 // _entities fetch.
 func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchList) {
-	// While the key and the requirements are planned, this jump is
-	// active: planning them must not need it.
-	guard := p.jumpKey(pos, t)
-	p.active[guard] = true
 	if !pos.typenameAsked {
 		pos.sel.field(p.typenameKey, "__typename", nil, nil, true)
 	}
 	deps := &fetchList{}
 	deps.add(pos.fetch)
-	rep := p.planKey(pos, t, deps)
-	if rep == nil {
+	// While the key is planned, this jump is active: fetching the key must
+	// not need it.
+	guard := p.jumpKey(pos, t)
+	p.active[guard] = true
+	key := p.planKey(pos, t, deps)
+	delete(p.active, guard)
+	if key == nil {
 		p.fail("cannot plan %s.%s: no key of %s in subgraph %q can be fetched from subgraph %q", pos.typ, fields[0].Name, t.typ, t.graph, pos.graph)
 		return
 	}
+	// Each field's representation: the key, its @requires fields. Fields
+	// whose representations agree share an _entities selection; two that
+	// need one field with different arguments get one each.
+	type part struct {
+		rep    *repBuilder
+		fields []*Field
+	}
+	var parts []*part
 	satisfied := map[*Field]bool{}
 	ctxArgs := map[*Field]ast.ArgumentList{}
 	var contexts []*ContextValue
 	for _, f := range fields {
-		src := p.sourceIn(t, f)
-		if src == nil {
-			continue
-		}
-		satisfied[f] = true
-		if src.Requires != nil {
-			req := p.fieldSetSelection(pos.typ, src.Requires)
-			p.planSelection(pos, req, deps)
-			rep.fields = mergeReps(rep.fields, p.repFields(req, true))
-		}
-		for _, ca := range src.Context {
-			cv, arg := p.planContext(pos, f, ca, deps)
-			if cv == nil {
-				return
+		rep := &repBuilder{typename: key.typename, fields: key.fields}
+		if src := p.sourceIn(t, f); src != nil {
+			satisfied[f] = true
+			if src.Requires != nil {
+				guard := strings.Join(pos.path, "\x00") + "|" + pos.typ + "." + f.Name
+				if p.requiring[guard] {
+					p.fail("cannot plan %s.%s: its @requires needs the field itself", pos.typ, f.Name)
+					return
+				}
+				p.requiring[guard] = true
+				req := p.fieldSetSelection(pos.typ, src.Requires)
+				p.planSelection(pos, req, deps)
+				delete(p.requiring, guard)
+				rep = &repBuilder{typename: key.typename, fields: mergeReps(slices.Clone(key.fields), p.repFields(req, true))}
 			}
-			contexts = append(contexts, cv)
-			ctxArgs[f] = append(ctxArgs[f], arg)
+			for _, ca := range src.Context {
+				cv, arg := p.planContext(pos, f, ca, deps)
+				if cv == nil {
+					return
+				}
+				contexts = append(contexts, cv)
+				ctxArgs[f] = append(ctxArgs[f], arg)
+			}
+		}
+		joined := false
+		for _, pt := range parts {
+			if agreeingReps(pt.rep.fields, rep.fields) {
+				pt.rep.fields = mergeReps(pt.rep.fields, rep.fields)
+				pt.fields = append(pt.fields, f)
+				joined = true
+				break
+			}
+		}
+		if !joined {
+			parts = append(parts, &part{rep: &repBuilder{typename: rep.typename, fields: slices.Clone(rep.fields)}, fields: []*Field{f}})
 		}
 	}
-	delete(p.active, guard)
 	if p.err != nil {
 		return
 	}
 	node := p.entityNode(t.graph, deps.list, len(contexts) > 0)
 	node.Context = append(node.Context, contexts...)
-	ent := node.entitiesFor(pos.path, p.dataTypenames(pos), rep)
-	at := position{
-		graph: t.graph, typ: t.typ, fetch: node, sel: ent.fragments.fragment(t.typ), path: pos.path,
-		parent: pos.parent, satisfied: satisfied, ctxArgs: ctxArgs,
+	for _, pt := range parts {
+		ent := node.entitiesFor(pos.path, p.dataTypenames(pos), pt.rep)
+		at := position{
+			graph: t.graph, typ: t.typ, fetch: node, sel: ent.fragments.fragment(t.typ), path: pos.path,
+			parent: pos.parent, satisfied: satisfied, ctxArgs: ctxArgs,
+		}
+		if p.isAbstract(t.typ) && !p.sg.Type(t.typ).InterfaceObject[t.graph] {
+			// The interface's owner: it tells the concrete type for free.
+			at.sel.field(p.typenameKey, "__typename", nil, nil, true)
+		}
+		p.planObject(at, pt.fields, need)
 	}
-	p.planObject(at, fields, need)
 }
 
 // sourceIn returns f's source in t's subgraph, on t's type.
