@@ -36,6 +36,7 @@ const (
 	refusesFile    = "router-refuses.txt"
 	pendingFile    = "router-pending.txt"
 	resolversFile  = "resolvers.mjs"
+	routerFile     = "router.json"
 	queriesDir     = "queries"
 	expectedDir    = "expected"
 )
@@ -67,6 +68,36 @@ type Graph struct {
 	Pending Pending
 	// Covers lists the features of the README's "covers:" line.
 	Covers []string
+	// Router holds the options of router.json for the Go router's runs
+	// of the graph; zero when the file is missing.
+	Router RouterOptions
+}
+
+// RouterOptions are a graph's router.json: options for the Go router's
+// runs of the graph (Apollo Gateway has no such knobs; they make the router
+// behave as Apollo does by default).
+type RouterOptions struct {
+	// OverrideLabels forces progressive @override labels on (true) or off
+	// (false), as server.Config.OverrideLabels.
+	OverrideLabels map[string]bool `json:"overrideLabels,omitempty"`
+}
+
+// parseRouterOptions decodes router.json, refusing unknown keys; empty text
+// (no file) is no options.
+func parseRouterOptions(text string) (RouterOptions, error) {
+	var o RouterOptions
+	if strings.TrimSpace(text) == "" {
+		return o, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return RouterOptions{}, fmt.Errorf("%s: %w", routerFile, err)
+	}
+	if dec.More() {
+		return RouterOptions{}, fmt.Errorf("%s: more than one JSON value", routerFile)
+	}
+	return o, nil
 }
 
 // Pending lists what the Go router is known to get wrong in a graph, read
@@ -194,6 +225,13 @@ func ReadGraph(dir string) (*Graph, error) {
 		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
 	}
 	g.Covers = parseCovers(readme)
+	router, err := readOptional(filepath.Join(dir, routerFile))
+	if err != nil {
+		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
+	}
+	if g.Router, err = parseRouterOptions(router); err != nil {
+		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
+	}
 	return g, nil
 }
 

@@ -240,7 +240,7 @@ func checkFiles(t *testing.T, g *Graph) {
 		case e.IsDir() && (name == queriesDir || name == expectedDir):
 		case e.IsDir():
 			t.Errorf("unexpected folder %s", name)
-		case slices.Contains([]string{readmeFile, supergraphFile, refusesFile, pendingFile}, name):
+		case slices.Contains([]string{readmeFile, supergraphFile, refusesFile, pendingFile, routerFile}, name):
 		case name == resolversFile:
 			t.Logf("%s overrides the generic resolvers (discouraged: prefer the data language)", resolversFile)
 		case filepath.Ext(name) == ".graphql":
