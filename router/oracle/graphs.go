@@ -31,14 +31,15 @@ const (
 
 // Well-known files of a graph folder.
 const (
-	supergraphFile = "supergraph.graphql"
-	readmeFile     = "README.md"
-	refusesFile    = "router-refuses.txt"
-	pendingFile    = "router-pending.txt"
-	resolversFile  = "resolvers.mjs"
-	routerFile     = "router.json"
-	queriesDir     = "queries"
-	expectedDir    = "expected"
+	supergraphFile  = "supergraph.graphql"
+	readmeFile      = "README.md"
+	refusesFile     = "router-refuses.txt"
+	pendingFile     = "router-pending.txt"
+	resolversFile   = "resolvers.mjs"
+	routerFile      = "router.json"
+	unsupportedFile = "apollo-unsupported.txt"
+	queriesDir      = "queries"
+	expectedDir     = "expected"
 )
 
 // subgraphName is what a subgraph name (an SDL file name) may be: it
@@ -68,6 +69,11 @@ type Graph struct {
 	Pending Pending
 	// Covers lists the features of the README's "covers:" line.
 	Covers []string
+	// ApolloUnsupported is the text of apollo-unsupported.txt, trimmed:
+	// the graph composes in Apollo, but Apollo Gateway refuses to serve
+	// the supergraph with an error containing this text, so its expected
+	// answers are written by hand. Empty when the file is missing.
+	ApolloUnsupported string
 	// Router holds the options of router.json for the Go router's runs
 	// of the graph; zero when the file is missing.
 	Router RouterOptions
@@ -225,6 +231,11 @@ func ReadGraph(dir string) (*Graph, error) {
 		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
 	}
 	g.Covers = parseCovers(readme)
+	unsupported, err := readOptional(filepath.Join(dir, unsupportedFile))
+	if err != nil {
+		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
+	}
+	g.ApolloUnsupported = strings.TrimSpace(unsupported)
 	router, err := readOptional(filepath.Join(dir, routerFile))
 	if err != nil {
 		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
