@@ -203,10 +203,11 @@ func routerModes(t *testing.T, g *oracle.Graph, subgraphs []oracle.Subgraph) []r
 		replicas[name] = []string{u}
 	}
 	return []routerMode{
-		{"composing", server.Config{Subgraphs: replicas, Introspection: true, PollInterval: time.Hour}},
+		{"composing", server.Config{Subgraphs: replicas, Introspection: true, PollInterval: time.Hour, OverrideLabels: g.Router.OverrideLabels}},
 		{"supergraph file", server.Config{
 			SupergraphFile: pointedSupergraph(t, g.Name+".graphql", g.Supergraph, urls),
 			Introspection:  true,
+			OverrideLabels: g.Router.OverrideLabels,
 		}},
 	}
 }

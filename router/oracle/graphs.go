@@ -31,13 +31,15 @@ const (
 
 // Well-known files of a graph folder.
 const (
-	supergraphFile = "supergraph.graphql"
-	readmeFile     = "README.md"
-	refusesFile    = "router-refuses.txt"
-	pendingFile    = "router-pending.txt"
-	resolversFile  = "resolvers.mjs"
-	queriesDir     = "queries"
-	expectedDir    = "expected"
+	supergraphFile  = "supergraph.graphql"
+	readmeFile      = "README.md"
+	refusesFile     = "router-refuses.txt"
+	pendingFile     = "router-pending.txt"
+	resolversFile   = "resolvers.mjs"
+	routerFile      = "router.json"
+	unsupportedFile = "apollo-unsupported.txt"
+	queriesDir      = "queries"
+	expectedDir     = "expected"
 )
 
 // subgraphName is what a subgraph name (an SDL file name) may be: it
@@ -67,6 +69,41 @@ type Graph struct {
 	Pending Pending
 	// Covers lists the features of the README's "covers:" line.
 	Covers []string
+	// ApolloUnsupported is the text of apollo-unsupported.txt, trimmed:
+	// the graph composes in Apollo, but Apollo Gateway refuses to serve
+	// the supergraph with an error containing this text, so its expected
+	// answers are written by hand. Empty when the file is missing.
+	ApolloUnsupported string
+	// Router holds the options of router.json for the Go router's runs
+	// of the graph; zero when the file is missing.
+	Router RouterOptions
+}
+
+// RouterOptions are a graph's router.json: options for the Go router's
+// runs of the graph (Apollo Gateway has no such knobs; they make the router
+// behave as Apollo does by default).
+type RouterOptions struct {
+	// OverrideLabels forces progressive @override labels on (true) or off
+	// (false), as server.Config.OverrideLabels.
+	OverrideLabels map[string]bool `json:"overrideLabels,omitempty"`
+}
+
+// parseRouterOptions decodes router.json, refusing unknown keys; empty text
+// (no file) is no options.
+func parseRouterOptions(text string) (RouterOptions, error) {
+	var o RouterOptions
+	if strings.TrimSpace(text) == "" {
+		return o, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return RouterOptions{}, fmt.Errorf("%s: %w", routerFile, err)
+	}
+	if dec.More() {
+		return RouterOptions{}, fmt.Errorf("%s: more than one JSON value", routerFile)
+	}
+	return o, nil
 }
 
 // Pending lists what the Go router is known to get wrong in a graph, read
@@ -194,6 +231,18 @@ func ReadGraph(dir string) (*Graph, error) {
 		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
 	}
 	g.Covers = parseCovers(readme)
+	unsupported, err := readOptional(filepath.Join(dir, unsupportedFile))
+	if err != nil {
+		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
+	}
+	g.ApolloUnsupported = strings.TrimSpace(unsupported)
+	router, err := readOptional(filepath.Join(dir, routerFile))
+	if err != nil {
+		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
+	}
+	if g.Router, err = parseRouterOptions(router); err != nil {
+		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
+	}
 	return g, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vektah/gqlparser/v2"
@@ -46,13 +47,20 @@ func TestGraphs(t *testing.T) {
 			}
 			t.Logf("wrote %s", filepath.Join(g.Dir, supergraphFile))
 		}
-		if g.Supergraph != "" {
+		if g.Supergraph != "" && g.ApolloUnsupported == "" {
 			live = append(live, g)
 		}
 	}
 	t.Run("supergraph", func(t *testing.T) {
 		for _, g := range graphs {
 			t.Run(g.Name, func(t *testing.T) { checkSupergraph(t, g, composed[g.Name]) })
+		}
+	})
+	t.Run("unsupported", func(t *testing.T) {
+		for _, g := range graphs {
+			if g.ApolloUnsupported != "" && g.Supergraph != "" {
+				t.Run(g.Name, func(t *testing.T) { checkUnsupported(t, g) })
+			}
 		}
 	})
 	if len(live) == 0 {
@@ -94,6 +102,27 @@ func checkSupergraph(t *testing.T, g *Graph, c Composition) {
 		t.Errorf("%s is missing: record it with %s=1 (see testdata/README.md)", supergraphFile, UpdateEnv)
 	default:
 		t.Errorf("%s is stale (not what @apollo/composition makes of the subgraphs now): rerecord it with %s=1", supergraphFile, UpdateEnv)
+	}
+}
+
+// checkUnsupported checks that Apollo Gateway still refuses to serve a
+// graph with apollo-unsupported.txt, with that file's text in its error.
+// (The supergraph's URLs need not point anywhere: the gateway refuses it
+// before it asks a subgraph.)
+func checkUnsupported(t *testing.T, g *Graph) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), g.Name+".graphql")
+	if err := os.WriteFile(file, []byte(g.Supergraph), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runNode(t, nil, "gateways.mjs", g.Name+"="+file)
+	switch {
+	case strings.Contains(stdout, "READY"):
+		t.Errorf("Apollo Gateway now serves the graph: remove %s and record its answers with %s=1", unsupportedFile, UpdateEnv)
+	case err == nil || !strings.Contains(stderr, g.ApolloUnsupported):
+		t.Errorf("Apollo Gateway does not refuse the graph with %q (%s says it does): %v\n%s", g.ApolloUnsupported, unsupportedFile, err, stderr)
+	default:
+		t.Logf("Apollo Gateway refuses the graph, as %s says; its answers are written by hand", unsupportedFile)
 	}
 }
 
@@ -240,7 +269,7 @@ func checkFiles(t *testing.T, g *Graph) {
 		case e.IsDir() && (name == queriesDir || name == expectedDir):
 		case e.IsDir():
 			t.Errorf("unexpected folder %s", name)
-		case slices.Contains([]string{readmeFile, supergraphFile, refusesFile, pendingFile}, name):
+		case slices.Contains([]string{readmeFile, supergraphFile, refusesFile, pendingFile, routerFile, unsupportedFile}, name):
 		case name == resolversFile:
 			t.Logf("%s overrides the generic resolvers (discouraged: prefer the data language)", resolversFile)
 		case filepath.Ext(name) == ".graphql":
