@@ -72,6 +72,10 @@ func (p *planner) estimateObject(graph, typ string, fields []*Field) int {
 			continue
 		}
 		best := unreachable
+		if len(meta.Keys) == 0 {
+			// A value type: another subgraph reads it through the parent.
+			best = 1
+		}
 		var pick target
 		for _, c := range p.candidates(pos, f) {
 			c2 := p.estimate(c.graph, f.Sub, "")

@@ -176,7 +176,38 @@ func (p *planner) planRoot(out *Plan, rootType string, fields []*Field, mutation
 			byGraph[graph] = fetch
 		}
 		last = fetch
-		p.planObject(position{graph: graph, typ: rootType, fetch: fetch, sel: fetch.root}, []*Field{f}, nil)
+		left := p.planObject(position{graph: graph, typ: rootType, fetch: fetch, sel: fetch.root}, []*Field{f}, nil)
+		// What the chosen subgraph lacks of a shareable value below the
+		// root field (no key to reach it by) is read through the root
+		// field again, from another subgraph that serves it.
+		tried := []string{graph}
+		for len(left) > 0 && p.err == nil {
+			if mutation {
+				p.fail("cannot plan %s.%s: subgraph %q does not serve all of its selection, and a mutation field is not run twice", rootType, f.Name, graph)
+				return nil
+			}
+			again := left[0]
+			other := ""
+			for _, g := range p.activeSources(meta.Field(again.Name)) {
+				if !slices.Contains(tried, g) {
+					other = g
+					break
+				}
+			}
+			if other == "" {
+				p.fail("cannot plan %s.%s: no subgraph serves all of its selection", rootType, f.Name)
+				return nil
+			}
+			tried = append(tried, other)
+			fetch := byGraph[other]
+			if fetch == nil {
+				fetch = p.newFetch(other)
+				fetch.root = newSubSelection()
+				roots = append(roots, fetch)
+				byGraph[other] = fetch
+			}
+			left = p.planObject(position{graph: other, typ: rootType, fetch: fetch, sel: fetch.root}, left, nil)
+		}
 		if p.err != nil {
 			return nil
 		}
@@ -250,25 +281,32 @@ func (p *planner) newFetch(graph string) *Fetch {
 	return f
 }
 
-// planSelection plans a composite field's selection at pos.
-func (p *planner) planSelection(pos position, s *Selection, need *fetchList) {
+// planSelection plans a composite field's selection at pos. It returns
+// the part of it that pos's subgraph cannot serve and no subgraph can be
+// asked for from there (fields of a shareable value type, which has no
+// key): the caller reads it again through the nearest entity. Nil when
+// everything is planned.
+func (p *planner) planSelection(pos position, s *Selection, need *fetchList) *Selection {
 	if !s.Abstract {
 		pos.typ = s.TypeName
-		p.planObject(pos, s.Fields[s.TypeName], need)
-		return
+		if left := p.planObject(pos, s.Fields[s.TypeName], need); left != nil {
+			return &Selection{TypeName: s.TypeName, Fields: map[string][]*Field{s.TypeName: left}}
+		}
+		return nil
 	}
 	if meta := p.sg.Type(s.TypeName); meta != nil && meta.InterfaceObject[pos.graph] {
 		pos.typ = s.TypeName
 		p.planInterfaceObject(pos, s, need)
-		return
+		return nil
 	}
-	p.planAbstract(pos, s, need)
+	return p.planAbstract(pos, s, need)
 }
 
 // planAbstract plans an interface or union selection in a subgraph that
 // knows the concrete types: __typename, then each runtime type's fields
 // in a fragment, for the runtime types the subgraph can return here.
-func (p *planner) planAbstract(pos position, s *Selection, need *fetchList) {
+func (p *planner) planAbstract(pos position, s *Selection, need *fetchList) *Selection {
+	var left *Selection
 	pos.sel.field(p.typenameKey, "__typename", nil, nil, true)
 	need.add(pos.fetch)
 	declared := pos.declared
@@ -290,8 +328,14 @@ func (p *planner) planAbstract(pos position, s *Selection, need *fetchList) {
 		if fragments {
 			at.sel = pos.sel.fragment(rt)
 		}
-		p.planObject(at, fields, need)
+		if rest := p.planObject(at, fields, need); rest != nil {
+			if left == nil {
+				left = &Selection{TypeName: s.TypeName, Abstract: true, Fields: map[string][]*Field{}}
+			}
+			left.Fields[rt] = rest
+		}
 	}
+	return left
 }
 
 func (p *planner) isAbstract(typ string) bool {
@@ -342,12 +386,14 @@ func (p *planner) runtimeTypes(typ string) []string {
 }
 
 // planObject plans fields of pos.typ at pos: those the subgraph resolves
-// here go into its selection, the others to other subgraphs.
-func (p *planner) planObject(pos position, fields []*Field, need *fetchList) {
+// here go into its selection, the others to other subgraphs. At the root,
+// or on a value type (no key to reach other subgraphs by), the fields it
+// cannot place are returned for the caller to read through a parent.
+func (p *planner) planObject(pos position, fields []*Field, need *fetchList) []*Field {
 	meta := p.sg.Type(pos.typ)
 	if meta == nil {
 		p.fail("type %s is not in the supergraph", pos.typ)
-		return
+		return nil
 	}
 	unresolved := meta.InterfaceObject[pos.graph]
 	var pending []*Field
@@ -386,15 +432,21 @@ func (p *planner) planObject(pos position, fields []*Field, need *fetchList) {
 		if src != nil && src.Provides != nil {
 			child.provided = append(child.provided, src.Provides...)
 		}
-		p.planSelection(child, f.Sub, need)
-	}
-	if len(pending) > 0 && p.err == nil {
-		if isRoot(pos.typ) && len(pos.path) == 0 {
-			p.fail("no subgraph resolves %s.%s here", pos.typ, pending[0].Name)
-			return
+		if left := p.planSelection(child, f.Sub, need); left != nil {
+			// Read f again elsewhere, with just what this subgraph lacks.
+			again := *f
+			again.Sub = left
+			pending = append(pending, &again)
 		}
-		p.jump(pos, pending, need)
 	}
+	if len(pending) == 0 || p.err != nil {
+		return nil
+	}
+	if isRoot(pos.typ) && len(pos.path) == 0 || len(meta.Keys) == 0 && !unresolved {
+		return pending
+	}
+	p.jump(pos, pending, need)
+	return nil
 }
 
 // add places f in pos's selection: a client field under its response key,
@@ -711,7 +763,7 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 				}
 				p.requiring[guard] = true
 				req := p.fieldSetSelection(pos.typ, src.Requires)
-				p.planSelection(pos, req, deps)
+				p.planInternal(pos, req, deps)
 				delete(p.requiring, guard)
 				rep = &repBuilder{typename: key.typename, fields: mergeReps(slices.Clone(key.fields), p.repFields(req, true))}
 			}
@@ -752,7 +804,10 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 			// The interface's owner: it tells the concrete type for free.
 			at.sel.field(p.typenameKey, "__typename", nil, nil, true)
 		}
-		p.planObject(at, pt.fields, need)
+		if left := p.planObject(at, pt.fields, need); left != nil {
+			p.fail("cannot plan %s.%s in subgraph %q", t.typ, left[0].Name, t.graph)
+			return
+		}
 	}
 }
 
@@ -770,6 +825,19 @@ func (p *planner) dataTypenames(pos position) []string {
 		return []string{pos.typ}
 	}
 	return append([]string{pos.typ}, p.runtimeTypes(pos.typ)...)
+}
+
+// planInternal plans a selection the planner needs itself (a key, a
+// @requires, a contextual argument's selection) at pos.
+func (p *planner) planInternal(pos position, s *Selection, need *fetchList) {
+	if left := p.planSelection(pos, s, need); left != nil {
+		for _, fields := range left.Fields {
+			for _, f := range fields {
+				p.fail("cannot plan %s.%s, which a field needs, at %s", left.TypeName, f.Name, strings.Join(pos.path, "."))
+				return
+			}
+		}
+	}
 }
 
 // planKey plans the fields of one of t's keys at pos, preferring a key pos
@@ -792,7 +860,7 @@ func (p *planner) planKey(pos position, t target, deps *fetchList) *repBuilder {
 		return nil
 	}
 	sel := p.fieldSetSelection(pos.typ, best.Fields)
-	p.planSelection(pos, sel, deps)
+	p.planInternal(pos, sel, deps)
 	if p.err != nil {
 		return nil
 	}
@@ -928,7 +996,10 @@ func agreeingObjects(a, b *RepObject) bool {
 // concrete type, which the interface's owner resolves.
 func (p *planner) planInterfaceObject(pos position, s *Selection, need *fetchList) {
 	common, rest := p.splitInterfaceLevel(s)
-	p.planObject(pos, common, need)
+	if left := p.planObject(pos, common, need); left != nil {
+		p.fail("cannot plan %s.%s at %s", pos.typ, left[0].Name, strings.Join(pos.path, "."))
+		return
+	}
 	if rest != nil && p.err == nil {
 		p.resolveType(pos, &Selection{TypeName: s.TypeName, Abstract: true, Fields: rest}, need)
 	}
@@ -967,7 +1038,9 @@ func (p *planner) resolveType(pos position, rest *Selection, need *fetchList) {
 	node := p.entityNode(t.graph, deps.list, false)
 	ent := node.entitiesFor(pos.path, p.dataTypenames(pos), rep)
 	at := position{graph: t.graph, typ: pos.typ, fetch: node, sel: ent.fragments.fragment(pos.typ), path: pos.path, parent: pos.parent, declared: pos.typ}
-	p.planAbstract(at, rest, need)
+	if left := p.planAbstract(at, rest, need); left != nil {
+		p.fail("cannot plan the fields of %s at %s", pos.typ, strings.Join(pos.path, "."))
+	}
 }
 
 // typenameOnly is a selection of __typename alone for every runtime type
@@ -1070,7 +1143,7 @@ func (p *planner) planContext(pos position, f *Field, ca compose.ContextArgument
 		return nil, nil
 	}
 	sel := p.fieldSetSelection(anc.typ, ca.Selection)
-	p.planSelection(*anc, sel, deps)
+	p.planInternal(*anc, sel, deps)
 	name := p.freeVariable(fmt.Sprintf("contextualArgument_%d", len(p.extraVars)))
 	p.extraVars[name] = ca.Type
 	cv := &ContextValue{Variable: name, Type: ca.Type, Depth: len(anc.path), Types: types, Value: p.repObject(sel, true)}
