@@ -129,7 +129,7 @@ func (c *composer) compose() (*Supergraph, error) {
 		case ast.Object, ast.Interface:
 			def = c.mergeObject(m, sg, inaccessible)
 		case ast.Union:
-			def = c.mergeUnion(m, sg)
+			def = c.mergeUnion(m, sg, inaccessible)
 		case ast.Enum:
 			def = c.mergeEnum(m, inputUse[name], outputUse[name])
 			if def != nil && c.enumHidesValues(m) {
@@ -411,7 +411,7 @@ func (c *composer) contextArguments(graph, typeName string, def *ast.FieldDefini
 			continue
 		}
 		sel = strings.TrimSpace(sel)
-		sel = strings.TrimSuffix(strings.TrimPrefix(sel, "{"), "}")
+		sel = unbrace(sel)
 		set, err := ParseFieldSet(sel)
 		if err != nil {
 			c.errorf("%s: @fromContext: %v", where, err)
@@ -709,14 +709,15 @@ func quoteList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-func (c *composer) mergeUnion(m *mergedType, sg *Supergraph) *ast.Definition {
+func (c *composer) mergeUnion(m *mergedType, sg *Supergraph, inaccessible map[string]bool) *ast.Definition {
 	t := &Type{Name: m.name, Kind: ast.Union, Graphs: m.graphs, Fields: map[string]*Field{}, Possible: map[string][]string{}}
 	sg.types[m.name] = t
 	out := &ast.Definition{Kind: ast.Union, Name: m.name, Description: firstDescription(m)}
 	for _, g := range m.graphs {
+		c.addContexts(sg, t, g, m.defs[g])
 		for _, member := range m.defs[g].Types {
 			t.Possible[g] = append(t.Possible[g], member)
-			if !slices.Contains(out.Types, member) {
+			if !slices.Contains(out.Types, member) && !inaccessible[member] {
 				out.Types = append(out.Types, member)
 			}
 		}
@@ -802,15 +803,18 @@ var executableLocations = map[ast.DirectiveLocation]bool{
 }
 
 // directives returns the custom directive definitions of the client
-// schema: those a subgraph composes with @composeDirective, as it defines
-// them, and the executable directives every subgraph defines, at the
-// executable locations they all allow.
+// schema: the executable directives every subgraph defines, at the
+// executable locations they all allow, and the executable locations of
+// those a subgraph composes with @composeDirective. (A composed type
+// system directive stays in the supergraph only.)
 func (c *composer) directives() ast.DirectiveDefinitionList {
 	var out ast.DirectiveDefinitionList
 	for _, s := range c.subs {
 		for _, name := range s.composed {
 			if d := s.directives.ForName(name); d != nil && out.ForName(name) == nil {
-				out = append(out, d)
+				if e := executableOnly(d); e != nil {
+					out = append(out, e)
+				}
 			}
 		}
 	}

@@ -143,3 +143,14 @@ func FieldSetFields(set ast.SelectionSet, fn func(f *ast.Field, typeCondition st
 	}
 	walk(set, "")
 }
+
+// unbrace strips the braces around a selection written "{ a b }", as
+// @fromContext and contextArguments may write it; "... on A { a }" is
+// left as it is.
+func unbrace(sel string) string {
+	sel = strings.TrimSpace(sel)
+	if strings.HasPrefix(sel, "{") && strings.HasSuffix(sel, "}") {
+		return strings.TrimSpace(sel[1 : len(sel)-1])
+	}
+	return sel
+}

@@ -179,9 +179,33 @@ func customDirectives(doc *ast.SchemaDocument) ast.DirectiveDefinitionList {
 		if spec[d.Name] || namespaced && spec[prefix] || d.Name == "link" || d.Name == "core" {
 			continue
 		}
-		out = append(out, d)
+		if e := executableOnly(d); e != nil {
+			out = append(out, e)
+		}
 	}
 	return out
+}
+
+// executableOnly returns a directive as the client schema shows it: with
+// its executable locations only, or nil when it has none (a type system
+// directive, kept in the supergraph for the subgraphs but not served to
+// clients, as Apollo's API schema does).
+func executableOnly(d *ast.DirectiveDefinition) *ast.DirectiveDefinition {
+	var locs []ast.DirectiveLocation
+	for _, l := range d.Locations {
+		if executableLocations[l] {
+			locs = append(locs, l)
+		}
+	}
+	if len(locs) == 0 {
+		return nil
+	}
+	if len(locs) == len(d.Locations) {
+		return d
+	}
+	out := *d
+	out.Locations = locs
+	return &out
 }
 
 // linkNames maps each linked spec (join, inaccessible, tag, link) to the
@@ -433,7 +457,7 @@ func (j *joinReader) contextArgument(v *ast.Value) (ContextArgument, error) {
 	}
 	arg.Type = typ
 	sel := strings.TrimSpace(get("selection"))
-	sel = strings.TrimSuffix(strings.TrimPrefix(sel, "{"), "}")
+	sel = unbrace(sel)
 	if arg.Selection, err = ParseFieldSet(sel); err != nil {
 		return arg, fmt.Errorf("argument %s: %w", arg.Name, err)
 	}

@@ -104,7 +104,7 @@ func (x *execution) field(f *plan.Field, obj any) any {
 		case "subscriptionType":
 			return x.resolve(f.Sub, nilType(o.SubscriptionType()))
 		case "directives":
-			dirs := o.Directives()
+			dirs := servedDirectives(o.Directives())
 			return x.list(f.Sub, len(dirs), func(i int) any { return &dirs[i] })
 		}
 	case *introspection.Type:
@@ -221,4 +221,32 @@ func nilType(t *introspection.Type) any {
 		return nil
 	}
 	return t
+}
+
+// builtinOrder lists the specification's directives in the order
+// graphql-js, and so Apollo, introspects them.
+var builtinOrder = []string{"include", "skip", "deprecated", "specifiedBy", "oneOf"}
+
+// servedDirectives orders a schema's directives as clients know them: the
+// schema's own first, then the specification's. @defer and @stream, which
+// gqlparser declares but the router does not serve, are left out.
+func servedDirectives(dirs []introspection.Directive) []introspection.Directive {
+	out := make([]introspection.Directive, 0, len(dirs))
+	builtin := map[string]int{}
+	for i, name := range builtinOrder {
+		builtin[name] = i
+	}
+	for _, d := range dirs {
+		if _, ok := builtin[d.Name]; !ok && d.Name != "defer" && d.Name != "stream" {
+			out = append(out, d)
+		}
+	}
+	for _, name := range builtinOrder {
+		for _, d := range dirs {
+			if d.Name == name {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }

@@ -267,7 +267,7 @@ func (p *planner) markUniform(s *Selection) {
 		return
 	}
 	if s.Abstract {
-		if meta := p.sg.Type(s.TypeName); meta != nil && len(meta.InterfaceObject) > 0 {
+		if meta := p.sg.Type(s.TypeName); meta != nil && len(meta.InterfaceObject) > 0 && !p.hidesImplementations(s.TypeName) {
 			if common, rest := p.splitInterfaceLevel(s); rest == nil {
 				s.Uniform = common
 			}

@@ -996,6 +996,11 @@ func agreeingObjects(a, b *RepObject) bool {
 // concrete type, which the interface's owner resolves.
 func (p *planner) planInterfaceObject(pos position, s *Selection, need *fetchList) {
 	common, rest := p.splitInterfaceLevel(s)
+	if rest == nil && p.hidesImplementations(s.TypeName) {
+		// An object of a type the client schema hides must not be
+		// answered: its type has to be known.
+		rest = p.typenameOnly(s.TypeName)
+	}
 	if left := p.planObject(pos, common, need); left != nil {
 		p.fail("cannot plan %s.%s at %s", pos.typ, left[0].Name, strings.Join(pos.path, "."))
 		return
@@ -1041,6 +1046,21 @@ func (p *planner) resolveType(pos position, rest *Selection, need *fetchList) {
 	if left := p.planAbstract(at, rest, need); left != nil {
 		p.fail("cannot plan the fields of %s at %s", pos.typ, strings.Join(pos.path, "."))
 	}
+}
+
+// hidesImplementations reports whether an interface has implementations
+// the client schema does not show (@inaccessible types).
+func (p *planner) hidesImplementations(iface string) bool {
+	shown := map[string]bool{}
+	for _, d := range p.sg.Schema.PossibleTypes[iface] {
+		shown[d.Name] = true
+	}
+	for _, rt := range p.runtimeTypes(iface) {
+		if !shown[rt] {
+			return true
+		}
+	}
+	return false
 }
 
 // typenameOnly is a selection of __typename alone for every runtime type
@@ -1150,14 +1170,12 @@ func (p *planner) planContext(pos position, f *Field, ca compose.ContextArgument
 	return cv, &ast.Argument{Name: ca.Name, Value: &ast.Value{Kind: ast.Variable, Raw: name}}
 }
 
-// setsContext reports whether objects of typ (or of one of its runtime
-// types) set one of the context's types.
+// setsContext reports whether objects of typ set the context: typ, one of
+// its runtime types, or an interface or union typ belongs to is one of the
+// context's types.
 func (p *planner) setsContext(typ string, types []string) bool {
-	if slices.Contains(types, typ) {
-		return true
-	}
-	for _, rt := range p.runtimeTypes(typ) {
-		if slices.Contains(types, rt) {
+	for _, t := range types {
+		if t == typ || slices.Contains(p.runtimeTypes(t), typ) || slices.Contains(p.runtimeTypes(typ), t) {
 			return true
 		}
 	}
