@@ -354,8 +354,10 @@ func (c *composer) mergeFieldMeta(m *mergedType, defs []fieldDef) *Field {
 		}
 		src := FieldSource{Graph: d.graph, OverrideLabel: label}
 		typeDef := m.defs[d.graph]
-		src.External = d.def.Directives.ForName("external") != nil ||
-			(typeDef.Directives.ForName("external") != nil && !isKeyField(typeDef, d.def.Name))
+		// An @external key field is still the subgraph's own: it gets the
+		// key in every representation (Apollo's composition agrees).
+		src.External = (d.def.Directives.ForName("external") != nil || typeDef.Directives.ForName("external") != nil) &&
+			!isKeyField(typeDef, d.def.Name)
 		if o := d.def.Directives.ForName("override"); o != nil {
 			if l := argString(o, "label"); l != "" {
 				src.Override, src.OverrideLabel = argString(o, "from"), l
