@@ -229,9 +229,11 @@ func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
 		}
 		x.mu.Lock()
 		mergeObject(x.data, sr.Data)
+		var errs responseErrors
 		for _, e := range sr.Errors {
-			x.errs = append(x.errs, x.subgraphError(f, e, e.Path))
+			errs.add(x.subgraphError(f, e, e.Path))
 		}
+		x.errs = append(x.errs, errs.errors()...)
 		// A replayed placeOrder says so in its response's extensions; the
 		// REST shim turns it into the Idempotent-Replayed header.
 		x.replayed(sr)
@@ -286,14 +288,16 @@ func (x *execution) fetchEntities(ctx context.Context, f *plan.Fetch, b *batch) 
 			}
 		}
 	}
+	var errs responseErrors
 	for _, e := range sr.Errors {
-		x.entityErrors(f, b.targets, e)
+		x.entityErrors(f, b.targets, e, &errs)
 	}
+	x.errs = append(x.errs, errs.errors()...)
 }
 
 // entityErrors re-paths an _entities error to the client paths of the
 // objects its representation came from.
-func (x *execution) entityErrors(f *plan.Fetch, targets [][][]target, e subgraphError) {
+func (x *execution) entityErrors(f *plan.Fetch, targets [][][]target, e subgraphError, out *responseErrors) {
 	if len(e.Path) >= 2 {
 		alias, _ := e.Path[0].(string)
 		idx, ok := pathIndex(e.Path[1])
@@ -303,12 +307,50 @@ func (x *execution) entityErrors(f *plan.Fetch, targets [][][]target, e subgraph
 			}
 			for _, t := range targets[i][idx] {
 				path := append(append([]any{}, t.path...), e.Path[2:]...)
-				x.errs = append(x.errs, x.subgraphError(f, e, path))
+				out.add(x.subgraphError(f, e, path))
 			}
 			return
 		}
 	}
-	x.errs = append(x.errs, x.subgraphError(f, e, nil))
+	out.add(x.subgraphError(f, e, nil))
+}
+
+// responseErrors gathers the client errors one subgraph response makes.
+// A field the planner fetched for itself that the client also asks (under
+// its own key, in the same request) fails twice: once at the client's
+// field, once cut back to its object. The second says nothing the first
+// does not, and goes.
+type responseErrors struct {
+	list []Error
+	cut  []bool
+}
+
+func (r *responseErrors) add(e Error, cut bool) {
+	r.list = append(r.list, e)
+	r.cut = append(r.cut, cut)
+}
+
+// errors returns the response's errors without the redundant ones.
+func (r *responseErrors) errors() []Error {
+	var out []Error
+	for i, e := range r.list {
+		redundant := false
+		for j, o := range r.list {
+			if j == i || o.Message != e.Message {
+				continue
+			}
+			switch {
+			case r.cut[i] && len(o.Path) > len(e.Path) && pathsMeet(o.Path, e.Path):
+				redundant = true // the client's own field says it
+			case j < i && len(o.Path) == len(e.Path) && pathsMeet(o.Path, e.Path) && (r.cut[i] || r.cut[j]):
+				redundant = true // two internal fields of one object
+			}
+		}
+		if !redundant {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func pathIndex(v any) (int, bool) {
@@ -317,8 +359,9 @@ func pathIndex(v any) (int, bool) {
 }
 
 // subgraphError turns a subgraph's error into a client error: its path
-// re-based, internal aliases dropped, and a contract code ensured.
-func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) Error {
+// re-based, internal aliases dropped, and a contract code ensured. cut
+// reports whether the path was cut back at a field the planner added.
+func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) (out Error, cut bool) {
 	ext := e.Extensions
 	if ext == nil {
 		ext = map[string]any{}
@@ -327,14 +370,14 @@ func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) Er
 		ext["code"] = apierror.Internal
 	}
 	ext["serviceName"] = f.Graph
-	out := Error{Message: e.Message, Extensions: ext}
+	out = Error{Message: e.Message, Extensions: ext}
 	for _, p := range path {
 		if s, ok := p.(string); ok && x.req.Plan.IsInternalKey(s) {
-			break // an internal field: the client path ends at its object
+			return out, true // an internal field: the client path ends at its object
 		}
 		out.Path = append(out.Path, p)
 	}
-	return out
+	return out, false
 }
 
 // fail records a fetch that got no usable answer.
@@ -497,7 +540,8 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 			return bad("neither data nor errors")
 		}
 		for _, e := range sr.Errors {
-			x.errs = append(x.errs, x.subgraphError(f, e, e.Path))
+			ce, _ := x.subgraphError(f, e, e.Path)
+			x.errs = append(x.errs, ce)
 		}
 		return nil
 	}
@@ -509,7 +553,9 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 			return bad("malformed errors")
 		}
 		for _, item := range list {
-			res.Errors = append(res.Errors, x.subgraphError(f, toSubgraphError(item), toSubgraphError(item).Path))
+			e := toSubgraphError(item)
+			ce, _ := x.subgraphError(f, e, e.Path)
+			res.Errors = append(res.Errors, ce)
 		}
 	}
 	if len(raw.Extensions) > 0 {

@@ -740,19 +740,25 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 		p.fail("cannot plan %s.%s: no key of %s in subgraph %q can be fetched from subgraph %q", pos.typ, fields[0].Name, t.typ, t.graph, pos.graph)
 		return
 	}
-	// Each field's representation: the key, its @requires fields. Fields
-	// whose representations agree share an _entities selection; two that
-	// need one field with different arguments get one each.
+	// Each field's representation (the key, its @requires fields) and the
+	// fetches it waits for (the key's, its requirements'). Fields that wait
+	// for the same fetches and whose representations agree share an
+	// _entities selection: a field with no @requires never waits for
+	// another's, and two that need one field with different arguments get
+	// one selection each.
 	type part struct {
+		deps   *fetchList
 		rep    *repBuilder
 		fields []*Field
+		ctx    []*ContextValue
 	}
 	var parts []*part
 	satisfied := map[*Field]bool{}
 	ctxArgs := map[*Field]ast.ArgumentList{}
-	var contexts []*ContextValue
 	for _, f := range fields {
+		fdeps := &fetchList{list: slices.Clone(deps.list)}
 		rep := &repBuilder{typename: key.typename, fields: key.fields}
+		var contexts []*ContextValue
 		if src := p.sourceIn(t, f); src != nil {
 			satisfied[f] = true
 			if src.Requires != nil {
@@ -763,12 +769,12 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 				}
 				p.requiring[guard] = true
 				req := p.fieldSetSelection(pos.typ, src.Requires)
-				p.planInternal(pos, req, deps)
+				p.planInternal(pos, req, fdeps)
 				delete(p.requiring, guard)
 				rep = &repBuilder{typename: key.typename, fields: mergeReps(slices.Clone(key.fields), p.repFields(req, true))}
 			}
 			for _, ca := range src.Context {
-				cv, arg := p.planContext(pos, f, ca, deps)
+				cv, arg := p.planContext(pos, f, ca, fdeps)
 				if cv == nil {
 					return
 				}
@@ -778,7 +784,7 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 		}
 		joined := false
 		for _, pt := range parts {
-			if agreeingReps(pt.rep.fields, rep.fields) {
+			if len(contexts) == 0 && len(pt.ctx) == 0 && sameFetches(pt.deps.list, fdeps.list) && agreeingReps(pt.rep.fields, rep.fields) {
 				pt.rep.fields = mergeReps(pt.rep.fields, rep.fields)
 				pt.fields = append(pt.fields, f)
 				joined = true
@@ -786,15 +792,16 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 			}
 		}
 		if !joined {
-			parts = append(parts, &part{rep: &repBuilder{typename: rep.typename, fields: slices.Clone(rep.fields)}, fields: []*Field{f}})
+			parts = append(parts, &part{deps: fdeps, ctx: contexts, fields: []*Field{f},
+				rep: &repBuilder{typename: rep.typename, fields: slices.Clone(rep.fields)}})
 		}
 	}
 	if p.err != nil {
 		return
 	}
-	node := p.entityNode(t.graph, deps.list, len(contexts) > 0)
-	node.Context = append(node.Context, contexts...)
 	for _, pt := range parts {
+		node := p.entityNode(t.graph, pt.deps.list, len(pt.ctx) > 0)
+		node.Context = append(node.Context, pt.ctx...)
 		ent := node.entitiesFor(pos.path, p.dataTypenames(pos), pt.rep)
 		at := position{
 			graph: t.graph, typ: t.typ, fetch: node, sel: ent.fragments.fragment(t.typ), path: pos.path,
@@ -809,6 +816,21 @@ func (p *planner) jumpTo(pos position, t target, fields []*Field, need *fetchLis
 			return
 		}
 	}
+}
+
+// sameFetches reports whether two dependency lists wait for the same
+// fetches, once the ones others already wait for are left out.
+func sameFetches(a, b []*Fetch) bool {
+	a, b = reduceDeps(a), reduceDeps(b)
+	if len(a) != len(b) {
+		return false
+	}
+	for _, f := range a {
+		if !slices.Contains(b, f) {
+			return false
+		}
+	}
+	return true
 }
 
 // sourceIn returns f's source in t's subgraph, on t's type.
