@@ -268,7 +268,7 @@ func (p *planner) markUniform(s *Selection) {
 	}
 	if s.Abstract {
 		if meta := p.sg.Type(s.TypeName); meta != nil && len(meta.InterfaceObject) > 0 && !p.hidesImplementations(s.TypeName) {
-			if common, rest := p.splitInterfaceLevel(s); rest == nil {
+			if common, rest := p.splitInterfaceLevel(s); rest == nil && p.servedByInterfaceObjects(meta, common) {
 				s.Uniform = common
 			}
 		}
@@ -278,6 +278,27 @@ func (p *planner) markUniform(s *Selection) {
 			p.markUniform(f.Sub)
 		}
 	}
+}
+
+// servedByInterfaceObjects reports whether interface object subgraphs
+// resolve every one of fields: the interface's owner, asked for one of
+// them, would tell the concrete type, and an object it does not know is an
+// object of no type.
+func (p *planner) servedByInterfaceObjects(meta *compose.Type, fields []*Field) bool {
+	for _, f := range fields {
+		fm := meta.Field(f.Name)
+		ok := false
+		for _, g := range p.activeSources(fm) {
+			if meta.InterfaceObject[g] {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // checksValues reports whether the response needs checking value by value:

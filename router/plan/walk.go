@@ -569,16 +569,20 @@ func (p *planner) chooseTargets(pos position, pending []*Field) []*targetGroup {
 		}
 		return nil
 	}
+	// via holds the subgraphs a chosen target's key is fetched from when
+	// pos's subgraph lacks it: they are asked anyway, so a field they
+	// resolve costs no fetch there (and is had sooner).
+	via := map[string]bool{}
 	for _, f := range order {
 		best := cands[f][0]
 		if len(cands[f]) > 1 {
 			bestCost := -1
 			for _, c := range cands[f] {
 				cost := p.estimate(c.graph, f.Sub, "") + p.requiresCost(pos, c, f)
-				if find(c) == nil {
+				if find(c) == nil && !via[c.graph] {
 					cost += 1 + c.hops
 				}
-				if bestCost < 0 || cost < bestCost {
+				if bestCost < 0 || cost < bestCost || cost == bestCost && c.hops < best.hops {
 					best, bestCost = c, cost
 				}
 			}
@@ -587,6 +591,11 @@ func (p *planner) chooseTargets(pos position, pending []*Field) []*targetGroup {
 		if g == nil {
 			g = &targetGroup{t: best}
 			groups = append(groups, g)
+			if best.hops > 0 {
+				for _, x := range p.keyVia(pos, best) {
+					via[x] = true
+				}
+			}
 		}
 		g.fields = append(g.fields, f)
 	}
@@ -600,6 +609,27 @@ func (p *planner) chooseTargets(pos position, pending []*Field) []*targetGroup {
 	}
 	slices.SortFunc(groups, func(a, b *targetGroup) int { return rank[a.fields[0]] - rank[b.fields[0]] })
 	return groups
+}
+
+// keyVia lists the subgraphs (other than pos's) that resolve all of one
+// of t's keys and that the objects at pos can be sent to sooner than to t:
+// where t's key is fetched from.
+func (p *planner) keyVia(pos position, t target) []string {
+	reach := p.graphReach(pos.graph, pos.typ)
+	var out []string
+	for _, g := range p.sg.Graphs {
+		h, ok := reach[g.Name]
+		if !ok || g.Name == pos.graph || h > t.hops {
+			continue
+		}
+		for _, k := range p.sg.Type(t.typ).Keys {
+			if k.Graph == t.graph && k.Resolvable && p.localSet(g.Name, pos.typ, k.Fields) {
+				out = append(out, g.Name)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // candidates lists the subgraphs that can resolve f for the objects at
