@@ -179,12 +179,36 @@ type User @key(fields: "id") { id: ID! name: String @override(from: "a", label: 
 `
 )
 
+// An entity interface that two subgraphs define, each with its
+// implementations; a third knows one implementation's extra field. And an
+// executable directive every subgraph defines.
+var (
+	nodeA = `
+directive @trim on FIELD
+type Query { node(id: ID!): Node search: [Node!]! }
+interface Node @key(fields: "id") { id: ID! label: String }
+type Article implements Node @key(fields: "id") { id: ID! label: String title: String }
+type Video implements Node @key(fields: "id") { id: ID! label: String length: Int }
+`
+	nodeB = `
+directive @trim on FIELD
+interface Node @key(fields: "id") { id: ID! views: Int }
+type Article implements Node @key(fields: "id") { id: ID! views: Int }
+type Video implements Node @key(fields: "id") { id: ID! views: Int }
+`
+	nodeC = `
+directive @trim on FIELD
+type Video @key(fields: "id") { id: ID! codec: String }
+`
+)
+
 func TestPlanFeatures(t *testing.T) {
 	media := composeInline(t, mediaA, mediaB, mediaC, mediaD)
 	chain := composeInline(t, chainA, chainB, chainC, chainD)
 	share := composeInline(t, shareA, shareB, shareC)
 	diff := composeInline(t, diffA, diffB, diffC)
 	ctx := composeInline(t, ctxA, ctxB)
+	node := composeInline(t, nodeA, nodeB, nodeC)
 	for _, tc := range []struct {
 		name   string
 		sg     *compose.Supergraph
@@ -373,6 +397,26 @@ func TestPlanFeatures(t *testing.T) {
 			want: `a: query {user(id: "u") {cart {__typename _k_id: id} _k_currency: currency}}
     a: query($contextualArgument_0: String, $representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Cart {total(currency: $contextualArgument_0)}}}
       _0 at user.cart: Cart(id<-_k_id)
+`,
+		},
+		{
+			name:  "an interface fragment on an entity interface: each implementation's fields from where they live",
+			sg:    node,
+			query: `{ search { ... on Node { label views } ... on Video { codec } } }`,
+			want: `a: query {search {__typename ... on Article {label _k_id: id} ... on Video {label _k_id: id}}}
+    b: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Article {views} ... on Video {views}}}
+      _0 at search: Article(id<-_k_id) Video(id<-_k_id)
+    c: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Video {codec}}}
+      _0 at search: Video(id<-_k_id)
+`,
+		},
+		{
+			name:  "an executable directive goes to the subgraph that resolves the field",
+			sg:    node,
+			query: `{ node(id: "1") { label @trim ... on Video { codec @trim } } }`,
+			want: `a: query {node(id: "1") {__typename ... on Article {label @trim} ... on Video {label @trim _k_id: id}}}
+    c: query($representations0: [_Any!]!) {_0: _entities(representations: $representations0) {... on Video {codec @trim}}}
+      _0 at node: Video(id<-_k_id)
 `,
 		},
 	} {
