@@ -47,7 +47,7 @@ K8S             = $(KUBECTL) --context $(KUBE_CONTEXT) -n bookstore
 K8S_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/k8s
 
 .DEFAULT_GOAL := help
-.PHONY: help test bench vet fmt-check generate check-generated build ide run postman db books orders router \
+.PHONY: help test bench seed-large vet fmt-check generate check-generated build ide run postman db books orders router \
         images lint-dockerfiles deploy deploy-manifests undeploy k8s-tools k8s-verify clean
 
 help: ## List the targets.
@@ -96,6 +96,9 @@ postman: ## Run the Postman collection with newman against a running stack (BASE
 	node '$(POSTMAN_NPM)/node_modules/newman/bin/newman.js' run postman/bookstore.postman_collection.json \
 	  --environment postman/bookstore.postman_environment.json \
 	  --env-var 'baseUrl=$(BASE_URL)' --env-var 'adminToken=$(DEV_ADMIN_TOKEN)'
+
+seed-large: ## Load 100,000 books and 1,000,000 orders (demo data) into the make run database; SEED_LARGE_FLAGS=-reload loads again.
+	$(GO) run ./migrations/cmd/seedlarge -port $(DEV_DB_PORT) $(SEED_LARGE_FLAGS)
 
 db: ## Run a private PostgreSQL under .data/ on DEV_DB_PORT, migrated and seeded (foreground).
 	$(GO) run ./migrations/cmd/devdb -port $(DEV_DB_PORT)
