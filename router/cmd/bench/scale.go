@@ -321,8 +321,10 @@ func scaleLine(c *comparison) string {
 // auto_explain loaded (and off until the explain pass).
 func (b *bench) startScaleCluster(ctx context.Context) error {
 	opts := pgcluster.Options{DataDir: b.scfg.dataDir, Settings: []string{
+		// auto_explain.log_min_duration stays at its default, -1 (off),
+		// and is not set here: a command-line setting would override the
+		// ALTER SYSTEM of the explain pass.
 		"shared_preload_libraries=auto_explain",
-		"auto_explain.log_min_duration=-1",
 		"auto_explain.log_analyze=on",
 		"auto_explain.log_buffers=on",
 		"auto_explain.log_nested_statements=on",
@@ -653,7 +655,10 @@ func (b *bench) explainPass(ctx context.Context, sets []*dataSet, rows []scaleRo
 	if err := set(strconv.Itoa(b.scfg.slowMS) + "ms"); err != nil {
 		return err
 	}
-	defer func() { _ = set("-1") }()
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `ALTER SYSTEM RESET auto_explain.log_min_duration`)
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_reload_conf()`)
+	}()
 	b.logf("\nexplain pass: each request 3 times, one at a time, with auto_explain logging statements over %d ms", b.scfg.slowMS)
 	for _, row := range rows {
 		if row.write != nil {
