@@ -344,6 +344,18 @@ func (b *bench) startScaleCluster(ctx context.Context) error {
 // loads the large data set into the scale one (unless a kept cluster
 // already has it).
 func (b *bench) prepareDataSet(ctx context.Context, ds *dataSet) error {
+	if ds.name == "seed" {
+		// Always a fresh one: POST /orders adds to it on every run.
+		conn, err := pgx.Connect(ctx, b.cluster.URL("postgres"))
+		if err != nil {
+			return err
+		}
+		_, err = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{ds.db}.Sanitize()+` WITH (FORCE)`)
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return err
+		}
+	}
 	if err := migrations.EnsureDatabase(ctx, b.cluster.URL("postgres"), ds.db); err != nil {
 		return err
 	}
@@ -546,8 +558,7 @@ OFFSET (SELECT count(*) / 2 FROM orders.orders) LIMIT 1`).Scan(&t, &id); err != 
 	if err := q(&p.bigCustomer, `SELECT customer_email FROM orders.orders GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`); err != nil {
 		return err
 	}
-	if err := q(&p.customer, `SELECT customer_email FROM orders.orders GROUP BY 1 HAVING count(*) BETWEEN 2 AND 20
-ORDER BY count(*) DESC, 1 LIMIT 1`); err != nil {
+	if err := q(&p.customer, `SELECT customer_email FROM orders.orders GROUP BY 1 ORDER BY abs(count(*) - 8), 1 LIMIT 1`); err != nil {
 		return err
 	}
 	var books, orders, lines int64
@@ -688,48 +699,86 @@ func (b *bench) explainPass(ctx context.Context, sets []*dataSet, rows []scaleRo
 		return err
 	}
 	type slow struct {
-		db, query string
-		ms        float64
-		n         int
+		db, query, entry string
+		ms               float64
+		n                int
 	}
 	byQuery := map[string]*slow{}
 	durRE := regexp.MustCompile(`^\S+ \S+ \S+ \[\d+\] (\S*) LOG:  duration: ([0-9.]+) ms  plan:`)
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	// An entry is its LOG line, then tab-indented lines: "Query Text: ",
+	// the statement's lines, then the plan, whose first line has "(cost=".
 	var cur *slow
+	var entry, query []string
+	inQuery := false
+	flush := func() {
+		if cur == nil {
+			return
+		}
+		cur.query = strings.Join(strings.Fields(strings.Join(query, " ")), " ")
+		cur.entry = strings.Join(entry, "\n")
+		key := cur.db + "\x00" + cur.query
+		if s := byQuery[key]; s != nil {
+			s.n++
+			if cur.ms > s.ms {
+				s.ms, s.entry = cur.ms, cur.entry
+			}
+		} else {
+			cur.n = 1
+			byQuery[key] = cur
+		}
+		cur, entry, query, inQuery = nil, nil, nil, false
+	}
 	for sc.Scan() {
 		line := sc.Text()
 		if m := durRE.FindStringSubmatch(line); m != nil {
+			flush()
 			ms, _ := strconv.ParseFloat(m[2], 64)
-			cur = &slow{db: m[1], ms: ms}
+			cur, entry = &slow{db: m[1], ms: ms}, []string{line}
 			continue
 		}
-		if cur != nil {
-			if q, ok := strings.CutPrefix(strings.TrimSpace(line), "Query Text: "); ok {
-				key := cur.db + "\x00" + q
-				if s := byQuery[key]; s != nil {
-					s.n++
-					s.ms = max(s.ms, cur.ms)
-				} else {
-					cur.query, cur.n = q, 1
-					byQuery[key] = cur
-				}
-				cur = nil
-			}
+		if cur == nil {
+			continue
+		}
+		if !strings.HasPrefix(line, "\t") {
+			flush()
+			continue
+		}
+		entry = append(entry, line)
+		text := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(text, "Query Text:"):
+			inQuery = true
+			query = append(query, strings.TrimPrefix(text, "Query Text:"))
+		case inQuery && strings.Contains(text, "(cost="):
+			inQuery = false
+		case inQuery:
+			query = append(query, text)
 		}
 	}
+	flush()
 	var list []*slow
 	for _, s := range byQuery {
 		list = append(list, s)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ms > list[j].ms })
-	b.logf("statements over %d ms (from auto_explain, in %s; slowest first): %d", b.scfg.slowMS, logPath, len(list))
+	plans := filepath.Join(b.cfg.root, "out", "bench-scale", "slow-statements.txt")
+	var all strings.Builder
+	b.logf("statements over %d ms (from auto_explain; slowest first; their plans in %s): %d", b.scfg.slowMS, plans, len(list))
 	for _, s := range list {
-		q := strings.Join(strings.Fields(s.query), " ")
-		if len(q) > 160 {
-			q = q[:160] + "…"
+		q := s.query
+		if len(q) > 200 {
+			q = q[:200] + "…"
 		}
 		b.logf("  %-16s max %8.1f ms  ×%d  %s", s.db, s.ms, s.n, q)
+		fmt.Fprintf(&all, "%s\n\n", s.entry)
+	}
+	if err := os.MkdirAll(filepath.Dir(plans), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(plans, []byte(all.String()), 0o644); err != nil {
+		return err
 	}
 	return sc.Err()
 }
