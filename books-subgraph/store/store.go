@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,29 +188,50 @@ func (f Filter) where(a *pgsql.Args) []string {
 }
 
 // List returns one page of the catalogue in one statement.
+//
+// Every page is a range of the ordering's index, however deep: an
+// ascending ordering continues after the cursor with a row comparison,
+// (key, id) > (k, id0). A descending one breaks ties by id ascending, as
+// every ordering does, so "after (k, id0)" is not one row comparison; it is
+// two ranges of the (key DESC, id) index, the rest of k's ties (key = k AND
+// id > id0) then the keys below k (key < k), each limited to the page
+// size, merged in order.
 func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	spec, ok := sortSpecs[p.Order]
 	if !ok {
 		return Page{}, fmt.Errorf("list books: unknown order %q", p.Order)
 	}
 	var a pgsql.Args
-	conds := p.Filter.where(&a)
+	filter := p.Filter.where(&a)
+	var kp, ip string
 	if p.After != "" {
-		cond, err := spec.after(p.Order, p.After, &a)
+		k, id, err := spec.decode(p.Order, p.After)
 		if err != nil {
 			return Page{}, err
 		}
-		conds = append(conds, cond)
+		kp, ip = a.Add(k), a.Add(id)+"::uuid"
 	}
-	dir := "ASC"
-	if spec.desc {
-		dir = "DESC"
+	limit := a.Add(p.First + 1)
+	selectWhere := func(conds ...string) string {
+		q := `SELECT ` + columns + `, ` + spec.key + ` AS sort_key FROM books.books b`
+		if all := append(slices.Clip(filter), conds...); len(all) > 0 {
+			q += " WHERE " + strings.Join(all, " AND ")
+		}
+		return q
 	}
-	q := `SELECT ` + columns + `, ` + spec.key + ` FROM books.books b`
-	if len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
+	var q string
+	switch {
+	case p.After == "" && spec.desc:
+		q = selectWhere() + " ORDER BY " + spec.key + " DESC, b.id LIMIT " + limit
+	case p.After == "":
+		q = selectWhere() + " ORDER BY " + spec.key + ", b.id LIMIT " + limit
+	case !spec.desc:
+		q = selectWhere("("+spec.key+", b.id) > ("+kp+", "+ip+")") + " ORDER BY " + spec.key + ", b.id LIMIT " + limit
+	default:
+		q = `SELECT * FROM ((` + selectWhere(spec.key+" = "+kp, "b.id > "+ip) + ` ORDER BY b.id LIMIT ` + limit + `)
+UNION ALL (` + selectWhere(spec.key+" < "+kp) + ` ORDER BY ` + spec.key + ` DESC, b.id LIMIT ` + limit + `)) p
+ORDER BY p.sort_key DESC, p.id LIMIT ` + limit
 	}
-	q += " ORDER BY " + spec.key + " " + dir + ", b.id ASC LIMIT " + a.Add(p.First+1)
 
 	rows, err := s.db.Query(ctx, q, a...)
 	if err != nil {
@@ -238,55 +260,62 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	return page, nil
 }
 
-// after renders "rows after the cursor" for this ordering. Ties break by id
-// ascending in every ordering.
-func (spec sortSpec) after(order Order, c string, a *pgsql.Args) (string, error) {
-	var key any
+// decode reads a cursor of this ordering: the sort key of the last row seen
+// (a string, an int64 or a time.Time) and its id.
+func (spec sortSpec) decode(order Order, c string) (key any, id string, err error) {
+	var dst any
 	switch spec.keyKind {
-	case "text":
-		key = new(string)
+	case "text", "time":
+		dst = new(string)
 	case "int":
-		key = new(int64)
-	case "time":
-		key = new(string)
+		dst = new(int64)
 	}
-	id, err := cursor.Decode(c, string(order), key)
+	id, err = cursor.Decode(c, string(order), dst)
 	if err != nil || !ValidID(id) {
-		return "", ErrBadCursor
+		return nil, "", ErrBadCursor
 	}
-	var k any
-	switch v := key.(type) {
+	switch v := dst.(type) {
 	case *string:
-		k = *v
 		if spec.keyKind == "time" {
 			t, err := time.Parse(time.RFC3339Nano, *v)
 			if err != nil {
-				return "", ErrBadCursor
+				return nil, "", ErrBadCursor
 			}
-			k = t
+			return t, id, nil
 		}
+		return *v, id, nil
 	case *int64:
-		k = *v
+		return *v, id, nil
 	}
-	kp, ip := a.Add(k), a.Add(id)
-	if !spec.desc {
-		return "(" + spec.key + ", b.id) > (" + kp + ", " + ip + "::uuid)", nil
-	}
-	return "(" + spec.key + " < " + kp + " OR (" + spec.key + " = " + kp + " AND b.id > " + ip + "::uuid))", nil
+	return nil, "", ErrBadCursor
 }
 
-// Count returns how many books match the filter.
+// Count returns how many books match the filter, exactly, for the
+// statement's snapshot. The whole catalogue, or only its books in stock or
+// out of stock, is read from the counters the triggers keep
+// (books.catalogue_counts: 16 rows, whatever the number of books); an
+// author's books are counted from the author index alone; a search counts
+// its matches through the search indexes.
 func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
+	var q string
 	var a pgsql.Args
-	q := `SELECT count(*) FROM books.books b`
-	if conds := f.where(&a); len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
+	switch {
+	case f.Search == nil && f.Author == nil:
+		col := "books"
+		if f.InStock != nil && *f.InStock {
+			col = "in_stock"
+		} else if f.InStock != nil {
+			col = "books - in_stock"
+		}
+		q = `SELECT COALESCE(sum(` + col + `), 0) FROM books.catalogue_counts`
+	default:
+		q = `SELECT count(*) FROM books.books b WHERE ` + strings.Join(f.where(&a), " AND ")
 	}
-	var n int
+	var n int64
 	if err := s.db.QueryRow(ctx, q, a...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count books: %w", err)
 	}
-	return n, nil
+	return int(n), nil
 }
 
 // NewBook is a book to add to the catalogue, already validated.
