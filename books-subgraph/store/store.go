@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,7 +34,8 @@ const MaxStock = 1_000_000
 
 // Store reads and writes the catalogue.
 type Store struct {
-	db *pgxpool.Pool
+	db     *pgxpool.Pool
+	counts searchCounts
 }
 
 // New returns a store over pool.
@@ -167,11 +171,34 @@ var sortSpecs = map[Order]sortSpec{
 	Newest:    {key: "b.created_at", desc: true, keyKind: "time"},
 }
 
+// maxSearch is the longest search term that can match: a title has at
+// most 300 characters, an author 200, and lower() makes at most 3
+// characters of one. A longer term matches nothing.
+const maxSearch = 3 * 300
+
+// matchesNothing reports whether the filter is sure to match no book, so
+// that no statement need run.
+func (f Filter) matchesNothing() bool {
+	return f.Search != nil && utf8.RuneCountInString(*f.Search) > maxSearch
+}
+
 // where renders the filter as SQL conditions.
+//
+// A search is a case-insensitive ILIKE of the escaped term (%, _ and \
+// match themselves) on the title or the author. The trigram indexes serve
+// terms of 3 characters or more. A term of 1 or 2 characters has no
+// trigram: the condition on books.search_grams (migration 3), which every
+// match meets, lets the planner find its few books through that GIN index
+// when the term is rare; when it is common, walking the ordering's index
+// finds a page sooner, and the planner, planning for this very term,
+// chooses that.
 func (f Filter) where(a *pgsql.Args) []string {
 	var conds []string
 	if f.Search != nil {
 		p := a.Add("%" + pgsql.EscapeLike(*f.Search) + "%")
+		if n := utf8.RuneCountInString(*f.Search); n >= 1 && n <= 2 { // "" matches every book
+			conds = append(conds, "books.search_grams(b.title, b.author) @> ARRAY[left(lower("+a.Add(*f.Search)+"::text), 2)]")
+		}
 		conds = append(conds, "(b.title ILIKE "+p+" OR b.author ILIKE "+p+")")
 	}
 	if f.Author != nil {
@@ -200,6 +227,9 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	spec, ok := sortSpecs[p.Order]
 	if !ok {
 		return Page{}, fmt.Errorf("list books: unknown order %q", p.Order)
+	}
+	if p.Filter.matchesNothing() {
+		return Page{}, nil
 	}
 	var a pgsql.Args
 	filter := p.Filter.where(&a)
@@ -233,7 +263,11 @@ UNION ALL (` + selectWhere(spec.key+" < "+kp) + ` ORDER BY ` + spec.key + ` DESC
 ORDER BY p.sort_key DESC, p.id LIMIT ` + limit
 	}
 
-	rows, err := s.db.Query(ctx, q, a...)
+	args := []any(a)
+	if len(filter) > 0 {
+		args = a.PlannedEachTime()
+	}
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("list books: %w", err)
 	}
@@ -291,13 +325,21 @@ func (spec sortSpec) decode(order Order, c string) (key any, id string, err erro
 }
 
 // Count returns how many books match the filter, exactly, for the
-// statement's snapshot. The whole catalogue, or only its books in stock or
-// out of stock, is read from the counters the triggers keep
-// (books.catalogue_counts: 16 rows, whatever the number of books); an
-// author's books are counted from the author index alone; a search counts
-// its matches through the search indexes.
+// statement's snapshot.
+//
+// The whole catalogue, or only its books in stock or out of stock, is read
+// from the counters the triggers keep (books.catalogue_counts: 16 rows,
+// whatever the number of books); an author's books are counted from the
+// author index alone. A search counts its matches, which costs as many
+// index entries and rows as it matches: a common term matches half the
+// catalogue. So the store keeps the counts of searches it made (see
+// searchCounts), each with the catalogue's change counter as it was; a
+// count is used again only while that counter is the same, read in the
+// statement that uses it, so it is still exact.
 func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
-	var q string
+	if f.matchesNothing() {
+		return 0, nil
+	}
 	var a pgsql.Args
 	switch {
 	case f.Search == nil && f.Author == nil:
@@ -307,15 +349,115 @@ func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
 		} else if f.InStock != nil {
 			col = "books - in_stock"
 		}
-		q = `SELECT COALESCE(sum(` + col + `), 0) FROM books.catalogue_counts`
-	default:
-		q = `SELECT count(*) FROM books.books b WHERE ` + strings.Join(f.where(&a), " AND ")
+		var n int64
+		if err := s.db.QueryRow(ctx, `SELECT COALESCE(sum(`+col+`), 0) FROM books.catalogue_counts`).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count books: %w", err)
+		}
+		return int(n), nil
+	case f.Search == nil:
+		var n int64
+		q := `SELECT count(*) FROM books.books b WHERE ` + strings.Join(f.where(&a), " AND ")
+		if err := s.db.QueryRow(ctx, q, a.PlannedEachTime()...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count books: %w", err)
+		}
+		return int(n), nil
 	}
-	var n int64
-	if err := s.db.QueryRow(ctx, q, a...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count books: %w", err)
+	key := f.key()
+	if n, version, ok := s.counts.get(key); ok {
+		var now int64
+		if err := s.db.QueryRow(ctx, `SELECT COALESCE(sum(changes), 0) FROM books.catalogue_counts`).Scan(&now); err != nil {
+			return 0, fmt.Errorf("count books: %w", err)
+		}
+		if now == version {
+			return n, nil
+		}
 	}
-	return int(n), nil
+	n, version, err := s.countSearch(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	s.counts.put(key, n, version)
+	return n, nil
+}
+
+// countSearch counts a search's matches, with the change counter of the
+// same snapshot (one statement). It plans with sequential scans off: for
+// a term most books match, a scan looks as cheap to the planner as the
+// search indexes, but it would compute books.search_grams for each row,
+// which the index has kept.
+func (s *Store) countSearch(ctx context.Context, f Filter) (n int, version int64, err error) {
+	tx, err := s.db.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return 0, 0, fmt.Errorf("count books: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		return 0, 0, fmt.Errorf("count books: %w", err)
+	}
+	var a pgsql.Args
+	q := `SELECT count(*), (SELECT COALESCE(sum(changes), 0) FROM books.catalogue_counts)
+FROM books.books b WHERE ` + strings.Join(f.where(&a), " AND ")
+	var count int64
+	if err := tx.QueryRow(ctx, q, a.PlannedEachTime()...).Scan(&count, &version); err != nil {
+		return 0, 0, fmt.Errorf("count books: %w", err)
+	}
+	return int(count), version, tx.Commit(ctx)
+}
+
+// key identifies a filter in searchCounts.
+func (f Filter) key() string {
+	var b strings.Builder
+	for _, v := range []*string{f.Search, f.Author} {
+		if v == nil {
+			b.WriteString("-")
+		} else {
+			b.WriteString(strconv.Quote(*v))
+		}
+	}
+	if f.InStock != nil {
+		b.WriteString(strconv.FormatBool(*f.InStock))
+	}
+	return b.String()
+}
+
+// searchCounts keeps the counts of searches, each with the value of the
+// catalogue's change counter (the sum of books.catalogue_counts.changes)
+// in the snapshot it was counted in. The triggers add to that counter, in
+// the same transaction, whenever a book is added or removed, is retitled
+// or re-authored, or goes in or out of stock: whenever any filter's
+// matches can change. Snapshots only ever see more commits, and the
+// counter only grows, so two snapshots that read the same value see the
+// same matches, and the kept count is exact in both.
+type searchCounts struct {
+	mu sync.Mutex
+	m  map[string]searchCount
+}
+
+type searchCount struct {
+	n       int
+	version int64
+}
+
+// maxSearchCounts bounds the memory searchCounts may take (~100 bytes an
+// entry); past it, it starts afresh.
+const maxSearchCounts = 10_000
+
+func (c *searchCounts) get(key string) (n int, version int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	return e.n, e.version, ok
+}
+
+func (c *searchCounts) put(key string, n int, version int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxSearchCounts {
+		c.m = make(map[string]searchCount)
+	}
+	if e, ok := c.m[key]; !ok || e.version <= version {
+		c.m[key] = searchCount{n: n, version: version}
+	}
 }
 
 // NewBook is a book to add to the catalogue, already validated.

@@ -240,7 +240,12 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 )
 ` + strings.Replace(selectOrders, "FROM orders.orders o", "FROM page o", 1) + ` ORDER BY o.created_at DESC, o.id`
 	}
-	rows, err := s.db.Query(ctx, q, a...)
+	args := []any(a)
+	if p.Filter.CustomerEmail != nil {
+		// One customer has one order, another thousands.
+		args = a.PlannedEachTime()
+	}
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("list orders: %w", err)
 	}
@@ -272,7 +277,7 @@ func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
 	case f.CustomerEmail != nil:
 		var a pgsql.Args
 		q = `SELECT count(*) FROM orders.orders o WHERE ` + strings.Join(f.where(&a), " AND ")
-		args = a
+		args = a.PlannedEachTime()
 	case f.Status == nil:
 		q = `SELECT COALESCE(sum(placed + cancelled), 0) FROM orders.order_counts`
 	case *f.Status == Placed:

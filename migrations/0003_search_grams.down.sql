@@ -1,0 +1,2 @@
+DROP INDEX books.books_search_grams;
+DROP FUNCTION books.search_grams(text, text);
