@@ -28,7 +28,7 @@ func TestPoolStopsStatements(t *testing.T) {
 	for setting, want := range map[string]string{
 		"statement_timeout": "300ms", "max_parallel_workers_per_gather": "0",
 		"client_connection_check_interval": "1s", "idle_in_transaction_session_timeout": "1min",
-		"application_name": "bookstore",
+		"application_name": "bookstore", "jit": "off",
 	} {
 		var got string
 		if err := pool.QueryRow(ctx, "SELECT current_setting($1)", setting).Scan(&got); err != nil || got != want {

@@ -60,7 +60,10 @@ func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
 //     that has gone while a statement runs;
 //   - idle_in_transaction_session_timeout ends a transaction left open;
 //   - no parallel query: a worker's start-up costs more than the few rows
-//     a request reads, and concurrent requests keep the CPUs busy anyway.
+//     a request reads, and concurrent requests keep the CPUs busy anyway;
+//   - no JIT: compiling a plan takes 50-150 ms, far more than any of these
+//     statements runs, and a plan's cost can pass jit_above_cost without
+//     the statement being slow (enable_seqscan = off alone adds 10^10).
 func OpenPool(ctx context.Context, cfg Config, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
@@ -80,6 +83,7 @@ func OpenPool(ctx context.Context, cfg Config, tracer pgx.QueryTracer) (*pgxpool
 	params["idle_in_transaction_session_timeout"] = "60000"
 	params["client_connection_check_interval"] = "1000"
 	params["max_parallel_workers_per_gather"] = "0"
+	params["jit"] = "off"
 	pc.ConnConfig.BuildContextWatcherHandler = func(conn *pgconn.PgConn) ctxwatch.Handler {
 		// The cancel request goes at once; if the server has not answered
 		// a second later, the connection is closed (and the pool drops it).
