@@ -376,7 +376,9 @@ func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.counts.put(key, n, version)
+	if len(key) <= maxSearchCountKey {
+		s.counts.put(key, n, version)
+	}
 	return n, nil
 }
 
@@ -438,9 +440,14 @@ type searchCount struct {
 	version int64
 }
 
-// maxSearchCounts bounds the memory searchCounts may take (~100 bytes an
-// entry); past it, it starts afresh.
-const maxSearchCounts = 10_000
+// maxSearchCounts and maxSearchCountKey bound the memory searchCounts may
+// take (about 3 MB): past maxSearchCounts entries it starts afresh, and a
+// filter of a longer key is counted every time (a long term is rare in
+// the catalogue, so its count is cheap).
+const (
+	maxSearchCounts   = 10_000
+	maxSearchCountKey = 256
+)
 
 func (c *searchCounts) get(key string) (n int, version int64, ok bool) {
 	c.mu.Lock()
