@@ -862,3 +862,13 @@ AND ($2::bool IS NULL OR (stock > 0) = $2) AND ($3::text IS NULL OR lower(author
 	}
 	check("after a second restock")
 }
+
+// A bad cursor is BAD_USER_INPUT whatever the filter, a term that can match
+// nothing included.
+func TestBadCursorWithAnImpossibleSearch(t *testing.T) {
+	e := start(t, false)
+	r := e.anon.Do(t, listQuery, map[string]any{"after": "bm90IGEgY3Vyc29y", "filter": map[string]any{"search": strings.Repeat("x", 1000)}})
+	if err := r.WantError(t, "BAD_USER_INPUT"); err.Extensions["field"] != "after" {
+		t.Fatalf("field %v, want after", err.Extensions["field"])
+	}
+}

@@ -228,6 +228,14 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	if !ok {
 		return Page{}, fmt.Errorf("list books: unknown order %q", p.Order)
 	}
+	var k any
+	var afterID string
+	if p.After != "" {
+		var err error
+		if k, afterID, err = spec.decode(p.Order, p.After); err != nil {
+			return Page{}, err
+		}
+	}
 	if p.Filter.matchesNothing() {
 		return Page{}, nil
 	}
@@ -235,11 +243,7 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	filter := p.Filter.where(&a)
 	var kp, ip string
 	if p.After != "" {
-		k, id, err := spec.decode(p.Order, p.After)
-		if err != nil {
-			return Page{}, err
-		}
-		kp, ip = a.Add(k), a.Add(id)+"::uuid"
+		kp, ip = a.Add(k), a.Add(afterID)+"::uuid"
 	}
 	limit := a.Add(p.First + 1)
 	selectWhere := func(conds ...string) string {
