@@ -6,6 +6,9 @@ GO    ?= go
 DEV_DB_PORT     ?= 5433
 DEV_ADMIN_TOKEN ?= dev-admin-token
 DEV_DB          = 127.0.0.1:$(DEV_DB_PORT)/bookstore?sslmode=disable
+# make seed-large and make bench-scale take more flags from these.
+SEED_LARGE_FLAGS  ?=
+BENCH_SCALE_FLAGS ?=
 
 # Container images (make images). IMAGE_BUILDER is docker or buildah; empty
 # means docker when a daemon answers `docker info`, else buildah.
@@ -47,7 +50,7 @@ K8S             = $(KUBECTL) --context $(KUBE_CONTEXT) -n bookstore
 K8S_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/k8s
 
 .DEFAULT_GOAL := help
-.PHONY: help test bench vet fmt-check generate check-generated build ide run postman db books orders router \
+.PHONY: help test bench bench-scale seed-large vet fmt-check generate check-generated build ide run postman db books orders router \
         images lint-dockerfiles deploy deploy-manifests undeploy k8s-tools k8s-verify clean
 
 help: ## List the targets.
@@ -58,6 +61,9 @@ test: vet fmt-check ## Run every test against a real PostgreSQL (DATABASE_URL, o
 
 bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway.
 	$(GO) run ./router/cmd/bench
+
+bench-scale: ## Measure the contract's requests on the demo seed and on 100,000 books / 1,000,000 orders, side by side (BENCH_SCALE_FLAGS adds flags; see BENCHMARKS.md).
+	$(GO) run ./router/cmd/bench -scale $(BENCH_SCALE_FLAGS)
 
 vet: ## go vet the module.
 	$(GO) vet ./...
@@ -96,6 +102,9 @@ postman: ## Run the Postman collection with newman against a running stack (BASE
 	node '$(POSTMAN_NPM)/node_modules/newman/bin/newman.js' run postman/bookstore.postman_collection.json \
 	  --environment postman/bookstore.postman_environment.json \
 	  --env-var 'baseUrl=$(BASE_URL)' --env-var 'adminToken=$(DEV_ADMIN_TOKEN)'
+
+seed-large: ## Load 100,000 books and 1,000,000 orders (demo data) into the make run database; SEED_LARGE_FLAGS=-reload loads again.
+	$(GO) run ./migrations/cmd/seedlarge -port $(DEV_DB_PORT) $(SEED_LARGE_FLAGS)
 
 db: ## Run a private PostgreSQL under .data/ on DEV_DB_PORT, migrated and seeded (foreground).
 	$(GO) run ./migrations/cmd/devdb -port $(DEV_DB_PORT)

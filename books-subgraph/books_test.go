@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"bookstore/books-subgraph/graph"
 	"bookstore/graph/gqltest"
 	"bookstore/graph/testdb"
@@ -707,21 +709,30 @@ func TestIndexesServeTheQueries(t *testing.T) {
 		{map[string]any{"orderBy": "PRICE_DESC"}, "books_price_desc_order"},
 		{map[string]any{"orderBy": "NEWEST"}, "books_newest_order"},
 		{map[string]any{"filter": map[string]any{"search": "programming"}}, "books_title_trgm"},
-		{map[string]any{"filter": map[string]any{"search": "programming"}}, "books_author_trgm"},
+		{map[string]any{"filter": map[string]any{"search": "kernighan"}}, "books_author_trgm"},
+		{map[string]any{"filter": map[string]any{"search": "go"}}, "books_search_grams"},
 		{map[string]any{"filter": map[string]any{"author": "martin fowler"}}, "books_author_lower"},
 	} {
 		t.Run(tc.index, func(t *testing.T) {
 			e.srv.Counter.Reset()
 			e.list(t, tc.vars)
-			sts := e.srv.Counter.Statements()
-			if len(sts) != 2 { // the page and totalCount
-				t.Fatalf("%d statements", len(sts))
+			var page, count *gqltest.Statement
+			for _, st := range e.srv.Counter.Statements() {
+				switch {
+				case strings.Contains(st.SQL, "FROM books.books") && strings.Contains(st.SQL, "count(*)"):
+					count = &st
+				case strings.Contains(st.SQL, "FROM books.books"):
+					page = &st
+				}
 			}
-			st := sts[0]
+			if page == nil || (tc.vars["filter"] != nil && count == nil) {
+				t.Fatalf("no page or no count among %+v", e.srv.Counter.Statements())
+			}
+			st := *page
 			if tc.vars["filter"] != nil {
 				// The count has the filter without an ordering, so the
 				// planner cannot prefer an ordered index scan plus a filter.
-				st = sts[1]
+				st = *count
 			}
 			plan := gqltest.Explain(t, e.db.Admin, st)
 			if !strings.Contains(plan, tc.index) {
@@ -731,5 +742,133 @@ func TestIndexesServeTheQueries(t *testing.T) {
 				t.Fatalf("the ordering needs a sort:\n%s", plan)
 			}
 		})
+	}
+}
+
+// Search answers exactly what a plain case-insensitive ILIKE on the title
+// or the author matches, for every term length and every character the
+// pattern language would otherwise read (%, _, \), through every index
+// path (trigrams, the 1- and 2-character grams, a walk of an ordering)
+// and the cached counts.
+func TestSearchEveryTermLength(t *testing.T) {
+	e := start(t, true)
+	for i, b := range []struct{ title, author string }{
+		{"100% Pure_Go", "Percent Person"},
+		{`Back\slash Stories`, "Zq Writer"},
+		{"Ωmega Ünïcode 📚", "Åsa Ölund"},
+		{"A", "B"},
+		{"it's a quote", "O'Brien"},
+	} {
+		e.createBook(t, map[string]any{"isbn": testdb.ISBN(900 + i), "title": b.title, "author": b.author, "priceCents": 100 + i})
+	}
+	want := func(term string) []string {
+		t.Helper()
+		// The reference: ILIKE over the table, no index, no cache.
+		rows, err := e.db.Admin.Query(context.Background(), `SELECT id::text FROM books.books
+WHERE title ILIKE '%' || $1 || '%' ESCAPE '!' OR author ILIKE '%' || $1 || '%' ESCAPE '!' ORDER BY id`,
+			strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(term))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	terms := []string{"", "e", "E", "go", "GO", "zq", "ZQ", "%", "_", `\`, "100%", "e_g", `k\s`, "ö", "Ö", "Ω", "📚", " ",
+		"'", "o'b", "the", "programming", "Pure_Go", "no such book at all", strings.Repeat("x", 901), strings.Repeat("é", 5000)}
+	for _, term := range terms {
+		name := term
+		if len(name) > 20 {
+			name = name[:20] + "…"
+		}
+		t.Run(name, func(t *testing.T) {
+			wantIDs := want(term)
+			for _, order := range []string{"TITLE_ASC", "PRICE_DESC"} {
+				var got []string
+				for _, b := range e.all(t, order, map[string]any{"search": term}, 7) {
+					got = append(got, b.ID)
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, wantIDs) {
+					t.Fatalf("%s: %d books %v, want %d %v", order, len(got), got, len(wantIDs), wantIDs)
+				}
+			}
+			for range 2 { // counted, then from the cache
+				if c := e.list(t, map[string]any{"first": 0, "filter": map[string]any{"search": term}}); c.TotalCount != len(wantIDs) {
+					t.Fatalf("totalCount %d, want %d", c.TotalCount, len(wantIDs))
+				}
+			}
+		})
+	}
+}
+
+// Every count follows every write: books added, retitled, sold out and
+// restocked change the counters and invalidate the cached search counts at
+// once; a write that changes no match (a price) leaves the cache alone.
+func TestCountsFollowEveryWrite(t *testing.T) {
+	e := start(t, true)
+	ctx := context.Background()
+	check := func(when string) {
+		t.Helper()
+		for _, filter := range []map[string]any{
+			nil, {"inStock": true}, {"inStock": false}, {"search": "zz"}, {"search": "zz", "inStock": true},
+			{"search": "zz", "inStock": false}, {"author": "Zed Zane"}, {"search": "the"},
+		} {
+			var want int
+			q := `SELECT count(*) FROM books.books WHERE ($1::text IS NULL OR title ILIKE '%' || $1 || '%' OR author ILIKE '%' || $1 || '%')
+AND ($2::bool IS NULL OR (stock > 0) = $2) AND ($3::text IS NULL OR lower(author) = lower($3))`
+			if err := e.db.Admin.QueryRow(ctx, q, filter["search"], filter["inStock"], filter["author"]).Scan(&want); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if got := e.list(t, map[string]any{"first": 0, "filter": filter}).TotalCount; got != want {
+					t.Fatalf("%s: totalCount with %v = %d, want %d", when, filter, got, want)
+				}
+			}
+		}
+	}
+	changes := func() int {
+		var n int
+		if err := e.db.Admin.QueryRow(ctx, `SELECT sum(changes) FROM books.catalogue_counts`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	check("seeded")
+	b := e.createBook(t, map[string]any{"isbn": testdb.ISBN(77), "title": "Zz Top", "author": "Zed Zane", "priceCents": 500, "stock": 1})
+	check("after createBook")
+	e.admin.Do(t, `mutation($id: ID!) { updateBook(id: $id, input: {title: "Nothing here"}) { id } }`, map[string]any{"id": b.ID}).Decode(t, &struct{}{})
+	check("after a new title")
+	e.admin.Do(t, `mutation($id: ID!) { updateBook(id: $id, input: {title: "Zz again", author: "Someone Else"}) { id } }`, map[string]any{"id": b.ID}).Decode(t, &struct{}{})
+	check("after a new title and author")
+	before := changes()
+	e.admin.Do(t, `mutation($id: ID!) { updateBook(id: $id, input: {priceCents: 999}) { id } }`, map[string]any{"id": b.ID}).Decode(t, &struct{}{})
+	if changes() != before {
+		t.Fatal("a new price counted as a change of what filters match")
+	}
+	// Sold out (as placeOrder reserves), then restocked.
+	if _, err := e.db.Admin.Exec(ctx, `SELECT count(*) FROM books.reserve_stock(ARRAY[$1]::uuid[], ARRAY[1])`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	check("after selling out")
+	e.admin.Do(t, `mutation($id: ID!) { restockBook(id: $id, quantity: 3) { id } }`, map[string]any{"id": b.ID}).Decode(t, &struct{}{})
+	check("after a restock")
+	before = changes()
+	e.admin.Do(t, `mutation($id: ID!) { restockBook(id: $id, quantity: 3) { id } }`, map[string]any{"id": b.ID}).Decode(t, &struct{}{})
+	if changes() != before {
+		t.Fatal("a restock of a book in stock counted as a change of what filters match")
+	}
+	check("after a second restock")
+}
+
+// A bad cursor is BAD_USER_INPUT whatever the filter, a term that can match
+// nothing included.
+func TestBadCursorWithAnImpossibleSearch(t *testing.T) {
+	e := start(t, false)
+	r := e.anon.Do(t, listQuery, map[string]any{"after": "bm90IGEgY3Vyc29y", "filter": map[string]any{"search": strings.Repeat("x", 1000)}})
+	if err := r.WantError(t, "BAD_USER_INPUT"); err.Extensions["field"] != "after" {
+		t.Fatalf("field %v, want after", err.Extensions["field"])
 	}
 }

@@ -67,6 +67,25 @@ func TestContractCopyIsCurrent(t *testing.T) {
 	}
 }
 
+// graph/README.md is the shared contract's README, byte for byte, followed
+// by what this implementation adds.
+func TestContractREADMECopyIsCurrent(t *testing.T) {
+	shared, err := os.ReadFile(filepath.Join("..", "..", "shared", "contract", "README.md"))
+	if err != nil {
+		t.Skip("no ../shared/contract next to the repo")
+	}
+	local, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(local), string(shared)) {
+		t.Fatal("graph/README.md does not start with ../shared/contract/README.md")
+	}
+	if !strings.Contains(string(local[len(shared):]), "## What this implementation adds") {
+		t.Fatal("graph/README.md adds nothing after the copy")
+	}
+}
+
 // Each subgraph declares its part of the contract exactly (names, types,
 // nullability, arguments and defaults), and together they declare all of it.
 func TestSubgraphsImplementTheContract(t *testing.T) {

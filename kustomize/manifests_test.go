@@ -182,6 +182,56 @@ var checks = map[string]check{
 	"secrets":          checkSecrets,
 	"config wiring":    checkConfigWiring,
 	"images":           checkImages,
+	"connections":      checkConnections,
+}
+
+// checkConnections: every replica the Deployments and their autoscalers
+// may run at once, a rollout's surge included, with its whole pool
+// (DB_MAX_CONNS, 8 by default), and the migration Job's connection, fit
+// in PostgreSQL's max_connections (the image's 100, unless its command
+// line says otherwise) less the 3 reserved for superusers.
+func checkConnections(m *manifests) []error {
+	maxConns := 100
+	if pg, ok := m.statefulSets["postgres"]; ok {
+		args := pg.Spec.Template.Spec.Containers[0].Args
+		for i, a := range args {
+			if v, ok := strings.CutPrefix(a, "max_connections="); ok && i > 0 && args[i-1] == "-c" {
+				maxConns, _ = strconv.Atoi(v)
+			}
+		}
+	}
+	used := 1 // the migration Job
+	var sum []string
+	for _, name := range []string{"books-subgraph", "orders-subgraph"} {
+		d, ok := m.deployments[name]
+		if !ok || d.Spec.Replicas == nil {
+			return []error{fmt.Errorf("no Deployment %s with replicas", name)}
+		}
+		replicas := int(*d.Spec.Replicas)
+		for _, h := range m.hpas {
+			if h.Spec.ScaleTargetRef.Kind == "Deployment" && h.Spec.ScaleTargetRef.Name == name {
+				replicas = int(h.Spec.MaxReplicas)
+			}
+		}
+		if ru := d.Spec.Strategy.RollingUpdate; ru != nil && ru.MaxSurge != nil {
+			replicas += ru.MaxSurge.IntValue()
+		}
+		pool := 8
+		if v, ok := m.envValue(d.Spec.Template.Spec.Containers[0], "DB_MAX_CONNS"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return []error{fmt.Errorf("Deployment %s: DB_MAX_CONNS %q", name, v)}
+			}
+			pool = n
+		}
+		used += replicas * pool
+		sum = append(sum, fmt.Sprintf("%s %d x %d", name, replicas, pool))
+	}
+	if used > maxConns-3 {
+		return []error{fmt.Errorf("up to %d connections to PostgreSQL (%s, + 1 for the migration Job); max_connections %d leaves %d",
+			used, strings.Join(sum, " + "), maxConns, maxConns-3)}
+	}
+	return nil
 }
 
 // TestOverlays builds every overlay and holds it to every invariant.
@@ -1004,6 +1054,13 @@ func TestChecksCatchBreakage(t *testing.T) {
 		}},
 		{"subgraph port drift", "config wiring", func(m *manifests) {
 			m.services["orders-subgraph"].Spec.Ports[0].Port = 4002
+		}},
+		{"pools too big", "connections", func(m *manifests) {
+			for _, cm := range m.configMaps {
+				if _, ok := cm.Data["DB_MAX_CONNS"]; ok {
+					cm.Data["DB_MAX_CONNS"] = "30"
+				}
+			}
 		}},
 		{"latest image", "images", func(m *manifests) {
 			m.deployments["router"].Spec.Template.Spec.Containers[0].Image = "bookstore/router:latest"

@@ -35,7 +35,7 @@ func tables(t *testing.T, db *testdb.DB) []string {
 func TestUpDownUp(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewEmpty(t)
-	want := []string{"books.books", "orders.order_items", "orders.orders"}
+	want := []string{"books.books", "books.catalogue_counts", "orders.book_sales", "orders.order_counts", "orders.order_items", "orders.orders"}
 
 	if err := migrations.Check(ctx, db.Admin); !errors.Is(err, migrations.ErrNotMigrated) {
 		t.Fatalf("Check before any migration = %v, want ErrNotMigrated", err)
@@ -99,7 +99,7 @@ func TestConcurrentUpTakesTheLock(t *testing.T) {
 	if version != int64(migrations.Latest()) || dirty {
 		t.Fatalf("schema_migrations = (%d, dirty=%v), want (%d, false)", version, dirty, migrations.Latest())
 	}
-	if got := tables(t, db); len(got) != 3 {
+	if got := tables(t, db); len(got) != 6 {
 		t.Fatalf("tables = %v", got)
 	}
 	if err := migrations.Check(ctx, db.Admin); err != nil {
@@ -170,6 +170,9 @@ func TestRolesHaveLeastPrivilege(t *testing.T) {
 		{"books reads order items", books, `SELECT count(*) FROM orders.order_items`, false},
 		{"books writes orders", books, `INSERT INTO orders.orders (customer_email, total_cents, currency) VALUES ('a@b.co', 0, 'USD')`, false},
 		{"books reads the schema version", books, `SELECT version FROM schema_migrations`, true},
+		{"books reads its counts", books, `SELECT sum(books) FROM books.catalogue_counts`, true},
+		{"books reads units sold", books, `SELECT count(*) FROM orders.book_sales`, false},
+		{"books reads order counts", books, `SELECT count(*) FROM orders.order_counts`, false},
 		{"orders reads orders", orders, `SELECT count(*) FROM orders.orders`, true},
 		{"orders writes orders", orders, `INSERT INTO orders.orders (customer_email, total_cents, currency) VALUES ('a@b.co', 0, 'USD')`, true},
 		{"orders reads the catalogue", orders, `SELECT count(*) FROM books.books`, false},
@@ -181,6 +184,10 @@ func TestRolesHaveLeastPrivilege(t *testing.T) {
 		{"orders reserves stock", orders, `SELECT * FROM books.reserve_stock(ARRAY['` + bookID + `']::uuid[], ARRAY[2])`, true},
 		{"orders releases stock", orders, `SELECT * FROM books.release_stock(ARRAY['` + bookID + `']::uuid[], ARRAY[2])`, true},
 		{"orders reads the schema version", orders, `SELECT version FROM schema_migrations`, true},
+		{"orders reads units sold", orders, `SELECT count(*) FROM orders.book_sales`, true},
+		{"orders reads its counts", orders, `SELECT sum(placed) FROM orders.order_counts`, true},
+		{"orders reads the catalogue's counts", orders, `SELECT count(*) FROM books.catalogue_counts`, false},
+		{"orders changes the catalogue's counts", orders, `UPDATE books.catalogue_counts SET books = 0`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tx, err := tc.conn.Begin(ctx)
@@ -321,4 +328,66 @@ func TestEnsureDatabase(t *testing.T) {
 			t.Fatalf("%s: database %q does not exist", step, name)
 		}
 	}
+}
+
+// Migration 2 adds the counters over the data version 1 holds: each equals
+// a recount of its rows, and down and up again agree.
+func TestCountersBackfill(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewEmpty(t)
+	if err := migrations.Goto(ctx, db.AdminURL, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Seed(ctx, db.Admin); err != nil {
+		t.Fatal(err)
+	}
+	// Orders of version 1: 30 orders over the seed's books, a third cancelled.
+	if _, err := db.Admin.Exec(ctx, `
+WITH o AS (
+  INSERT INTO orders.orders (customer_email, status, total_cents, currency, cancelled_at)
+  SELECT 'c' || n || '@example.com', CASE WHEN n % 3 = 0 THEN 'CANCELLED' ELSE 'PLACED' END, 0, 'USD',
+         CASE WHEN n % 3 = 0 THEN now() END
+    FROM generate_series(1, 30) n
+  RETURNING id, customer_email)
+INSERT INTO orders.order_items (order_id, line_no, book_id, quantity, unit_price_cents)
+SELECT o.id, l, b.id, l, 0
+  FROM o, generate_series(1, 2) l,
+       LATERAL (SELECT id FROM books.books ORDER BY md5(o.customer_email || id) OFFSET l - 1 LIMIT 1) b`); err != nil {
+		t.Fatal(err)
+	}
+	type counts struct {
+		sold, wantSold                         string
+		placed, cancelled, wantPl, wantCa      int
+		books, inStock, wantBooks, wantInStock int
+	}
+	check := func(when string) {
+		t.Helper()
+		var c counts
+		err := db.Admin.QueryRow(ctx, `
+SELECT (SELECT string_agg(book_id || '=' || units_sold, ',' ORDER BY book_id) FROM orders.book_sales WHERE units_sold > 0),
+       (SELECT string_agg(book_id || '=' || n, ',' ORDER BY book_id) FROM (SELECT i.book_id, sum(i.quantity) AS n
+          FROM orders.order_items i JOIN orders.orders o ON o.id = i.order_id AND o.status = 'PLACED' GROUP BY 1) r),
+       (SELECT sum(placed) FROM orders.order_counts), (SELECT sum(cancelled) FROM orders.order_counts),
+       (SELECT count(*) FILTER (WHERE status = 'PLACED') FROM orders.orders), (SELECT count(*) FILTER (WHERE status = 'CANCELLED') FROM orders.orders),
+       (SELECT sum(books) FROM books.catalogue_counts), (SELECT sum(in_stock) FROM books.catalogue_counts),
+       (SELECT count(*) FROM books.books), (SELECT count(*) FILTER (WHERE stock > 0) FROM books.books)`).
+			Scan(&c.sold, &c.wantSold, &c.placed, &c.cancelled, &c.wantPl, &c.wantCa, &c.books, &c.inStock, &c.wantBooks, &c.wantInStock)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if c.sold != c.wantSold || c.placed != c.wantPl || c.cancelled != c.wantCa || c.books != c.wantBooks || c.inStock != c.wantInStock || c.wantPl != 20 {
+			t.Fatalf("%s: counters differ from a recount: %+v", when, c)
+		}
+	}
+	if err := migrations.Up(ctx, db.AdminURL); err != nil {
+		t.Fatal(err)
+	}
+	check("after the backfill")
+	if err := migrations.Goto(ctx, db.AdminURL, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Up(ctx, db.AdminURL); err != nil {
+		t.Fatal(err)
+	}
+	check("after down and up again")
 }

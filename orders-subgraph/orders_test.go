@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"bookstore/graph/gqltest"
 	"bookstore/graph/testdb"
@@ -604,7 +608,7 @@ func TestEntitiesResolveBatchesInOneStatement(t *testing.T) {
 }
 
 // The indexes serve the orders' queries: newest first without a sort, the
-// filters, and units sold per book.
+// filters, and units sold per book (its counter's primary key).
 func TestIndexesServeTheQueries(t *testing.T) {
 	e := start(t, nil)
 	a := e.addBook(t, 1, 100, 100)
@@ -617,7 +621,7 @@ func TestIndexesServeTheQueries(t *testing.T) {
 		{`{ orders(first: 5) { edges { node { id } } } }`, "orders_newest_order", true},
 		{`{ orders(first: 5, filter: {customerEmail: "R@example.com"}) { edges { node { id } } } }`, "orders_email_newest", true},
 		{`{ orders(first: 5, filter: {status: CANCELLED}) { edges { node { id } } } }`, "orders_status_newest", true},
-		{`{ _entities(representations: [{__typename: "Book", id: "` + a + `"}]) { ... on Book { unitsSold } } }`, "order_items_book", false},
+		{`{ _entities(representations: [{__typename: "Book", id: "` + a + `"}]) { ... on Book { unitsSold } } }`, "book_sales_pkey", false},
 	} {
 		t.Run(tc.index, func(t *testing.T) {
 			e.srv.Counter.Reset()
@@ -653,5 +657,232 @@ func TestSerialMutationsSeeFreshUnitsSold(t *testing.T) {
 	got := []int{out.A.Items[0].Book.UnitsSold, out.B.Items[0].Book.UnitsSold, out.C.Items[0].Book.UnitsSold}
 	if got[0] != 1 || got[1] != 2 || got[2] != 3 {
 		t.Errorf("unitsSold after each placeOrder = %v, want [1 2 3]", got)
+	}
+}
+
+// recount compares the counters the triggers keep with the rows they
+// count, and fails the test on any difference.
+func (e *env) recount(t *testing.T) {
+	t.Helper()
+	var diff string
+	err := e.db.Admin.QueryRow(context.Background(), `
+SELECT concat_ws('; ',
+  (SELECT 'book_sales of ' || count(*) || ' books differ from the lines'
+     FROM (SELECT i.book_id, sum(i.quantity) AS n FROM orders.order_items i
+             JOIN orders.orders o ON o.id = i.order_id AND o.status = 'PLACED' GROUP BY i.book_id) r
+     FULL JOIN orders.book_sales s ON s.book_id = r.book_id
+    WHERE COALESCE(r.n, 0) <> COALESCE(s.units_sold, 0) HAVING count(*) > 0),
+  (SELECT 'order_counts say ' || c.placed || ' placed and ' || c.cancelled || ' cancelled, the table has ' || o.placed || ' and ' || o.cancelled
+     FROM (SELECT sum(placed) AS placed, sum(cancelled) AS cancelled FROM orders.order_counts) c,
+          (SELECT count(*) FILTER (WHERE status = 'PLACED') AS placed, count(*) FILTER (WHERE status = 'CANCELLED') AS cancelled FROM orders.orders) o
+    WHERE (c.placed, c.cancelled) <> (o.placed, o.cancelled)),
+  (SELECT 'catalogue_counts say ' || c.books || ' books and ' || c.in_stock || ' in stock, the table has ' || b.books || ' and ' || b.in_stock
+     FROM (SELECT sum(books) AS books, sum(in_stock) AS in_stock FROM books.catalogue_counts) c,
+          (SELECT count(*) AS books, count(*) FILTER (WHERE stock > 0) AS in_stock FROM books.books) b
+    WHERE (c.books, c.in_stock) <> (b.books, b.in_stock)))`).Scan(&diff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff != "" {
+		t.Fatal(diff)
+	}
+}
+
+// Concurrent orders over overlapping books, lines in every order, and
+// concurrent cancellations: nothing deadlocks or fails, and every counter
+// (units sold, orders by status, books in stock) equals a recount of its
+// rows, as do the totalCount and unitsSold the API answers.
+func TestCountersStayExactUnderConcurrency(t *testing.T) {
+	e := start(t, nil)
+	books := make([]string, 5)
+	for i := range books {
+		books[i] = e.addBook(t, i+1, 100, 60) // 60 units: some books sell out
+	}
+	const n = 60
+	placed := make([]string, n)
+	errs := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			// Three books of five, in a rotating order: transactions lock
+			// overlapping books, whatever order the lines name them in.
+			lines := []line{{books[i%5], 1 + i%3}, {books[(i+2)%5], 1}, {books[(i+4)%5], 2}}
+			r := e.place(t, input(fmt.Sprintf("c%d@example.com", i%4), lines...))
+			var out struct{ PlaceOrder order }
+			switch {
+			case len(r.Errors) == 0:
+				if err := json.Unmarshal(r.Data, &out); err != nil {
+					errs[i] = err.Error()
+				}
+				placed[i] = out.PlaceOrder.ID
+			case r.Errors[0].Code() != "INSUFFICIENT_STOCK":
+				errs[i] = r.Raw
+			}
+		})
+	}
+	wg.Wait()
+	cancel := `mutation($id: ID!) { cancelOrder(id: $id) { id } }`
+	for i := range n {
+		if i%3 == 0 && placed[i] != "" {
+			wg.Go(func() {
+				if r := e.admin.Do(t, cancel, map[string]any{"id": placed[i]}); len(r.Errors) > 0 {
+					errs[i] = r.Raw
+				}
+			})
+		}
+		if i%3 == 1 {
+			wg.Go(func() {
+				r := e.place(t, input("late@example.com", line{books[i%5], 1}, line{books[(i+1)%5], 1}))
+				if len(r.Errors) > 0 && r.Errors[0].Code() != "INSUFFICIENT_STOCK" {
+					errs[i] = r.Raw
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != "" {
+			t.Errorf("request %d: %s", i, err)
+		}
+	}
+	e.recount(t)
+
+	var counts struct {
+		All, Placed, Cancelled struct{ TotalCount int }
+	}
+	e.admin.Do(t, `{ all: orders { totalCount } placed: orders(filter: {status: PLACED}) { totalCount }
+  cancelled: orders(filter: {status: CANCELLED}) { totalCount } }`, nil).Decode(t, &counts)
+	var all, cancelled int
+	if err := e.db.Admin.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE status = 'CANCELLED') FROM orders.orders`).Scan(&all, &cancelled); err != nil {
+		t.Fatal(err)
+	}
+	if counts.All.TotalCount != all || counts.Cancelled.TotalCount != cancelled || counts.Placed.TotalCount != all-cancelled {
+		t.Fatalf("totalCount %+v, the table has %d orders, %d cancelled", counts, all, cancelled)
+	}
+	sold := e.unitsSold(t, books...)
+	for i, id := range books {
+		var want int
+		if err := e.db.Admin.QueryRow(context.Background(), `SELECT COALESCE(sum(i.quantity), 0) FROM orders.order_items i
+JOIN orders.orders o ON o.id = i.order_id AND o.status = 'PLACED' WHERE i.book_id = $1`, id).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if sold[i] != want {
+			t.Errorf("unitsSold of book %d = %d, want %d", i, sold[i], want)
+		}
+	}
+	t.Logf("%d orders (%d cancelled); unitsSold %v", all, cancelled, sold)
+}
+
+// An order in flight for a bestseller holds that book's row and its sales
+// counter until it commits; orders for other books go on meanwhile, and
+// the next order for the bestseller waits for it, then counts on top of it.
+func TestABestsellerDoesNotHoldUpOtherBooks(t *testing.T) {
+	e := start(t, nil)
+	ctx := context.Background()
+	best := e.addBook(t, 1, 100, 1000)
+	others := []string{e.addBook(t, 2, 100, 1000), e.addBook(t, 3, 100, 1000)}
+	e.placeOK(t, input("first@example.com", line{best, 1})) // the counter row exists
+
+	// An order for the bestseller, as placeOrder runs it, stopped before
+	// its commit: the book's row is locked (reserve_stock), and so is its
+	// counter (the lines' trigger).
+	conn, err := pgx.Connect(ctx, e.db.OrdersURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT count(*) FROM books.reserve_stock(ARRAY[$1]::uuid[], ARRAY[1])`, best); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE orders.book_sales SET units_sold = units_sold + 1 WHERE book_id = $1`, best); err != nil {
+		t.Fatal(err)
+	}
+
+	// Orders for other books complete while it is open. (The timeout only
+	// turns a hang into a failure.)
+	done := make(chan string, len(others))
+	for i, id := range others {
+		go func() {
+			r := e.place(t, input(fmt.Sprintf("other%d@example.com", i), line{id, 2}))
+			done <- r.Raw
+		}()
+	}
+	for range others {
+		select {
+		case raw := <-done:
+			if strings.Contains(raw, `"errors"`) {
+				t.Fatalf("an order for another book failed: %s", raw)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("an order for another book waited for the bestseller's open transaction")
+		}
+	}
+
+	// The next order for the bestseller queues behind it.
+	queued := make(chan order, 1)
+	go func() { queued <- e.placeOK(t, input("second@example.com", line{best, 1})) }()
+	select {
+	case o := <-queued:
+		t.Fatalf("an order for the bestseller went through while another held it: %+v", o)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-queued
+	if sold := e.unitsSold(t, best, others[0], others[1]); sold[0] != 3 || sold[1] != 2 || sold[2] != 2 {
+		t.Fatalf("unitsSold = %v, want [3 2 2]", sold)
+	}
+}
+
+// Orders placed in the same instant page by id, ascending, whatever the
+// page size and filter: the cursor resumes inside a tie.
+func TestOrdersListBreaksTiesByID(t *testing.T) {
+	e := start(t, nil)
+	a := e.addBook(t, 1, 100, 1000)
+	for range 3 {
+		e.placeOK(t, input("before@example.com", line{a, 1}))
+	}
+	var want []string
+	rows, err := e.db.Admin.Query(context.Background(), `
+WITH o AS (
+  INSERT INTO orders.orders (customer_email, total_cents, currency, created_at)
+  SELECT 'tie@example.com', 100, 'USD', timestamptz '2026-01-01 12:00:00.123456+00' FROM generate_series(1, 7)
+  RETURNING id)
+INSERT INTO orders.order_items (order_id, line_no, book_id, quantity, unit_price_cents)
+SELECT o.id, 1, $1, 1, 100 FROM o RETURNING order_id::text`, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(want)
+	for _, filter := range []map[string]any{nil, {"customerEmail": "TIE@example.com"}, {"status": "PLACED"}} {
+		for _, size := range []int{1, 2, 3, 100} {
+			var got []string
+			vars := map[string]any{"first": size, "filter": filter}
+			for {
+				var p orderPage
+				e.admin.Do(t, ordersQuery, vars).Decode(t, &p)
+				for _, edge := range p.Orders.Edges {
+					if edge.Node.CustomerEmail == "tie@example.com" {
+						got = append(got, edge.Node.ID)
+					}
+				}
+				if !p.Orders.PageInfo.HasNextPage {
+					break
+				}
+				vars["after"] = *p.Orders.PageInfo.EndCursor
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("filter %v, pages of %d: the tied orders come %v, want %v", filter, size, got, want)
+			}
+		}
 	}
 }

@@ -6,8 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,7 +34,8 @@ const MaxStock = 1_000_000
 
 // Store reads and writes the catalogue.
 type Store struct {
-	db *pgxpool.Pool
+	db     *pgxpool.Pool
+	counts searchCounts
 }
 
 // New returns a store over pool.
@@ -166,11 +171,34 @@ var sortSpecs = map[Order]sortSpec{
 	Newest:    {key: "b.created_at", desc: true, keyKind: "time"},
 }
 
+// maxSearch is the longest search term that can match: a title has at
+// most 300 characters, an author 200, and lower() makes at most 3
+// characters of one. A longer term matches nothing.
+const maxSearch = 3 * 300
+
+// matchesNothing reports whether the filter is sure to match no book, so
+// that no statement need run.
+func (f Filter) matchesNothing() bool {
+	return f.Search != nil && utf8.RuneCountInString(*f.Search) > maxSearch
+}
+
 // where renders the filter as SQL conditions.
+//
+// A search is a case-insensitive ILIKE of the escaped term (%, _ and \
+// match themselves) on the title or the author. The trigram indexes serve
+// terms of 3 characters or more. A term of 1 or 2 characters has no
+// trigram: the condition on books.search_grams (migration 3), which every
+// match meets, lets the planner find its few books through that GIN index
+// when the term is rare; when it is common, walking the ordering's index
+// finds a page sooner, and the planner, planning for this very term,
+// chooses that.
 func (f Filter) where(a *pgsql.Args) []string {
 	var conds []string
 	if f.Search != nil {
 		p := a.Add("%" + pgsql.EscapeLike(*f.Search) + "%")
+		if n := utf8.RuneCountInString(*f.Search); n >= 1 && n <= 2 { // "" matches every book
+			conds = append(conds, "books.search_grams(b.title, b.author) @> ARRAY[left(lower("+a.Add(*f.Search)+"::text), 2)]")
+		}
 		conds = append(conds, "(b.title ILIKE "+p+" OR b.author ILIKE "+p+")")
 	}
 	if f.Author != nil {
@@ -187,31 +215,63 @@ func (f Filter) where(a *pgsql.Args) []string {
 }
 
 // List returns one page of the catalogue in one statement.
+//
+// Every page is a range of the ordering's index, however deep: an
+// ascending ordering continues after the cursor with a row comparison,
+// (key, id) > (k, id0). A descending one breaks ties by id ascending, as
+// every ordering does, so "after (k, id0)" is not one row comparison; it is
+// two ranges of the (key DESC, id) index, the rest of k's ties (key = k AND
+// id > id0) then the keys below k (key < k), each limited to the page
+// size, merged in order.
 func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	spec, ok := sortSpecs[p.Order]
 	if !ok {
 		return Page{}, fmt.Errorf("list books: unknown order %q", p.Order)
 	}
-	var a pgsql.Args
-	conds := p.Filter.where(&a)
+	var k any
+	var afterID string
 	if p.After != "" {
-		cond, err := spec.after(p.Order, p.After, &a)
-		if err != nil {
+		var err error
+		if k, afterID, err = spec.decode(p.Order, p.After); err != nil {
 			return Page{}, err
 		}
-		conds = append(conds, cond)
 	}
-	dir := "ASC"
-	if spec.desc {
-		dir = "DESC"
+	if p.Filter.matchesNothing() {
+		return Page{}, nil
 	}
-	q := `SELECT ` + columns + `, ` + spec.key + ` FROM books.books b`
-	if len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
+	var a pgsql.Args
+	filter := p.Filter.where(&a)
+	var kp, ip string
+	if p.After != "" {
+		kp, ip = a.Add(k), a.Add(afterID)+"::uuid"
 	}
-	q += " ORDER BY " + spec.key + " " + dir + ", b.id ASC LIMIT " + a.Add(p.First+1)
+	limit := a.Add(p.First + 1)
+	selectWhere := func(conds ...string) string {
+		q := `SELECT ` + columns + `, ` + spec.key + ` AS sort_key FROM books.books b`
+		if all := append(slices.Clip(filter), conds...); len(all) > 0 {
+			q += " WHERE " + strings.Join(all, " AND ")
+		}
+		return q
+	}
+	var q string
+	switch {
+	case p.After == "" && spec.desc:
+		q = selectWhere() + " ORDER BY " + spec.key + " DESC, b.id LIMIT " + limit
+	case p.After == "":
+		q = selectWhere() + " ORDER BY " + spec.key + ", b.id LIMIT " + limit
+	case !spec.desc:
+		q = selectWhere("("+spec.key+", b.id) > ("+kp+", "+ip+")") + " ORDER BY " + spec.key + ", b.id LIMIT " + limit
+	default:
+		q = `SELECT * FROM ((` + selectWhere(spec.key+" = "+kp, "b.id > "+ip) + ` ORDER BY b.id LIMIT ` + limit + `)
+UNION ALL (` + selectWhere(spec.key+" < "+kp) + ` ORDER BY ` + spec.key + ` DESC, b.id LIMIT ` + limit + `)) p
+ORDER BY p.sort_key DESC, p.id LIMIT ` + limit
+	}
 
-	rows, err := s.db.Query(ctx, q, a...)
+	args := []any(a)
+	if len(filter) > 0 {
+		args = a.PlannedEachTime()
+	}
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("list books: %w", err)
 	}
@@ -238,55 +298,177 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	return page, nil
 }
 
-// after renders "rows after the cursor" for this ordering. Ties break by id
-// ascending in every ordering.
-func (spec sortSpec) after(order Order, c string, a *pgsql.Args) (string, error) {
-	var key any
+// decode reads a cursor of this ordering: the sort key of the last row seen
+// (a string, an int64 or a time.Time) and its id.
+func (spec sortSpec) decode(order Order, c string) (key any, id string, err error) {
+	var dst any
 	switch spec.keyKind {
-	case "text":
-		key = new(string)
+	case "text", "time":
+		dst = new(string)
 	case "int":
-		key = new(int64)
-	case "time":
-		key = new(string)
+		dst = new(int64)
 	}
-	id, err := cursor.Decode(c, string(order), key)
+	id, err = cursor.Decode(c, string(order), dst)
 	if err != nil || !ValidID(id) {
-		return "", ErrBadCursor
+		return nil, "", ErrBadCursor
 	}
-	var k any
-	switch v := key.(type) {
+	switch v := dst.(type) {
 	case *string:
-		k = *v
 		if spec.keyKind == "time" {
 			t, err := time.Parse(time.RFC3339Nano, *v)
 			if err != nil {
-				return "", ErrBadCursor
+				return nil, "", ErrBadCursor
 			}
-			k = t
+			return t, id, nil
 		}
+		return *v, id, nil
 	case *int64:
-		k = *v
+		return *v, id, nil
 	}
-	kp, ip := a.Add(k), a.Add(id)
-	if !spec.desc {
-		return "(" + spec.key + ", b.id) > (" + kp + ", " + ip + "::uuid)", nil
-	}
-	return "(" + spec.key + " < " + kp + " OR (" + spec.key + " = " + kp + " AND b.id > " + ip + "::uuid))", nil
+	return nil, "", ErrBadCursor
 }
 
-// Count returns how many books match the filter.
+// Count returns how many books match the filter, exactly, for the
+// statement's snapshot.
+//
+// The whole catalogue, or only its books in stock or out of stock, is read
+// from the counters the triggers keep (books.catalogue_counts: 16 rows,
+// whatever the number of books); an author's books are counted from the
+// author index alone. A search counts its matches, which costs as many
+// index entries and rows as it matches: a common term matches half the
+// catalogue. So the store keeps the counts of searches it made (see
+// searchCounts), each with the catalogue's change counter as it was; a
+// count is used again only while that counter is the same, read in the
+// statement that uses it, so it is still exact.
 func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
-	var a pgsql.Args
-	q := `SELECT count(*) FROM books.books b`
-	if conds := f.where(&a); len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
+	if f.matchesNothing() {
+		return 0, nil
 	}
-	var n int
-	if err := s.db.QueryRow(ctx, q, a...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count books: %w", err)
+	var a pgsql.Args
+	switch {
+	case f.Search == nil && f.Author == nil:
+		col := "books"
+		if f.InStock != nil && *f.InStock {
+			col = "in_stock"
+		} else if f.InStock != nil {
+			col = "books - in_stock"
+		}
+		var n int64
+		if err := s.db.QueryRow(ctx, `SELECT COALESCE(sum(`+col+`), 0) FROM books.catalogue_counts`).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count books: %w", err)
+		}
+		return int(n), nil
+	case f.Search == nil:
+		var n int64
+		q := `SELECT count(*) FROM books.books b WHERE ` + strings.Join(f.where(&a), " AND ")
+		if err := s.db.QueryRow(ctx, q, a.PlannedEachTime()...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count books: %w", err)
+		}
+		return int(n), nil
+	}
+	key := f.key()
+	if n, version, ok := s.counts.get(key); ok {
+		var now int64
+		if err := s.db.QueryRow(ctx, `SELECT COALESCE(sum(changes), 0) FROM books.catalogue_counts`).Scan(&now); err != nil {
+			return 0, fmt.Errorf("count books: %w", err)
+		}
+		if now == version {
+			return n, nil
+		}
+	}
+	n, version, err := s.countSearch(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	if len(key) <= maxSearchCountKey {
+		s.counts.put(key, n, version)
 	}
 	return n, nil
+}
+
+// countSearch counts a search's matches, with the change counter of the
+// same snapshot (one statement). It plans with sequential scans off: for
+// a term most books match, a scan looks as cheap to the planner as the
+// search indexes, but it would compute books.search_grams for each row,
+// which the index has kept.
+func (s *Store) countSearch(ctx context.Context, f Filter) (n int, version int64, err error) {
+	tx, err := s.db.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return 0, 0, fmt.Errorf("count books: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		return 0, 0, fmt.Errorf("count books: %w", err)
+	}
+	var a pgsql.Args
+	q := `SELECT count(*), (SELECT COALESCE(sum(changes), 0) FROM books.catalogue_counts)
+FROM books.books b WHERE ` + strings.Join(f.where(&a), " AND ")
+	var count int64
+	if err := tx.QueryRow(ctx, q, a.PlannedEachTime()...).Scan(&count, &version); err != nil {
+		return 0, 0, fmt.Errorf("count books: %w", err)
+	}
+	return int(count), version, tx.Commit(ctx)
+}
+
+// key identifies a filter in searchCounts.
+func (f Filter) key() string {
+	var b strings.Builder
+	for _, v := range []*string{f.Search, f.Author} {
+		if v == nil {
+			b.WriteString("-")
+		} else {
+			b.WriteString(strconv.Quote(*v))
+		}
+	}
+	if f.InStock != nil {
+		b.WriteString(strconv.FormatBool(*f.InStock))
+	}
+	return b.String()
+}
+
+// searchCounts keeps the counts of searches, each with the value of the
+// catalogue's change counter (the sum of books.catalogue_counts.changes)
+// in the snapshot it was counted in. The triggers add to that counter, in
+// the same transaction, whenever a book is added or removed, is retitled
+// or re-authored, or goes in or out of stock: whenever any filter's
+// matches can change. Snapshots only ever see more commits, and the
+// counter only grows, so two snapshots that read the same value see the
+// same matches, and the kept count is exact in both.
+type searchCounts struct {
+	mu sync.Mutex
+	m  map[string]searchCount
+}
+
+type searchCount struct {
+	n       int
+	version int64
+}
+
+// maxSearchCounts and maxSearchCountKey bound the memory searchCounts may
+// take (about 3 MB): past maxSearchCounts entries it starts afresh, and a
+// filter of a longer key is counted every time (a long term is rare in
+// the catalogue, so its count is cheap).
+const (
+	maxSearchCounts   = 10_000
+	maxSearchCountKey = 256
+)
+
+func (c *searchCounts) get(key string) (n int, version int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	return e.n, e.version, ok
+}
+
+func (c *searchCounts) put(key string, n int, version int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxSearchCounts {
+		c.m = make(map[string]searchCount)
+	}
+	if e, ok := c.m[key]; !ok || e.version <= version {
+		c.m[key] = searchCount{n: n, version: version}
+	}
 }
 
 // NewBook is a book to add to the catalogue, already validated.

@@ -46,6 +46,9 @@ type Options struct {
 	// BinDir holds initdb and postgres. Empty means: $PG_BIN, else the
 	// newest /usr/lib/postgresql/*/bin, else postgres's directory on PATH.
 	BinDir string
+	// Settings are more server settings, each "name=value", passed as -c
+	// flags (e.g. "shared_preload_libraries=auto_explain").
+	Settings []string
 }
 
 // Cluster is a running PostgreSQL server.
@@ -54,6 +57,7 @@ type Cluster struct {
 	Port    int
 	bin     string
 	temp    bool
+	extra   []string            // Options.Settings
 	cred    *syscall.Credential // the postgres user's, when we are root
 	uid     int                 // owner of the data directory
 	gid     int
@@ -113,7 +117,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	c := &Cluster{DataDir: o.DataDir, Port: o.Port, bin: bin, uid: os.Getuid(), gid: os.Getgid(), password: o.Password}
+	c := &Cluster{DataDir: o.DataDir, Port: o.Port, bin: bin, uid: os.Getuid(), gid: os.Getgid(), password: o.Password, extra: o.Settings}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -207,7 +211,10 @@ func (c *Cluster) start(ctx context.Context, durable bool) error {
 	if !durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
-	logPath := filepath.Join(filepath.Dir(c.DataDir), filepath.Base(c.DataDir)+".log")
+	for _, s := range c.extra {
+		args = append(args, "-c", s)
+	}
+	logPath := c.LogPath()
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("pgcluster: opening the server log: %w", err)
@@ -279,6 +286,12 @@ func (c *Cluster) URL(db string) string {
 		u.User = url.UserPassword("postgres", c.password)
 	}
 	return u.String()
+}
+
+// LogPath returns the server's log file: beside the data directory, named
+// after it with .log added.
+func (c *Cluster) LogPath() string {
+	return filepath.Join(filepath.Dir(c.DataDir), filepath.Base(c.DataDir)+".log")
 }
 
 // PID returns the server's process id.

@@ -5,6 +5,8 @@ package pgsql
 import (
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Args collects positional arguments for a statement built piece by piece.
@@ -14,6 +16,16 @@ type Args []any
 func (a *Args) Add(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
+}
+
+// PlannedEachTime returns the arguments for a query whose best plan
+// depends on their values (a search term, an author, a customer): pgx then
+// sends it as PostgreSQL's unnamed statement, which is planned for the
+// values of each run, rather than as a prepared statement, which switches
+// to one generic plan for every value after five runs. Its description is
+// still cached, so it costs no extra round trip.
+func (a Args) PlannedEachTime() []any {
+	return append([]any{pgx.QueryExecModeCacheDescribe}, a...)
 }
 
 // IsUUID reports whether s has the textual form of a UUID

@@ -22,7 +22,13 @@ type Config struct {
 	// no request is admin.
 	AdminToken string
 	// MaxConns and MinConns size the pool (DB_MAX_CONNS, DB_MIN_CONNS).
+	// PostgreSQL's max_connections bounds the sum over every replica of
+	// every service: see README.md, "Connections".
 	MaxConns, MinConns int32
+	// StatementTimeout bounds one SQL statement on the server
+	// (DB_STATEMENT_TIMEOUT): past it PostgreSQL cancels the statement,
+	// even when its client has gone.
+	StatementTimeout time.Duration
 	// RequestTimeout bounds one GraphQL request (REQUEST_TIMEOUT).
 	RequestTimeout time.Duration
 	// ShutdownTimeout bounds the drain on SIGTERM (SHUTDOWN_TIMEOUT).
@@ -41,6 +47,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("admin_token_set", c.AdminToken != ""),
 		slog.Int("db_max_conns", int(c.MaxConns)),
 		slog.Int("db_min_conns", int(c.MinConns)),
+		slog.Duration("db_statement_timeout", c.StatementTimeout),
 		slog.Duration("request_timeout", c.RequestTimeout),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
@@ -50,15 +57,16 @@ func (c Config) LogValue() slog.Value {
 // FromEnv reads the configuration through getenv (os.Getenv in main).
 func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 	c := Config{
-		Addr:            defaultAddr,
-		DatabaseURL:     getenv("DATABASE_URL"),
-		AdminToken:      getenv("ADMIN_TOKEN"),
-		MaxConns:        10,
-		MinConns:        1,
-		RequestTimeout:  15 * time.Second,
-		ShutdownTimeout: 20 * time.Second,
-		MaxBodyBytes:    1 << 20,
-		LogLevel:        slog.LevelInfo,
+		Addr:             defaultAddr,
+		DatabaseURL:      getenv("DATABASE_URL"),
+		AdminToken:       getenv("ADMIN_TOKEN"),
+		MaxConns:         8,
+		MinConns:         1,
+		StatementTimeout: 5 * time.Second,
+		RequestTimeout:   15 * time.Second,
+		ShutdownTimeout:  20 * time.Second,
+		MaxBodyBytes:     1 << 20,
+		LogLevel:         slog.LevelInfo,
 	}
 	if v := getenv("ADDR"); v != "" {
 		c.Addr = v
@@ -89,6 +97,7 @@ func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 	}
 	intVar("DB_MAX_CONNS", &c.MaxConns, 1)
 	intVar("DB_MIN_CONNS", &c.MinConns, 0)
+	durVar("DB_STATEMENT_TIMEOUT", &c.StatementTimeout)
 	durVar("REQUEST_TIMEOUT", &c.RequestTimeout)
 	durVar("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	if v := getenv("MAX_BODY_BYTES"); v != "" {

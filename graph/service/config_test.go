@@ -13,33 +13,36 @@ func TestFromEnv(t *testing.T) {
 	c, err := FromEnv(env(map[string]string{
 		"DATABASE_URL": "postgres://u:pw@h/db", "ADDR": ":9999", "ADMIN_TOKEN": "t0k3n",
 		"DB_MAX_CONNS": "20", "DB_MIN_CONNS": "2", "REQUEST_TIMEOUT": "3s", "SHUTDOWN_TIMEOUT": "1m",
-		"MAX_BODY_BYTES": "4096", "LOG_LEVEL": "debug",
+		"MAX_BODY_BYTES": "4096", "LOG_LEVEL": "debug", "DB_STATEMENT_TIMEOUT": "750ms",
 	}), ":4001")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != ":9999" || c.MaxConns != 20 || c.MinConns != 2 || c.RequestTimeout != 3*time.Second ||
-		c.ShutdownTimeout != time.Minute || c.MaxBodyBytes != 4096 || c.LogLevel != slog.LevelDebug {
+		c.ShutdownTimeout != time.Minute || c.MaxBodyBytes != 4096 || c.LogLevel != slog.LevelDebug ||
+		c.StatementTimeout != 750*time.Millisecond {
 		t.Fatalf("config %+v", c)
 	}
 	if v := c.LogValue().String(); strings.Contains(v, "t0k3n") || strings.Contains(v, "pw") {
 		t.Fatalf("LogValue leaks a secret: %s", v)
 	}
 	d, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://h/db"}), ":4001")
-	if err != nil || d.Addr != ":4001" || d.MaxConns != 10 || d.RequestTimeout != 15*time.Second || d.MaxBodyBytes != 1<<20 {
+	if err != nil || d.Addr != ":4001" || d.MaxConns != 8 || d.RequestTimeout != 15*time.Second || d.MaxBodyBytes != 1<<20 ||
+		d.StatementTimeout != 5*time.Second {
 		t.Fatalf("defaults %+v, %v", d, err)
 	}
 }
 
 func TestFromEnvRejects(t *testing.T) {
 	for name, m := range map[string]map[string]string{
-		"no database":      {},
-		"pool size":        {"DB_MAX_CONNS": "0"},
-		"min over max":     {"DB_MAX_CONNS": "2", "DB_MIN_CONNS": "5"},
-		"timeout":          {"REQUEST_TIMEOUT": "soon"},
-		"negative timeout": {"SHUTDOWN_TIMEOUT": "-1s"},
-		"body limit":       {"MAX_BODY_BYTES": "12"},
-		"log level":        {"LOG_LEVEL": "loud"},
+		"no database":       {},
+		"pool size":         {"DB_MAX_CONNS": "0"},
+		"min over max":      {"DB_MAX_CONNS": "2", "DB_MIN_CONNS": "5"},
+		"timeout":           {"REQUEST_TIMEOUT": "soon"},
+		"negative timeout":  {"SHUTDOWN_TIMEOUT": "-1s"},
+		"statement timeout": {"DB_STATEMENT_TIMEOUT": "0s"},
+		"body limit":        {"MAX_BODY_BYTES": "12"},
+		"log level":         {"LOG_LEVEL": "loud"},
 	} {
 		if name != "no database" {
 			m["DATABASE_URL"] = "postgres://h/db"

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -763,6 +764,65 @@ func TestBadInput(t *testing.T) {
 
 // TestOrdersDown: with orders-subgraph unreachable the catalogue still
 // answers, unitsSold null; the order routes answer 503.
+// Odd filter values are answered, never a 5xx: terms longer than any
+// title, characters the pattern language would read (%, _, \), unicode
+// that is unusual but valid, and huge e-mails and authors. Each answers
+// 200 with the books (or orders) that match, through REST and GraphQL.
+func TestOddFiltersAreAnswered(t *testing.T) {
+	s := routertest.StartBookstore(t, routertest.Options{})
+	base := s.Router.URL
+	for _, tc := range []struct {
+		name, term string
+		total      int // -1: whatever matches, the same through REST and GraphQL
+	}{
+		{"8 KiB term", strings.Repeat("a", 8<<10), 0},
+		{"901 snowmen", strings.Repeat("☃", 901), 0},
+		{"900 characters", strings.Repeat("e", 900), 0},
+		{"percent", "%", 0},
+		{"underscore", "_", 0},
+		{"backslash", `\`, 0},
+		{"pattern of wildcards", `%_%\%`, 0},
+		{"one letter", "z", -1},
+		{"two letters, another case", "GO", -1},
+		{"spaces", "   ", 0},
+		{"a space", " ", seeded},
+		{"right-to-left mark", "\u200f", 0},
+		{"zero-width joiner", "a\u200db", 0},
+		{"combining accent", "e\u0301", 0},
+		{"emoji", "📚", 0},
+		{"replacement character", "\ufffd", 0},
+		{"a precomposed non-ASCII letter", "ö", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			items, _, _, total := checkPage(t, call(t, base, "GET", "/books?first=100&search="+url.QueryEscape(tc.term), "", "", nil).want(t, 200))
+			if total != strconv.Itoa(len(items)) || (tc.total >= 0 && len(items) != tc.total) {
+				t.Fatalf("REST: totalCount %s and %d items, want %d", total, len(items), tc.total)
+			}
+			r := s.Router.GraphQL(t, `query($s: String) { books(first: 100, filter: {search: $s}) { totalCount edges { node { id } } } }`,
+				map[string]any{"s": tc.term}, nil)
+			if r.Status != 200 || len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"totalCount":`+total) {
+				t.Fatalf("GraphQL (REST said %s): %d %s", total, r.Status, r.Body)
+			}
+		})
+	}
+	// A lone surrogate in a JSON string decodes as U+FFFD: still a term.
+	r := call(t, base, "POST", "/graphql", "application/json", `{"query":"{ books(filter: {search: \"\ud800\"}) { totalCount } }"}`, nil)
+	if r.status != 200 || !bytes.Contains(r.body, []byte(`"totalCount":0`)) {
+		t.Fatalf("a lone surrogate: %d %s", r.status, r.body)
+	}
+	for _, path := range []string{
+		"/books?author=" + strings.Repeat("x", 10<<10),
+		"/books?author=%25&search=_&inStock=false",
+		"/orders?customerEmail=" + strings.Repeat("x", 10<<10) + "%40example.com",
+		"/orders?customerEmail=%25%40example.com&status=CANCELLED",
+	} {
+		_, _, _, total := checkPage(t, call(t, base, "GET", path, "", "", routertest.Admin()).want(t, 200))
+		if total != "0" {
+			t.Fatalf("GET %.60s…: totalCount %s, want 0", path, total)
+		}
+	}
+}
+
 func TestOrdersDown(t *testing.T) {
 	s := routertest.StartBookstore(t, routertest.Options{})
 	target, err := url.Parse(s.Orders[0].URL)

@@ -44,6 +44,7 @@ type bench struct {
 	procs       []*child.Process // in start order
 	failed      bool             // some side had failures
 	nodeVersion string
+	scfg        scaleConfig // -scale only
 
 	books, orders, router, proxy, apollo *child.Process
 	booksURL, ordersURL                  string // the subgraphs' /query

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,8 +22,17 @@ import (
 // it, over a keep-alive client of its own.
 type target struct {
 	name   string
+	method string // "" is POST
 	url    string
 	body   []byte
+	// bodies, when not empty, are sent in turn instead of body: each
+	// request writes something new (placeOrder), so their answers are
+	// not compared with the first.
+	bodies [][]byte
+	next   atomic.Uint64
+	// status is the answer's status every request must get; 0 is 200.
+	status int
+	header http.Header
 	client *http.Client
 	// want is the body of the first response (the pre-flight check); every
 	// later response must be byte-identical, since nothing changes the
@@ -41,8 +51,13 @@ type cpuSource struct {
 
 func newTarget(name, url, query string, conc int, cpu ...cpuSource) *target {
 	body, _ := json.Marshal(map[string]string{"query": query})
+	return newHTTPTarget(name, http.MethodPost, url, body, conc, cpu...)
+}
+
+// newHTTPTarget is a target sending any request: body nil sends none.
+func newHTTPTarget(name, method, url string, body []byte, conc int, cpu ...cpuSource) *target {
 	return &target{
-		name: name, url: url, body: body, cpu: cpu,
+		name: name, method: method, url: url, body: body, cpu: cpu, header: http.Header{},
 		client: &http.Client{
 			Timeout: 30 * time.Second,
 			Transport: &http.Transport{
@@ -59,11 +74,28 @@ func newTarget(name, url, query string, conc int, cpu ...cpuSource) *target {
 // do sends the request once and returns the body, or an error that names
 // the kind of failure (used as a counter key, so kept short and stable).
 func (t *target) do(ctx context.Context) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(t.body))
+	send := t.body
+	if len(t.bodies) > 0 {
+		send = t.bodies[(t.next.Add(1)-1)%uint64(len(t.bodies))]
+	}
+	var rd io.Reader
+	if send != nil {
+		rd = bytes.NewReader(send)
+	}
+	method := t.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.url, rd)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	for k, v := range t.header {
+		req.Header[k] = v
+	}
+	if send != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/json")
 	res, err := t.client.Do(req)
 	if err != nil {
@@ -74,13 +106,17 @@ func (t *target) do(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the body: %v", shortErr(err))
 	}
-	if res.StatusCode != http.StatusOK {
+	want := t.status
+	if want == 0 {
+		want = http.StatusOK
+	}
+	if res.StatusCode != want {
 		return body, fmt.Errorf("HTTP %d", res.StatusCode)
 	}
 	if bytes.Contains(body, []byte(`"errors"`)) {
 		return body, fmt.Errorf(`"errors" in the response`)
 	}
-	if t.want != nil && !bytes.Equal(body, t.want) {
+	if t.want != nil && len(t.bodies) == 0 && !bytes.Equal(body, t.want) {
 		return body, fmt.Errorf("body differs from the first response")
 	}
 	return body, nil

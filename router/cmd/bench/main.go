@@ -40,10 +40,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
 	"time"
+
+	"bookstore/migrations/seedlarge"
 )
 
 func main() {
@@ -103,11 +106,50 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	})
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs) at the end")
 	fs.DurationVar(&cfg.readyWait, "ready-timeout", 2*time.Minute, "time a service gets to become ready")
+	var scale bool
+	var scfg scaleConfig
+	rows := ""
+	fs.BoolVar(&scale, "scale", false, "the scale bench (make bench-scale) instead: the contract's requests on the demo seed and on the large data set of make seed-large, side by side; defaults then: -concurrency 10 -rounds 4 -duration 1s -warmup 1s")
+	fs.StringVar(&scfg.dataDir, "scale-data", "", "-scale: keep the PostgreSQL cluster in `directory` across runs (the large data set is loaded once); empty: a temporary one")
+	fs.IntVar(&scfg.replicas, "replicas", 2, "-scale: replicas of each subgraph per data set, as make run")
+	fs.IntVar(&scfg.sizes.Books, "large-books", seedlarge.Full.Books, "-scale: books of the large data set")
+	fs.IntVar(&scfg.sizes.Orders, "large-orders", seedlarge.Full.Orders, "-scale: orders of the large data set")
+	fs.StringVar(&rows, "rows", "", "-scale: measure only the requests whose names match this `regexp`")
+	fs.BoolVar(&scfg.explain, "explain", true, "-scale: after the rounds, send each read a few times with auto_explain on and list the slow statements")
+	fs.IntVar(&scfg.slowMS, "slow-ms", 10, "-scale: what the explain pass calls slow, in `ms`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if scale {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["concurrency"] {
+			cfg.concurrency = 10
+		}
+		if !set["rounds"] {
+			cfg.rounds = 4
+		}
+		if !set["duration"] {
+			cfg.duration = time.Second
+		}
+		if !set["warmup"] {
+			cfg.warmup = time.Second
+		}
+		if rows != "" {
+			re, err := regexp.Compile(rows)
+			if err != nil {
+				fmt.Fprintln(stderr, "bench: -rows:", err)
+				return 2
+			}
+			scfg.rows = re
+		}
+		if scfg.replicas < 1 {
+			fmt.Fprintln(stderr, "bench: -replicas must be at least 1")
+			return 2
+		}
 	}
 	if fs.NArg() > 0 || cfg.rounds < 1 || cfg.concurrency < 1 || cfg.duration <= 0 || cfg.warmup < 0 || cfg.orders < 20 {
 		fmt.Fprintln(stderr, "bench: want no arguments, -rounds ≥ 1, -concurrency ≥ 1, -duration > 0, -warmup ≥ 0, -orders ≥ 20 (see -help)")
@@ -115,8 +157,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{cfg: cfg, out: stdout, errOut: stderr}
-	err := b.run(ctx)
+	b := &bench{cfg: cfg, out: stdout, errOut: stderr, scfg: scfg}
+	var err error
+	if scale {
+		err = b.runScale(ctx)
+	} else {
+		err = b.run(ctx)
+	}
 	interrupted := ctx.Err() != nil
 	stop() // a second Ctrl-C while stopping kills the bench; Pdeathsig ends the children
 	if serr := b.stopAll(); serr != nil {

@@ -1,0 +1,20 @@
+DROP TRIGGER books_count_insert ON books.books;
+DROP TRIGGER books_count_update ON books.books;
+DROP TRIGGER books_count_delete ON books.books;
+DROP TRIGGER orders_count_insert ON orders.orders;
+DROP TRIGGER orders_count_update ON orders.orders;
+DROP TRIGGER orders_count_delete ON orders.orders;
+DROP TRIGGER order_items_count_insert ON orders.order_items;
+DROP TRIGGER order_items_count_update ON orders.order_items;
+DROP TRIGGER order_items_count_delete ON orders.order_items;
+DROP FUNCTION books.count_books();
+DROP FUNCTION orders.count_orders();
+DROP FUNCTION orders.count_lines();
+DROP TABLE books.catalogue_counts;
+DROP TABLE orders.order_counts;
+DROP TABLE orders.book_sales;
+
+DROP INDEX orders.orders_email_newest;
+CREATE INDEX orders_email_newest ON orders.orders (lower(customer_email), created_at DESC, id);
+DROP INDEX books.books_author_lower;
+CREATE INDEX books_author_lower ON books.books (lower(author));

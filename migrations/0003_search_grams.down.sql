@@ -1,0 +1,3 @@
+ALTER TABLE books.books RESET (fillfactor);
+DROP INDEX books.books_search_grams;
+DROP FUNCTION books.search_grams(text, text);
