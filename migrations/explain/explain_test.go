@@ -1,4 +1,4 @@
-// Package plans holds the EXPLAIN test: on a data set large enough for the
+// Package explain holds the EXPLAIN test: on a data set large enough for the
 // planner's choices to be the ones it makes at scale (seedlarge at 10,000
 // books and 30,000 orders, analyzed), it runs every query and mutation of
 // the contract against the two subgraphs, catches each SQL statement their
@@ -12,7 +12,7 @@
 //     explained with PostgreSQL's generic plan too.
 //
 // A failure names the request, the statement, its arguments and its plan.
-package plans
+package explain
 
 import (
 	"context"
