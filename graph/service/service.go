@@ -36,6 +36,7 @@ import (
 
 	"bookstore/graph/apierror"
 	"bookstore/graph/auth"
+	"bookstore/graph/gqlrun"
 	"bookstore/graph/httpstatus"
 	"bookstore/graph/telemetry"
 	"bookstore/migrations"
@@ -145,7 +146,7 @@ func NewHandler(o Options) http.Handler {
 	gql := handler.New(o.Schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(gqlrun.POST{}) // gqlgen's, with a cheaper write of the response
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.Use(extension.Introspection{}) // also enables _service { sdl } for federation
 	gql.AroundOperations(noteOperation)
