@@ -96,10 +96,11 @@ func (r *queryResolver) Books(ctx context.Context, first *int, after *string, fi
 		Filter:   p.Filter,
 	}
 	for i, e := range page.Edges {
-		conn.Edges[i] = &model.BookEdge{Cursor: e.Cursor, Node: toModel(e.Book)}
+		conn.Edges[i] = model.NewBookEdge(toModel(e.Book), e)
 	}
 	if n := len(page.Edges); n > 0 {
-		conn.PageInfo.EndCursor = &page.Edges[n-1].Cursor
+		end := page.Edges[n-1].Cursor()
+		conn.PageInfo.EndCursor = &end
 	}
 	return conn, nil
 }

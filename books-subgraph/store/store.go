@@ -144,10 +144,21 @@ type ListParams struct {
 	After string
 }
 
-// Edge is one book of a page and its cursor.
+// Edge is one book of a page.
 type Edge struct {
-	Book   *Book
-	Cursor string
+	Book  *Book
+	order Order
+	key   any // the row's sort key
+}
+
+// Cursor returns the edge's cursor. It is encoded on demand: a client
+// seldom selects the cursor of every edge.
+func (e Edge) Cursor() string {
+	key := e.key
+	if t, ok := key.(time.Time); ok {
+		key = t.UTC().Format(time.RFC3339Nano)
+	}
+	return cursor.Encode(string(e.order), key, e.Book.ID)
 }
 
 // Page is one page of the catalogue.
@@ -287,10 +298,7 @@ ORDER BY p.sort_key DESC, p.id LIMIT ` + limit
 			page.HasNextPage = true
 			break
 		}
-		if t, ok := key.(time.Time); ok {
-			key = t.UTC().Format(time.RFC3339Nano)
-		}
-		page.Edges = append(page.Edges, Edge{Book: b, Cursor: cursor.Encode(string(p.Order), key, b.ID)})
+		page.Edges = append(page.Edges, Edge{Book: b, order: p.Order, key: key})
 	}
 	if err := rows.Err(); err != nil {
 		return Page{}, fmt.Errorf("list books: %w", err)

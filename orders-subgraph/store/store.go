@@ -212,10 +212,15 @@ type ListParams struct {
 	After  string
 }
 
-// Edge is one order of a page and its cursor.
+// Edge is one order of a page.
 type Edge struct {
-	Order  *Order
-	Cursor string
+	Order *Order
+}
+
+// Cursor returns the edge's cursor. It is encoded on demand: a client
+// seldom selects the cursor of every edge.
+func (e Edge) Cursor() string {
+	return cursor.Encode(newestFirst, e.Order.CreatedAt.UTC().Format(time.RFC3339Nano), e.Order.ID)
 }
 
 // Page is one page of orders.
@@ -289,9 +294,9 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 		page.HasNextPage = true
 		orders = orders[:p.First]
 	}
-	for _, o := range orders {
-		key := o.CreatedAt.UTC().Format(time.RFC3339Nano)
-		page.Edges = append(page.Edges, Edge{Order: o, Cursor: cursor.Encode(newestFirst, key, o.ID)})
+	page.Edges = make([]Edge, len(orders))
+	for i, o := range orders {
+		page.Edges[i] = Edge{Order: o}
 	}
 	return page, nil
 }

@@ -1398,7 +1398,7 @@ func (ec *executionContext) _BookEdge_cursor(ctx context.Context, field graphql.
 			return ec.fieldContext_BookEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1409,7 +1409,7 @@ func (ec *executionContext) _BookEdge_cursor(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_BookEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BookEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("BookEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _BookEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BookEdge) (ret graphql.Marshaler) {
