@@ -89,7 +89,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]*Book, error) {
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, valid)
+	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, pgsql.UUIDs(valid))
 	if err != nil {
 		return nil, fmt.Errorf("get %d books: %w", len(valid), err)
 	}

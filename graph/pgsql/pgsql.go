@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Args collects positional arguments for a statement built piece by piece.
@@ -49,6 +50,41 @@ func IsUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// UUIDs returns ids as the value of a uuid[] parameter; an id that is not
+// a UUID (see IsUUID) becomes NULL, which equals nothing. pgx would encode
+// a []string too, but only after failing to encode it in binary, and that
+// failure costs it an error message that quotes every id.
+func UUIDs(ids []string) []pgtype.UUID {
+	out := make([]pgtype.UUID, len(ids))
+	for i, id := range ids {
+		if !IsUUID(id) {
+			continue
+		}
+		u := &out[i]
+		for j, k := 0, 0; j < len(id); j++ {
+			if id[j] == '-' {
+				continue
+			}
+			u.Bytes[k/2] = u.Bytes[k/2]<<4 | unhex(id[j])
+			k++
+		}
+		u.Valid = true
+	}
+	return out
+}
+
+// unhex is the value of the hexadecimal digit c.
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
 }
 
 // EscapeLike makes s match literally inside a LIKE or ILIKE pattern that

@@ -167,7 +167,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]*Order, error) {
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, selectOrders+` WHERE o.id = ANY($1::uuid[])`, valid)
+	rows, err := s.db.Query(ctx, selectOrders+` WHERE o.id = ANY($1::uuid[])`, pgsql.UUIDs(valid))
 	if err != nil {
 		return nil, fmt.Errorf("get %d orders: %w", len(valid), err)
 	}
@@ -345,7 +345,7 @@ func (s *Store) UnitsSold(ctx context.Context, bookIDs []string) (map[string]int
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT book_id::text, units_sold FROM orders.book_sales WHERE book_id = ANY($1::uuid[])`, valid)
+	rows, err := s.db.Query(ctx, `SELECT book_id::text, units_sold FROM orders.book_sales WHERE book_id = ANY($1::uuid[])`, pgsql.UUIDs(valid))
 	if err != nil {
 		return nil, fmt.Errorf("units sold of %d books: %w", len(valid), err)
 	}
@@ -437,7 +437,7 @@ func (s *Store) Place(ctx context.Context, no NewOrder) (o *Order, replayed bool
 	}
 	res := make(map[string]reservation, len(ids))
 	rows, err := tx.Query(ctx, `SELECT book_id::text, price_cents, currency, available, reserved
-FROM books.reserve_stock($1::uuid[], $2::integer[])`, ids, qtys)
+FROM books.reserve_stock($1::uuid[], $2::integer[])`, pgsql.UUIDs(ids), qtys)
 	if err != nil {
 		return nil, false, fmt.Errorf("place order: reserve stock: %w", err)
 	}
@@ -497,7 +497,7 @@ WITH o AS (
   SELECT o.id, t.n, t.book_id, t.qty, t.price
     FROM o, unnest($6::uuid[], $7::integer[], $8::integer[]) WITH ORDINALITY AS t(book_id, qty, price, n)
 )
-SELECT id::text FROM o`, no.CustomerEmail, total, currency, key, hash, ids, qtys, prices).Scan(&id)
+SELECT id::text FROM o`, no.CustomerEmail, total, currency, key, hash, pgsql.UUIDs(ids), qtys, prices).Scan(&id)
 	if err != nil {
 		return nil, false, fmt.Errorf("place order: insert: %w", err)
 	}
