@@ -6,8 +6,10 @@ GO    ?= go
 DEV_DB_PORT     ?= 5433
 DEV_ADMIN_TOKEN ?= dev-admin-token
 DEV_DB          = 127.0.0.1:$(DEV_DB_PORT)/bookstore?sslmode=disable
-# make seed-large and make bench-scale take more flags from these.
+# make seed-large, make bench and make bench-scale take more flags from these
+# (e.g. BENCH_FLAGS='-baseline DIR' to measure another build's subgraphs too).
 SEED_LARGE_FLAGS  ?=
+BENCH_FLAGS       ?=
 BENCH_SCALE_FLAGS ?=
 
 # Container images (make images). IMAGE_BUILDER is docker or buildah; empty
@@ -59,8 +61,8 @@ help: ## List the targets.
 test: vet fmt-check ## Run every test against a real PostgreSQL (DATABASE_URL, or a throwaway cluster).
 	$(GO) test -race -count=1 ./...
 
-bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway.
-	$(GO) run ./router/cmd/bench
+bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway (BENCH_FLAGS adds flags).
+	$(GO) run ./router/cmd/bench $(BENCH_FLAGS)
 
 bench-scale: ## Measure the contract's requests on the demo seed and on 100,000 books / 1,000,000 orders, side by side (BENCH_SCALE_FLAGS adds flags; see BENCHMARKS.md).
 	$(GO) run ./router/cmd/bench -scale $(BENCH_SCALE_FLAGS)
