@@ -11,7 +11,17 @@
 //     response path and allocates a map for every object of a response,
 //     and only a concurrently resolved field can ever be deferred
 //     (graphql.FieldSet.ResolveConcurrently), so the group of such an
-//     object stays empty; its zero value says the same.
+//     object stays empty; its zero value says the same;
+//   - a leaf field (a scalar or an enum) whose value is a field of its
+//     object's Go struct is marshalled straight from it, without
+//     graphql.ResolveField, which makes a field context, a context, two
+//     closures and a boxed value for every such field of a response. What
+//     ResolveField adds for such a field is the recovery of a panic (a
+//     struct field read does not panic), errors at the field's path (the
+//     marshallers of a value, or of a nullable pointer, report none) and
+//     the server's field middleware: these fields never reach field
+//     middleware (handler.Server.AroundFields), and the subgraphs install
+//     none (see graph/service).
 //
 // It fails, rather than generating something else, when gqlgen's output no
 // longer has the shapes it changes.
@@ -30,6 +40,7 @@ import (
 	"log"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/99designs/gqlgen/api"
 	"github.com/99designs/gqlgen/codegen/config"
@@ -80,6 +91,7 @@ func rewrite(src []byte) ([]byte, error) {
 		return nil, err
 	}
 	offset := func(p token.Pos) int { return fset.Position(p).Offset }
+	scalarContexts := scalarFieldContexts(f)
 	var edits []edit
 	lists := 0
 	for _, d := range f.Decls {
@@ -96,6 +108,10 @@ func rewrite(src []byte) ([]byte, error) {
 		})
 		if call := deferredGroup(fn.Body); call != nil && !addressTaken(fn.Body, "deferred") {
 			edits = append(edits, edit{offset(call.Pos()), offset(call.End()), "graphql.DeferredGroup{}"})
+		}
+		if marshal, value, ok := plainLeaf(fn, scalarContexts); ok {
+			edits = append(edits, edit{offset(fn.Body.Lbrace) + 1, offset(fn.Body.Rbrace),
+				"\n\treturn ec." + marshal + "(ctx, field.Selections, obj." + value + ")\n"})
 		}
 	}
 	if lists == 0 {
@@ -171,4 +187,123 @@ func isCall(call *ast.CallExpr, pkg, fun string) bool {
 	}
 	id, ok := sel.X.(*ast.Ident)
 	return ok && id.Name == pkg
+}
+
+// scalarFieldContexts returns the names of the generated field-context
+// functions of leaf fields: those returning graphql.NewScalarFieldContext.
+func scalarFieldContexts(f *ast.File) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Recv == nil || fn.Body == nil || len(fn.Body.List) != 1 {
+			continue
+		}
+		if call := returnedCall(fn.Body); call != nil && isCall(call, "graphql", "NewScalarFieldContext") {
+			out[fn.Name.Name] = true
+		}
+	}
+	return out
+}
+
+// plainLeaf reports whether fn is the generated resolution of a leaf field
+// read from a field of its object's struct:
+//
+//	func (ec *executionContext) _T_f(ctx context.Context, field graphql.CollectedField, obj *model.T) (ret graphql.Marshaler) {
+//		return graphql.ResolveField(ctx, ec.OperationContext, field,
+//			func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+//				return ec.fieldContext_T_f(ctx, field) // returns graphql.NewScalarFieldContext(...)
+//			},
+//			func(ctx context.Context) (any, error) { return obj.F, nil },
+//			nil, // no directives
+//			func(ctx context.Context, selections ast.SelectionSet, v V) graphql.Marshaler {
+//				return ec.marshalM(ctx, selections, v)
+//			},
+//			true, nonNull)
+//	}
+//
+// where V is a value type, or a pointer with a nullable (marshalO…)
+// marshaller. It returns the marshaller's name and the struct field's.
+func plainLeaf(fn *ast.FuncDecl, scalarContexts map[string]bool) (marshal, value string, ok bool) {
+	if fn.Recv == nil || fn.Body == nil || len(fn.Body.List) != 1 || fn.Type.Params.NumFields() != 3 {
+		return "", "", false
+	}
+	if p := fn.Type.Params.List; len(p) != 3 || p[0].Names[0].Name != "ctx" || p[1].Names[0].Name != "field" || p[2].Names[0].Name != "obj" {
+		return "", "", false
+	}
+	call := returnedCall(fn.Body)
+	if call == nil || !isCall(call, "graphql", "ResolveField") || len(call.Args) != 9 {
+		return "", "", false
+	}
+	// The field context: a leaf's.
+	fc, ok := call.Args[3].(*ast.FuncLit)
+	if !ok {
+		return "", "", false
+	}
+	fcCall := returnedCall(fc.Body)
+	if fcCall == nil || !isMethodCall(fcCall, "ec") || !scalarContexts[fcCall.Fun.(*ast.SelectorExpr).Sel.Name] {
+		return "", "", false
+	}
+	// The resolver: obj.F, nil.
+	res, ok := call.Args[4].(*ast.FuncLit)
+	if !ok || len(res.Body.List) != 1 {
+		return "", "", false
+	}
+	ret, ok := res.Body.List[0].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 2 || !isIdent(ret.Results[1], "nil") {
+		return "", "", false
+	}
+	sel, ok := ret.Results[0].(*ast.SelectorExpr)
+	if !ok || !isIdent(sel.X, "obj") {
+		return "", "", false
+	}
+	// No directives.
+	if !isIdent(call.Args[5], "nil") {
+		return "", "", false
+	}
+	// The marshaller: of a value, or a nullable one of a pointer.
+	m, ok := call.Args[6].(*ast.FuncLit)
+	if !ok || m.Type.Params.NumFields() != 3 {
+		return "", "", false
+	}
+	mCall := returnedCall(m.Body)
+	if mCall == nil || !isMethodCall(mCall, "ec") || len(mCall.Args) != 3 ||
+		!isIdent(mCall.Args[0], "ctx") || !isIdent(mCall.Args[1], "selections") || !isIdent(mCall.Args[2], "v") {
+		return "", "", false
+	}
+	name := mCall.Fun.(*ast.SelectorExpr).Sel.Name
+	switch m.Type.Params.List[len(m.Type.Params.List)-1].Type.(type) {
+	case *ast.Ident, *ast.SelectorExpr:
+	case *ast.StarExpr:
+		if !strings.HasPrefix(name, "marshalO") {
+			return "", "", false
+		}
+	default:
+		return "", "", false
+	}
+	return name, sel.Sel.Name, true
+}
+
+// returnedCall returns the call of a body that is one return statement of
+// one call, or nil.
+func returnedCall(body *ast.BlockStmt) *ast.CallExpr {
+	if body == nil || len(body.List) != 1 {
+		return nil
+	}
+	ret, ok := body.List[0].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 1 {
+		return nil
+	}
+	call, _ := ret.Results[0].(*ast.CallExpr)
+	return call
+}
+
+// isMethodCall reports whether call calls a method of the variable recv.
+func isMethodCall(call *ast.CallExpr, recv string) bool {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	return ok && isIdent(sel.X, recv)
+}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
 }
