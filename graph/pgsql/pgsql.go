@@ -34,22 +34,8 @@ func (a Args) PlannedEachTime() []any {
 // found" for any other id without asking the database, which would reject
 // it with an error.
 func IsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
-		default:
-			return false
-		}
-	}
-	return true
+	_, ok := parseUUID(s)
+	return ok
 }
 
 // UUIDs returns ids as the value of a uuid[] parameter; an id that is not
@@ -59,32 +45,38 @@ func IsUUID(s string) bool {
 func UUIDs(ids []string) []pgtype.UUID {
 	out := make([]pgtype.UUID, len(ids))
 	for i, id := range ids {
-		if !IsUUID(id) {
-			continue
-		}
-		u := &out[i]
-		for j, k := 0, 0; j < len(id); j++ {
-			if id[j] == '-' {
-				continue
-			}
-			u.Bytes[k/2] = u.Bytes[k/2]<<4 | unhex(id[j])
-			k++
-		}
-		u.Valid = true
+		out[i].Bytes, out[i].Valid = parseUUID(id)
 	}
 	return out
 }
 
-// unhex is the value of the hexadecimal digit c.
+// parseUUID reads the 16 bytes of a UUID's textual form.
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	// Where each byte's two digits start.
+	for i, at := range [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34} {
+		hi, lo := unhex(s[at]), unhex(s[at+1])
+		if hi > 0xf || lo > 0xf {
+			return [16]byte{}, false
+		}
+		u[i] = hi<<4 | lo
+	}
+	return u, true
+}
+
+// unhex returns the value of the hexadecimal digit c, or 0xff.
 func unhex(c byte) byte {
 	switch {
-	case c <= '9':
+	case '0' <= c && c <= '9':
 		return c - '0'
-	case c >= 'a':
+	case 'a' <= c && c <= 'f':
 		return c - 'a' + 10
-	default:
+	case 'A' <= c && c <= 'F':
 		return c - 'A' + 10
 	}
+	return 0xff
 }
 
 // EscapeLike makes s match literally inside a LIKE or ILIKE pattern that
