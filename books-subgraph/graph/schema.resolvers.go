@@ -83,6 +83,7 @@ func (r *queryResolver) Books(ctx context.Context, first *int, after *string, fi
 	if err != nil {
 		return nil, err
 	}
+	p.Columns = selectedColumns(ctx, step{"BookConnection", "edges"}, step{"BookEdge", "node"})
 	page, err := r.Store.List(ctx, p)
 	if errors.Is(err, store.ErrBadCursor) {
 		return nil, apierror.Input("after", "is not a cursor of this list and ordering")
@@ -106,7 +107,7 @@ func (r *queryResolver) Books(ctx context.Context, first *int, after *string, fi
 }
 
 func (r *queryResolver) Book(ctx context.Context, id string) (*model.Book, error) {
-	b, err := r.Store.Get(ctx, id)
+	b, err := r.Store.Get(ctx, id, selectedColumns(ctx))
 	if err != nil || b == nil {
 		return nil, err
 	}

@@ -44,14 +44,59 @@ func New(pool *pgxpool.Pool) *Store { return &Store{db: pool} }
 const columns = `b.id, b.isbn, b.title, b.author, b.description, b.published_year,
   b.price_cents, b.currency, b.stock, b.created_at, b.updated_at`
 
-// scanBook reads the columns of `columns`, then into extra any columns
-// that follow them.
-func scanBook(row pgx.Row, extra ...any) (*Book, error) {
+// Columns are the columns of a book that a read loads besides its id,
+// which every read loads. A Book read without a column holds its zero
+// value there: a request loads what it selects.
+type Columns uint16
+
+// The columns of a book.
+const (
+	ISBN Columns = 1 << iota
+	Title
+	Author
+	Description
+	PublishedYear
+	PriceCents
+	Currency
+	Stock
+	CreatedAt
+	UpdatedAt
+
+	AllColumns = ISBN | Title | Author | Description | PublishedYear | PriceCents | Currency | Stock | CreatedAt | UpdatedAt
+)
+
+// sql returns the select list of the id and c.
+func (c Columns) sql() string {
+	if c == AllColumns {
+		return columns
+	}
+	names := [...]string{"b.isbn", "b.title", "b.author", "b.description", "b.published_year",
+		"b.price_cents", "b.currency", "b.stock", "b.created_at", "b.updated_at"}
+	var b strings.Builder
+	b.WriteString("b.id")
+	for i, n := range names {
+		if c&(1<<i) != 0 {
+			b.WriteString(", ")
+			b.WriteString(n)
+		}
+	}
+	return b.String()
+}
+
+// scanBook reads the id and the columns c (as c.sql() lists them), then
+// into extra any columns that follow them.
+func scanBook(row pgx.Row, c Columns, extra ...any) (*Book, error) {
 	var b Book
-	dest := append([]any{&b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
-		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt}, extra...)
-	err := row.Scan(dest...)
-	if err != nil {
+	fields := [...]any{&b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
+		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt}
+	dest := make([]any, 0, 1+len(fields)+len(extra))
+	dest = append(dest, &b.ID)
+	for i, f := range fields {
+		if c&(1<<i) != 0 {
+			dest = append(dest, f)
+		}
+	}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	return &b, nil
@@ -61,12 +106,13 @@ func scanBook(row pgx.Row, extra ...any) (*Book, error) {
 // else names no book.
 func ValidID(id string) bool { return pgsql.IsUUID(id) }
 
-// Get returns the book with id, or nil when there is none.
-func (s *Store) Get(ctx context.Context, id string) (*Book, error) {
+// Get returns the book with id, or nil when there is none, with the
+// columns c.
+func (s *Store) Get(ctx context.Context, id string, c Columns) (*Book, error) {
 	if !ValidID(id) {
 		return nil, nil
 	}
-	b, err := scanBook(s.db.QueryRow(ctx, `SELECT `+columns+` FROM books.books b WHERE b.id = $1`, id))
+	b, err := scanBook(s.db.QueryRow(ctx, `SELECT `+c.sql()+` FROM books.books b WHERE b.id = $1`, id), c)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -76,9 +122,10 @@ func (s *Store) Get(ctx context.Context, id string) (*Book, error) {
 	return b, nil
 }
 
-// GetMany returns the books with the given ids in one statement. The result
-// lines up with ids: result[i] is the book of ids[i], or nil.
-func (s *Store) GetMany(ctx context.Context, ids []string) ([]*Book, error) {
+// GetMany returns the books with the given ids, with the columns c, in one
+// statement. The result lines up with ids: result[i] is the book of
+// ids[i], or nil.
+func (s *Store) GetMany(ctx context.Context, ids []string, c Columns) ([]*Book, error) {
 	out := make([]*Book, len(ids))
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -89,13 +136,13 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]*Book, error) {
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, pgsql.UUIDs(valid))
+	rows, err := s.db.Query(ctx, `SELECT `+c.sql()+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, pgsql.UUIDs(valid))
 	if err != nil {
 		return nil, fmt.Errorf("get %d books: %w", len(valid), err)
 	}
 	byID := make(map[string]*Book, len(valid))
 	for rows.Next() {
-		b, err := scanBook(rows)
+		b, err := scanBook(rows, c)
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan book: %w", err)
@@ -142,6 +189,8 @@ type ListParams struct {
 	First  int
 	// After is the cursor of the last book of the previous page, or "".
 	After string
+	// Columns are the columns the page's books need.
+	Columns Columns
 }
 
 // Edge is one book of a page.
@@ -258,7 +307,7 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	}
 	limit := a.Add(p.First + 1)
 	selectWhere := func(conds ...string) string {
-		q := `SELECT ` + columns + `, ` + spec.key + ` AS sort_key FROM books.books b`
+		q := `SELECT ` + p.Columns.sql() + `, ` + spec.key + ` AS sort_key FROM books.books b`
 		if all := append(slices.Clip(filter), conds...); len(all) > 0 {
 			q += " WHERE " + strings.Join(all, " AND ")
 		}
@@ -290,7 +339,7 @@ ORDER BY p.sort_key DESC, p.id LIMIT ` + limit
 	var page Page
 	for rows.Next() {
 		var key any
-		b, err := scanBook(rows, &key)
+		b, err := scanBook(rows, p.Columns, &key)
 		if err != nil {
 			return Page{}, fmt.Errorf("list books: scan: %w", err)
 		}
@@ -496,7 +545,7 @@ func (s *Store) Create(ctx context.Context, nb NewBook) (*Book, error) {
 INSERT INTO books.books AS b (isbn, title, author, description, published_year, price_cents, stock)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING `+columns,
-		nb.ISBN, nb.Title, nb.Author, nb.Description, nb.PublishedYear, nb.PriceCents, nb.Stock))
+		nb.ISBN, nb.Title, nb.Author, nb.Description, nb.PublishedYear, nb.PriceCents, nb.Stock), AllColumns)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "books_isbn_key" {
 		return nil, ErrDuplicateISBN
@@ -541,7 +590,7 @@ func (s *Store) Update(ctx context.Context, id string, u Update) (*Book, error) 
 		sets = append(sets, "price_cents = "+a.Add(*u.PriceCents))
 	}
 	if len(sets) == 0 {
-		b, err := s.Get(ctx, id)
+		b, err := s.Get(ctx, id, AllColumns)
 		if err == nil && b == nil {
 			err = ErrNotFound
 		}
@@ -549,7 +598,7 @@ func (s *Store) Update(ctx context.Context, id string, u Update) (*Book, error) 
 	}
 	q := `UPDATE books.books AS b SET ` + strings.Join(sets, ", ") + `, updated_at = now()
 WHERE b.id = ` + a.Add(id) + ` RETURNING ` + columns
-	b, err := scanBook(s.db.QueryRow(ctx, q, a...))
+	b, err := scanBook(s.db.QueryRow(ctx, q, a...), AllColumns)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -579,7 +628,7 @@ UNION ALL
 SELECT `+columns+`, false FROM books.books b WHERE b.id = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
 		id, quantity, MaxStock)
 	var moved bool
-	b, err := scanBook(row, &moved)
+	b, err := scanBook(row, AllColumns, &moved)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, ErrNotFound
