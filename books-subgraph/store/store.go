@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/cursor"
@@ -83,23 +84,36 @@ func (c Columns) sql() string {
 	return b.String()
 }
 
-// scanBook reads the id and the columns c (as c.sql() lists them), then
-// into extra any columns that follow them.
-func scanBook(row pgx.Row, c Columns, extra ...any) (*Book, error) {
-	var b Book
+// scanner reads rows of the id and the columns c (as c.sql() lists them),
+// then of any columns that follow them.
+type scanner struct {
+	c    Columns
+	dest []any // reused from row to row
+}
+
+func newScanner(c Columns) *scanner { return &scanner{c: c, dest: make([]any, 0, 13)} }
+
+// scan reads a row into a new Book, and into extra the columns after c.
+func (s *scanner) scan(row pgx.Row, extra ...any) (*Book, error) {
+	b := new(Book)
 	fields := [...]any{&b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
 		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt}
-	dest := make([]any, 0, 1+len(fields)+len(extra))
-	dest = append(dest, &b.ID)
+	s.dest = append(s.dest[:0], &b.ID)
 	for i, f := range fields {
-		if c&(1<<i) != 0 {
-			dest = append(dest, f)
+		if s.c&(1<<i) != 0 {
+			s.dest = append(s.dest, f)
 		}
 	}
-	if err := row.Scan(append(dest, extra...)...); err != nil {
+	s.dest = append(s.dest, extra...)
+	if err := row.Scan(s.dest...); err != nil {
 		return nil, err
 	}
-	return &b, nil
+	return b, nil
+}
+
+// scanBook reads one row as scanner does.
+func scanBook(row pgx.Row, c Columns, extra ...any) (*Book, error) {
+	return newScanner(c).scan(row, extra...)
 }
 
 // ValidID reports whether id has the form of a book id (a UUID). Anything
@@ -127,34 +141,37 @@ func (s *Store) Get(ctx context.Context, id string, c Columns) (*Book, error) {
 // ids[i], or nil.
 func (s *Store) GetMany(ctx context.Context, ids []string, c Columns) ([]*Book, error) {
 	out := make([]*Book, len(ids))
-	valid := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if ValidID(id) {
-			valid = append(valid, id)
+	keys := pgsql.UUIDs(ids) // an id that is no UUID is NULL
+	valid := make([]pgtype.UUID, 0, len(keys))
+	for _, k := range keys {
+		if k.Valid {
+			valid = append(valid, k)
 		}
 	}
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+c.sql()+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, pgsql.UUIDs(valid))
+	rows, err := s.db.Query(ctx, `SELECT `+c.sql()+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, valid)
 	if err != nil {
 		return nil, fmt.Errorf("get %d books: %w", len(valid), err)
 	}
-	byID := make(map[string]*Book, len(valid))
+	defer rows.Close()
+	byID := make(map[[16]byte]*Book, len(valid))
+	sc := newScanner(c)
 	for rows.Next() {
-		b, err := scanBook(rows, c)
+		b, err := sc.scan(rows)
 		if err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("scan book: %w", err)
 		}
-		byID[b.ID] = b
+		key, _ := pgsql.ParseUUID(b.ID)
+		byID[key] = b
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("get %d books: %w", len(valid), err)
 	}
-	for i, id := range ids {
-		if ValidID(id) {
-			out[i] = byID[strings.ToLower(id)]
+	for i, k := range keys {
+		if k.Valid {
+			out[i] = byID[k.Bytes]
 		}
 	}
 	return out, nil
@@ -337,9 +354,10 @@ ORDER BY p.sort_key DESC, p.id LIMIT ` + limit
 	}
 	defer rows.Close()
 	var page Page
+	sc := newScanner(p.Columns)
 	for rows.Next() {
 		var key any
-		b, err := scanBook(rows, p.Columns, &key)
+		b, err := sc.scan(rows, &key)
 		if err != nil {
 			return Page{}, fmt.Errorf("list books: scan: %w", err)
 		}

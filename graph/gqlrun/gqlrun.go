@@ -25,8 +25,13 @@ func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	_ = workerLimit
 	ret := make(graphql.Array, length)
+	// One allocation each for the elements' field contexts and indexes.
+	fcs := make([]graphql.FieldContext, length)
+	index := make([]int, length)
 	for i := range length {
-		ctx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &i})
+		index[i] = i
+		fcs[i].Index = &index[i]
+		ctx := graphql.WithFieldContext(ctx, &fcs[i])
 		if omitPanicHandler {
 			ret[i] = marshalElement(ctx, i)
 			continue

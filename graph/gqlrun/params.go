@@ -140,19 +140,18 @@ func (d *paramDecoder) string() (string, bool) {
 	if !d.byte('"') {
 		return "", false
 	}
-	start := d.at
-	for d.at < len(d.src) {
-		switch c := d.src[d.at]; {
-		case c == '"':
-			s := string(d.src[start:d.at])
-			d.at++
-			return s, true
-		case c == '\\' || c < 0x20 || c > 0x7e:
+	n := bytes.IndexByte(d.src[d.at:], '"')
+	if n < 0 {
+		return "", false
+	}
+	raw := d.src[d.at : d.at+n]
+	for _, c := range raw {
+		if c == '\\' || c < 0x20 || c > 0x7e {
 			return "", false
 		}
-		d.at++
 	}
-	return "", false
+	d.at += n + 1
+	return string(raw), true
 }
 
 func (d *paramDecoder) value(depth int) (any, bool) {

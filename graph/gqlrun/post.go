@@ -111,18 +111,32 @@ func appendMarshal(dst []byte, v any) []byte {
 // made it.
 func AppendCompact(dst, src []byte) []byte {
 	dst = growFor(dst, len(src))
-	inString, escaped := false, false
 	start := 0 // src[start:i] is still to be copied
 	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if inString {
+		switch src[i] {
+		case ' ', '\t', '\n', '\r':
+			dst = append(dst, src[start:i]...)
+			start = i + 1
+			continue
+		case '"':
+		default:
+			continue
+		}
+		// A string: up to its closing quote.
+		for i++; i < len(src); i++ {
+			for i < len(src) && plainInString[src[i]] == 1 {
+				i++
+			}
+			if i == len(src) {
+				break
+			}
+			c := src[i]
+			if c == '"' {
+				break
+			}
 			switch {
-			case escaped:
-				escaped = false
 			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+				i++ // the escaped byte, whatever it is
 			case c == '<' || c == '>' || c == '&':
 				dst = append(dst, src[start:i]...)
 				dst = append(dst, `\u00`...)
@@ -135,18 +149,23 @@ func AppendCompact(dst, src []byte) []byte {
 				i += 2
 				start = i + 1
 			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case ' ', '\t', '\n', '\r':
-			dst = append(dst, src[start:i]...)
-			start = i + 1
 		}
 	}
 	return append(dst, src[start:]...)
 }
+
+// plainInString is 1 for the bytes AppendCompact copies inside a string
+// as they are: all but ", \, <, >, & and 0xe2, the first byte of U+2028
+// and U+2029.
+const plainInString = "" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x00\x01\x01\x01\x00\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x00\x01\x00\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x00\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x00\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
 
 const hex = "0123456789abcdef"
 

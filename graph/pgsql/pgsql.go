@@ -34,7 +34,7 @@ func (a Args) PlannedEachTime() []any {
 // found" for any other id without asking the database, which would reject
 // it with an error.
 func IsUUID(s string) bool {
-	_, ok := parseUUID(s)
+	_, ok := ParseUUID(s)
 	return ok
 }
 
@@ -45,20 +45,21 @@ func IsUUID(s string) bool {
 func UUIDs(ids []string) []pgtype.UUID {
 	out := make([]pgtype.UUID, len(ids))
 	for i, id := range ids {
-		out[i].Bytes, out[i].Valid = parseUUID(id)
+		out[i].Bytes, out[i].Valid = ParseUUID(id)
 	}
 	return out
 }
 
-// parseUUID reads the 16 bytes of a UUID's textual form.
-func parseUUID(s string) (u [16]byte, ok bool) {
+// ParseUUID returns the 16 bytes of a UUID's textual form, and whether s
+// is one (see IsUUID).
+func ParseUUID(s string) (u [16]byte, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return u, false
 	}
 	// Where each byte's two digits start.
 	for i, at := range [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34} {
-		hi, lo := unhex(s[at]), unhex(s[at+1])
-		if hi > 0xf || lo > 0xf {
+		hi, lo := hexValue[s[at]], hexValue[s[at+1]]
+		if hi|lo == 0xff {
 			return [16]byte{}, false
 		}
 		u[i] = hi<<4 | lo
@@ -66,18 +67,25 @@ func parseUUID(s string) (u [16]byte, ok bool) {
 	return u, true
 }
 
-// unhex returns the value of the hexadecimal digit c, or 0xff.
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10
-	}
-	return 0xff
-}
+// hexValue is the value of each hexadecimal digit, by byte; 0xff for a
+// byte that is none.
+const hexValue = "" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\xff\xff\xff\xff\xff\xff" +
+	"\xff\x0a\x0b\x0c\x0d\x0e\x0f\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\x0a\x0b\x0c\x0d\x0e\x0f\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
+	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
 
 // EscapeLike makes s match literally inside a LIKE or ILIKE pattern that
 // uses the default escape character.
