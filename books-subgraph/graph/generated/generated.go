@@ -3038,7 +3038,7 @@ func (ec *executionContext) _Book(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var bookConnectionImplementors = []string{"BookConnection"}
@@ -3047,7 +3047,7 @@ func (ec *executionContext) _BookConnection(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, bookConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := gqlrun.DeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3082,7 +3082,7 @@ func (ec *executionContext) _BookConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var bookEdgeImplementors = []string{"BookEdge"}
@@ -3120,7 +3120,7 @@ func (ec *executionContext) _BookEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var entityImplementors = []string{"Entity"}
@@ -3162,7 +3162,7 @@ func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet) g
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -3219,7 +3219,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -3257,7 +3257,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var queryImplementors = []string{"Query"}
@@ -3331,7 +3331,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var _ServiceImplementors = []string{"_Service"}
@@ -3364,7 +3364,7 @@ func (ec *executionContext) __Service(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -3417,7 +3417,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -3465,7 +3465,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -3523,7 +3523,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -3581,7 +3581,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -3639,7 +3639,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -3722,7 +3722,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 // endregion **************************** object.gotpl ****************************

@@ -6,12 +6,16 @@
 //   - lists of objects are marshalled in order, in the request's goroutine,
 //     by gqlrun.MarshalSlice, instead of one goroutine per element by
 //     graphql.MarshalSliceConcurrently (see package gqlrun for why);
-//   - an object none of whose fields is resolved concurrently makes no
-//     @defer group: graphql.NewDeferredGroup computes the object's
-//     response path and allocates a map for every object of a response,
-//     and only a concurrently resolved field can ever be deferred
-//     (graphql.FieldSet.ResolveConcurrently), so the group of such an
-//     object stays empty; its zero value says the same;
+//   - an object makes no @defer group unless one of its fields is
+//     deferred: graphql.NewDeferredGroup computes the object's response
+//     path and allocates a map for every object of a response, and only a
+//     deferred field ever joins the group; an object none of whose fields
+//     is resolved concurrently gets the zero group, since only those can
+//     be deferred (graphql.FieldSet.ResolveConcurrently), and the others
+//     get gqlrun.DeferredGroup, which looks at their fields;
+//   - an object's fields are marshalled by gqlrun.Fields, which writes
+//     what graphql.FieldSet does without a map and two closures per
+//     object;
 //   - a leaf field (a scalar or an enum) whose value is a field of its
 //     object's Go struct is marshalled straight from it, without
 //     graphql.ResolveField, which makes a field context, a context, two
@@ -106,8 +110,15 @@ func rewrite(src []byte) ([]byte, error) {
 			}
 			return true
 		})
-		if call := deferredGroup(fn.Body); call != nil && !addressTaken(fn.Body, "deferred") {
-			edits = append(edits, edit{offset(call.Pos()), offset(call.End()), "graphql.DeferredGroup{}"})
+		if call := deferredGroup(fn.Body); call != nil && defines(fn.Body, "fields") {
+			group := "gqlrun.DeferredGroup(ctx, fields)"
+			if !addressTaken(fn.Body, "deferred") {
+				group = "graphql.DeferredGroup{}"
+			}
+			edits = append(edits, edit{offset(call.Pos()), offset(call.End()), group})
+		}
+		if ret := returnedFieldSet(fn.Body); ret != nil {
+			edits = append(edits, edit{offset(ret.Pos()), offset(ret.End()), "gqlrun.Fields(fields, out)"})
 		}
 		if marshal, value, ok := plainLeaf(fn, scalarContexts); ok {
 			edits = append(edits, edit{offset(fn.Body.Lbrace) + 1, offset(fn.Body.Rbrace),
@@ -158,6 +169,40 @@ func deferredGroup(body *ast.BlockStmt) *ast.CallExpr {
 		}
 		if call, ok := as.Rhs[0].(*ast.CallExpr); ok && isCall(call, "graphql", "NewDeferredGroup") {
 			return call
+		}
+	}
+	return nil
+}
+
+// defines reports whether one of body's statements is name := ….
+func defines(body *ast.BlockStmt, name string) bool {
+	for _, st := range body.List {
+		if as, ok := st.(*ast.AssignStmt); ok && as.Tok == token.DEFINE && len(as.Lhs) == 1 && isIdent(as.Lhs[0], name) {
+			return true
+		}
+	}
+	return false
+}
+
+// returnedFieldSet returns the out of the last statement of an object's
+// marshaller, `return out`, where out := graphql.NewFieldSet(fields) is
+// one of body's statements; or nil.
+func returnedFieldSet(body *ast.BlockStmt) ast.Expr {
+	if len(body.List) == 0 {
+		return nil
+	}
+	ret, ok := body.List[len(body.List)-1].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 1 || !isIdent(ret.Results[0], "out") {
+		return nil
+	}
+	for _, st := range body.List {
+		as, ok := st.(*ast.AssignStmt)
+		if !ok || as.Tok != token.DEFINE || len(as.Lhs) != 1 || !isIdent(as.Lhs[0], "out") || len(as.Rhs) != 1 {
+			continue
+		}
+		if call, ok := as.Rhs[0].(*ast.CallExpr); ok && isCall(call, "graphql", "NewFieldSet") &&
+			len(call.Args) == 1 && isIdent(call.Args[0], "fields") {
+			return ret.Results[0]
 		}
 	}
 	return nil

@@ -37,33 +37,60 @@ var functions = []struct{ src, want string }{
 	_ = scalar.DateTime{}
 	return ret
 }`},
-	// An object with no concurrent field: no @defer group.
-	{`func (ec *executionContext) _Plain(ctx context.Context) graphql.Marshaler {
-	out := graphql.NewFieldSet(nil)
+	// An object with no concurrent field: no @defer group; its fields
+	// marshalled by gqlrun.Fields.
+	{`func (ec *executionContext) _Plain(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, plainImplementors)
+	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
 	if n := len(deferred.Defers); n > 0 {
 		ec.ProcessDeferredGroup(deferred)
 	}
 	return out
-}`, `func (ec *executionContext) _Plain(ctx context.Context) graphql.Marshaler {
-	out := graphql.NewFieldSet(nil)
+}`, `func (ec *executionContext) _Plain(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, plainImplementors)
+	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{}
 	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
 	if n := len(deferred.Defers); n > 0 {
 		ec.ProcessDeferredGroup(deferred)
 	}
-	return out
+	return gqlrun.Fields(fields, out)
 }`},
-	// An object with a concurrent field keeps its group.
-	{`func (ec *executionContext) _Concurrent(ctx context.Context) graphql.Marshaler {
-	out := graphql.NewFieldSet(nil)
+	// An object with a concurrent field: a group when a field is deferred.
+	{`func (ec *executionContext) _Concurrent(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, concurrentImplementors)
+	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	out.ResolveConcurrently(ec.OperationContext, &deferred, 0, true, true, nil)
 	out.Dispatch(ctx)
 	if n := len(deferred.Defers); n > 0 {
 		ec.ProcessDeferredGroup(deferred)
 	}
+	return out
+}`, `func (ec *executionContext) _Concurrent(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, concurrentImplementors)
+	out := graphql.NewFieldSet(fields)
+	deferred := gqlrun.DeferredGroup(ctx, fields)
+	out.ResolveConcurrently(ec.OperationContext, &deferred, 0, true, true, nil)
+	out.Dispatch(ctx)
+	if n := len(deferred.Defers); n > 0 {
+		ec.ProcessDeferredGroup(deferred)
+	}
+	return gqlrun.Fields(fields, out)
+}`},
+	// Not an object's field set: left alone.
+	{`func (ec *executionContext) other(ctx context.Context) graphql.Marshaler {
+	out := graphql.NewFieldSet(nil)
+	deferred := graphql.NewDeferredGroup(ctx)
+	_ = deferred
 	return out
 }`, ""},
 	{leaf("name", "obj.Name", "marshalNString2string", "string", scalarContext, "nil"),

@@ -3057,7 +3057,7 @@ func (ec *executionContext) _Book(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, bookImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := gqlrun.DeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3087,7 +3087,7 @@ func (ec *executionContext) _Book(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var entityImplementors = []string{"Entity"}
@@ -3135,7 +3135,7 @@ func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet) g
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -3185,7 +3185,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var orderImplementors = []string{"Order", "_Entity"}
@@ -3253,7 +3253,7 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var orderConnectionImplementors = []string{"OrderConnection"}
@@ -3262,7 +3262,7 @@ func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := gqlrun.DeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -3297,7 +3297,7 @@ func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var orderEdgeImplementors = []string{"OrderEdge"}
@@ -3335,7 +3335,7 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var orderItemImplementors = []string{"OrderItem"}
@@ -3383,7 +3383,7 @@ func (ec *executionContext) _OrderItem(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -3421,7 +3421,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var queryImplementors = []string{"Query"}
@@ -3495,7 +3495,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var _ServiceImplementors = []string{"_Service"}
@@ -3528,7 +3528,7 @@ func (ec *executionContext) __Service(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -3581,7 +3581,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -3629,7 +3629,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -3687,7 +3687,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -3745,7 +3745,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -3803,7 +3803,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -3886,7 +3886,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlrun.Fields(fields, out)
 }
 
 // endregion **************************** object.gotpl ****************************
