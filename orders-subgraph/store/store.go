@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/cursor"
@@ -99,13 +100,13 @@ FROM orders.orders o`
 
 func scanOrder(row pgx.Row) (*Order, error) {
 	var o Order
-	var items *string
+	var items pgtype.Text
 	if err := row.Scan(&o.ID, &o.CustomerEmail, &o.Status, &o.TotalCents, &o.Currency, &o.CreatedAt, &o.CancelledAt, &items); err != nil {
 		return nil, err
 	}
-	if items != nil {
+	if items.Valid {
 		var err error
-		if o.Items, err = parseItems(*items); err != nil {
+		if o.Items, err = parseItems(items.String); err != nil {
 			return nil, fmt.Errorf("order %s: %w", o.ID, err)
 		}
 	}
