@@ -889,19 +889,27 @@ func TestReadsLoadTheSelectedColumns(t *testing.T) {
 		query     string
 		want, not []string // columns the statement reads and does not
 	}{
+		// Columns come in three groups: title and price; author,
+		// currency and stock; the rest (isbn, description, year, dates).
 		{"a page's titles", `{ books(first: 3) { edges { node { id title } } } }`,
-			[]string{"b.title"}, []string{"b.author", "b.description", "b.isbn", "b.created_at"}},
+			[]string{"b.title", "b.price_cents"}, []string{"b.author", "b.description", "b.isbn", "b.created_at"}},
+		{"a page's authors", `{ books(first: 3) { edges { node { id author } } } }`,
+			[]string{"b.author", "b.currency", "b.stock"}, []string{"b.title", "b.description", "b.isbn"}},
 		{"only ids", `{ books(first: 3) { edges { cursor node { __typename id } } pageInfo { endCursor } } }`,
-			nil, []string{"b.title", "b.author", "b.description", "b.price_cents"}},
+			nil, []string{"b.title", "b.author", "b.description", "b.price_cents", "b.isbn"}},
 		{"fragments and aliases", `{ books(first: 3) { a: edges { ...E } b: edges { node { isbn } } } }
 fragment E on BookEdge { node { ... on Book { id author } } }`,
-			[]string{"b.author", "b.isbn"}, []string{"b.title", "b.description"}},
-		{"@include", `query($id: ID!) { book(id: $id) { id title description @include(if: false) stock @include(if: true) } }`,
-			[]string{"b.title", "b.stock"}, []string{"b.description", "b.author"}},
+			[]string{"b.author", "b.isbn"}, nil},
+		{"only details", `{ books(first: 3) { edges { node { id isbn createdAt } } } }`,
+			[]string{"b.isbn", "b.description", "b.created_at"}, []string{"b.title", "b.author", "b.stock"}},
+		{"@include", `query($id: ID!) { book(id: $id) { id updatedAt description @include(if: false) stock @include(if: true) } }`,
+			[]string{"b.updated_at", "b.stock"}, nil},
+		{"@include, the other way", `query($id: ID!) { book(id: $id) { id title description @include(if: false) } }`,
+			[]string{"b.title"}, []string{"b.description", "b.isbn"}},
 		{"inStock reads the stock", `query($id: ID!) { book(id: $id) { id inStock } }`,
-			[]string{"b.stock"}, []string{"b.title"}},
+			[]string{"b.stock"}, []string{"b.title", "b.isbn"}},
 		{"entities", `query($r: [_Any!]!) { _entities(representations: $r) { ... on Book { id title priceCents } } }`,
-			[]string{"b.title", "b.price_cents"}, []string{"b.author", "b.description", "b.currency"}},
+			[]string{"b.title", "b.price_cents"}, []string{"b.author", "b.currency", "b.description", "b.isbn", "b.created_at"}},
 		{"every field", `query($id: ID!) { book(id: $id) { ` + bookFields + ` } }`,
 			[]string{"b.isbn", "b.title", "b.author", "b.description", "b.published_year", "b.price_cents", "b.currency", "b.stock", "b.created_at", "b.updated_at"}, nil},
 	} {
