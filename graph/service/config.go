@@ -25,7 +25,13 @@ type Config struct {
 	MaxConns, MinConns int32
 	// RequestTimeout bounds one GraphQL request (REQUEST_TIMEOUT).
 	RequestTimeout time.Duration
-	// ShutdownTimeout bounds the drain on SIGTERM (SHUTDOWN_TIMEOUT).
+	// DrainPeriod is how long the service keeps serving after SIGTERM,
+	// with /readyz at 503 and every response marked Connection: close,
+	// before it stops accepting connections (DRAIN_PERIOD; 0 stops at
+	// once). See package drain.
+	DrainPeriod time.Duration
+	// ShutdownTimeout bounds the wait for requests in flight once the
+	// service stops accepting, after the drain period (SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes bounds a request body (MAX_BODY_BYTES).
 	MaxBodyBytes int64
@@ -42,6 +48,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_max_conns", int(c.MaxConns)),
 		slog.Int("db_min_conns", int(c.MinConns)),
 		slog.Duration("request_timeout", c.RequestTimeout),
+		slog.Duration("drain_period", c.DrainPeriod),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 	)
@@ -56,6 +63,7 @@ func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 		MaxConns:        10,
 		MinConns:        1,
 		RequestTimeout:  15 * time.Second,
+		DrainPeriod:     5 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
 		MaxBodyBytes:    1 << 20,
 		LogLevel:        slog.LevelInfo,
@@ -91,6 +99,20 @@ func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 	intVar("DB_MIN_CONNS", &c.MinConns, 0)
 	durVar("REQUEST_TIMEOUT", &c.RequestTimeout)
 	durVar("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	orZero := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if v == "0" {
+				d, err = 0, nil
+			}
+			if err != nil || d < 0 {
+				errs = append(errs, fmt.Errorf("%s must be a duration such as 5s, or 0, got %q", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	orZero("DRAIN_PERIOD", &c.DrainPeriod)
 	if v := getenv("MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 {
