@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bookstore/graph/gqltest"
+	"bookstore/graph/service"
 	"bookstore/graph/testdb"
 	"bookstore/orders-subgraph/graph"
 )
@@ -653,5 +654,47 @@ func TestSerialMutationsSeeFreshUnitsSold(t *testing.T) {
 	got := []int{out.A.Items[0].Book.UnitsSold, out.B.Items[0].Book.UnitsSold, out.C.Items[0].Book.UnitsSold}
 	if got[0] != 1 || got[1] != 2 || got[2] != 3 {
 		t.Errorf("unitsSold after each placeOrder = %v, want [1 2 3]", got)
+	}
+}
+
+// TestHungSessionReleasesItsLocks: a replica that hangs inside placeOrder's
+// transaction (SIGSTOP) holds its books' row locks; PostgreSQL ends its
+// session after DB_IDLE_IN_TRANSACTION_TIMEOUT, and an order of the same
+// book from another replica goes through instead of waiting for good.
+func TestHungSessionReleasesItsLocks(t *testing.T) {
+	e := start(t, map[string]string{"DB_IDLE_IN_TRANSACTION_TIMEOUT": "500ms"})
+	book := e.addBook(t, 1, 1000, 10)
+	ctx := context.Background()
+	cfg, err := service.FromEnv(func(k string) string {
+		return map[string]string{"DATABASE_URL": e.db.OrdersURL, "DB_IDLE_IN_TRANSACTION_TIMEOUT": "500ms"}[k]
+	}, ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := service.OpenPool(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// The hung replica: it reserved the book's stock, then stopped.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT * FROM books.reserve_stock($1::uuid[], $2::integer[])`, []string{book}, []int32{1}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := e.anon.Do(t, `mutation($b: ID!) { placeOrder(input: {customerEmail: "hung@example.com", items: [{bookId: $b, quantity: 2}]}) { id } }`,
+		map[string]any{"b": book})
+	if len(r.Errors) > 0 {
+		t.Fatalf("placeOrder behind the hung session: %s", r.Raw)
+	}
+	if waited := time.Since(start); waited < 400*time.Millisecond || waited > 5*time.Second {
+		t.Fatalf("placeOrder waited %v, want about the 500ms timeout", waited)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1`); err == nil {
+		t.Fatal("the hung session survived its idle transaction")
 	}
 }

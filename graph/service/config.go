@@ -25,6 +25,13 @@ type Config struct {
 	MaxConns, MinConns int32
 	// RequestTimeout bounds one GraphQL request (REQUEST_TIMEOUT).
 	RequestTimeout time.Duration
+	// IdleInTransactionTimeout is PostgreSQL's
+	// idle_in_transaction_session_timeout for the service's sessions
+	// (DB_IDLE_IN_TRANSACTION_TIMEOUT; 0 turns it off). The services never
+	// wait inside a transaction, so a session idle in one belongs to a
+	// replica that hangs (stopped, starved): the server ends it, and the
+	// row locks it holds (an order's books) stop blocking the others.
+	IdleInTransactionTimeout time.Duration
 	// DrainPeriod is how long the service keeps serving after SIGTERM,
 	// with /readyz at 503 and every response marked Connection: close,
 	// before it stops accepting connections (DRAIN_PERIOD; 0 stops at
@@ -48,6 +55,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_max_conns", int(c.MaxConns)),
 		slog.Int("db_min_conns", int(c.MinConns)),
 		slog.Duration("request_timeout", c.RequestTimeout),
+		slog.Duration("db_idle_in_transaction_timeout", c.IdleInTransactionTimeout),
 		slog.Duration("drain_period", c.DrainPeriod),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
@@ -57,16 +65,19 @@ func (c Config) LogValue() slog.Value {
 // FromEnv reads the configuration through getenv (os.Getenv in main).
 func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 	c := Config{
-		Addr:            defaultAddr,
-		DatabaseURL:     getenv("DATABASE_URL"),
-		AdminToken:      getenv("ADMIN_TOKEN"),
-		MaxConns:        10,
-		MinConns:        1,
-		RequestTimeout:  15 * time.Second,
-		DrainPeriod:     5 * time.Second,
-		ShutdownTimeout: 20 * time.Second,
-		MaxBodyBytes:    1 << 20,
-		LogLevel:        slog.LevelInfo,
+		Addr:           defaultAddr,
+		DatabaseURL:    getenv("DATABASE_URL"),
+		AdminToken:     getenv("ADMIN_TOKEN"),
+		MaxConns:       10,
+		MinConns:       1,
+		RequestTimeout: 15 * time.Second,
+		DrainPeriod:    5 * time.Second,
+		// Well below the router's subgraph timeout (10 s), so that an
+		// order blocked by a hung replica's locks still answers in time.
+		IdleInTransactionTimeout: 5 * time.Second,
+		ShutdownTimeout:          20 * time.Second,
+		MaxBodyBytes:             1 << 20,
+		LogLevel:                 slog.LevelInfo,
 	}
 	if v := getenv("ADDR"); v != "" {
 		c.Addr = v
@@ -113,6 +124,10 @@ func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 		}
 	}
 	orZero("DRAIN_PERIOD", &c.DrainPeriod)
+	orZero("DB_IDLE_IN_TRANSACTION_TIMEOUT", &c.IdleInTransactionTimeout)
+	if c.IdleInTransactionTimeout > 0 && c.IdleInTransactionTimeout < time.Millisecond {
+		errs = append(errs, fmt.Errorf("DB_IDLE_IN_TRANSACTION_TIMEOUT must be at least 1ms, got %v", c.IdleInTransactionTimeout))
+	}
 	if v := getenv("MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 {

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -36,6 +37,7 @@ import (
 	"bookstore/graph/auth"
 	"bookstore/graph/drain"
 	"bookstore/graph/httpstatus"
+	"bookstore/graph/pgsql"
 	"bookstore/graph/telemetry"
 	"bookstore/migrations"
 )
@@ -59,6 +61,9 @@ func OpenPool(ctx context.Context, cfg Config, tracer pgx.QueryTracer) (*pgxpool
 		pc.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	pc.ConnConfig.RuntimeParams["application_name"] = "bookstore"
+	if cfg.IdleInTransactionTimeout > 0 {
+		pc.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(cfg.IdleInTransactionTimeout.Milliseconds(), 10)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("opening the database pool: %w", err)
@@ -123,7 +128,7 @@ func NewHandler(o Options) http.Handler {
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.Use(extension.Introspection{}) // also enables _service { sdl } for federation
 	gql.AroundOperations(noteOperation)
-	gql.SetErrorPresenter(apierror.Presenter(o.Logger))
+	gql.SetErrorPresenter(presenter(o.Logger))
 	gql.SetRecoverFunc(apierror.Recover(o.Logger))
 
 	var inner http.Handler = gql
@@ -163,12 +168,27 @@ func noteOperation(ctx context.Context, next graphql.OperationHandler) graphql.R
 	return next(ctx)
 }
 
+// presenter is apierror's presenter, but for an error of a database that
+// cannot be reached or is not serving (see pgsql.Unavailable): that is
+// SUBGRAPH_UNAVAILABLE, which tells the client to retry (REST: 503),
+// where any other uncoded error is INTERNAL_SERVER_ERROR.
+func presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	inner := apierror.Presenter(logger)
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		if apierror.Code(err) == "" && pgsql.Unavailable(err) {
+			logger.WarnContext(ctx, "the database is unavailable", "err", err.Error())
+			err = apierror.New(apierror.SubgraphUnavailable, "the service's database is unavailable; retry later", nil)
+		}
+		return inner(ctx, err)
+	}
+}
+
 // jsonTimeout bounds a GraphQL request: past timeout its context is
 // cancelled (so its SQL is cancelled too) and the client gets 503 with a
-// GraphQL error body.
+// GraphQL error body, SUBGRAPH_UNAVAILABLE: it may retry.
 func jsonTimeout(next http.Handler, timeout time.Duration) http.Handler {
 	th := http.TimeoutHandler(next, timeout,
-		`{"errors":[{"message":"the request took longer than `+timeout.String()+`","extensions":{"code":"INTERNAL_SERVER_ERROR"}}],"data":null}`)
+		`{"errors":[{"message":"the request took longer than `+timeout.String()+`","extensions":{"code":"SUBGRAPH_UNAVAILABLE"}}],"data":null}`)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// TimeoutHandler writes its body without a Content-Type; a handler
 		// that finishes in time sets its own, which replaces this one.

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -194,6 +196,36 @@ func listParams(first *int, after *string, filter *model.OrderFilter) (store.Lis
 		}
 	}
 	return p, nil
+}
+
+// settleCommit learns the outcome of a placeOrder whose COMMIT got no
+// answer (the database crashed or went away while committing), so that a
+// committed order is never answered as a failure: it looks the order up
+// with get, every interval, until the database answers or ctx ends (the
+// router gives up on the request, or the service's request timeout). It
+// returns the order when it was committed, and the commit's error (the
+// database's unavailability: SUBGRAPH_UNAVAILABLE, the client may retry)
+// when it was not, or when the database did not answer in time.
+func settleCommit(ctx context.Context, logger *slog.Logger, get func(context.Context, string) (*store.Order, error),
+	unknown *store.CommitUnknownError, interval time.Duration) (*store.Order, error) {
+	logger.WarnContext(ctx, "placeOrder: the commit got no answer; looking the order up", "order", unknown.OrderID, "err", unknown.Err.Error())
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		o, err := get(ctx, unknown.OrderID)
+		switch {
+		case err == nil && o != nil:
+			logger.InfoContext(ctx, "placeOrder: the order was committed", "order", unknown.OrderID)
+			return o, nil
+		case err == nil:
+			return nil, unknown // not committed: the client may retry
+		}
+		select {
+		case <-ctx.Done():
+			return nil, unknown
+		case <-tick.C:
+		}
+	}
 }
 
 // markReplayed tells the client, through the response's extensions, that

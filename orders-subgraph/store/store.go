@@ -38,6 +38,20 @@ var (
 	ErrBadCursor       = cursor.ErrInvalid
 )
 
+// CommitUnknownError reports a Place whose COMMIT got no answer: the
+// connection to PostgreSQL failed while committing, so order OrderID may
+// or may not exist. Get tells, once the database answers again.
+type CommitUnknownError struct {
+	OrderID string
+	Err     error
+}
+
+func (e *CommitUnknownError) Error() string {
+	return "place order: commit of order " + e.OrderID + " unanswered: " + e.Err.Error()
+}
+
+func (e *CommitUnknownError) Unwrap() error { return e.Err }
+
 // UnknownBookError reports an order line naming no book.
 type UnknownBookError struct{ BookID string }
 
@@ -430,6 +444,9 @@ SELECT id::text FROM o`, no.CustomerEmail, total, currency, key, hash, ids, qtys
 		return nil, false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
+		if pgsql.Unavailable(err) {
+			return nil, false, &CommitUnknownError{OrderID: id, Err: err}
+		}
 		return nil, false, fmt.Errorf("place order: commit: %w", err)
 	}
 	return o, false, nil
