@@ -8,10 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"bookstore/graph/gqltest"
 	"bookstore/graph/service"
 	"bookstore/graph/testdb"
 	"bookstore/orders-subgraph/graph"
+	"bookstore/orders-subgraph/store"
 )
 
 const adminToken = "orders-admin-token-0123456789"
@@ -696,5 +699,47 @@ func TestHungSessionReleasesItsLocks(t *testing.T) {
 	}
 	if _, err := tx.Exec(ctx, `SELECT 1`); err == nil {
 		t.Fatal("the hung session survived its idle transaction")
+	}
+}
+
+// TestTxStatus: the status of a transaction, as placeOrder asks it after a
+// COMMIT that got no answer.
+func TestTxStatus(t *testing.T) {
+	db := testdb.New(t)
+	ctx := context.Background()
+	cfg, err := service.FromEnv(func(k string) string { return map[string]string{"DATABASE_URL": db.OrdersURL}[k] }, ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := service.OpenPool(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := store.New(pool)
+	for _, end := range []struct {
+		name, want string
+		end        func(pgx.Tx) error
+	}{
+		{"commit", "committed", func(tx pgx.Tx) error { return tx.Commit(ctx) }},
+		{"rollback", "aborted", func(tx pgx.Tx) error { return tx.Rollback(ctx) }},
+	} {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var xid string
+		if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.TxStatus(ctx, xid); err != nil || got != "in progress" {
+			t.Fatalf("%s: before it: %q, %v", end.name, got, err)
+		}
+		if err := end.end(tx); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.TxStatus(ctx, xid); err != nil || got != end.want {
+			t.Fatalf("after a %s: %q, %v; want %q", end.name, got, err, end.want)
+		}
 	}
 }

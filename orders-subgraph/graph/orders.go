@@ -200,28 +200,38 @@ func listParams(first *int, after *string, filter *model.OrderFilter) (store.Lis
 
 // settleCommit learns the outcome of a placeOrder whose COMMIT got no
 // answer (the database crashed or went away while committing), so that a
-// committed order is never answered as a failure: it looks the order up
-// with get, every interval, until the database answers or ctx ends (the
-// router gives up on the request, or the service's request timeout). It
-// returns the order when it was committed, and the commit's error (the
-// database's unavailability: SUBGRAPH_UNAVAILABLE, the client may retry)
-// when it was not, or when the database did not answer in time.
-func settleCommit(ctx context.Context, logger *slog.Logger, get func(context.Context, string) (*store.Order, error),
-	unknown *store.CommitUnknownError, interval time.Duration) (*store.Order, error) {
-	logger.WarnContext(ctx, "placeOrder: the commit got no answer; looking the order up", "order", unknown.OrderID, "err", unknown.Err.Error())
+// committed order is never answered as a failure. It asks the status of
+// the order's transaction (status), every interval, until it is final:
+// "committed" (then it reads the order with get), or "aborted". A server
+// on its way down may answer "in progress" for a commit it has written,
+// and may not see the order yet, so nothing else counts. It gives up when
+// ctx ends (the router gives up on the request, or the service's request
+// timeout). It returns the order when it was committed, and the commit's
+// error (the database's unavailability: SUBGRAPH_UNAVAILABLE, the client
+// may retry) when it was not, or when the database did not answer in time.
+func settleCommit(ctx context.Context, logger *slog.Logger, status func(context.Context, string) (string, error),
+	get func(context.Context, string) (*store.Order, error), unknown *store.CommitUnknownError, interval time.Duration) (*store.Order, error) {
+	logger.WarnContext(ctx, "placeOrder: the commit got no answer; asking how it ended", "order", unknown.OrderID,
+		"xid", unknown.Xid, "err", unknown.Err.Error())
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		o, err := get(ctx, unknown.OrderID)
+		st, err := status(ctx, unknown.Xid)
 		switch {
-		case err == nil && o != nil:
-			logger.InfoContext(ctx, "placeOrder: the order was committed", "order", unknown.OrderID)
-			return o, nil
-		case err == nil:
-			return nil, unknown // not committed: the client may retry
+		case err != nil:
+		case st == "aborted":
+			logger.WarnContext(ctx, "placeOrder: the order was not committed", "order", unknown.OrderID)
+			return nil, unknown // the client may retry
+		case st == "committed":
+			o, err := get(ctx, unknown.OrderID)
+			if err == nil && o != nil {
+				logger.WarnContext(ctx, "placeOrder: the order was committed", "order", unknown.OrderID)
+				return o, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
+			logger.WarnContext(ctx, "placeOrder: gave up asking how the commit ended", "order", unknown.OrderID, "last_status", st)
 			return nil, unknown
 		case <-tick.C:
 		}

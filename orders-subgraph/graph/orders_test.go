@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -52,23 +51,33 @@ func TestRequestHashIgnoresLineOrderAndEmailCase(t *testing.T) {
 	}
 }
 
-// settleCommit answers a commit that got no answer from what the database
-// says once it answers: the order when it was committed, the commit's
-// error (retry) when not, or when the database stays away.
+// settleCommit answers a commit that got no answer from the final status
+// of its transaction: the order when committed, the commit's error (retry)
+// when aborted, or when the database stays away. "in progress", which a
+// server on its way down may say of a commit it wrote, is not final, and
+// neither is an order not found yet.
 func TestSettleCommit(t *testing.T) {
-	down := fmt.Errorf("get order: %w", syscall.ECONNREFUSED)
+	down := fmt.Errorf("status: %w", syscall.ECONNREFUSED)
+	type answer struct {
+		status string
+		err    error
+	}
+	inProgress, committed, aborted := answer{status: "in progress"}, answer{status: "committed"}, answer{status: "aborted"}
 	placed := &store.Order{ID: "o1"}
 	for _, tc := range []struct {
 		name    string
-		answers []error // get's errors in turn; then it answers found
-		found   bool
+		answers []answer // the status in turn; the last one repeats
+		found   int      // get finds the order from its found-th call on (0: never)
 		timeout time.Duration
 		want    bool // the order comes back
 	}{
-		{name: "committed", found: true, want: true},
-		{name: "committed, found once the database is back", answers: []error{down, down}, found: true, want: true},
-		{name: "not committed", answers: []error{down}, found: false},
-		{name: "the database stays away", answers: slices.Repeat([]error{down}, 1000), timeout: 50 * time.Millisecond},
+		{name: "committed", answers: []answer{committed}, found: 1, want: true},
+		{name: "committed, once the database is back", answers: []answer{{err: down}, {err: down}, committed}, found: 1, want: true},
+		{name: "in progress on a server going down, then committed", answers: []answer{inProgress, {err: down}, committed}, found: 1, want: true},
+		{name: "committed, the order read once it answers", answers: []answer{committed}, found: 3, want: true},
+		{name: "aborted", answers: []answer{{err: down}, aborted}},
+		{name: "in progress for good", answers: []answer{inProgress}, timeout: 50 * time.Millisecond},
+		{name: "the database stays away", answers: []answer{{err: down}}, timeout: 50 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -77,22 +86,27 @@ func TestSettleCommit(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
 				defer cancel()
 			}
-			calls := 0
+			asked, gets := 0, 0
+			status := func(_ context.Context, xid string) (string, error) {
+				if xid != "741" {
+					t.Errorf("asked the status of %q", xid)
+				}
+				a := tc.answers[min(asked, len(tc.answers)-1)]
+				asked++
+				return a.status, a.err
+			}
 			get := func(_ context.Context, id string) (*store.Order, error) {
 				if id != "o1" {
 					t.Errorf("looked up %q", id)
 				}
-				calls++
-				if calls <= len(tc.answers) {
-					return nil, tc.answers[calls-1]
+				gets++
+				if tc.found == 0 || gets < tc.found {
+					return nil, down
 				}
-				if tc.found {
-					return placed, nil
-				}
-				return nil, nil
+				return placed, nil
 			}
-			unknown := &store.CommitUnknownError{OrderID: "o1", Err: down}
-			o, err := settleCommit(ctx, slog.New(slog.DiscardHandler), get, unknown, time.Millisecond)
+			unknown := &store.CommitUnknownError{OrderID: "o1", Xid: "741", Err: down}
+			o, err := settleCommit(ctx, slog.New(slog.DiscardHandler), status, get, unknown, time.Millisecond)
 			if tc.want {
 				if err != nil || o != placed {
 					t.Fatalf("settleCommit = %v, %v; want the order", o, err)

@@ -32,7 +32,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 	o, replayed, err := r.Store.Place(ctx, no)
 	var unknown *store.CommitUnknownError
 	if errors.As(err, &unknown) {
-		o, err = settleCommit(ctx, r.Logger, r.Store.Get, unknown, 100*time.Millisecond)
+		o, err = settleCommit(ctx, r.Logger, r.Store.TxStatus, r.Store.Get, unknown, 100*time.Millisecond)
 	}
 	if err != nil {
 		return nil, placeError(err)
