@@ -143,9 +143,9 @@ const (
 	placeOrder             // POST /orders with an Idempotency-Key
 )
 
-var kindNames = [...]string{"gql-books", "gql-order", "rest-books", "rest-book", "rest-order", "place-order"}
-
-func (k kind) String() string { return kindNames[k] }
+func (k kind) String() string {
+	return [...]string{"gql-books", "gql-order", "rest-books", "rest-book", "rest-order", "place-order"}[k]
+}
 
 // mixed is the usual mix of requests, as weights: reads of every kind and
 // a trickle of orders (1 in 11).

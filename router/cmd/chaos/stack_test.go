@@ -32,6 +32,9 @@ const (
 	// stock is every book's stock in a scenario's database: the load never
 	// runs a book out, so every order outcome is the faults' doing.
 	stock = 100_000
+	// binEnv names a directory of prebuilt books-subgraph, orders-subgraph
+	// and router binaries to run instead of building the module's.
+	binEnv = "BOOKSTORE_CHAOS_BIN"
 )
 
 // env is what the scenarios share: the services' binaries, one durable
@@ -65,14 +68,22 @@ func newEnv(t *testing.T) *env {
 	if err := os.MkdirAll(e.logDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	goCmd := os.Getenv("GO")
-	if goCmd == "" {
-		goCmd = "go"
-	}
-	build := exec.CommandContext(ctx, goCmd, "build", "-o", e.bin+string(filepath.Separator), "./books-subgraph", "./orders-subgraph", "./router")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if dir := os.Getenv(binEnv); dir != "" {
+		// Other binaries, such as an earlier commit's, to measure them.
+		if e.bin, err = filepath.Abs(dir); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("the services' binaries: %s (%s)", e.bin, binEnv)
+	} else {
+		goCmd := os.Getenv("GO")
+		if goCmd == "" {
+			goCmd = "go"
+		}
+		build := exec.CommandContext(ctx, goCmd, "build", "-o", e.bin+string(filepath.Separator), "./books-subgraph", "./orders-subgraph", "./router")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
 	}
 	e.cluster, err = pgcluster.Start(ctx, pgcluster.Options{Durable: true})
 	if err != nil {
