@@ -202,9 +202,11 @@ func listParams(first *int, after *string, filter *model.OrderFilter) (store.Lis
 // answer (the database crashed or went away while committing), so that a
 // committed order is never answered as a failure. It asks the status of
 // the order's transaction (status), every interval, until it is final:
-// "committed" (then it reads the order with get), or "aborted". A server
-// on its way down may answer "in progress" for a commit it has written,
-// and may not see the order yet, so nothing else counts. It gives up when
+// "aborted", or "committed", and then the order, read with get, says
+// whether that commit was ours (after a crash the server may give our
+// transaction's id, which it never logged, to another). A server on its
+// way down may answer "in progress" for a commit it has written, and may
+// not see the order yet, so nothing else counts. It gives up when
 // ctx ends (the router gives up on the request, or the service's request
 // timeout). It returns the order when it was committed, and the commit's
 // error (the database's unavailability: SUBGRAPH_UNAVAILABLE, the client
@@ -224,9 +226,17 @@ func settleCommit(ctx context.Context, logger *slog.Logger, status func(context.
 			return nil, unknown // the client may retry
 		case st == "committed":
 			o, err := get(ctx, unknown.OrderID)
-			if err == nil && o != nil {
+			switch {
+			case err == nil && o != nil:
 				logger.WarnContext(ctx, "placeOrder: the order was committed", "order", unknown.OrderID)
 				return o, nil
+			case err == nil:
+				// Committed, not in progress, and yet no order: the id
+				// is another transaction's. A server that crashed before
+				// our transaction's log reached its disk hands its id
+				// out again; ours did not commit.
+				logger.WarnContext(ctx, "placeOrder: the order was not committed (its transaction id was reused after a crash)", "order", unknown.OrderID)
+				return nil, unknown
 			}
 		}
 		select {

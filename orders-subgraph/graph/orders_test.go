@@ -67,7 +67,7 @@ func TestSettleCommit(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		answers []answer // the status in turn; the last one repeats
-		found   int      // get finds the order from its found-th call on (0: never)
+		found   int      // get finds the order from its found-th call on (0: it errs; -1: no such order)
 		timeout time.Duration
 		want    bool // the order comes back
 	}{
@@ -76,6 +76,7 @@ func TestSettleCommit(t *testing.T) {
 		{name: "in progress on a server going down, then committed", answers: []answer{inProgress, {err: down}, committed}, found: 1, want: true},
 		{name: "committed, the order read once it answers", answers: []answer{committed}, found: 3, want: true},
 		{name: "aborted", answers: []answer{{err: down}, aborted}},
+		{name: "committed, but another transaction: its id was reused after a crash", answers: []answer{committed}, found: -1},
 		{name: "in progress for good", answers: []answer{inProgress}, timeout: 50 * time.Millisecond},
 		{name: "the database stays away", answers: []answer{{err: down}}, timeout: 50 * time.Millisecond},
 	} {
@@ -100,7 +101,10 @@ func TestSettleCommit(t *testing.T) {
 					t.Errorf("looked up %q", id)
 				}
 				gets++
-				if tc.found == 0 || gets < tc.found {
+				switch {
+				case tc.found < 0:
+					return nil, nil
+				case tc.found == 0 || gets < tc.found:
 					return nil, down
 				}
 				return placed, nil

@@ -458,6 +458,8 @@ SELECT id::text, pg_current_xact_id()::text FROM o`, no.CustomerEmail, total, cu
 // "aborted" (rolled back, or in progress when the server crashed) or "in
 // progress". A server going down may still answer "in progress" for a
 // transaction whose commit it has written: only the two others are final.
+// A server that crashed before a transaction's log reached its disk may
+// give its id to a later transaction: "committed" is then that one's.
 func (s *Store) TxStatus(ctx context.Context, xid string) (string, error) {
 	var status *string
 	if err := s.db.QueryRow(ctx, `SELECT pg_xact_status($1::xid8)`, xid).Scan(&status); err != nil {
