@@ -50,7 +50,7 @@ K8S             = $(KUBECTL) --context $(KUBE_CONTEXT) -n bookstore
 K8S_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/k8s
 
 .DEFAULT_GOAL := help
-.PHONY: help test bench bench-scale seed-large vet fmt-check generate check-generated build ide run postman db books orders router \
+.PHONY: help test chaos bench bench-scale seed-large vet fmt-check generate check-generated build ide run postman db books orders router \
         images lint-dockerfiles deploy deploy-manifests undeploy k8s-tools k8s-verify clean
 
 help: ## List the targets.
@@ -58,6 +58,9 @@ help: ## List the targets.
 
 test: vet fmt-check ## Run every test against a real PostgreSQL (DATABASE_URL, or a throwaway cluster).
 	$(GO) test -race -count=1 ./...
+
+chaos: ## Run the full chaos suite: the real stack under load, replicas killed, stopped and rolled, PostgreSQL stopped and crashed (~5 min); figures in out/chaos/.
+	BOOKSTORE_CHAOS=full $(GO) test -count=1 -v -timeout 30m -run '^TestChaos$$' ./router/cmd/chaos/
 
 bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway.
 	$(GO) run ./router/cmd/bench

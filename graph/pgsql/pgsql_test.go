@@ -1,6 +1,17 @@
 package pgsql
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
 
 func TestIsUUID(t *testing.T) {
 	for s, want := range map[string]bool{
@@ -32,5 +43,35 @@ func TestArgs(t *testing.T) {
 	var a Args
 	if p1, p2 := a.Add("x"), a.Add(2); p1 != "$1" || p2 != "$2" || len(a) != 2 || a[1] != 2 {
 		t.Fatalf("%s %s %v", p1, p2, a)
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"refused", fmt.Errorf("list books: %w", refused), true},
+		{"reset", fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{"unexpected EOF", fmt.Errorf("receive message: %w", io.ErrUnexpectedEOF), true},
+		{"conn closed", fmt.Errorf("query: %w", pgconn.ErrConnClosed), true},
+		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, true},
+		{"crash shutdown", &pgconn.PgError{Code: "57P02"}, true},
+		{"starting up", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "57P03"}), true},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, true},
+		{"connection failure", &pgconn.PgError{Code: "08006"}, true},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
+		{"undefined table", &pgconn.PgError{Code: "42P01"}, false},
+		{"statement timeout", &pgconn.PgError{Code: "57014"}, false},
+		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), false},
+		{"cancelled", context.Canceled, false},
+		{"plain", errors.New("no rows"), false},
+	} {
+		if got := Unavailable(tc.err); got != tc.want {
+			t.Errorf("%s: Unavailable(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
 	}
 }
