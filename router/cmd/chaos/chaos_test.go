@@ -602,8 +602,8 @@ func scenarioPostgresCrash(t *testing.T, s suite) {
 }
 
 // scenarioSlowSubgraph: orders-subgraph answers slower than the router's
-// timeout for it (its tables are locked). Reads of the catalogue answer in
-// time, with the books' data and unitsSold null with SUBGRAPH_UNAVAILABLE;
+// timeout for it (its tables are locked: orders, and book_sales, which
+// unitsSold reads). Reads of the catalogue answer in time, with the books' data and unitsSold null with SUBGRAPH_UNAVAILABLE;
 // once the subgraph is fast again, the router's goroutines and sockets
 // settle back.
 func scenarioSlowSubgraph(t *testing.T, s suite) {
@@ -650,11 +650,11 @@ func scenarioSlowSubgraph(t *testing.T, s suite) {
 			t.Error(err)
 			return
 		}
-		if _, err := tx.Exec(ctx, `LOCK TABLE orders.orders IN ACCESS EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE orders.orders, orders.book_sales IN ACCESS EXCLUSIVE MODE`); err != nil {
 			t.Error(err)
 			return
 		}
-		rep.add("orders.orders locked at %s: orders-subgraph's reads wait (router timeout for orders %s)", sec(time.Since(start)), timeout)
+		rep.add("orders.orders and orders.book_sales locked at %s: orders-subgraph's reads wait (router timeout for orders %s)", sec(time.Since(start)), timeout)
 		sleepUntil(ctx, start, slowAt+slowFor-500*time.Millisecond)
 		peak = sample(ctx)
 		sleepUntil(ctx, start, slowAt+slowFor)
