@@ -52,7 +52,7 @@ K8S             = $(KUBECTL) --context $(KUBE_CONTEXT) -n bookstore
 K8S_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/k8s
 
 .DEFAULT_GOAL := help
-.PHONY: help test bench bench-scale seed-large vet fmt-check generate check-generated build ide run postman db books orders router \
+.PHONY: help test chaos bench bench-scale seed-large vet fmt-check generate check-generated build ide run postman db books orders router \
         images lint-dockerfiles deploy deploy-manifests undeploy k8s-tools k8s-verify clean
 
 help: ## List the targets.
@@ -60,6 +60,9 @@ help: ## List the targets.
 
 test: vet fmt-check ## Run every test against a real PostgreSQL (DATABASE_URL, or a throwaway cluster).
 	$(GO) test -race -count=1 ./...
+
+chaos: ## Run the full chaos suite: the real stack under load, replicas killed, stopped and rolled, PostgreSQL stopped and crashed (~5 min); figures in out/chaos/.
+	BOOKSTORE_CHAOS=full $(GO) test -count=1 -v -timeout 30m -run '^TestChaos$$' ./router/cmd/chaos/
 
 bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway (BENCH_FLAGS adds flags).
 	$(GO) run ./router/cmd/bench $(BENCH_FLAGS)
@@ -74,9 +77,9 @@ fmt-check: ## Fail when a Go file is not gofmt-formatted.
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$files" ]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
 
-generate: ## Regenerate the gqlgen code of both subgraphs after a schema change (gqlgen, then graph/cmd/generate's one change).
-	cd books-subgraph && $(GO) run ../graph/cmd/generate
-	cd orders-subgraph && $(GO) run ../graph/cmd/generate
+generate: ## Regenerate the gqlgen code of both subgraphs after a schema change (go tool gqlgen generate, then graph/cmd/generate's changes to its output).
+	cd books-subgraph && $(GO) tool gqlgen generate && $(GO) run ../graph/cmd/generate
+	cd orders-subgraph && $(GO) tool gqlgen generate && $(GO) run ../graph/cmd/generate
 
 check-generated: generate ## Fail when the committed gqlgen code is not what the schemas generate.
 	@git diff --exit-code --stat -- books-subgraph orders-subgraph || \

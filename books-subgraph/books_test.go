@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
@@ -973,5 +974,40 @@ fragment E on BookEdge { node { ... on Book { id author } } }`,
 				t.Errorf("no book with an id in the answer: %s", r.Raw)
 			}
 		})
+	}
+}
+
+// TestDatabaseDown: with PostgreSQL unreachable, a request fails fast with
+// SUBGRAPH_UNAVAILABLE, which tells the client to retry, never
+// INTERNAL_SERVER_ERROR; /readyz answers 503.
+func TestDatabaseDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	srv := gqltest.StartSubgraph(t, "books-subgraph", "postgres://books_app:x@"+addr+"/bookstore?sslmode=disable",
+		map[string]string{"ADMIN_TOKEN": adminToken}, graph.Build)
+	admin := (&gqltest.Client{URL: srv.URL + "/query"}).AsAdmin(adminToken)
+	for _, q := range []string{
+		`{ books(first: 2) { edges { node { title } } } }`,
+		`{ book(id: "96d4816c-1d71-3e59-2cd2-8f7f36d767b9") { title } }`,
+		`mutation { restockBook(id: "96d4816c-1d71-3e59-2cd2-8f7f36d767b9", quantity: 1) { stock } }`,
+	} {
+		start := time.Now()
+		r := admin.Do(t, q, nil)
+		r.WantError(t, "SUBGRAPH_UNAVAILABLE")
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("%s failed after %v", q, took)
+		}
+	}
+	res, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz = %d with the database down", res.StatusCode)
 	}
 }

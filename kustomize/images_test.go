@@ -713,7 +713,9 @@ func (e *imageEnv) runStack(ctx context.Context, t *testing.T, tag string) {
 	}
 	seeded := imageSeededTitles(ctx, t, adminURL)
 
-	// The services, each on a free port of 127.0.0.1.
+	// The services, each on a free port of 127.0.0.1. Each drains for a
+	// second on SIGTERM, not the default 5 s: nothing balances over them
+	// here (the chaos suite, router/cmd/chaos, tests the drain).
 	booksPort, ordersPort, routerPort := freePort(t), freePort(t), freePort(t)
 	books := e.start(ctx, t, "books-subgraph", tag, []string{
 		"ADDR=127.0.0.1:" + strconv.Itoa(booksPort),
@@ -722,6 +724,7 @@ func (e *imageEnv) runStack(ctx context.Context, t *testing.T, tag string) {
 		"DATABASE_URL=" + loginURL(imageBooksLogin, ""),
 		"PGPASSWORD=" + booksPassword,
 		"ADMIN_TOKEN=" + adminToken,
+		"DRAIN_PERIOD=1s",
 	})
 	orders := e.start(ctx, t, "orders-subgraph", tag, []string{
 		"ADDR=127.0.0.1:" + strconv.Itoa(ordersPort),
@@ -729,9 +732,11 @@ func (e *imageEnv) runStack(ctx context.Context, t *testing.T, tag string) {
 		"PGPASSWORD=" + ordersPassword,
 		"ADMIN_TOKEN=" + adminToken,
 		"ORDERS_LIST_PUBLIC=true",
+		"DRAIN_PERIOD=1s",
 	})
 	router := e.start(ctx, t, "router", tag, []string{
 		fmt.Sprintf("SUBGRAPHS=books=http://127.0.0.1:%d/query;orders=http://127.0.0.1:%d/query", booksPort, ordersPort),
+		"DRAIN_PERIOD=1s",
 	}, "--listen", "127.0.0.1:"+strconv.Itoa(routerPort))
 
 	running := []struct {

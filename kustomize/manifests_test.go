@@ -473,9 +473,14 @@ func checkProbes(m *manifests) []error {
 }
 
 // checkGracefulStop: a preStop pause lets endpoints drain, and the grace
-// period covers it plus the service's own drain (SHUTDOWN_TIMEOUT).
+// period covers it plus the service's own drain (DRAIN_PERIOD, serving on
+// while unready) and its wait for requests in flight (SHUTDOWN_TIMEOUT).
+// The router closes idle subgraph connections (SUBGRAPH_IDLE_TIMEOUT,
+// default 2 s) before a draining subgraph would close one under a request:
+// sooner than every subgraph's DRAIN_PERIOD.
 func checkGracefulStop(m *manifests) []error {
 	var errs []error
+	drainOf := map[string]time.Duration{}
 	for _, w := range m.workloads() {
 		if w.kind == "Job" {
 			continue
@@ -489,19 +494,42 @@ func checkGracefulStop(m *manifests) []error {
 				errs = append(errs, fmt.Errorf("%s %s/%s: no preStop pause of at least 3 s", w.kind, w.name, c.Name))
 				continue
 			}
-			drain := time.Duration(0)
-			if v, ok := m.envValue(c, "SHUTDOWN_TIMEOUT"); ok {
+			need := time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
+			_, isService := services[w.name]
+			for _, name := range []string{"DRAIN_PERIOD", "SHUTDOWN_TIMEOUT"} {
+				v, ok := m.envValue(c, name)
+				if !ok {
+					if isService {
+						errs = append(errs, fmt.Errorf("%s %s: %s is not set", w.kind, w.name, name))
+					}
+					continue
+				}
 				d, err := time.ParseDuration(v)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("%s %s: SHUTDOWN_TIMEOUT=%q: %w", w.kind, w.name, v, err))
+					errs = append(errs, fmt.Errorf("%s %s: %s=%q: %w", w.kind, w.name, name, v, err))
 				}
-				drain = d
-			} else if _, isService := services[w.name]; isService {
-				errs = append(errs, fmt.Errorf("%s %s: SHUTDOWN_TIMEOUT is not set", w.kind, w.name))
+				if name == "DRAIN_PERIOD" {
+					drainOf[w.name] = d
+				}
+				need += d
 			}
-			need := time.Duration(c.Lifecycle.PreStop.Sleep.Seconds)*time.Second + drain
 			if time.Duration(grace)*time.Second <= need {
-				errs = append(errs, fmt.Errorf("%s %s: grace period %ds does not cover preStop + drain (%s)", w.kind, w.name, grace, need))
+				errs = append(errs, fmt.Errorf("%s %s: grace period %ds does not cover preStop + drain + shutdown (%s)", w.kind, w.name, grace, need))
+			}
+		}
+	}
+	if r, ok := m.deployments["router"]; ok {
+		idle := 2 * time.Second
+		if v, ok := m.envValue(r.Spec.Template.Spec.Containers[0], "SUBGRAPH_IDLE_TIMEOUT"); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("router: SUBGRAPH_IDLE_TIMEOUT=%q: %w", v, err))
+			}
+			idle = d
+		}
+		for _, sub := range []string{"books-subgraph", "orders-subgraph"} {
+			if d, ok := drainOf[sub]; ok && idle >= d {
+				errs = append(errs, fmt.Errorf("router: SUBGRAPH_IDLE_TIMEOUT %s is not below %s's DRAIN_PERIOD %s", idle, sub, d))
 			}
 		}
 	}
@@ -785,6 +813,17 @@ func (m *manifests) envValue(c corev1.Container, name string) (string, bool) {
 	return "", false
 }
 
+// configMapOf returns the ConfigMap a Deployment's container takes its
+// environment from, whatever suffix the generator gave its name.
+func (m *manifests) configMapOf(deployment string) *corev1.ConfigMap {
+	for _, ef := range m.deployments[deployment].Spec.Template.Spec.Containers[0].EnvFrom {
+		if ef.ConfigMapRef != nil {
+			return m.configMaps[ef.ConfigMapRef.Name]
+		}
+	}
+	return nil
+}
+
 // serviceAddr reports whether host:port names a Service of the overlay.
 func (m *manifests) serviceAddr(hostport string) error {
 	host, port, err := net.SplitHostPort(hostport)
@@ -1017,6 +1056,15 @@ func TestChecksCatchBreakage(t *testing.T) {
 		}},
 		{"short grace", "graceful stop", func(m *manifests) {
 			*m.deployments["router"].Spec.Template.Spec.TerminationGracePeriodSeconds = 10
+		}},
+		{"grace without the drain", "graceful stop", func(m *manifests) {
+			*m.deployments["books-subgraph"].Spec.Template.Spec.TerminationGracePeriodSeconds = 22
+		}},
+		{"no drain period", "graceful stop", func(m *manifests) {
+			delete(m.configMapOf("orders-subgraph").Data, "DRAIN_PERIOD")
+		}},
+		{"idle connections outlive the drain", "graceful stop", func(m *manifests) {
+			m.configMapOf("router").Data["SUBGRAPH_IDLE_TIMEOUT"] = "5s"
 		}},
 		{"postgres exposed", "exposure", func(m *manifests) { m.services["postgres"].Spec.Type = corev1.ServiceTypeNodePort }},
 		{"stale selector", "service selector", func(m *manifests) {

@@ -13,8 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"bookstore/graph/gqltest"
+	"bookstore/graph/service"
 	"bookstore/graph/testdb"
 	"bookstore/orders-subgraph/graph"
+	"bookstore/orders-subgraph/store"
 )
 
 const adminToken = "orders-admin-token-0123456789"
@@ -883,6 +885,90 @@ SELECT o.id, 1, $1, 1, 100 FROM o RETURNING order_id::text`, a)
 			if !slices.Equal(got, want) {
 				t.Errorf("filter %v, pages of %d: the tied orders come %v, want %v", filter, size, got, want)
 			}
+		}
+	}
+}
+
+// TestHungSessionReleasesItsLocks: a replica that hangs inside placeOrder's
+// transaction (SIGSTOP) holds its books' row locks; PostgreSQL ends its
+// session after DB_IDLE_IN_TRANSACTION_TIMEOUT, and an order of the same
+// book from another replica goes through instead of waiting for good.
+func TestHungSessionReleasesItsLocks(t *testing.T) {
+	e := start(t, map[string]string{"DB_IDLE_IN_TRANSACTION_TIMEOUT": "500ms"})
+	book := e.addBook(t, 1, 1000, 10)
+	ctx := context.Background()
+	cfg, err := service.FromEnv(func(k string) string {
+		return map[string]string{"DATABASE_URL": e.db.OrdersURL, "DB_IDLE_IN_TRANSACTION_TIMEOUT": "500ms"}[k]
+	}, ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := service.OpenPool(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// The hung replica: it reserved the book's stock, then stopped.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT * FROM books.reserve_stock($1::uuid[], $2::integer[])`, []string{book}, []int32{1}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := e.anon.Do(t, `mutation($b: ID!) { placeOrder(input: {customerEmail: "hung@example.com", items: [{bookId: $b, quantity: 2}]}) { id } }`,
+		map[string]any{"b": book})
+	if len(r.Errors) > 0 {
+		t.Fatalf("placeOrder behind the hung session: %s", r.Raw)
+	}
+	if waited := time.Since(start); waited < 400*time.Millisecond || waited > 5*time.Second {
+		t.Fatalf("placeOrder waited %v, want about the 500ms timeout", waited)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1`); err == nil {
+		t.Fatal("the hung session survived its idle transaction")
+	}
+}
+
+// TestTxStatus: the status of a transaction, as placeOrder asks it after a
+// COMMIT that got no answer.
+func TestTxStatus(t *testing.T) {
+	db := testdb.New(t)
+	ctx := context.Background()
+	cfg, err := service.FromEnv(func(k string) string { return map[string]string{"DATABASE_URL": db.OrdersURL}[k] }, ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := service.OpenPool(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := store.New(pool)
+	for _, end := range []struct {
+		name, want string
+		end        func(pgx.Tx) error
+	}{
+		{"commit", "committed", func(tx pgx.Tx) error { return tx.Commit(ctx) }},
+		{"rollback", "aborted", func(tx pgx.Tx) error { return tx.Rollback(ctx) }},
+	} {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var xid string
+		if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.TxStatus(ctx, xid); err != nil || got != "in progress" {
+			t.Fatalf("%s: before it: %q, %v", end.name, got, err)
+		}
+		if err := end.end(tx); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.TxStatus(ctx, xid); err != nil || got != end.want {
+			t.Fatalf("after a %s: %q, %v; want %q", end.name, got, err, end.want)
 		}
 	}
 }

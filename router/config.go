@@ -219,6 +219,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		}
 		c.SubgraphTimeouts[name] = td
 	}
+	c.SubgraphIdleTimeout = dur("SUBGRAPH_IDLE_TIMEOUT", 2*time.Second)
+	if v := env("DRAIN_PERIOD", ""); v == "0" {
+		c.DrainPeriod = 0 // stop accepting at once
+	} else {
+		c.DrainPeriod = dur("DRAIN_PERIOD", 5*time.Second)
+	}
 	c.ShutdownTimeout = dur("SHUTDOWN_TIMEOUT", 20*time.Second)
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))

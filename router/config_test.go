@@ -32,7 +32,8 @@ func TestParseConfig(t *testing.T) {
 				if c.Listen != ":8080" || len(c.Subgraphs["books"]) != 2 || !c.Introspection ||
 					c.Limits.MaxDepth != 25 || c.Limits.MaxAliases != 100 || c.Limits.MaxFields != 2000 ||
 					c.MaxBodyBytes != 1<<20 || c.Limits.Timeout != 15*time.Second || c.PollInterval != 10*time.Second ||
-					c.SubgraphConnMaxAge != time.Minute || c.ExposeQueryPlans {
+					c.SubgraphConnMaxAge != time.Minute || c.ExposeQueryPlans || c.DrainPeriod != 5*time.Second ||
+					c.SubgraphIdleTimeout != 2*time.Second || c.ShutdownTimeout != 20*time.Second {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -41,10 +42,11 @@ func TestParseConfig(t *testing.T) {
 			name: "environment",
 			env: map[string]string{"PORT": "9000", "SUBGRAPHS": "books=http://b/query;orders=http://o1/query,http://o2/query",
 				"INTROSPECTION": "false", "MAX_DEPTH": "10", "OPERATION_TIMEOUT": "2s", "SUBGRAPH_TIMEOUTS": "orders=1s",
-				"SUBGRAPH_CONN_MAX_AGE": "0", "EXPOSE_QUERY_PLANS": "true"},
+				"SUBGRAPH_CONN_MAX_AGE": "0", "EXPOSE_QUERY_PLANS": "true", "DRAIN_PERIOD": "0", "SUBGRAPH_IDLE_TIMEOUT": "1s"},
 			check: func(t *testing.T, c *config) {
 				if c.Listen != ":9000" || len(c.Subgraphs["orders"]) != 2 || c.Introspection || c.Limits.MaxDepth != 10 || !c.ExposeQueryPlans ||
-					c.Limits.Timeout != 2*time.Second || c.SubgraphTimeouts["orders"] != time.Second || c.SubgraphConnMaxAge != 0 {
+					c.Limits.Timeout != 2*time.Second || c.SubgraphTimeouts["orders"] != time.Second || c.SubgraphConnMaxAge != 0 ||
+					c.DrainPeriod != 0 || c.SubgraphIdleTimeout != time.Second {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -74,6 +76,8 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad port", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"PORT": "http"}, wantErr: "PORT"},
 		{name: "bad limit", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"MAX_ALIASES": "-1"}, wantErr: "MAX_ALIASES"},
 		{name: "bad duration", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"OPERATION_TIMEOUT": "soon"}, wantErr: "OPERATION_TIMEOUT"},
+		{name: "bad drain period", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"DRAIN_PERIOD": "-1s"}, wantErr: "DRAIN_PERIOD"},
+		{name: "bad idle timeout", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"SUBGRAPH_IDLE_TIMEOUT": "0"}, wantErr: "SUBGRAPH_IDLE_TIMEOUT"},
 		{name: "bad connection age", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"SUBGRAPH_CONN_MAX_AGE": "-5s"}, wantErr: "SUBGRAPH_CONN_MAX_AGE"},
 		{name: "bad subgraph timeout", args: []string{"--subgraph", "a=http://a", "--subgraph-timeout", "a=0s"}, wantErr: "subgraph-timeout"},
 		{name: "bad introspection", args: []string{"--subgraph", "a=http://a", "--introspection", "maybe"}, wantErr: "introspection"},

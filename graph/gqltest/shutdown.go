@@ -2,26 +2,48 @@ package gqltest
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"bookstore/graph/drain"
 )
 
+// drainPeriod is the DRAIN_PERIOD CheckGracefulShutdown gives the service.
+const drainPeriod = time.Second
+
 // CheckGracefulShutdown proves, against the service's real main() in a
-// child process, that SIGTERM lets a request in flight finish, then exits
-// 0. The request is held in flight by a table lock that admin takes on
-// lockTable; query must read that table.
+// child process, that SIGTERM drains (see package drain): for the drain
+// period the service is unready but serves, marking its answers
+// Connection: close; then it refuses new connections, lets a request in
+// flight finish, and exits 0. The request is held in flight by a table
+// lock that admin takes on lockTable; query must read that table.
 func CheckGracefulShutdown(t *testing.T, env map[string]string, admin *pgxpool.Pool, lockTable, query string) {
 	t.Helper()
 	ctx := context.Background()
-	p := StartProcess(t, env)
-	resp, err := http.Get(p.URL + "/readyz")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/readyz: %v %v\n%s", err, resp, p.Logs())
+	withDrain := map[string]string{"DRAIN_PERIOD": drainPeriod.String()}
+	for k, v := range env {
+		withDrain[k] = v
 	}
-	resp.Body.Close()
+	p := StartProcess(t, withDrain)
+	get := func(path string) *http.Response {
+		t.Helper()
+		resp, err := http.Get(p.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v\n%s", path, err, p.Logs())
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get("/readyz"); resp.StatusCode != 200 || resp.Header.Get(drain.Header) != "" {
+		t.Fatalf("/readyz before SIGTERM: %d, %s %q", resp.StatusCode, drain.Header, resp.Header.Get(drain.Header))
+	}
 
 	tx, err := admin.Begin(ctx)
 	if err != nil {
@@ -49,15 +71,37 @@ func CheckGracefulShutdown(t *testing.T, env map[string]string, admin *pgxpool.P
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	terminated := time.Now()
 	p.Terminate(t)
-	time.Sleep(300 * time.Millisecond) // the server now drains
+	// Draining: unready, alive, serving, every answer marked.
+	for {
+		if resp := get("/readyz"); resp.StatusCode == http.StatusServiceUnavailable {
+			if !resp.Close || resp.Header.Get(drain.Header) != "true" {
+				t.Fatalf("/readyz while draining: Close %v, %s %q", resp.Close, drain.Header, resp.Header.Get(drain.Header))
+			}
+			break
+		}
+		if time.Since(terminated) > drainPeriod/2 {
+			t.Fatal("/readyz still answers 200 after SIGTERM")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if resp := get("/healthz"); resp.StatusCode != 200 || !resp.Close {
+		t.Fatalf("/healthz while draining: %d, Close %v", resp.StatusCode, resp.Close)
+	}
+	// After the drain period: new connections are refused, the request in
+	// flight still runs.
+	time.Sleep(time.Until(terminated.Add(drainPeriod + 500*time.Millisecond)))
 	if _, exited := p.Wait(0); exited {
 		t.Fatal("the service exited with a request in flight")
 	}
-	// New connections are refused while draining.
-	if resp, err := http.Get(p.URL + "/healthz"); err == nil {
-		resp.Body.Close()
-		t.Fatal("a new request was accepted after SIGTERM")
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
+		conn.Close()
+		t.Fatal("a new connection was accepted after the drain period")
 	}
 	_ = tx.Rollback(ctx)
 	r := <-inflight

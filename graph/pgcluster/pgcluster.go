@@ -63,6 +63,7 @@ type Cluster struct {
 	gid     int
 	pid     int
 	exited  chan error // receives the server's exit, once
+	durable bool
 	// password is the superuser's; empty when the cluster trusts local
 	// connections.
 	password string
@@ -154,7 +155,8 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			}
 		}
 		c.Port = port
-		if startErr = c.start(ctx, o.Durable); startErr == nil {
+		c.durable = o.Durable
+		if startErr = c.start(ctx); startErr == nil {
 			return c, nil
 		}
 		if o.Port != 0 {
@@ -201,14 +203,14 @@ func (c *Cluster) init(ctx context.Context) error {
 	return nil
 }
 
-func (c *Cluster) start(ctx context.Context, durable bool) error {
+func (c *Cluster) start(ctx context.Context) error {
 	args := []string{"-D", c.DataDir,
 		"-c", "listen_addresses=127.0.0.1",
 		"-p", strconv.Itoa(c.Port),
 		"-c", "unix_socket_directories=",
 		"-c", "max_connections=300",
 	}
-	if !durable {
+	if !c.durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
 	for _, s := range c.extra {
@@ -224,7 +226,8 @@ func (c *Cluster) start(ctx context.Context, durable bool) error {
 	// Pdeathsig fires when the thread that started the child exits, so the
 	// goroutine that starts it keeps its thread until the server is gone.
 	started := make(chan error, 1)
-	c.exited = make(chan error, 1)
+	exited := make(chan error, 1)
+	c.exited = exited
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -238,7 +241,7 @@ func (c *Cluster) start(ctx context.Context, durable bool) error {
 		}
 		c.pid = cmd.Process.Pid
 		started <- nil
-		c.exited <- cmd.Wait()
+		exited <- cmd.Wait()
 	}()
 	if err := <-started; err != nil {
 		return fmt.Errorf("pgcluster: starting postgres: %w", err)
@@ -316,6 +319,52 @@ func (c *Cluster) Stop() error {
 		<-c.exited
 		return fmt.Errorf("pgcluster: server %d did not stop in 15 s; killed", c.pid)
 	}
+}
+
+// HaltMode is how Halt stops the server, as pg_ctl stop -m names it.
+type HaltMode int
+
+const (
+	// Fast (SIGINT) rolls back open transactions, ends every session
+	// and writes a checkpoint: a clean stop.
+	Fast HaltMode = iota
+	// Immediate (SIGQUIT) ends every process at once, with no
+	// checkpoint: a crash. The next start replays the write-ahead log.
+	Immediate
+)
+
+// Halt stops the server as `pg_ctl stop -m fast|immediate` would, by its
+// PID, and waits for it to exit; unlike Stop it keeps the data directory,
+// temporary or not, so that Restart can start the same cluster again.
+func (c *Cluster) Halt(mode HaltMode) error {
+	if c.pid == 0 || c.exited == nil {
+		return errors.New("pgcluster: the server is not running")
+	}
+	sig := syscall.SIGINT
+	if mode == Immediate {
+		sig = syscall.SIGQUIT
+	}
+	if err := syscall.Kill(c.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("pgcluster: halting server %d: %w", c.pid, err)
+	}
+	select {
+	case <-c.exited:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(c.pid, syscall.SIGKILL)
+		<-c.exited
+	}
+	c.exited = nil
+	return nil
+}
+
+// Restart starts a halted server again, on the same port and data
+// directory, and waits until it accepts connections (after replaying the
+// write-ahead log, following an Immediate halt).
+func (c *Cluster) Restart(ctx context.Context) error {
+	if c.exited != nil {
+		return errors.New("pgcluster: the server is still running")
+	}
+	return c.start(ctx)
 }
 
 func (c *Cluster) cleanup() {

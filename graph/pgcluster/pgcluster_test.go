@@ -170,3 +170,68 @@ func TestPasswordIsRequired(t *testing.T) {
 		}
 	}
 }
+
+// Halt keeps the cluster: an Immediate halt is a crash whose committed
+// transactions survive (fsync on), and Restart serves them on the same port.
+func TestHaltRestart(t *testing.T) {
+	if _, err := FindBinDir(); errors.Is(err, ErrNoBinaries) {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	c, err := Start(ctx, Options{Durable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	run := func(stmt string) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(`CREATE TABLE kept (n int)`)
+	for i, mode := range []HaltMode{Immediate, Fast} {
+		run(`INSERT INTO kept VALUES (` + strconv.Itoa(i) + `)`)
+		pid, port := c.PID(), c.Port
+		if err := c.Halt(mode); err != nil {
+			t.Fatal(err)
+		}
+		if alive(pid) {
+			t.Fatalf("server %d still runs after Halt", pid)
+		}
+		if _, err := pgx.Connect(ctx, c.URL("postgres")); err == nil {
+			t.Fatal("connected to a halted server")
+		}
+		if err := c.Halt(mode); err == nil {
+			t.Fatal("Halt of a halted server succeeded")
+		}
+		if err := c.Restart(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c.Port != port {
+			t.Fatalf("port %d after Restart, was %d", c.Port, port)
+		}
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = conn.QueryRow(ctx, `SELECT count(*) FROM kept`).Scan(&n)
+		conn.Close(ctx)
+		if err != nil || n != i+1 {
+			t.Fatalf("after halt %d: %d rows, %v; want %d", mode, n, err, i+1)
+		}
+	}
+	if err := c.Restart(ctx); err == nil {
+		t.Fatal("Restart of a running server succeeded")
+	}
+}

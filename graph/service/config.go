@@ -31,7 +31,20 @@ type Config struct {
 	StatementTimeout time.Duration
 	// RequestTimeout bounds one GraphQL request (REQUEST_TIMEOUT).
 	RequestTimeout time.Duration
-	// ShutdownTimeout bounds the drain on SIGTERM (SHUTDOWN_TIMEOUT).
+	// IdleInTransactionTimeout is PostgreSQL's
+	// idle_in_transaction_session_timeout for the service's sessions
+	// (DB_IDLE_IN_TRANSACTION_TIMEOUT; 0 turns it off). The services never
+	// wait inside a transaction, so a session idle in one belongs to a
+	// replica that hangs (stopped, starved): the server ends it, and the
+	// row locks it holds (an order's books) stop blocking the others.
+	IdleInTransactionTimeout time.Duration
+	// DrainPeriod is how long the service keeps serving after SIGTERM,
+	// with /readyz at 503 and every response marked Connection: close,
+	// before it stops accepting connections (DRAIN_PERIOD; 0 stops at
+	// once). See package drain.
+	DrainPeriod time.Duration
+	// ShutdownTimeout bounds the wait for requests in flight once the
+	// service stops accepting, after the drain period (SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes bounds a request body (MAX_BODY_BYTES).
 	MaxBodyBytes int64
@@ -49,6 +62,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_min_conns", int(c.MinConns)),
 		slog.Duration("db_statement_timeout", c.StatementTimeout),
 		slog.Duration("request_timeout", c.RequestTimeout),
+		slog.Duration("db_idle_in_transaction_timeout", c.IdleInTransactionTimeout),
+		slog.Duration("drain_period", c.DrainPeriod),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 	)
@@ -64,9 +79,13 @@ func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 		MinConns:         1,
 		StatementTimeout: 5 * time.Second,
 		RequestTimeout:   15 * time.Second,
-		ShutdownTimeout:  20 * time.Second,
-		MaxBodyBytes:     1 << 20,
-		LogLevel:         slog.LevelInfo,
+		DrainPeriod:      5 * time.Second,
+		// Well below the router's subgraph timeout (10 s), so that an
+		// order blocked by a hung replica's locks still answers in time.
+		IdleInTransactionTimeout: 5 * time.Second,
+		ShutdownTimeout:          20 * time.Second,
+		MaxBodyBytes:             1 << 20,
+		LogLevel:                 slog.LevelInfo,
 	}
 	if v := getenv("ADDR"); v != "" {
 		c.Addr = v
@@ -100,6 +119,24 @@ func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 	durVar("DB_STATEMENT_TIMEOUT", &c.StatementTimeout)
 	durVar("REQUEST_TIMEOUT", &c.RequestTimeout)
 	durVar("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	orZero := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if v == "0" {
+				d, err = 0, nil
+			}
+			if err != nil || d < 0 {
+				errs = append(errs, fmt.Errorf("%s must be a duration such as 5s, or 0, got %q", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	orZero("DRAIN_PERIOD", &c.DrainPeriod)
+	orZero("DB_IDLE_IN_TRANSACTION_TIMEOUT", &c.IdleInTransactionTimeout)
+	if c.IdleInTransactionTimeout > 0 && c.IdleInTransactionTimeout < time.Millisecond {
+		errs = append(errs, fmt.Errorf("DB_IDLE_IN_TRANSACTION_TIMEOUT must be at least 1ms, got %v", c.IdleInTransactionTimeout))
+	}
 	if v := getenv("MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 {

@@ -13,14 +13,15 @@ func TestFromEnv(t *testing.T) {
 	c, err := FromEnv(env(map[string]string{
 		"DATABASE_URL": "postgres://u:pw@h/db", "ADDR": ":9999", "ADMIN_TOKEN": "t0k3n",
 		"DB_MAX_CONNS": "20", "DB_MIN_CONNS": "2", "REQUEST_TIMEOUT": "3s", "SHUTDOWN_TIMEOUT": "1m",
-		"MAX_BODY_BYTES": "4096", "LOG_LEVEL": "debug", "DB_STATEMENT_TIMEOUT": "750ms",
+		"DRAIN_PERIOD": "2s", "DB_IDLE_IN_TRANSACTION_TIMEOUT": "0", "MAX_BODY_BYTES": "4096", "LOG_LEVEL": "debug",
+		"DB_STATEMENT_TIMEOUT": "750ms",
 	}), ":4001")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != ":9999" || c.MaxConns != 20 || c.MinConns != 2 || c.RequestTimeout != 3*time.Second ||
-		c.ShutdownTimeout != time.Minute || c.MaxBodyBytes != 4096 || c.LogLevel != slog.LevelDebug ||
-		c.StatementTimeout != 750*time.Millisecond {
+		c.ShutdownTimeout != time.Minute || c.DrainPeriod != 2*time.Second || c.IdleInTransactionTimeout != 0 ||
+		c.MaxBodyBytes != 4096 || c.LogLevel != slog.LevelDebug || c.StatementTimeout != 750*time.Millisecond {
 		t.Fatalf("config %+v", c)
 	}
 	if v := c.LogValue().String(); strings.Contains(v, "t0k3n") || strings.Contains(v, "pw") {
@@ -28,8 +29,13 @@ func TestFromEnv(t *testing.T) {
 	}
 	d, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://h/db"}), ":4001")
 	if err != nil || d.Addr != ":4001" || d.MaxConns != 8 || d.RequestTimeout != 15*time.Second || d.MaxBodyBytes != 1<<20 ||
-		d.StatementTimeout != 5*time.Second {
+		d.StatementTimeout != 5*time.Second || d.DrainPeriod != 5*time.Second || d.IdleInTransactionTimeout != 5*time.Second {
 		t.Fatalf("defaults %+v, %v", d, err)
+	}
+	for _, v := range []string{"0", "0s"} {
+		if z, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://h/db", "DRAIN_PERIOD": v}), ":4001"); err != nil || z.DrainPeriod != 0 {
+			t.Fatalf("DRAIN_PERIOD=%s: %v, %v", v, z.DrainPeriod, err)
+		}
 	}
 }
 
@@ -41,6 +47,9 @@ func TestFromEnvRejects(t *testing.T) {
 		"timeout":           {"REQUEST_TIMEOUT": "soon"},
 		"negative timeout":  {"SHUTDOWN_TIMEOUT": "-1s"},
 		"statement timeout": {"DB_STATEMENT_TIMEOUT": "0s"},
+		"negative drain":    {"DRAIN_PERIOD": "-1s"},
+		"drain":             {"DRAIN_PERIOD": "later"},
+		"idle transaction":  {"DB_IDLE_IN_TRANSACTION_TIMEOUT": "1us"},
 		"body limit":        {"MAX_BODY_BYTES": "12"},
 		"log level":         {"LOG_LEVEL": "loud"},
 	} {

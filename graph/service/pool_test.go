@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 func TestPoolStopsStatements(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.New(t)
-	pool, err := OpenPool(ctx, Config{DatabaseURL: db.OrdersURL, MaxConns: 2, StatementTimeout: 300 * time.Millisecond}, nil)
+	pool, err := OpenPool(ctx, Config{DatabaseURL: db.OrdersURL, MaxConns: 2, StatementTimeout: 300 * time.Millisecond, IdleInTransactionTimeout: time.Minute}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

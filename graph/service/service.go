@@ -31,13 +31,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/apierror"
 	"bookstore/graph/auth"
+	"bookstore/graph/drain"
 	"bookstore/graph/gqlrun"
 	"bookstore/graph/httpstatus"
+	"bookstore/graph/pgsql"
 	"bookstore/graph/telemetry"
 	"bookstore/migrations"
 )
@@ -81,7 +84,9 @@ func OpenPool(ctx context.Context, cfg Config, tracer pgx.QueryTracer) (*pgxpool
 	if cfg.StatementTimeout > 0 {
 		params["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
 	}
-	params["idle_in_transaction_session_timeout"] = "60000"
+	if cfg.IdleInTransactionTimeout > 0 {
+		params["idle_in_transaction_session_timeout"] = strconv.FormatInt(cfg.IdleInTransactionTimeout.Milliseconds(), 10)
+	}
 	params["client_connection_check_interval"] = "1000"
 	params["max_parallel_workers_per_gather"] = "0"
 	params["jit"] = "off"
@@ -111,6 +116,10 @@ type Options struct {
 	// Tracer, when set, makes a server span of every /query request,
 	// continuing the router's traceparent; nil means no tracing.
 	Tracer trace.Tracer
+	// Drain, when set, is the server's drain state: while it drains,
+	// /readyz answers 503 and every response is marked (see package
+	// drain).
+	Drain *drain.State
 }
 
 // Deps is what a subgraph's build function gets once the pool is open.
@@ -152,7 +161,7 @@ func NewHandler(o Options) http.Handler {
 	gql.AroundOperations(noteOperation)
 	// No AroundFields: most leaf fields never reach field middleware (see
 	// graph/cmd/generate).
-	gql.SetErrorPresenter(apierror.Presenter(o.Logger))
+	gql.SetErrorPresenter(presenter(o.Logger))
 	gql.SetRecoverFunc(apierror.Recover(o.Logger))
 
 	var inner http.Handler = gql
@@ -168,12 +177,12 @@ func NewHandler(o Options) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})))
-	mux.Handle("GET /readyz", m.instrument("/readyz", readyz(o.Pool, o.Logger)))
+	mux.Handle("GET /readyz", m.instrument("/readyz", readyz(o.Pool, o.Drain, o.Logger)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "not found: this service serves /query, /healthz, /readyz and /metrics", http.StatusNotFound)
 	}))
-	return requestLog(o.Logger, mux)
+	return o.Drain.Mark(requestLog(o.Logger, mux))
 }
 
 // noteOperation tells the metrics and the request's span which operation
@@ -192,12 +201,27 @@ func noteOperation(ctx context.Context, next graphql.OperationHandler) graphql.R
 	return next(ctx)
 }
 
+// presenter is apierror's presenter, but for an error of a database that
+// cannot be reached or is not serving (see pgsql.Unavailable): that is
+// SUBGRAPH_UNAVAILABLE, which tells the client to retry (REST: 503),
+// where any other uncoded error is INTERNAL_SERVER_ERROR.
+func presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	inner := apierror.Presenter(logger)
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		if apierror.Code(err) == "" && pgsql.Unavailable(err) {
+			logger.WarnContext(ctx, "the database is unavailable", "err", err.Error())
+			err = apierror.New(apierror.SubgraphUnavailable, "the service's database is unavailable; retry later", nil)
+		}
+		return inner(ctx, err)
+	}
+}
+
 // jsonTimeout bounds a GraphQL request: past timeout its context is
 // cancelled (so its SQL is cancelled too) and the client gets 503 with a
-// GraphQL error body.
+// GraphQL error body, SUBGRAPH_UNAVAILABLE: it may retry.
 func jsonTimeout(next http.Handler, timeout time.Duration) http.Handler {
 	th := http.TimeoutHandler(next, timeout,
-		`{"errors":[{"message":"the request took longer than `+timeout.String()+`","extensions":{"code":"INTERNAL_SERVER_ERROR"}}],"data":null}`)
+		`{"errors":[{"message":"the request took longer than `+timeout.String()+`","extensions":{"code":"SUBGRAPH_UNAVAILABLE"}}],"data":null}`)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// TimeoutHandler writes its body without a Content-Type; a handler
 		// that finishes in time sets its own, which replaces this one.
@@ -206,9 +230,16 @@ func jsonTimeout(next http.Handler, timeout time.Duration) http.Handler {
 	})
 }
 
-// readyz answers 200 once the database answers and its schema is migrated.
-func readyz(pool *pgxpool.Pool, logger *slog.Logger) http.HandlerFunc {
+// readyz answers 200 once the database answers and its schema is migrated,
+// and 503 while it does not, or while the service drains.
+func readyz(pool *pgxpool.Pool, st *drain.State, logger *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if st.Draining() {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "not ready: shutting down\n")
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		err := migrations.Check(ctx, pool)
@@ -303,30 +334,19 @@ func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// Serve serves h on ln until ctx is done, then shuts down gracefully: it
-// stops accepting, lets requests in flight finish (up to timeout), and
-// returns.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, logger *slog.Logger) error {
+// Serve serves h on ln until ctx is done, then stops gracefully (see
+// package drain): it keeps serving for the drain period, unready and
+// marking its responses, then stops accepting and lets requests in flight
+// finish (up to the shutdown timeout), and returns. h should be
+// NewHandler's, given the same st.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, st *drain.State, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving HTTP: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down", "timeout", timeout)
-	sctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	return nil
+	return drain.Serve(ctx, srv, ln, st, drain.Options{Period: cfg.DrainPeriod, Timeout: cfg.ShutdownTimeout, Logger: logger})
 }
 
 // Main runs a subgraph from the environment until SIGTERM or SIGINT. build
@@ -378,9 +398,10 @@ func Run(ctx context.Context, name, defaultAddr string, getenv func(string) stri
 	if onListen != nil {
 		onListen(ln.Addr().String())
 	}
+	st := &drain.State{}
 	h := NewHandler(Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema,
-		Middleware: sg.Middleware, Tracer: tracer})
-	if err := Serve(ctx, ln, h, cfg.ShutdownTimeout, logger); err != nil {
+		Middleware: sg.Middleware, Tracer: tracer, Drain: st})
+	if err := Serve(ctx, ln, h, cfg, st, logger); err != nil {
 		return err
 	}
 	logger.Info("stopped")

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -197,6 +199,56 @@ func listParams(first *int, after *string, filter *model.OrderFilter) (store.Lis
 		}
 	}
 	return p, nil
+}
+
+// settleCommit learns the outcome of a placeOrder whose COMMIT got no
+// answer (the database crashed or went away while committing), so that a
+// committed order is never answered as a failure. It asks the status of
+// the order's transaction (status), every interval, until it is final:
+// "aborted", or "committed", and then the order, read with get, says
+// whether that commit was ours (after a crash the server may give our
+// transaction's id, which it never logged, to another). A server on its
+// way down may answer "in progress" for a commit it has written, and may
+// not see the order yet, so nothing else counts. It gives up when
+// ctx ends (the router gives up on the request, or the service's request
+// timeout). It returns the order when it was committed, and the commit's
+// error (the database's unavailability: SUBGRAPH_UNAVAILABLE, the client
+// may retry) when it was not, or when the database did not answer in time.
+func settleCommit(ctx context.Context, logger *slog.Logger, status func(context.Context, string) (string, error),
+	get func(context.Context, string) (*store.Order, error), unknown *store.CommitUnknownError, interval time.Duration) (*store.Order, error) {
+	logger.WarnContext(ctx, "placeOrder: the commit got no answer; asking how it ended", "order", unknown.OrderID,
+		"xid", unknown.Xid, "err", unknown.Err.Error())
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		st, err := status(ctx, unknown.Xid)
+		switch {
+		case err != nil:
+		case st == "aborted":
+			logger.WarnContext(ctx, "placeOrder: the order was not committed", "order", unknown.OrderID)
+			return nil, unknown // the client may retry
+		case st == "committed":
+			o, err := get(ctx, unknown.OrderID)
+			switch {
+			case err == nil && o != nil:
+				logger.WarnContext(ctx, "placeOrder: the order was committed", "order", unknown.OrderID)
+				return o, nil
+			case err == nil:
+				// Committed, not in progress, and yet no order: the id
+				// is another transaction's. A server that crashed before
+				// our transaction's log reached its disk hands its id
+				// out again; ours did not commit.
+				logger.WarnContext(ctx, "placeOrder: the order was not committed (its transaction id was reused after a crash)", "order", unknown.OrderID)
+				return nil, unknown
+			}
+		}
+		select {
+		case <-ctx.Done():
+			logger.WarnContext(ctx, "placeOrder: gave up asking how the commit ended", "order", unknown.OrderID, "last_status", st)
+			return nil, unknown
+		case <-tick.C:
+		}
+	}
 }
 
 // markReplayed tells the client, through the response's extensions, that

@@ -13,6 +13,7 @@ import (
 	"bookstore/orders-subgraph/store"
 	"context"
 	"errors"
+	"time"
 )
 
 func (r *bookResolver) UnitsSold(ctx context.Context, obj *model.Book) (*int, error) {
@@ -29,6 +30,10 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 		return nil, err
 	}
 	o, replayed, err := r.Store.Place(ctx, no)
+	var unknown *store.CommitUnknownError
+	if errors.As(err, &unknown) {
+		o, err = settleCommit(ctx, r.Logger, r.Store.TxStatus, r.Store.Get, unknown, 100*time.Millisecond)
+	}
 	if err != nil {
 		return nil, placeError(err)
 	}

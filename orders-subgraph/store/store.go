@@ -41,6 +41,22 @@ var (
 	ErrBadCursor       = cursor.ErrInvalid
 )
 
+// CommitUnknownError reports a Place whose COMMIT got no answer: the
+// connection to PostgreSQL failed while committing, so order OrderID may
+// or may not exist. TxStatus of Xid tells, once the database answers
+// again.
+type CommitUnknownError struct {
+	OrderID string
+	Xid     string // the transaction's id (xid8)
+	Err     error
+}
+
+func (e *CommitUnknownError) Error() string {
+	return "place order: commit of order " + e.OrderID + " unanswered: " + e.Err.Error()
+}
+
+func (e *CommitUnknownError) Unwrap() error { return e.Err }
+
 // UnknownBookError reports an order line naming no book.
 type UnknownBookError struct{ BookID string }
 
@@ -487,7 +503,7 @@ FROM books.reserve_stock($1::uuid[], $2::integer[])`, pgsql.UUIDs(ids), qtys)
 	if no.IdempotencyKey != "" {
 		key, hash = &no.IdempotencyKey, no.RequestHash
 	}
-	var id string
+	var id, xid string
 	err = tx.QueryRow(ctx, `
 WITH o AS (
   INSERT INTO orders.orders (customer_email, total_cents, currency, idempotency_key, request_hash)
@@ -498,7 +514,7 @@ WITH o AS (
   SELECT o.id, t.n, t.book_id, t.qty, t.price
     FROM o, unnest($6::uuid[], $7::integer[], $8::integer[]) WITH ORDINALITY AS t(book_id, qty, price, n)
 )
-SELECT id::text FROM o`, no.CustomerEmail, total, currency, key, hash, pgsql.UUIDs(ids), qtys, prices).Scan(&id)
+SELECT id::text, pg_current_xact_id()::text FROM o`, no.CustomerEmail, total, currency, key, hash, pgsql.UUIDs(ids), qtys, prices).Scan(&id, &xid)
 	if err != nil {
 		return nil, false, fmt.Errorf("place order: insert: %w", err)
 	}
@@ -506,9 +522,29 @@ SELECT id::text FROM o`, no.CustomerEmail, total, currency, key, hash, pgsql.UUI
 		return nil, false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
+		if pgsql.Unavailable(err) {
+			return nil, false, &CommitUnknownError{OrderID: id, Xid: xid, Err: err}
+		}
 		return nil, false, fmt.Errorf("place order: commit: %w", err)
 	}
 	return o, false, nil
+}
+
+// TxStatus returns the status of transaction xid (xid8): "committed",
+// "aborted" (rolled back, or in progress when the server crashed) or "in
+// progress". A server going down may still answer "in progress" for a
+// transaction whose commit it has written: only the two others are final.
+// A server that crashed before a transaction's log reached its disk may
+// give its id to a later transaction: "committed" is then that one's.
+func (s *Store) TxStatus(ctx context.Context, xid string) (string, error) {
+	var status *string
+	if err := s.db.QueryRow(ctx, `SELECT pg_xact_status($1::xid8)`, xid).Scan(&status); err != nil {
+		return "", fmt.Errorf("status of transaction %s: %w", xid, err)
+	}
+	if status == nil {
+		return "", fmt.Errorf("status of transaction %s: too old to know", xid)
+	}
+	return *status, nil
 }
 
 // Cancel cancels a PLACED order and returns its lines to stock, in one

@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"time"
 	"unicode/utf8"
+
+	"bookstore/graph/apierror"
 )
 
 // orderFields selects an order's scalar fields and its lines.
@@ -33,10 +37,18 @@ var (
 		query: `query RestGetOrder($id: ID!) { order(id: $id) { ` + orderFields + ` } }`,
 		root:  "order",
 	}
+	// placeOrderOp asks orders-subgraph alone: what it answers is what was
+	// committed. The books' details come from orderBooksOp after.
 	placeOrderOp = operation{
-		query: `mutation RestPlaceOrder($input: PlaceOrderInput!) { placeOrder(input: $input) { ` + orderFields + ` } }`,
+		query: `mutation RestPlaceOrder($input: PlaceOrderInput!) { placeOrder(input: $input) { id customerEmail status
+    items { book { id } quantity unitPriceCents lineTotalCents }
+    totalCents currency createdAt cancelledAt } }`,
 		root:  "placeOrder",
 		field: trimField(map[string]string{"input.idempotencyKey": idempotencyHeader}, "input."),
+	}
+	orderBooksOp = operation{
+		query: `query RestOrderBooks($id: ID!) { order(id: $id) { items { book { id title author isbn } } } }`,
+		root:  "order",
 	}
 	cancelOrderOp = operation{
 		query: `mutation RestCancelOrder($id: ID!) { cancelOrder(id: $id) { ` + orderFields + ` } }`,
@@ -95,7 +107,132 @@ func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request) {
 		}
 		input["idempotencyKey"] = key
 	}
-	h.create(w, r, placeOrderOp, map[string]any{"input": input}, "/orders/")
+	res, e := h.run(r, placeOrderOp, map[string]any{"input": input})
+	if e == nil && res.value == nil {
+		h.o.Logger.Error("rest: placeOrder returned null with no error", "path", r.URL.Path)
+		e = internal()
+	}
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	// The order is committed: from here on the answer is 201, whatever
+	// else fails.
+	order, err := decodePlaced(res.value)
+	if err != nil {
+		h.o.Logger.Error("rest: "+err.Error(), "path", r.URL.Path)
+		writeError(w, internal())
+		return
+	}
+	h.fillBooks(r, order)
+	body, err := marshal(order)
+	if err != nil {
+		h.o.Logger.Error("rest: encoding an order: "+err.Error(), "path", r.URL.Path)
+		writeError(w, internal())
+		return
+	}
+	w.Header().Set("Location", "/orders/"+url.PathEscape(order.ID))
+	if res.replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeRaw(w, http.StatusCreated, body)
+}
+
+// placedOrder is placeOrder's answer, its members in the contract's order.
+// A book's title, author and isbn are null until fillBooks finds them.
+type placedOrder struct {
+	ID            string          `json:"id"`
+	CustomerEmail json.RawMessage `json:"customerEmail"`
+	Status        json.RawMessage `json:"status"`
+	Items         []placedItem    `json:"items"`
+	TotalCents    json.RawMessage `json:"totalCents"`
+	Currency      json.RawMessage `json:"currency"`
+	CreatedAt     json.RawMessage `json:"createdAt"`
+	CancelledAt   json.RawMessage `json:"cancelledAt"`
+}
+
+type placedItem struct {
+	Book           itemBook        `json:"book"`
+	Quantity       json.RawMessage `json:"quantity"`
+	UnitPriceCents json.RawMessage `json:"unitPriceCents"`
+	LineTotalCents json.RawMessage `json:"lineTotalCents"`
+}
+
+type itemBook struct {
+	ID     json.RawMessage `json:"id"`
+	Title  json.RawMessage `json:"title"`
+	Author json.RawMessage `json:"author"`
+	ISBN   json.RawMessage `json:"isbn"`
+}
+
+func decodePlaced(v json.RawMessage) (*placedOrder, error) {
+	var o placedOrder
+	if err := json.Unmarshal(v, &o); err != nil {
+		return nil, fmt.Errorf("decoding a placed order: %w", err)
+	}
+	if o.ID == "" {
+		return nil, fmt.Errorf("the placed order has no id")
+	}
+	return &o, nil
+}
+
+// fillBooks asks for the details of the order's books (title, author,
+// isbn) in a query of its own, which the router retries on another
+// replica like any query, and which fillBooks asks again, twice, over a
+// second, while a subgraph is unavailable. It is best-effort: the order is
+// committed, so a failure here leaves those details null (and is logged)
+// rather than turning the answer into an error that would hide the order.
+func (h *handler) fillBooks(r *http.Request, o *placedOrder) {
+	var res result
+	var e *apiError
+	for _, wait := range []time.Duration{0, 250 * time.Millisecond, 750 * time.Millisecond} {
+		if wait > 0 {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(wait):
+			}
+		}
+		if r.Context().Err() != nil {
+			break
+		}
+		res, e = h.run(r, orderBooksOp, map[string]any{"id": o.ID})
+		if e == nil || e.code != apierror.SubgraphUnavailable {
+			break
+		}
+	}
+	if e != nil || res.value == nil {
+		msg := "no such order"
+		if e != nil {
+			msg = e.Error()
+		}
+		h.o.Logger.Warn("rest: placeOrder committed; its books' details are unavailable, answered null", "order", o.ID, "err", msg)
+		return
+	}
+	var details struct {
+		Items []struct {
+			Book *itemBook `json:"book"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(res.value, &details); err != nil || len(details.Items) != len(o.Items) {
+		h.o.Logger.Warn("rest: placeOrder committed; its books' details do not match it, answered null", "order", o.ID)
+		return
+	}
+	for i, it := range details.Items {
+		if b := it.Book; b != nil && bytes.Equal(b.ID, o.Items[i].Book.ID) {
+			o.Items[i].Book = *b
+		}
+	}
+}
+
+// marshal encodes v as the pipeline does: HTML characters unescaped.
+func marshal(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // orderInput decodes the body of POST /orders into placeOrder's input:

@@ -92,8 +92,13 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		Message string         `json:"message"`
 		Details map[string]any `json:"details,omitempty"`
 	}{e.code, e.message, e.details}
-	if e.status == http.StatusUnauthorized {
+	switch e.status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", "Bearer")
+	case http.StatusServiceUnavailable:
+		// A subgraph, or its database, is down: the client may retry,
+		// after a second (with the same Idempotency-Key for an order).
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, e.status, map[string]any{"error": body})
 }

@@ -10,9 +10,11 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -875,8 +877,73 @@ func TestOrdersDown(t *testing.T) {
 		{"POST", "/orders/" + id + "/cancel", "", ""},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			call(t, base, tc.method, tc.path, tc.ctype, tc.body, routertest.Admin()).wantError(t, 503, "SUBGRAPH_UNAVAILABLE")
+			r := call(t, base, tc.method, tc.path, tc.ctype, tc.body, routertest.Admin())
+			r.wantError(t, 503, "SUBGRAPH_UNAVAILABLE")
+			if got := r.header.Get("Retry-After"); got != "1" {
+				t.Fatalf("Retry-After %q, want 1", got)
+			}
 		})
+	}
+}
+
+// TestBooksDownPlaceOrder: POST /orders never hides a committed order. With
+// books-subgraph unreachable the order is placed all the same, and
+// answered 201 with its lines, their books' details null; they are back
+// once books-subgraph is.
+func TestBooksDownPlaceOrder(t *testing.T) {
+	s := routertest.StartBookstore(t, routertest.Options{})
+	target, err := url.Parse(s.Books[0].URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up atomic.Bool
+	up.Store(true)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	r := routertest.StartRouter(t, server.Config{
+		Subgraphs:    map[string][]string{"books": {proxy.URL + "/query"}, "orders": {s.Orders[0].URL + "/query"}},
+		PollInterval: time.Hour,
+	})
+	base := r.URL
+
+	up.Store(false)
+	placed := call(t, base, "POST", "/orders", "application/json", orderBody("down@example.com", goBook, 2, braveBook, 1), keyHeader("books-down-1"))
+	o := checkOrder(t, placed.want(t, 201))
+	id, _ := o["id"].(string)
+	if placed.header.Get("Location") != "/orders/"+id {
+		t.Fatalf("Location %q for order %s", placed.header.Get("Location"), id)
+	}
+	for i, want := range []string{goBook, braveBook} {
+		b := o["items"].([]any)[i].(map[string]any)["book"].(map[string]any)
+		if b["id"] != want || b["title"] != nil || b["author"] != nil || b["isbn"] != nil {
+			t.Fatalf("line %d's book %v, want id %s and null details", i, b, want)
+		}
+	}
+	var stock int
+	if err := s.DB.Admin.QueryRow(context.Background(), `SELECT stock FROM books.books WHERE id = $1`, goBook).Scan(&stock); err != nil || stock != 23 {
+		t.Fatalf("stock %d, %v; want 23: the order reserved it", stock, err)
+	}
+
+	// Books back: a replay of the key, and GET, have the details.
+	up.Store(true)
+	replay := call(t, base, "POST", "/orders", "application/json", orderBody("down@example.com", goBook, 2, braveBook, 1), keyHeader("books-down-1"))
+	ro := checkOrder(t, replay.want(t, 201))
+	if ro["id"] != id || replay.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %v, Idempotent-Replayed %q", ro["id"], replay.header.Get("Idempotent-Replayed"))
+	}
+	b := ro["items"].([]any)[0].(map[string]any)["book"].(map[string]any)
+	if b["title"] != "The Go Programming Language" || b["isbn"] != "9780134190440" {
+		t.Fatalf("book %v", b)
+	}
+	got := checkOrder(t, call(t, base, "GET", "/orders/"+id, "", "", nil).want(t, 200))
+	if !reflect.DeepEqual(got, ro) {
+		t.Fatalf("GET /orders/%s = %v\nwant the replay's %v", id, got, ro)
 	}
 }
 

@@ -53,7 +53,7 @@ func newMetrics() *metrics {
 			Name: "router_plan_cache_lookups_total", Help: "Plan cache lookups by result (hit or miss).",
 		}, []string{"result"}),
 		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "router_replica_ejections_total", Help: "Replicas ejected after repeated failures, by subgraph.",
+			Name: "router_replica_ejections_total", Help: "Replica ejections (three failures in a row, a replica draining, or a failed probe of an ejected one), by subgraph.",
 		}, []string{"subgraph"}),
 	}
 	m.operations = telemetry.NewOperations()

@@ -13,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"bookstore/graph/drain"
 	"bookstore/graph/telemetry"
 	"bookstore/router/compose"
 	"bookstore/router/gateway"
@@ -45,7 +46,18 @@ type Config struct {
 	// old (0: never), so that a load balancer in front of several replicas
 	// (a Kubernetes Service) spreads requests over replicas added since.
 	SubgraphConnMaxAge time.Duration
-	ShutdownTimeout    time.Duration
+	// SubgraphIdleTimeout closes a connection to a subgraph idle that long
+	// (default 2 s). Keep it below the subgraphs' drain period: a
+	// connection idle through a replica's whole drain is closed by it, and
+	// a request written onto it then could be lost.
+	SubgraphIdleTimeout time.Duration
+	// DrainPeriod is how long the router keeps serving after it is told to
+	// stop, unready and marking its responses Connection: close, before
+	// it stops accepting connections (see package drain); 0 stops at once.
+	DrainPeriod time.Duration
+	// ShutdownTimeout bounds the wait for requests in flight once the
+	// router stops accepting (default 20 s).
+	ShutdownTimeout time.Duration
 	// ExposeQueryPlans answers a request's X-Query-Plan: true with its
 	// plan in extensions.queryPlan. For development: the plan shows the
 	// subgraphs' operations.
@@ -68,6 +80,7 @@ type Router struct {
 	client  *transport.Client
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+	drain   *drain.State
 }
 
 // LoadSupergraphFile reads a supergraph SDL file (join v0.3).
@@ -107,7 +120,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	}
 	client, err := transport.New(transport.Config{
 		Subgraphs: subgraphs, Timeout: cfg.SubgraphTimeout, Timeouts: cfg.SubgraphTimeouts,
-		MaxConnAge: cfg.SubgraphConnMaxAge, OnEject: m.ejected,
+		MaxConnAge: cfg.SubgraphConnMaxAge, IdleTimeout: cfg.SubgraphIdleTimeout, OnEject: m.ejected,
 	})
 	if err != nil {
 		return nil, err
@@ -126,8 +139,9 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	if missing := page.Missing(); len(missing) > 0 {
 		logger.Warn("the GraphQL IDE's files are missing; run `make ide`", "missing", missing)
 	}
-	r := &Router{Gateway: gw, cfg: cfg, logger: logger, client: client}
+	r := &Router{Gateway: gw, cfg: cfg, logger: logger, client: client, drain: &drain.State{}}
 	r.Handler = NewHandler(Options{
+		Drain:   r.drain,
 		Gateway: gw, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes,
 		IDE: page, AssetPrefix: ide.AssetPrefix, Assets: page.Assets(),
 		Metrics: m.handler(), Observe: m.observe(logger), Tracer: tracer,
@@ -156,28 +170,14 @@ func (r *Router) Close() {
 	r.client.Close()
 }
 
-// Serve serves on ln until ctx ends, then drains for ShutdownTimeout.
+// Serve serves on ln until ctx ends, then stops gracefully (see package
+// drain): it keeps serving for DrainPeriod, unready and marking its
+// responses, then stops accepting and waits up to ShutdownTimeout for the
+// requests in flight.
 func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: r.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	r.logger.Info("router listening", "addr", ln.Addr().String(), "subgraphs", r.client.Subgraphs(), "supergraph_file", r.cfg.SupergraphFile)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	r.logger.Info("router draining")
-	grace := r.cfg.ShutdownTimeout
-	if grace <= 0 {
-		grace = 20 * time.Second
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	return nil
+	return drain.Serve(ctx, srv, ln, r.drain, drain.Options{Period: r.cfg.DrainPeriod, Timeout: r.cfg.ShutdownTimeout, Logger: r.logger})
 }
 
 // FetchSDLs asks every subgraph for its SDL, in name order.

@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/drain"
 	"bookstore/graph/telemetry"
 	"bookstore/router/gateway"
 	"bookstore/router/ide"
@@ -53,6 +54,10 @@ type Options struct {
 	// Tracer, when set, makes a server span of every GraphQL and REST
 	// request, continuing the client's traceparent.
 	Tracer trace.Tracer
+	// Drain, when set, is the server's drain state: while it drains,
+	// /readyz answers 503 and every response is marked (see package
+	// drain).
+	Drain *drain.State
 }
 
 // NewHandler returns the router's HTTP handler.
@@ -79,6 +84,10 @@ func NewHandler(o Options) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
 	mux.Handle("/readyz", wrap("/readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o.Drain.Draining() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+			return
+		}
 		if !o.Gateway.Ready() {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the subgraphs' schemas"})
 			return
@@ -102,7 +111,7 @@ func NewHandler(o Options) http.Handler {
 	mux.Handle("/", wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, apierror.NotFound, "no route "+r.URL.Path)
 	})))
-	return requestID(recoverPanics(o.Logger, cleanPaths(mux)))
+	return o.Drain.Mark(requestID(recoverPanics(o.Logger, cleanPaths(mux))))
 }
 
 // cleanPaths answers a path with an empty, "." or ".." segment (/books//x,

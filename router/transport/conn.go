@@ -22,10 +22,6 @@ import (
 // maxIdlePerReplica bounds the idle connections kept for one replica.
 const maxIdlePerReplica = 512
 
-// maxIdleTime is how long an idle connection is kept: below the 120 s the
-// subgraphs' servers keep one, so the router, not the server, closes it.
-const maxIdleTime = 60 * time.Second
-
 // longAgo is a deadline in the past: setting it aborts blocked I/O.
 var longAgo = time.Unix(1, 0)
 
@@ -39,18 +35,24 @@ type pconn struct {
 }
 
 // conns holds one replica's idle connections, most recently used last.
+// A connection idle for the client's IdleTimeout is closed instead of
+// used: the servers keep idle connections longer (120 s), and a draining
+// one keeps them through its drain period, so the router, not the server,
+// closes them (see package drain).
 type conns struct {
 	mu   sync.Mutex
 	idle []*pconn
 }
 
-func (cs *conns) get(now time.Time) *pconn {
+// get returns the most recently used idle connection, or nil, closing
+// those idle for idleTimeout or more.
+func (cs *conns) get(now time.Time, idleTimeout time.Duration) *pconn {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	for len(cs.idle) > 0 {
 		pc := cs.idle[len(cs.idle)-1]
 		cs.idle = cs.idle[:len(cs.idle)-1]
-		if now.Sub(pc.lastUsed) < maxIdleTime {
+		if now.Sub(pc.lastUsed) < idleTimeout {
 			return pc
 		}
 		pc.conn.Close()
@@ -59,14 +61,25 @@ func (cs *conns) get(now time.Time) *pconn {
 }
 
 // put keeps pc for the next request, unless it is older than maxAge (when
-// maxAge > 0) or the replica has enough idle connections.
-func (cs *conns) put(pc *pconn, now time.Time, maxAge time.Duration) {
+// maxAge > 0) or the replica has enough idle connections. It closes the
+// connections idle for idleTimeout or more (the least recently used come
+// first), so that a burst's connections do not outlive it.
+func (cs *conns) put(pc *pconn, now time.Time, maxAge, idleTimeout time.Duration) {
 	if maxAge > 0 && now.Sub(pc.created) >= maxAge {
 		pc.conn.Close()
 		return
 	}
 	pc.lastUsed = now
+	var stale []*pconn
 	cs.mu.Lock()
+	n := 0
+	for n < len(cs.idle) && now.Sub(cs.idle[n].lastUsed) >= idleTimeout {
+		n++
+	}
+	if n > 0 {
+		stale = append(stale, cs.idle[:n]...)
+		cs.idle = append(cs.idle[:0], cs.idle[n:]...)
+	}
 	if len(cs.idle) < maxIdlePerReplica {
 		cs.idle = append(cs.idle, pc)
 		pc = nil
@@ -74,6 +87,9 @@ func (cs *conns) put(pc *pconn, now time.Time, maxAge time.Duration) {
 	cs.mu.Unlock()
 	if pc != nil {
 		pc.conn.Close()
+	}
+	for _, s := range stale {
+		s.conn.Close()
 	}
 }
 
@@ -111,7 +127,7 @@ func (c *Client) dial(ctx context.Context, r *replica) (*pconn, error) {
 // to the client's limit). wrote says whether the whole request left; a
 // failure before that reached no server.
 func (c *Client) exchange(ctx context.Context, r *replica, req *http.Request, body []byte) (resp *http.Response, data []byte, wrote bool, err error) {
-	return c.exchangeOn(ctx, r, req, body, r.conns.get(time.Now()))
+	return c.exchangeOn(ctx, r, req, body, r.conns.get(time.Now(), c.idleTimeout))
 }
 
 // exchangeOn is exchange on pc, a kept connection, or on a new one when pc
@@ -131,7 +147,7 @@ func (c *Client) exchangeOn(ctx context.Context, r *replica, req *http.Request, 
 			return
 		}
 		_ = pc.conn.SetDeadline(time.Time{})
-		r.conns.put(pc, time.Now(), c.maxConnAge)
+		r.conns.put(pc, time.Now(), c.maxConnAge, c.idleTimeout)
 	}()
 	if d, ok := ctx.Deadline(); ok {
 		_ = pc.conn.SetDeadline(d)

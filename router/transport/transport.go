@@ -1,11 +1,34 @@
 // Package transport is the router's HTTP client to its subgraphs.
 //
 // A [Client] sends GraphQL requests to a subgraph's replicas in round-robin
-// order over one shared pool of keep-alive connections. A replica that fails
-// is skipped for the rest of the request, and after [Config.EjectAfter]
-// consecutive failures it is ejected: skipped by every request for
-// [Config.EjectFor]. Queries are retried on the next replica; a mutation is
-// retried only when the request surely never reached a replica.
+// order over one shared pool of keep-alive connections, and keeps a health
+// model of every replica:
+//
+//   - A failure is a connection that cannot be opened or breaks, a request
+//     that gets no answer within [Config.Timeout], or a 5xx (or 408, 429)
+//     that is not a GraphQL answer. A replica that fails is skipped for the
+//     rest of the request: a query goes on to the next replica, a mutation
+//     only when the request surely never reached one. A success resets the
+//     replica's count of consecutive failures.
+//   - After [Config.EjectAfter] consecutive failures a replica is ejected:
+//     requests skip it. A replica that answers with the drain header (it
+//     is shutting down; see package drain) is ejected at once, with no
+//     failure counted.
+//   - An ejected replica is probed, off the request path, once
+//     [Config.EjectFor] has passed: a probe ({ __typename }, answered 2xx
+//     and not draining) puts it back in rotation with a clean slate, so
+//     that a first failure after its return does not eject it again. A
+//     failed probe ejects it again for twice as long, up to
+//     [Config.MaxEjectFor].
+//   - Ejected replicas are the last resort: when every replica in rotation
+//     failed a request (or none is in rotation), the request tries the
+//     ejected ones too, and one that answers is back in rotation at once.
+//     So a replica that has restarted earns its traffic back the moment
+//     its partner goes down, without waiting for its probe.
+//
+// Every attempt and the whole request are bounded by the caller's context
+// (the router's operation deadline): a query that timed out on one replica
+// is retried on the next only while time remains.
 package transport
 
 import (
@@ -22,8 +45,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"bookstore/graph/drain"
 )
 
 // Defaults for the zero values of [Config].
@@ -31,9 +57,14 @@ const (
 	DefaultTimeout          = 10 * time.Second
 	DefaultDialTimeout      = 2 * time.Second
 	DefaultEjectAfter       = 3
-	DefaultEjectFor         = 10 * time.Second
+	DefaultEjectFor         = time.Second
+	DefaultMaxEjectFor      = 30 * time.Second
+	DefaultIdleTimeout      = 2 * time.Second
 	DefaultMaxResponseBytes = 64 << 20
 )
+
+// probeTimeout bounds a probe of an ejected replica (or Timeout, if less).
+const probeTimeout = 2 * time.Second
 
 // ErrUnavailable reports that no replica of a subgraph answered. [Client.Do]
 // and [Client.FetchSDL] wrap it, together with the last cause, so that
@@ -53,8 +84,9 @@ type Config struct {
 	Subgraphs map[string][]string
 	// Timeout bounds one HTTP request to one replica, reading the response
 	// included (default 10s). The caller's context deadline also applies.
-	// A request that times out is not retried, but counts as a failure of
-	// the replica (the caller's deadline does not).
+	// A request that times out counts as a failure of the replica (the
+	// caller's deadline does not), and a query is retried on the next
+	// replica within the caller's deadline; a mutation is not.
 	Timeout time.Duration
 	// Timeouts overrides Timeout for the subgraphs it names.
 	Timeouts map[string]time.Duration
@@ -65,8 +97,17 @@ type Config struct {
 	// EjectAfter is the number of consecutive failures that eject a replica
 	// (default 3).
 	EjectAfter int
-	// EjectFor is how long an ejected replica is skipped (default 10s).
-	EjectFor time.Duration
+	// EjectFor is how long an ejected replica is skipped before it is
+	// first probed (default 1s). Each ejection in a row doubles it, up to
+	// MaxEjectFor (default 30s); a replica that stays in rotation for
+	// MaxEjectFor starts again from EjectFor.
+	EjectFor    time.Duration
+	MaxEjectFor time.Duration
+	// IdleTimeout closes a kept connection idle for that long (default
+	// 2s). Keep it below the subgraphs' drain period (see package drain):
+	// a connection left idle through a replica's whole drain is closed by
+	// the replica at its end, and a request written onto it then is lost.
+	IdleTimeout time.Duration
 	// MaxConnAge, when positive, retires a connection once it is that old
 	// (it finishes its request first). Behind one load-balanced address,
 	// such as a Kubernetes ClusterIP Service, the balancer picks a replica
@@ -76,9 +117,10 @@ type Config struct {
 	// MaxResponseBytes bounds a response body (default 64 MiB); a bigger
 	// one is an error wrapping ErrResponseTooLarge.
 	MaxResponseBytes int64
-	// OnEject, if set, is called once per ejection with the subgraph's name
-	// and the replica's URL (its password, if any, redacted). It runs on the
-	// request's goroutine and must not block.
+	// OnEject, if set, is called once per ejection (a failed probe's
+	// included) with the subgraph's name and the replica's URL (its
+	// password, if any, redacted). It runs on the request's or the
+	// probe's goroutine and must not block.
 	OnEject func(subgraph, url string)
 	// Now, if set, replaces time.Now for ejection expiry (tests).
 	Now func() time.Time
@@ -115,21 +157,35 @@ type Response struct {
 
 // Client sends requests to subgraphs. It is safe for concurrent use.
 type Client struct {
-	pools      map[string]*pool
-	names      []string
-	dialer     *net.Dialer
-	tls        *tls.Config
-	timeout    time.Duration
-	ejectAfter int64
-	ejectFor   time.Duration
-	maxBody    int64
-	maxConnAge time.Duration
-	onEject    func(subgraph, url string)
-	now        func() time.Time // nil: the monotonic clock
-	epoch      time.Time
-	jsonValue  []string // shared, read-only header values
-	agentValue []string
-	sdlRequest []byte
+	pools        map[string]*pool
+	names        []string
+	dialer       *net.Dialer
+	tls          *tls.Config
+	timeout      time.Duration
+	ejectAfter   int64
+	ejectFor     time.Duration
+	maxEjectFor  time.Duration
+	idleTimeout  time.Duration
+	maxBody      int64
+	maxConnAge   time.Duration
+	onEject      func(subgraph, url string)
+	now          func() time.Time // nil: the monotonic clock
+	epoch        time.Time
+	jsonValue    []string // shared, read-only header values
+	agentValue   []string
+	sdlRequest   []byte
+	probeRequest []byte
+	probes       probes
+}
+
+// probes runs the probes of ejected replicas, each on a goroutine of its
+// own, until the client is closed.
+type probes struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // pool is one subgraph's replicas.
@@ -148,9 +204,20 @@ type replica struct {
 	conns   conns    // idle keep-alive connections
 	// fails counts consecutive failures.
 	fails atomic.Int64
-	// ejectedUntil is the end of an ejection, in nanoseconds since the
-	// client's epoch; 0 means never ejected or recovered.
+	// ejectedUntil is when an ejected replica is due for a probe, in
+	// nanoseconds since the client's epoch (at least 1); 0 means in
+	// rotation.
 	ejectedUntil atomic.Int64
+	// probing is set while a probe of the replica runs.
+	probing atomic.Bool
+	// mu guards ejections: ejectedUntil changes from 0 and back only
+	// under it.
+	mu sync.Mutex
+	// streak counts the ejections in a row, for the backoff.
+	streak int
+	// back is when the replica last came back into rotation, since the
+	// client's epoch.
+	back time.Duration
 }
 
 // New validates cfg and returns a client. Subgraph names must be non-empty,
@@ -158,17 +225,20 @@ type replica struct {
 // or https with a host, listed once.
 func New(cfg Config) (*Client, error) {
 	c := &Client{
-		pools:      make(map[string]*pool, len(cfg.Subgraphs)),
-		timeout:    cfg.Timeout,
-		ejectFor:   cfg.EjectFor,
-		ejectAfter: int64(cfg.EjectAfter),
-		maxBody:    cfg.MaxResponseBytes,
-		maxConnAge: cfg.MaxConnAge,
-		onEject:    cfg.OnEject,
-		now:        cfg.Now,
-		jsonValue:  []string{"application/json"},
-		agentValue: []string{"bookstore-router"},
-		sdlRequest: []byte(`{"query":"query RouterServiceSDL { _service { sdl } }"}`),
+		pools:        make(map[string]*pool, len(cfg.Subgraphs)),
+		timeout:      cfg.Timeout,
+		ejectFor:     cfg.EjectFor,
+		maxEjectFor:  cfg.MaxEjectFor,
+		idleTimeout:  cfg.IdleTimeout,
+		ejectAfter:   int64(cfg.EjectAfter),
+		maxBody:      cfg.MaxResponseBytes,
+		maxConnAge:   cfg.MaxConnAge,
+		onEject:      cfg.OnEject,
+		now:          cfg.Now,
+		jsonValue:    []string{"application/json"},
+		agentValue:   []string{"bookstore-router"},
+		sdlRequest:   []byte(`{"query":"query RouterServiceSDL { _service { sdl } }"}`),
+		probeRequest: []byte(`{"query":"query RouterHealthProbe { __typename }"}`),
 	}
 	dialTimeout := cfg.DialTimeout
 	switch {
@@ -180,6 +250,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("transport: negative EjectAfter %d", c.ejectAfter)
 	case c.ejectFor < 0:
 		return nil, fmt.Errorf("transport: negative EjectFor %v", c.ejectFor)
+	case c.maxEjectFor < 0:
+		return nil, fmt.Errorf("transport: negative MaxEjectFor %v", c.maxEjectFor)
+	case c.idleTimeout < 0:
+		return nil, fmt.Errorf("transport: negative IdleTimeout %v", c.idleTimeout)
 	case c.maxBody < 0:
 		return nil, fmt.Errorf("transport: negative MaxResponseBytes %d", c.maxBody)
 	case c.maxConnAge < 0:
@@ -198,10 +272,20 @@ func New(cfg Config) (*Client, error) {
 	if c.ejectFor == 0 {
 		c.ejectFor = DefaultEjectFor
 	}
+	if c.maxEjectFor == 0 {
+		c.maxEjectFor = max(DefaultMaxEjectFor, c.ejectFor)
+	}
+	if c.maxEjectFor < c.ejectFor {
+		return nil, fmt.Errorf("transport: MaxEjectFor %v is less than EjectFor %v", c.maxEjectFor, c.ejectFor)
+	}
+	if c.idleTimeout == 0 {
+		c.idleTimeout = DefaultIdleTimeout
+	}
 	if c.maxBody == 0 {
 		c.maxBody = DefaultMaxResponseBytes
 	}
 	c.epoch = c.clock()
+	c.probes.ctx, c.probes.cancel = context.WithCancel(context.Background())
 
 	if len(cfg.Subgraphs) == 0 {
 		return nil, errors.New("transport: no subgraphs")
@@ -282,9 +366,16 @@ func (c *Client) Subgraphs() []string {
 	return slices.Clone(c.names)
 }
 
-// Close closes the client's idle connections. Requests still running are
-// not interrupted, and the client remains usable.
+// Close stops the probes of ejected replicas (an ejected replica then
+// stays ejected, a last resort only) and closes the client's idle
+// connections. Requests still running are not interrupted, and the client
+// remains usable.
 func (c *Client) Close() {
+	c.probes.mu.Lock()
+	c.probes.closed = true
+	c.probes.mu.Unlock()
+	c.probes.cancel()
+	c.probes.wg.Wait()
 	for _, p := range c.pools {
 		for _, r := range p.replicas {
 			r.conns.closeAll()
@@ -316,12 +407,16 @@ const (
 
 // Do sends req to one of its subgraph's replicas and returns the answer.
 //
-// Replicas are taken in round-robin order, skipping ejected ones (unless all
-// are ejected, in which case all are tried). A query that fails on a replica
-// (connection refused or reset, or a 5xx that is not JSON) is sent to the
-// next, each replica at most once; a mutation only when the request surely
-// never reached the replica. A timeout is not retried. When no replica
-// answers, the error wraps ErrUnavailable and the last cause.
+// Replicas are taken in round-robin order, skipping ejected ones. A query
+// that fails on a replica (connection refused or reset, no answer within
+// the timeout, or a 5xx that is not JSON) is sent to the next, each
+// replica at most once; a mutation only when the request surely never
+// reached the replica. After a timeout only a replica with no failure
+// counted is tried: another slow one would double the wait. When every
+// replica in rotation failed otherwise, or none is in rotation, the
+// ejected ones are tried last (after a timeout there, Do gives up: they
+// are all suspect). When no replica answers, the error wraps
+// ErrUnavailable and the last cause.
 //
 // Two answers are errors that are neither retried nor ErrUnavailable: a body
 // over MaxResponseBytes (ErrResponseTooLarge), and a status that is not 2xx,
@@ -335,31 +430,81 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	n := uint64(len(p.replicas))
 	start := p.next.Add(1) - 1
 	now := time.Duration(-1) // read lazily: only ejected replicas need it
-	tried := false
+	var tried tried
 	var last error
-	for pass := 0; pass < 2 && !tried; pass++ {
-		// The first pass skips ejected replicas; the second, reached
-		// only when all were ejected, tries every one.
-		for i := range n {
-			r := p.replicas[(start+i)%n]
-			if pass == 0 && c.ejected(r, &now) {
-				continue
-			}
-			tried = true
-			resp, o, err := c.attempt(ctx, p, r, req.Body, h, req.Mutation, pass == 1)
-			if err == nil {
-				return resp, nil
-			}
-			switch o {
-			case giveBack:
-				return nil, err
-			case stop:
-				return nil, &unavailableError{subgraph: p.name, cause: err}
-			}
-			last = err
+	timedOut := false
+	for i := range n {
+		r := p.replicas[(start+i)%n]
+		if c.ejected(p, r, &now) {
+			continue
 		}
+		if timedOut && r.fails.Load() > 0 {
+			// After a timeout, another costs the caller as much again:
+			// only a replica failing nothing is worth it.
+			continue
+		}
+		tried.add(int((start + i) % n))
+		resp, o, err := c.attempt(ctx, p, r, req.Body, h, req.Mutation, false)
+		if err == nil {
+			return resp, nil
+		}
+		switch o {
+		case giveBack:
+			return nil, err
+		case stop:
+			return nil, &unavailableError{subgraph: p.name, cause: err}
+		}
+		last = err
+		timedOut = errors.Is(err, context.DeadlineExceeded)
+	}
+	if timedOut {
+		// The ejected replicas are no better bets.
+		return nil, &unavailableError{subgraph: p.name, cause: last}
+	}
+	// The last resort: the replicas skipped above, ejected ones.
+	for i := range n {
+		idx := int((start + i) % n)
+		if tried.has(idx) {
+			continue
+		}
+		resp, o, err := c.attempt(ctx, p, p.replicas[idx], req.Body, h, req.Mutation, true)
+		if err == nil {
+			return resp, nil
+		}
+		switch o {
+		case giveBack:
+			return nil, err
+		case stop:
+			return nil, &unavailableError{subgraph: p.name, cause: err}
+		}
+		last = err
 	}
 	return nil, &unavailableError{subgraph: p.name, cause: last}
+}
+
+// tried is the set of replicas a Do has tried, by index: a bit mask for
+// the first 64, a map past them.
+type tried struct {
+	low  uint64
+	high map[int]bool
+}
+
+func (t *tried) add(i int) {
+	if i < 64 {
+		t.low |= 1 << i
+		return
+	}
+	if t.high == nil {
+		t.high = map[int]bool{}
+	}
+	t.high[i] = true
+}
+
+func (t *tried) has(i int) bool {
+	if i < 64 {
+		return t.low&(1<<i) != 0
+	}
+	return t.high[i]
 }
 
 // header builds the request header shared by a Do's attempts.
@@ -379,8 +524,9 @@ func (c *Client) header(fwd http.Header) http.Header {
 // attempt sends body to one replica. On failure it says whether Do goes on
 // to the next replica.
 //
-// probe says that r was tried although ejected.
-func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, h http.Header, mutation, probe bool) (*Response, outcome, error) {
+// lastResort says that r was tried although ejected: a success puts it
+// back in rotation, and a timeout there ends the request.
+func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, h http.Header, mutation, lastResort bool) (*Response, outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, stop, fmt.Errorf("POST %s: %w", r.display, err)
 	}
@@ -404,8 +550,8 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 		<-actx.Done()
 	}
 	if err != nil && resp == nil {
-		if cause, ok := c.timedOut(ctx, actx, p, r); ok {
-			return nil, stop, cause
+		if cause, o, ok := c.timedOut(ctx, actx, p, r, mutation, lastResort); ok {
+			return nil, o, cause
 		}
 		c.failed(p, r)
 		cause := fmt.Errorf("POST %s: %w", r.display, err)
@@ -419,8 +565,8 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 		if errors.Is(err, ErrResponseTooLarge) {
 			return nil, giveBack, fmt.Errorf("subgraph %q: POST %s: %w: over %d bytes", p.name, r.display, ErrResponseTooLarge, c.maxBody)
 		}
-		if cause, ok := c.timedOut(ctx, actx, p, r); ok {
-			return nil, stop, cause
+		if cause, o, ok := c.timedOut(ctx, actx, p, r, mutation, lastResort); ok {
+			return nil, o, cause
 		}
 		// The connection broke mid-answer: the request was received, so
 		// only a query may go on.
@@ -432,7 +578,13 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 		return nil, next, cause
 	}
 	if resp.StatusCode/100 == 2 || isJSON(ct) {
-		c.succeeded(r, probe)
+		if resp.Header.Get(drain.Header) != "" {
+			// It answered, and is going away: send it nothing more
+			// until a probe finds it back.
+			c.eject(p, r, true)
+		} else {
+			c.succeeded(r, lastResort)
+		}
 		return &Response{Status: resp.StatusCode, Body: data, Replica: r.display}, next, nil
 	}
 	// Not JSON and not a success: a proxy's or a server's own error page.
@@ -450,16 +602,23 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 }
 
 // timedOut reports whether the attempt ended because a context did: the
-// caller's (which says nothing about the replica) or the client's Timeout
-// (which counts as the replica's failure).
-func (c *Client) timedOut(ctx, actx context.Context, p *pool, r *replica) (error, bool) {
+// caller's, which says nothing about the replica and ends the request, or
+// the client's Timeout, which counts as the replica's failure. A query
+// that timed out on a replica in rotation goes on to the next; a mutation
+// (it may have reached the replica) and a last resort do not.
+func (c *Client) timedOut(ctx, actx context.Context, p *pool, r *replica, mutation, lastResort bool) (error, outcome, bool) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("POST %s: %w", r.display, err), true
+		return fmt.Errorf("POST %s: %w", r.display, err), stop, true
 	}
-	if actx.Err() != nil {
-		return fmt.Errorf("POST %s: no answer within %v: %w", r.display, p.timeout, context.DeadlineExceeded), true
+	if actx.Err() == nil {
+		return nil, next, false
 	}
-	return nil, false
+	c.failed(p, r)
+	cause := fmt.Errorf("POST %s: no answer within %v: %w", r.display, p.timeout, context.DeadlineExceeded)
+	if mutation || lastResort {
+		return cause, stop, true
+	}
+	return cause, next, true
 }
 
 // isDialError reports whether err is a failure to open a connection, in
@@ -543,9 +702,10 @@ func (c *Client) elapsed() time.Duration {
 	return c.clock().Sub(c.epoch)
 }
 
-// ejected reports whether r is ejected now. *now caches the clock across a
-// Do's replicas; a negative value means not read yet.
-func (c *Client) ejected(r *replica, now *time.Duration) bool {
+// ejected reports whether r is ejected, and starts its probe when one is
+// due. *now caches the clock across a Do's replicas; a negative value
+// means not read yet.
+func (c *Client) ejected(p *pool, r *replica, now *time.Duration) bool {
 	until := r.ejectedUntil.Load()
 	if until == 0 {
 		return false
@@ -553,42 +713,148 @@ func (c *Client) ejected(r *replica, now *time.Duration) bool {
 	if *now < 0 {
 		*now = max(c.elapsed(), 0)
 	}
-	return int64(*now) < until
+	if int64(*now) >= until {
+		c.probe(p, r)
+	}
+	return true
 }
 
-// failed counts a failure of r and ejects it at the threshold. A replica
-// back from an ejection keeps its count, so a first failure ejects it again
-// at once; a success resets it.
+// failed counts a failure of r and ejects it at the threshold.
 func (c *Client) failed(p *pool, r *replica) {
-	if r.fails.Add(1) < c.ejectAfter {
+	if r.fails.Add(1) >= c.ejectAfter {
+		c.eject(p, r, false)
+	}
+}
+
+// eject takes r out of rotation until a probe puts it back, unless it is
+// out already. draining says why: a replica shutting down is not failing,
+// and its ejection does not lengthen the backoff.
+func (c *Client) eject(p *pool, r *replica, draining bool) {
+	if r.ejectedUntil.Load() != 0 {
 		return
 	}
 	now := max(c.elapsed(), 0)
-	old := r.ejectedUntil.Load()
-	if old != 0 && int64(now) < old {
-		return // already ejected
+	r.mu.Lock()
+	if r.ejectedUntil.Load() != 0 {
+		r.mu.Unlock()
+		return
 	}
-	if r.ejectedUntil.CompareAndSwap(old, int64(now+c.ejectFor)) && c.onEject != nil {
+	if r.streak > 0 && now-r.back >= c.maxEjectFor {
+		r.streak = 0 // it stayed in rotation long enough: a fresh start
+	}
+	if !draining || r.streak == 0 {
+		r.streak++
+	}
+	r.ejectedUntil.Store(int64(now + c.backoff(r.streak)))
+	r.mu.Unlock()
+	if c.onEject != nil {
 		c.onEject(p.name, r.display)
 	}
 }
 
-// succeeded resets r's health. While r is ejected only a probe (a try made
-// because every replica was ejected) counts: the success of a request that
-// was sent before the ejection says nothing of the replica now. It reads
-// before it writes, so that the hot path does not bounce a shared cache line
-// between cores.
-func (c *Client) succeeded(r *replica, probe bool) {
-	until := r.ejectedUntil.Load()
-	if until != 0 {
-		if !probe && int64(max(c.elapsed(), 0)) < until {
-			return
+// backoff returns how long the streak-th ejection in a row lasts before
+// the first probe: EjectFor, doubled per ejection, up to MaxEjectFor.
+func (c *Client) backoff(streak int) time.Duration {
+	d := c.ejectFor
+	for i := 1; i < streak && d < c.maxEjectFor; i++ {
+		d *= 2
+	}
+	return max(min(d, c.maxEjectFor), 1)
+}
+
+// reinstate puts r back in rotation with no failures counted.
+func (c *Client) reinstate(r *replica) {
+	now := max(c.elapsed(), 0)
+	r.mu.Lock()
+	r.fails.Store(0)
+	r.back = now
+	r.ejectedUntil.Store(0)
+	r.mu.Unlock()
+}
+
+// succeeded resets r's count of failures. While r is ejected only a
+// success of the last resort counts (and puts it back in rotation): the
+// success of a request sent before the ejection says nothing of the
+// replica now. It reads before it writes, so that the hot path does not
+// bounce a shared cache line between cores.
+func (c *Client) succeeded(r *replica, lastResort bool) {
+	if r.ejectedUntil.Load() != 0 {
+		if lastResort {
+			c.reinstate(r)
 		}
-		r.ejectedUntil.CompareAndSwap(until, 0)
+		return
 	}
 	if r.fails.Load() != 0 {
 		r.fails.Store(0)
 	}
+}
+
+// probe starts a probe of the ejected replica r on a goroutine of its own,
+// unless one runs or the client is closed. A probe that finds r answering
+// (2xx, not draining) puts it back in rotation; one that does not ejects
+// it again, for longer when r failed (not when it was draining).
+func (c *Client) probe(p *pool, r *replica) {
+	if !r.probing.CompareAndSwap(false, true) {
+		return
+	}
+	if until := r.ejectedUntil.Load(); until == 0 || max(c.elapsed(), 0) < time.Duration(until) {
+		// Another probe settled it since the caller looked.
+		r.probing.Store(false)
+		return
+	}
+	c.probes.mu.Lock()
+	if c.probes.closed {
+		c.probes.mu.Unlock()
+		r.probing.Store(false)
+		return
+	}
+	c.probes.wg.Add(1)
+	c.probes.mu.Unlock()
+	go func() {
+		defer c.probes.wg.Done()
+		defer r.probing.Store(false)
+		ok, draining := c.check(p, r)
+		if c.probes.ctx.Err() != nil {
+			return // closed meanwhile: no verdict
+		}
+		if ok {
+			c.reinstate(r)
+			return
+		}
+		now := max(c.elapsed(), 0)
+		r.mu.Lock()
+		if !draining {
+			r.streak++
+		}
+		r.ejectedUntil.Store(int64(now + c.backoff(r.streak)))
+		r.mu.Unlock()
+		if c.onEject != nil {
+			c.onEject(p.name, r.display)
+		}
+	}()
+}
+
+// check sends a probe, { __typename }, to r. ok says it answered 2xx
+// without the drain header; draining that it answered with it.
+func (c *Client) check(p *pool, r *replica) (ok, draining bool) {
+	ctx, cancel := context.WithTimeout(c.probes.ctx, min(p.timeout, probeTimeout))
+	defer cancel()
+	hreq := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           r.url,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        c.header(nil),
+		ContentLength: int64(len(c.probeRequest)),
+		Host:          r.url.Host,
+	}).WithContext(ctx)
+	resp, _, _, err := c.exchange(ctx, r, hreq, c.probeRequest)
+	if err != nil {
+		return false, false
+	}
+	draining = resp.Header.Get(drain.Header) != ""
+	return resp.StatusCode/100 == 2 && !draining, draining
 }
 
 // unavailableError is Do's error when no replica answered.

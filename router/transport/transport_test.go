@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"bookstore/graph/drain"
 )
 
 // mode is what a test replica does with a request.
@@ -36,6 +38,8 @@ type backend struct {
 	hits    atomic.Int64
 	header  atomic.Pointer[http.Header]
 	release chan struct{}
+	// drainHeader makes it answer as a server that is draining.
+	drainHeader atomic.Bool
 }
 
 // startReplica starts a replica that the test stops when it ends.
@@ -57,6 +61,10 @@ func (r *backend) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		return
+	}
+	if r.drainHeader.Load() {
+		w.Header().Set(drain.Header, "true")
+		w.Header().Set("Connection", "close")
 	}
 	switch mode(r.mode.Load()) {
 	case answer:
@@ -185,6 +193,8 @@ func TestNewValidates(t *testing.T) {
 		{"zero subgraph timeout", Config{Subgraphs: map[string][]string{"books": {ok}}, Timeouts: map[string]time.Duration{"books": 0}}, "timeout"},
 		{"negative eject after", Config{Subgraphs: map[string][]string{"books": {ok}}, EjectAfter: -1}, "EjectAfter"},
 		{"negative eject for", Config{Subgraphs: map[string][]string{"books": {ok}}, EjectFor: -1}, "EjectFor"},
+		{"negative max eject for", Config{Subgraphs: map[string][]string{"books": {ok}}, MaxEjectFor: -1}, "MaxEjectFor"},
+		{"negative idle timeout", Config{Subgraphs: map[string][]string{"books": {ok}}, IdleTimeout: -1}, "IdleTimeout"},
 		{"negative max bytes", Config{Subgraphs: map[string][]string{"books": {ok}}, MaxResponseBytes: -1}, "MaxResponseBytes"},
 		{"negative conn age", Config{Subgraphs: map[string][]string{"books": {ok}}, MaxConnAge: -1}, "MaxConnAge"},
 	}
@@ -377,22 +387,45 @@ func TestEjection(t *testing.T) {
 		t.Fatalf("ejected replica got %d requests, want none", n-3)
 	}
 
-	// Back after EjectFor, and healthy again: it takes its share.
+	// After EjectFor the next request still skips it, but starts a
+	// probe, which finds it healthy again: it takes its share.
 	clock.Advance(time.Nanosecond)
 	flaky.mode.Store(int32(answer))
+	resp, err := do(c, false)
+	answeredBy(t, resp, err, steady)
+	settle(c)
+	if n := flaky.hits.Load(); n != 4 {
+		t.Fatalf("flaky got %d requests, want 4: 3 before its ejection, 1 probe", n)
+	}
 	for range 10 {
 		if _, err := do(c, false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := flaky.hits.Load() - 3; n != 5 {
+	if n := flaky.hits.Load() - 4; n != 5 {
 		t.Fatalf("recovered replica got %d of 10 requests, want 5", n)
 	}
 	if len(ejections) != 1 {
 		t.Fatalf("OnEject calls: %q", ejections)
 	}
 
-	// A success reset its count: two failures do not eject it again.
+	// Back with a clean slate: its first failures do not eject it again.
+	flaky.mode.Store(int32(badGateway))
+	for range 4 {
+		resp, err := do(c, false)
+		answeredBy(t, resp, err, steady)
+	}
+	if n := flaky.hits.Load() - 9; n != 2 || len(ejections) != 1 {
+		t.Fatalf("after its return: %d failures, OnEject calls %q; want 2 failures and no ejection", n, ejections)
+	}
+	flaky.mode.Store(int32(answer))
+	for range 2 {
+		if _, err := do(c, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A success resets its count: two failures do not eject it again.
 	flaky.mode.Store(int32(badGateway))
 	for range 4 {
 		resp, err := do(c, false)
@@ -423,14 +456,48 @@ func TestEjectedAgainAfterFailedProbe(t *testing.T) {
 	if ejections.Load() != 1 || flaky.hits.Load() != 2 {
 		t.Fatalf("ejections %d, flaky hits %d; want 1 and 2", ejections.Load(), flaky.hits.Load())
 	}
-	// Still failing after EjectFor: one try ejects it again.
+	// Still failing after EjectFor: its probe fails, and ejects it again,
+	// for twice as long. No request of a client reaches it.
 	clock.Advance(time.Second)
 	for range 6 {
 		resp, err := do(c, false)
 		answeredBy(t, resp, err, steady)
 	}
+	settle(c)
 	if ejections.Load() != 2 || flaky.hits.Load() != 3 {
 		t.Fatalf("ejections %d, flaky hits %d; want 2 and 3", ejections.Load(), flaky.hits.Load())
+	}
+	// A probe is started by a request that passes the replica over:
+	// with two replicas, one of any two requests does.
+	twice := func() {
+		t.Helper()
+		for range 2 {
+			resp, err := do(c, false)
+			answeredBy(t, resp, err, steady)
+		}
+		settle(c)
+	}
+	clock.Advance(time.Second) // half of the second ejection: no probe
+	twice()
+	if flaky.hits.Load() != 3 {
+		t.Fatalf("probed %d times within the second ejection", flaky.hits.Load()-3)
+	}
+	clock.Advance(time.Second)
+	twice()
+	if ejections.Load() != 3 || flaky.hits.Load() != 4 {
+		t.Fatalf("ejections %d, flaky hits %d; want 3 and 4", ejections.Load(), flaky.hits.Load())
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	c := newClient(t, Config{EjectFor: time.Second, MaxEjectFor: 10 * time.Second}, "http://127.0.0.1:1/query")
+	for streak, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 5: 10 * time.Second, 40: 10 * time.Second} {
+		if got := c.backoff(streak); got != want {
+			t.Errorf("backoff(%d) = %v, want %v", streak, got, want)
+		}
+	}
+	if _, err := New(Config{Subgraphs: map[string][]string{"books": {"http://h/query"}}, EjectFor: time.Minute, MaxEjectFor: time.Second}); err == nil {
+		t.Error("MaxEjectFor under EjectFor accepted")
 	}
 }
 
@@ -542,15 +609,81 @@ func TestForward(t *testing.T) {
 }
 
 func TestTimeouts(t *testing.T) {
-	t.Run("Timeout", func(t *testing.T) {
+	t.Run("a timed-out query is retried", func(t *testing.T) {
 		slow, up := startReplica(t, "slow", hang), startReplica(t, "up", answer)
 		c := newClient(t, Config{Timeout: 50 * time.Millisecond}, slow.url, up.url)
-		_, err := do(c, false)
+		resp, err := do(c, false)
+		answeredBy(t, resp, err, up)
+		if slow.hits.Load() != 1 {
+			t.Fatalf("slow replica got %d requests, want 1", slow.hits.Load())
+		}
+	})
+	t.Run("a timed-out mutation is not", func(t *testing.T) {
+		slow, up := startReplica(t, "slow", hang), startReplica(t, "up", answer)
+		c := newClient(t, Config{Timeout: 50 * time.Millisecond}, slow.url, up.url)
+		_, err := do(c, true)
 		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Do: %v, want ErrUnavailable and DeadlineExceeded", err)
 		}
 		if up.hits.Load() != 0 {
-			t.Fatal("a timed-out query was retried")
+			t.Fatal("a timed-out mutation was retried")
+		}
+	})
+	t.Run("timeouts eject", func(t *testing.T) {
+		slow, up := startReplica(t, "slow", hang), startReplica(t, "up", answer)
+		var ejections atomic.Int64
+		c := newClient(t, Config{Timeout: 50 * time.Millisecond, EjectAfter: 2, EjectFor: time.Hour,
+			OnEject: func(string, string) { ejections.Add(1) }}, slow.url, up.url)
+		for range 4 {
+			resp, err := do(c, false)
+			answeredBy(t, resp, err, up)
+		}
+		if ejections.Load() != 1 || slow.hits.Load() != 2 {
+			t.Fatalf("ejections %d, slow hits %d; want 1 and 2", ejections.Load(), slow.hits.Load())
+		}
+		// Ejected: no request waits for it any more.
+		for range 10 {
+			start := time.Now()
+			resp, err := do(c, false)
+			answeredBy(t, resp, err, up)
+			if d := time.Since(start); d >= 50*time.Millisecond {
+				t.Fatalf("a request took %v with the slow replica ejected", d)
+			}
+		}
+	})
+	t.Run("slow everywhere: no second wait on a failing replica", func(t *testing.T) {
+		a, b := startReplica(t, "a", hang), startReplica(t, "b", hang)
+		c := newClient(t, Config{Timeout: 50 * time.Millisecond, EjectAfter: 100}, a.url, b.url)
+		if _, err := do(c, false); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Do: %v, want DeadlineExceeded", err)
+		}
+		if a.hits.Load() != 1 || b.hits.Load() != 1 {
+			t.Fatalf("first Do: hits a %d, b %d; want one each (b had failed nothing)", a.hits.Load(), b.hits.Load())
+		}
+		for range 4 {
+			if _, err := do(c, false); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Do: %v, want DeadlineExceeded", err)
+			}
+		}
+		if n := a.hits.Load() + b.hits.Load(); n != 6 {
+			t.Fatalf("%d attempts for 5 requests, want 6: once both failed, one attempt each", n)
+		}
+	})
+	t.Run("the whole request is bounded by the caller", func(t *testing.T) {
+		a, b := startReplica(t, "a", hang), startReplica(t, "b", hang)
+		c := newClient(t, Config{Timeout: time.Second}, a.url, b.url)
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := c.Do(ctx, Request{Subgraph: "books", Body: query})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Do: %v, want DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > 1400*time.Millisecond+time.Second {
+			t.Fatalf("Do took %v past the caller's 1.5s", d)
+		}
+		if a.hits.Load()+b.hits.Load() != 2 {
+			t.Fatalf("hits a %d, b %d; want one each", a.hits.Load(), b.hits.Load())
 		}
 	})
 	t.Run("a subgraph's own timeout", func(t *testing.T) {
@@ -905,5 +1038,168 @@ func TestMaxConnAgeRebalances(t *testing.T) {
 				t.Errorf("hits a=%d b=%d, want 8 in all", a.hits.Load(), b.hits.Load())
 			}
 		})
+	}
+}
+
+// settle waits for the probes started so far.
+func settle(c *Client) { c.probes.wg.Wait() }
+
+// A replica that answers with the drain header is ejected at once, with no
+// failure counted, and probed back once it answers without it.
+func TestDraining(t *testing.T) {
+	clock := newFakeClock()
+	leaving, staying := startReplica(t, "leaving", answer), startReplica(t, "staying", answer)
+	leaving.drainHeader.Store(true)
+	var ejections atomic.Int64
+	c := newClient(t, Config{EjectFor: time.Second, Now: clock.Now, OnEject: func(string, string) { ejections.Add(1) }},
+		leaving.url, staying.url)
+	// Its answer is an answer: the client gets it.
+	resp, err := do(c, true)
+	answeredBy(t, resp, err, leaving)
+	if ejections.Load() != 1 {
+		t.Fatalf("%d ejections, want 1", ejections.Load())
+	}
+	for i := range 6 {
+		resp, err := do(c, i%2 == 0)
+		answeredBy(t, resp, err, staying)
+	}
+	// Probed while still draining: ejected again, for no longer.
+	twice := func() {
+		t.Helper()
+		for range 2 {
+			resp, err := do(c, false)
+			answeredBy(t, resp, err, staying)
+		}
+		settle(c)
+	}
+	clock.Advance(time.Second)
+	twice()
+	if leaving.hits.Load() != 2 || ejections.Load() != 2 {
+		t.Fatalf("leaving: %d hits, %d ejections; want 2 (one probe) and 2", leaving.hits.Load(), ejections.Load())
+	}
+	// Back (restarted): the next probe puts it in rotation.
+	leaving.drainHeader.Store(false)
+	clock.Advance(time.Second)
+	twice()
+	for range 4 {
+		if _, err := do(c, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := leaving.hits.Load(); n != 5 {
+		t.Fatalf("leaving: %d hits, want 5 (two probes and 2 of 4)", n)
+	}
+}
+
+// A replica that came back (it restarted) but is still ejected gets the
+// traffic at once when its partner fails, mutations included when the
+// request never reached the partner, and is back in rotation.
+func TestLastResort(t *testing.T) {
+	for _, mutation := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mutation=%v", mutation), func(t *testing.T) {
+			back := startReplica(t, "back", badGateway)
+			partner := downURL(t)
+			c := newClient(t, Config{EjectAfter: 1, EjectFor: time.Hour}, back.url, partner)
+			// back fails and is ejected; partner is down but never tried.
+			if _, err := do(c, false); err == nil {
+				t.Fatal("Do succeeded with every replica failing")
+			}
+			back.mode.Store(int32(answer))
+			hits := back.hits.Load()
+			for range 4 {
+				resp, err := do(c, mutation)
+				answeredBy(t, resp, err, back)
+			}
+			if back.hits.Load()-hits != 4 {
+				t.Fatalf("back got %d of 4", back.hits.Load()-hits)
+			}
+		})
+	}
+	t.Run("a mutation that may have reached the partner is not", func(t *testing.T) {
+		back, partner := startReplica(t, "back", answer), startReplica(t, "partner", drop)
+		clock := newFakeClock()
+		c := newClient(t, Config{EjectAfter: 1, EjectFor: time.Hour, Now: clock.Now}, back.url, partner.url)
+		c.eject(c.pools["books"], c.pools["books"].replicas[0], false)
+		if _, err := do(c, true); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Do: %v, want ErrUnavailable", err)
+		}
+		if back.hits.Load() != 0 {
+			t.Fatal("a mutation the partner may have run was sent again")
+		}
+	})
+}
+
+// A probe runs off the request path: requests do not wait for a hung
+// replica's probe, which times out and ejects it again.
+func TestProbeOffTheRequestPath(t *testing.T) {
+	clock := newFakeClock()
+	hung, up := startReplica(t, "hung", hang), startReplica(t, "up", answer)
+	var ejections atomic.Int64
+	c := newClient(t, Config{Timeout: 200 * time.Millisecond, EjectAfter: 1, EjectFor: time.Second, Now: clock.Now,
+		OnEject: func(string, string) { ejections.Add(1) }}, hung.url, up.url)
+	resp, err := do(c, false) // hung times out, up answers
+	answeredBy(t, resp, err, up)
+	clock.Advance(time.Second)
+	start := time.Now()
+	for range 5 {
+		resp, err := do(c, false)
+		answeredBy(t, resp, err, up)
+	}
+	if d := time.Since(start); d >= 200*time.Millisecond {
+		t.Fatalf("requests waited %v for the probe", d)
+	}
+	settle(c)
+	if hung.hits.Load() != 2 || ejections.Load() != 2 {
+		t.Fatalf("hung: %d hits, %d ejections; want 2 (one probe) and 2", hung.hits.Load(), ejections.Load())
+	}
+}
+
+// Once closed, the client probes no more: an ejected replica stays out,
+// a last resort only.
+func TestCloseStopsProbes(t *testing.T) {
+	clock := newFakeClock()
+	a, b := startReplica(t, "a", badGateway), startReplica(t, "b", answer)
+	c := newClient(t, Config{EjectAfter: 1, EjectFor: time.Second, Now: clock.Now}, a.url, b.url)
+	resp, err := do(c, false)
+	answeredBy(t, resp, err, b)
+	c.Close()
+	clock.Advance(time.Minute)
+	for range 4 {
+		resp, err := do(c, false)
+		answeredBy(t, resp, err, b)
+	}
+	settle(c)
+	if a.hits.Load() != 1 {
+		t.Fatalf("a was probed after Close: %d hits", a.hits.Load())
+	}
+}
+
+// A connection idle for IdleTimeout is closed, not used; fresher ones are
+// kept alive.
+func TestIdleTimeout(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":{"ok":true}}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := newClient(t, Config{IdleTimeout: 100 * time.Millisecond}, srv.URL+"/query")
+	for _, tc := range []struct {
+		pause time.Duration
+		conns int64
+	}{{0, 1}, {10 * time.Millisecond, 1}, {200 * time.Millisecond, 2}, {10 * time.Millisecond, 2}} {
+		time.Sleep(tc.pause)
+		if _, err := do(c, false); err != nil {
+			t.Fatal(err)
+		}
+		if n := conns.Load(); n != tc.conns {
+			t.Fatalf("after a pause of %v: %d connections, want %d", tc.pause, n, tc.conns)
+		}
 	}
 }

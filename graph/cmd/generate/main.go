@@ -1,7 +1,8 @@
-// Command generate is what make generate runs in each subgraph's
-// directory: gqlgen's generate, with the gqlgen.yml found there and the
-// gqlgen version the module's tool directive pins, then two changes to the
-// executable schema it wrote, which gqlgen has no setting for:
+// Command generate is the second step of make generate, run in each
+// subgraph's directory after `go tool gqlgen generate` (the gqlgen version
+// the module's tool directive pins): it makes these changes to the
+// executable schema gqlgen wrote (gqlgen.yml's exec.filename), which gqlgen
+// has no setting for:
 //
 //   - lists of objects are marshalled in order, in the request's goroutine,
 //     by gqlrun.MarshalSlice, instead of one goroutine per element by
@@ -46,7 +47,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/99designs/gqlgen/api"
 	"github.com/99designs/gqlgen/codegen/config"
 )
 
@@ -66,13 +66,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := api.Generate(cfg); err != nil {
-		return err
-	}
 	name := cfg.Exec.Filename
 	src, err := os.ReadFile(name)
 	if err != nil {
 		return err
+	}
+	if bytes.Contains(src, []byte(`"bookstore/graph/gqlrun"`)) {
+		return fmt.Errorf("%s is already rewritten: run go tool gqlgen generate first (make generate runs both)", name)
 	}
 	out, err := rewrite(src)
 	if err != nil {
@@ -87,7 +87,7 @@ type edit struct {
 	text       string
 }
 
-// rewrite makes the two changes to a generated executable schema.
+// rewrite makes the changes to a generated executable schema.
 func rewrite(src []byte) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "generated.go", src, parser.ParseComments)

@@ -221,7 +221,8 @@ func withLogin(admin, login string) string {
 func (b *bench) startServices(ctx context.Context, admin string) error {
 	var tok [16]byte
 	_, _ = rand.Read(tok[:])
-	common := []string{"ADMIN_TOKEN=" + hex.EncodeToString(tok[:]), "LOG_LEVEL=" + b.cfg.logLevel, "SHUTDOWN_TIMEOUT=5s"}
+	// Nothing balances over the bench's processes: they stop at once.
+	common := []string{"ADMIN_TOKEN=" + hex.EncodeToString(tok[:]), "LOG_LEVEL=" + b.cfg.logLevel, "SHUTDOWN_TIMEOUT=5s", "DRAIN_PERIOD=0"}
 	start := func(name, bin string, args, env []string) (*child.Process, int, error) {
 		port, err := child.FreePort()
 		if err != nil {

@@ -62,7 +62,8 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{"defaults", nil, nil, func(c config) string {
 			if c.dataDir != ".data" || c.dbPort != 5433 || c.routerPort != 8080 || c.adminToken != "dev-admin-token" ||
-				fmt.Sprint(c.booksPorts) != "[4001 4002]" || fmt.Sprint(c.ordersPorts) != "[4003 4004]" || !c.build || !c.withRouter {
+				fmt.Sprint(c.booksPorts) != "[4001 4002]" || fmt.Sprint(c.ordersPorts) != "[4003 4004]" || !c.build || !c.withRouter ||
+				c.drain != time.Second || c.grace != 10*time.Second {
 				return fmt.Sprintf("%+v", c)
 			}
 			return ""
@@ -87,6 +88,11 @@ func TestParseConfig(t *testing.T) {
 			}
 			return ""
 		}},
+	}
+	for _, args := range [][]string{{"-drain", "10s"}, {"-drain", "-1s"}, {"-drain", "3s", "-grace", "2s"}} {
+		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("parseConfig(%q) accepted", args)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -75,6 +75,7 @@ type config struct {
 	adminToken  string
 	logLevel    string
 	grace       time.Duration // between SIGTERM and SIGKILL
+	drain       time.Duration // each service's drain period after SIGTERM
 	readyWait   time.Duration // for one service to become ready
 	databaseURL string        // an existing database's owner URL; empty starts a cluster
 	goCmd       string
@@ -111,6 +112,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.adminToken, "admin-token", env("ADMIN_TOKEN", env("DEV_ADMIN_TOKEN", "dev-admin-token")), "the dev admin `token`, local only (env ADMIN_TOKEN or DEV_ADMIN_TOKEN)")
 	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "services' log `level` (env LOG_LEVEL)")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "time a child gets to stop after SIGTERM before SIGKILL")
+	fs.DurationVar(&c.drain, "drain", time.Second, "time each service keeps serving after SIGTERM, unready, before it stops accepting (DRAIN_PERIOD; below -grace)")
 	fs.DurationVar(&c.readyWait, "ready-timeout", 60*time.Second, "time a service gets to answer /readyz")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -127,6 +129,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.adminToken == "" {
 		return c, errors.New("the admin token may not be empty")
+	}
+	if c.drain < 0 || c.drain >= c.grace {
+		return c, fmt.Errorf("-drain %v must be at least 0 and below -grace %v", c.drain, c.grace)
 	}
 	c.databaseURL = getenv("DATABASE_URL")
 	c.goCmd = env("GO", "go")

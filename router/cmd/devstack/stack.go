@@ -121,7 +121,8 @@ func (st *stack) start(ctx context.Context) error {
 	common := []string{
 		"ADMIN_TOKEN=" + cfg.adminToken,
 		"LOG_LEVEL=" + cfg.logLevel,
-		"SHUTDOWN_TIMEOUT=" + shutdownTimeout(cfg.grace).String(),
+		"DRAIN_PERIOD=" + cfg.drain.String(),
+		"SHUTDOWN_TIMEOUT=" + shutdownTimeout(cfg.grace, cfg.drain).String(),
 	}
 	var subgraphs []service
 	for i, port := range cfg.booksPorts {
@@ -161,7 +162,8 @@ func (st *stack) start(ctx context.Context) error {
 		"--subgraph", "orders=" + queryURLs(cfg.ordersPorts),
 	}
 	// A developer's stack shows query plans (X-Query-Plan: true).
-	env := []string{"LOG_LEVEL=" + cfg.logLevel, "EXPOSE_QUERY_PLANS=true"}
+	env := []string{"LOG_LEVEL=" + cfg.logLevel, "EXPOSE_QUERY_PLANS=true",
+		"DRAIN_PERIOD=" + cfg.drain.String(), "SHUTDOWN_TIMEOUT=" + shutdownTimeout(cfg.grace, cfg.drain).String()}
 	r, err := st.spawn(ctx, "router", bins["router"], args, env, logDir, cfg.routerPort)
 	if err != nil {
 		return err
@@ -207,10 +209,11 @@ func (s service) waitReady(ctx context.Context, timeout time.Duration) error {
 	return s.WaitReady(ctx, "http://"+child.HostPort(s.port)+"/readyz", timeout)
 }
 
-// shutdownTimeout leaves the services' own drain a little inside grace, so
-// that SIGKILL is a last resort.
-func shutdownTimeout(grace time.Duration) time.Duration {
-	if d := grace * 3 / 4; d > 0 {
+// shutdownTimeout leaves the services' drain period and their wait for
+// requests in flight a little inside grace, so that SIGKILL is a last
+// resort.
+func shutdownTimeout(grace, drain time.Duration) time.Duration {
+	if d := (grace - drain) * 3 / 4; d > 0 {
 		return d
 	}
 	return time.Second
