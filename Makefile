@@ -6,8 +6,10 @@ GO    ?= go
 DEV_DB_PORT     ?= 5433
 DEV_ADMIN_TOKEN ?= dev-admin-token
 DEV_DB          = 127.0.0.1:$(DEV_DB_PORT)/bookstore?sslmode=disable
-# make seed-large and make bench-scale take more flags from these.
+# make seed-large, make bench and make bench-scale take more flags from these
+# (e.g. BENCH_FLAGS='-baseline DIR' to measure another build's subgraphs too).
 SEED_LARGE_FLAGS  ?=
+BENCH_FLAGS       ?=
 BENCH_SCALE_FLAGS ?=
 
 # Container images (make images). IMAGE_BUILDER is docker or buildah; empty
@@ -62,8 +64,8 @@ test: vet fmt-check ## Run every test against a real PostgreSQL (DATABASE_URL, o
 chaos: ## Run the full chaos suite: the real stack under load, replicas killed, stopped and rolled, PostgreSQL stopped and crashed (~5 min); figures in out/chaos/.
 	BOOKSTORE_CHAOS=full $(GO) test -count=1 -v -timeout 30m -run '^TestChaos$$' ./router/cmd/chaos/
 
-bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway.
-	$(GO) run ./router/cmd/bench
+bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway (BENCH_FLAGS adds flags).
+	$(GO) run ./router/cmd/bench $(BENCH_FLAGS)
 
 bench-scale: ## Measure the contract's requests on the demo seed and on 100,000 books / 1,000,000 orders, side by side (BENCH_SCALE_FLAGS adds flags; see BENCHMARKS.md).
 	$(GO) run ./router/cmd/bench -scale $(BENCH_SCALE_FLAGS)
@@ -75,9 +77,9 @@ fmt-check: ## Fail when a Go file is not gofmt-formatted.
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$files" ]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
 
-generate: ## Regenerate the gqlgen code of both subgraphs after a schema change.
-	cd books-subgraph && $(GO) tool gqlgen generate
-	cd orders-subgraph && $(GO) tool gqlgen generate
+generate: ## Regenerate the gqlgen code of both subgraphs after a schema change (go tool gqlgen generate, then graph/cmd/generate's changes to its output).
+	cd books-subgraph && $(GO) tool gqlgen generate && $(GO) run ../graph/cmd/generate
+	cd orders-subgraph && $(GO) tool gqlgen generate && $(GO) run ../graph/cmd/generate
 
 check-generated: generate ## Fail when the committed gqlgen code is not what the schemas generate.
 	@git diff --exit-code --stat -- books-subgraph orders-subgraph || \

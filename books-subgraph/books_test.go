@@ -874,6 +874,109 @@ func TestBadCursorWithAnImpossibleSearch(t *testing.T) {
 	}
 }
 
+// A read loads the columns its request selects, however it selects them
+// (fragments, aliases, @include), and the answer is the same as with every
+// column.
+func TestReadsLoadTheSelectedColumns(t *testing.T) {
+	e := start(t, true)
+	all := e.all(t, "TITLE_ASC", nil, 100)
+	byID := map[string]book{}
+	for _, b := range all {
+		byID[b.ID] = b
+	}
+	rep := map[string]any{"r": []any{map[string]any{"__typename": "Book", "id": all[0].ID}}, "id": all[1].ID}
+	for _, tc := range []struct {
+		name      string
+		query     string
+		want, not []string // columns the statement reads and does not
+	}{
+		// Columns come in three groups: title and price; author,
+		// currency and stock; the rest (isbn, description, year, dates).
+		{"a page's titles", `{ books(first: 3) { edges { node { id title } } } }`,
+			[]string{"b.title", "b.price_cents"}, []string{"b.author", "b.description", "b.isbn", "b.created_at"}},
+		{"a page's authors", `{ books(first: 3) { edges { node { id author } } } }`,
+			[]string{"b.author", "b.currency", "b.stock"}, []string{"b.title", "b.description", "b.isbn"}},
+		{"only ids", `{ books(first: 3) { edges { cursor node { __typename id } } pageInfo { endCursor } } }`,
+			nil, []string{"b.title", "b.author", "b.description", "b.price_cents", "b.isbn"}},
+		{"fragments and aliases", `{ books(first: 3) { a: edges { ...E } b: edges { node { isbn } } } }
+fragment E on BookEdge { node { ... on Book { id author } } }`,
+			[]string{"b.author", "b.isbn"}, nil},
+		{"only details", `{ books(first: 3) { edges { node { id isbn createdAt } } } }`,
+			[]string{"b.isbn", "b.description", "b.created_at"}, []string{"b.title", "b.author", "b.stock"}},
+		{"@include", `query($id: ID!) { book(id: $id) { id updatedAt description @include(if: false) stock @include(if: true) } }`,
+			[]string{"b.updated_at", "b.stock"}, nil},
+		{"@include, the other way", `query($id: ID!) { book(id: $id) { id title description @include(if: false) } }`,
+			[]string{"b.title"}, []string{"b.description", "b.isbn"}},
+		{"inStock reads the stock", `query($id: ID!) { book(id: $id) { id inStock } }`,
+			[]string{"b.stock"}, []string{"b.title", "b.isbn"}},
+		{"entities", `query($r: [_Any!]!) { _entities(representations: $r) { ... on Book { id title priceCents } } }`,
+			[]string{"b.title", "b.price_cents"}, []string{"b.author", "b.currency", "b.description", "b.isbn", "b.created_at"}},
+		{"every field", `query($id: ID!) { book(id: $id) { ` + bookFields + ` } }`,
+			[]string{"b.isbn", "b.title", "b.author", "b.description", "b.published_year", "b.price_cents", "b.currency", "b.stock", "b.created_at", "b.updated_at"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.srv.Counter.Reset()
+			r := e.anon.Do(t, tc.query, rep)
+			if len(r.Errors) > 0 {
+				t.Fatal(r.Raw)
+			}
+			sts := e.srv.Counter.Statements()
+			if len(sts) != 1 {
+				t.Fatalf("%d statements", len(sts))
+			}
+			list, _, _ := strings.Cut(strings.TrimPrefix(sts[0].SQL, "SELECT "), " FROM ")
+			read := map[string]bool{}
+			for _, c := range strings.Split(list, ",") {
+				read[strings.TrimSpace(c)] = true
+			}
+			for _, c := range tc.want {
+				if !read[c] {
+					t.Errorf("the statement does not read %s: %s", c, sts[0].SQL)
+				}
+			}
+			for _, c := range tc.not {
+				if read[c] {
+					t.Errorf("the statement reads %s: %s", c, sts[0].SQL)
+				}
+			}
+			// Every book in the answer is the catalogue's, field by field.
+			var data any
+			if err := json.Unmarshal(r.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			var walk func(v any)
+			walk = func(v any) {
+				switch v := v.(type) {
+				case []any:
+					for _, x := range v {
+						walk(x)
+					}
+				case map[string]any:
+					if id, ok := v["id"].(string); ok {
+						want, _ := json.Marshal(byID[id])
+						var fields map[string]any
+						_ = json.Unmarshal(want, &fields)
+						for k, got := range v {
+							if k != "__typename" && !reflect.DeepEqual(got, fields[k]) {
+								t.Errorf("book %s: %s = %v, want %v", id, k, got, fields[k])
+							}
+						}
+						checked++
+					}
+					for _, x := range v {
+						walk(x)
+					}
+				}
+			}
+			walk(data)
+			if checked == 0 {
+				t.Errorf("no book with an id in the answer: %s", r.Raw)
+			}
+		})
+	}
+}
+
 // TestDatabaseDown: with PostgreSQL unreachable, a request fails fast with
 // SUBGRAPH_UNAVAILABLE, which tells the client to retry, never
 // INTERNAL_SERVER_ERROR; /readyz answers 503.

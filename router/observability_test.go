@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -379,6 +380,84 @@ func TestOperationLabelsAreBounded(t *testing.T) {
 	} {
 		if got := l.Value(c.in); got != c.want {
 			t.Errorf("%d: Value(%q) = %q, want %q", i, c.in, got, c.want)
+		}
+	}
+}
+
+// The SQL a federated order page costs, counted from the subgraphs' SQL
+// spans (the pgx tracer of graph/telemetry) in the page's trace: a fixed
+// number of statements in each subgraph, whatever the page's size (no
+// statement per order, per line or per book).
+func TestSQLStatementsPerFederatedOrderPageAreConstant(t *testing.T) {
+	ts := startTraced(t)
+	admin := routertest.Admin()
+
+	// 60 orders of two lines each, over the catalogue.
+	if _, err := ts.DB.Admin.Exec(t.Context(), `UPDATE books.books SET stock = 1000`); err != nil {
+		t.Fatal(err)
+	}
+	var cat struct {
+		Books struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	r := ts.Router.GraphQL(t, `{ books(first: 100) { edges { node { id } } } }`, nil, nil)
+	if err := json.Unmarshal(r.Data, &cat); err != nil || len(cat.Books.Edges) < 10 {
+		t.Fatalf("the catalogue: %v: %s", err, r.Body)
+	}
+	books := cat.Books.Edges
+	for i := range 60 {
+		r := ts.Router.GraphQL(t, `mutation($in: PlaceOrderInput!) { placeOrder(input: $in) { id } }`, map[string]any{"in": map[string]any{
+			"customerEmail": fmt.Sprintf("page-%d@example.com", i),
+			"items": []any{
+				map[string]any{"bookId": books[i%len(books)].Node.ID, "quantity": 1},
+				map[string]any{"bookId": books[(i+1)%len(books)].Node.ID, "quantity": 1},
+			},
+		}}, nil)
+		if r.Status != http.StatusOK || len(r.Errors) > 0 {
+			t.Fatalf("placing order %d: %s", i, r.Body)
+		}
+	}
+
+	for c, tc := range []struct {
+		name           string
+		query          string
+		orders, booksN int // statements per page
+	}{
+		{"items and books", `query Page($first: Int) { orders(first: $first) { edges { node { id items { quantity book { title priceCents } } } } } }`, 1, 1},
+		{"with totalCount", `query Page($first: Int) { orders(first: $first) { totalCount edges { node { items { book { title } } } } } }`, 2, 1},
+		{"with unitsSold", `query Page($first: Int) { orders(first: $first) { edges { node { items { book { title unitsSold } } } } } }`, 2, 1},
+	} {
+		for i, first := range []int{1, 5, 20, 50} {
+			t.Run(fmt.Sprintf("%s, first %d", tc.name, first), func(t *testing.T) {
+				traceID := fmt.Sprintf("%030x%02x", c+1, i+1)
+				h := http.Header{"Traceparent": {"00-" + traceID + "-00f067aa0ba902b7-01"}, "Authorization": admin["Authorization"]}
+				r := ts.Router.GraphQL(t, tc.query, map[string]any{"first": first}, h)
+				var page struct {
+					Orders struct {
+						Edges []struct {
+							Node struct{ Items []json.RawMessage }
+						}
+					}
+				}
+				if err := json.Unmarshal(r.Data, &page); err != nil || len(r.Errors) > 0 || len(page.Orders.Edges) != first {
+					t.Fatalf("want %d orders: %v: %s", first, err, r.Body)
+				}
+				for sg, want := range map[string]int{"orders-subgraph": tc.orders, "books-subgraph": tc.booksN} {
+					spans := inTrace(ts.spans(t, sg, func(s tracetest.SpanStub) bool {
+						return s.SpanContext.TraceID().String() == traceID && s.Name == "POST /query"
+					}), traceID)
+					var sql []string
+					for _, s := range spans {
+						if attr(s, "db.system.name") == "postgresql" {
+							sql = append(sql, s.Name)
+						}
+					}
+					if len(sql) != want {
+						t.Errorf("%s ran %d statements for a page of %d orders, want %d: %v", sg, len(sql), first, want, sql)
+					}
+				}
+			})
 		}
 	}
 }

@@ -18,7 +18,7 @@ func (r *entityResolver) FindManyBookByIDs(ctx context.Context, reps []*model.Bo
 	for i, rep := range reps {
 		ids[i] = rep.ID
 	}
-	books, err := r.Store.GetMany(ctx, ids)
+	books, err := r.Store.GetMany(ctx, ids, selectedColumns(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,7 @@ func (r *queryResolver) Books(ctx context.Context, first *int, after *string, fi
 	if err != nil {
 		return nil, err
 	}
+	p.Columns = selectedColumns(ctx, step{"BookConnection", "edges"}, step{"BookEdge", "node"})
 	page, err := r.Store.List(ctx, p)
 	if errors.Is(err, store.ErrBadCursor) {
 		return nil, apierror.Input("after", "is not a cursor of this list and ordering")
@@ -96,16 +97,17 @@ func (r *queryResolver) Books(ctx context.Context, first *int, after *string, fi
 		Filter:   p.Filter,
 	}
 	for i, e := range page.Edges {
-		conn.Edges[i] = &model.BookEdge{Cursor: e.Cursor, Node: toModel(e.Book)}
+		conn.Edges[i] = model.NewBookEdge(toModel(e.Book), e)
 	}
 	if n := len(page.Edges); n > 0 {
-		conn.PageInfo.EndCursor = &page.Edges[n-1].Cursor
+		end := page.Edges[n-1].Cursor()
+		conn.PageInfo.EndCursor = &end
 	}
 	return conn, nil
 }
 
 func (r *queryResolver) Book(ctx context.Context, id string) (*model.Book, error) {
-	b, err := r.Store.Get(ctx, id)
+	b, err := r.Store.Get(ctx, id, selectedColumns(ctx))
 	if err != nil || b == nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/cursor"
@@ -44,29 +45,110 @@ func New(pool *pgxpool.Pool) *Store { return &Store{db: pool} }
 const columns = `b.id, b.isbn, b.title, b.author, b.description, b.published_year,
   b.price_cents, b.currency, b.stock, b.created_at, b.updated_at`
 
-// scanBook reads the columns of `columns`, then into extra any columns
-// that follow them.
-func scanBook(row pgx.Row, extra ...any) (*Book, error) {
-	var b Book
-	dest := append([]any{&b.ID, &b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
-		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt}, extra...)
-	err := row.Scan(dest...)
-	if err != nil {
+// Columns are the columns of a book that a read loads besides its id,
+// which every read loads. A Book read without a column holds its zero
+// value there: a request loads what it selects (rounded up to groups of
+// columns, see columnGroups).
+type Columns uint16
+
+// The columns of a book.
+const (
+	ISBN Columns = 1 << iota
+	Title
+	Author
+	Description
+	PublishedYear
+	PriceCents
+	Currency
+	Stock
+	CreatedAt
+	UpdatedAt
+
+	AllColumns = ISBN | Title | Author | Description | PublishedYear | PriceCents | Currency | Stock | CreatedAt | UpdatedAt
+)
+
+// columnGroups are the columns in three groups: a book's title and price
+// (what an order's lines show of it), what a list of books shows besides,
+// and the rest. A read loads every column of a group it needs one of, so
+// that a subgraph sends at most eight select lists for each statement
+// (each a prepared statement on every connection; see "Connections" in the
+// README), however clients combine fields.
+func columnGroups() [3]Columns {
+	return [...]Columns{Title | PriceCents, Author | Currency | Stock, ISBN | Description | PublishedYear | CreatedAt | UpdatedAt}
+}
+
+// rounded returns c with every column of a group it has one of.
+func (c Columns) rounded() Columns {
+	for _, g := range columnGroups() {
+		if c&g != 0 {
+			c |= g
+		}
+	}
+	return c
+}
+
+// sql returns the select list of the id and c.
+func (c Columns) sql() string {
+	if c == AllColumns {
+		return columns
+	}
+	names := [...]string{"b.isbn", "b.title", "b.author", "b.description", "b.published_year",
+		"b.price_cents", "b.currency", "b.stock", "b.created_at", "b.updated_at"}
+	var b strings.Builder
+	b.WriteString("b.id")
+	for i, n := range names {
+		if c&(1<<i) != 0 {
+			b.WriteString(", ")
+			b.WriteString(n)
+		}
+	}
+	return b.String()
+}
+
+// scanner reads rows of the id and the columns c (as c.sql() lists them),
+// then of any columns that follow them.
+type scanner struct {
+	c    Columns
+	dest []any // reused from row to row
+}
+
+func newScanner(c Columns) *scanner { return &scanner{c: c, dest: make([]any, 0, 13)} }
+
+// scan reads a row into a new Book, and into extra the columns after c.
+func (s *scanner) scan(row pgx.Row, extra ...any) (*Book, error) {
+	b := new(Book)
+	fields := [...]any{&b.ISBN, &b.Title, &b.Author, &b.Description, &b.PublishedYear,
+		&b.PriceCents, &b.Currency, &b.Stock, &b.CreatedAt, &b.UpdatedAt}
+	s.dest = append(s.dest[:0], &b.ID)
+	for i, f := range fields {
+		if s.c&(1<<i) != 0 {
+			s.dest = append(s.dest, f)
+		}
+	}
+	s.dest = append(s.dest, extra...)
+	if err := row.Scan(s.dest...); err != nil {
 		return nil, err
 	}
-	return &b, nil
+	return b, nil
+}
+
+// scanBook reads one row as scanner does.
+func scanBook(row pgx.Row, c Columns, extra ...any) (*Book, error) {
+	return newScanner(c).scan(row, extra...)
 }
 
 // ValidID reports whether id has the form of a book id (a UUID). Anything
 // else names no book.
 func ValidID(id string) bool { return pgsql.IsUUID(id) }
 
-// Get returns the book with id, or nil when there is none.
-func (s *Store) Get(ctx context.Context, id string) (*Book, error) {
+// Get returns the book with id, or nil when there is none, with the
+// columns c.
+func (s *Store) Get(ctx context.Context, id string, c Columns) (*Book, error) {
 	if !ValidID(id) {
 		return nil, nil
 	}
-	b, err := scanBook(s.db.QueryRow(ctx, `SELECT `+columns+` FROM books.books b WHERE b.id = $1`, id))
+	c = c.rounded()
+	b, err := scanBook(s.db.QueryRow(ctx, `SELECT `+c.sql()+` FROM books.books b WHERE b.id = $1`, id), c)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -76,38 +158,43 @@ func (s *Store) Get(ctx context.Context, id string) (*Book, error) {
 	return b, nil
 }
 
-// GetMany returns the books with the given ids in one statement. The result
-// lines up with ids: result[i] is the book of ids[i], or nil.
-func (s *Store) GetMany(ctx context.Context, ids []string) ([]*Book, error) {
+// GetMany returns the books with the given ids, with the columns c, in one
+// statement. The result lines up with ids: result[i] is the book of
+// ids[i], or nil.
+func (s *Store) GetMany(ctx context.Context, ids []string, c Columns) ([]*Book, error) {
+	c = c.rounded()
 	out := make([]*Book, len(ids))
-	valid := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if ValidID(id) {
-			valid = append(valid, id)
+	keys := pgsql.UUIDs(ids) // an id that is no UUID is NULL
+	valid := make([]pgtype.UUID, 0, len(keys))
+	for _, k := range keys {
+		if k.Valid {
+			valid = append(valid, k)
 		}
 	}
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, valid)
+	rows, err := s.db.Query(ctx, `SELECT `+c.sql()+` FROM books.books b WHERE b.id = ANY($1::uuid[])`, valid)
 	if err != nil {
 		return nil, fmt.Errorf("get %d books: %w", len(valid), err)
 	}
-	byID := make(map[string]*Book, len(valid))
+	defer rows.Close()
+	byID := make(map[[16]byte]*Book, len(valid))
+	sc := newScanner(c)
 	for rows.Next() {
-		b, err := scanBook(rows)
+		b, err := sc.scan(rows)
 		if err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("scan book: %w", err)
 		}
-		byID[b.ID] = b
+		key, _ := pgsql.ParseUUID(b.ID)
+		byID[key] = b
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("get %d books: %w", len(valid), err)
 	}
-	for i, id := range ids {
-		if ValidID(id) {
-			out[i] = byID[strings.ToLower(id)]
+	for i, k := range keys {
+		if k.Valid {
+			out[i] = byID[k.Bytes]
 		}
 	}
 	return out, nil
@@ -142,12 +229,25 @@ type ListParams struct {
 	First  int
 	// After is the cursor of the last book of the previous page, or "".
 	After string
+	// Columns are the columns the page's books need.
+	Columns Columns
 }
 
-// Edge is one book of a page and its cursor.
+// Edge is one book of a page.
 type Edge struct {
-	Book   *Book
-	Cursor string
+	Book  *Book
+	order Order
+	key   any // the row's sort key
+}
+
+// Cursor returns the edge's cursor. It is encoded on demand: a client
+// seldom selects the cursor of every edge.
+func (e Edge) Cursor() string {
+	key := e.key
+	if t, ok := key.(time.Time); ok {
+		key = t.UTC().Format(time.RFC3339Nano)
+	}
+	return cursor.Encode(string(e.order), key, e.Book.ID)
 }
 
 // Page is one page of the catalogue.
@@ -239,6 +339,7 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	if p.Filter.matchesNothing() {
 		return Page{}, nil
 	}
+	p.Columns = p.Columns.rounded()
 	var a pgsql.Args
 	filter := p.Filter.where(&a)
 	var kp, ip string
@@ -247,7 +348,7 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 	}
 	limit := a.Add(p.First + 1)
 	selectWhere := func(conds ...string) string {
-		q := `SELECT ` + columns + `, ` + spec.key + ` AS sort_key FROM books.books b`
+		q := `SELECT ` + p.Columns.sql() + `, ` + spec.key + ` AS sort_key FROM books.books b`
 		if all := append(slices.Clip(filter), conds...); len(all) > 0 {
 			q += " WHERE " + strings.Join(all, " AND ")
 		}
@@ -277,9 +378,10 @@ ORDER BY p.sort_key DESC, p.id LIMIT ` + limit
 	}
 	defer rows.Close()
 	var page Page
+	sc := newScanner(p.Columns)
 	for rows.Next() {
 		var key any
-		b, err := scanBook(rows, &key)
+		b, err := sc.scan(rows, &key)
 		if err != nil {
 			return Page{}, fmt.Errorf("list books: scan: %w", err)
 		}
@@ -287,10 +389,7 @@ ORDER BY p.sort_key DESC, p.id LIMIT ` + limit
 			page.HasNextPage = true
 			break
 		}
-		if t, ok := key.(time.Time); ok {
-			key = t.UTC().Format(time.RFC3339Nano)
-		}
-		page.Edges = append(page.Edges, Edge{Book: b, Cursor: cursor.Encode(string(p.Order), key, b.ID)})
+		page.Edges = append(page.Edges, Edge{Book: b, order: p.Order, key: key})
 	}
 	if err := rows.Err(); err != nil {
 		return Page{}, fmt.Errorf("list books: %w", err)
@@ -488,7 +587,7 @@ func (s *Store) Create(ctx context.Context, nb NewBook) (*Book, error) {
 INSERT INTO books.books AS b (isbn, title, author, description, published_year, price_cents, stock)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING `+columns,
-		nb.ISBN, nb.Title, nb.Author, nb.Description, nb.PublishedYear, nb.PriceCents, nb.Stock))
+		nb.ISBN, nb.Title, nb.Author, nb.Description, nb.PublishedYear, nb.PriceCents, nb.Stock), AllColumns)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "books_isbn_key" {
 		return nil, ErrDuplicateISBN
@@ -533,7 +632,7 @@ func (s *Store) Update(ctx context.Context, id string, u Update) (*Book, error) 
 		sets = append(sets, "price_cents = "+a.Add(*u.PriceCents))
 	}
 	if len(sets) == 0 {
-		b, err := s.Get(ctx, id)
+		b, err := s.Get(ctx, id, AllColumns)
 		if err == nil && b == nil {
 			err = ErrNotFound
 		}
@@ -541,7 +640,7 @@ func (s *Store) Update(ctx context.Context, id string, u Update) (*Book, error) 
 	}
 	q := `UPDATE books.books AS b SET ` + strings.Join(sets, ", ") + `, updated_at = now()
 WHERE b.id = ` + a.Add(id) + ` RETURNING ` + columns
-	b, err := scanBook(s.db.QueryRow(ctx, q, a...))
+	b, err := scanBook(s.db.QueryRow(ctx, q, a...), AllColumns)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -571,7 +670,7 @@ UNION ALL
 SELECT `+columns+`, false FROM books.books b WHERE b.id = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
 		id, quantity, MaxStock)
 	var moved bool
-	b, err := scanBook(row, &moved)
+	b, err := scanBook(row, AllColumns, &moved)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, ErrNotFound

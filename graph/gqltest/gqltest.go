@@ -213,6 +213,54 @@ func WithTracer(tracer trace.Tracer) Option {
 // settings the service reads (ADMIN_TOKEN and its own).
 func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string, build service.BuildFunc, opts ...Option) *Server {
 	t.Helper()
+	logs := &LogBuffer{}
+	sub := newSubgraph(t, name, databaseURL, env, build, service.NewLogger(logs, slog.LevelDebug), opts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same server as service.Serve's, held here so that Stop can close
+	// it abruptly.
+	srv := &http.Server{
+		Handler:           sub.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(sub.logger.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	s := &Server{URL: "http://" + ln.Addr().String(), Pool: sub.pool, Counter: sub.counter, Logs: logs, srv: srv}
+	t.Cleanup(func() {
+		// The client may hold connections it dialled but never used; the
+		// server would wait 5 s for each such connection before closing it.
+		http.DefaultClient.CloseIdleConnections()
+		// Drain gracefully, unless Stop already closed the server.
+		s.stop.Do(func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				t.Errorf("%s: shutting down: %v", name, err)
+			}
+		})
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("%s: serving HTTP: %v", name, err)
+		}
+	})
+	return s
+}
+
+// subgraph is a subgraph's handler over its own pool, as a service's Run
+// builds it, closed when the test ends.
+type subgraph struct {
+	handler http.Handler
+	pool    *pgxpool.Pool
+	counter *Counter
+	logger  *slog.Logger
+}
+
+func newSubgraph(t testing.TB, name, databaseURL string, env map[string]string, build service.BuildFunc,
+	logger *slog.Logger, opts []Option) *subgraph {
+	t.Helper()
 	var so subgraphOptions
 	for _, o := range opts {
 		o(&so)
@@ -235,50 +283,22 @@ func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string
 	}
 	pool, err := service.OpenPool(ctx, cfg, tracer)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	logs := &LogBuffer{}
-	logger := service.NewLogger(logs, slog.LevelDebug)
+	// Cleanups run last in, first out: the pool closes after whatever
+	// the caller registers later (its server) has stopped.
+	t.Cleanup(func() {
+		cancel()
+		pool.Close()
+	})
 	sg, err := build(service.Deps{Config: cfg, Pool: pool, Logger: logger, Getenv: getenv})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := service.NewHandler(service.Options{Name: name, Config: cfg, Logger: logger, Pool: pool, Schema: sg.Schema,
 		Middleware: sg.Middleware, Tracer: so.tracer})
-	// The same server as service.Serve's, held here so that Stop can close
-	// it abruptly.
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	s := &Server{URL: "http://" + ln.Addr().String(), Pool: pool, Counter: counter, Logs: logs, srv: srv}
-	t.Cleanup(func() {
-		// The client may hold connections it dialled but never used; the
-		// server would wait 5 s for each such connection before closing it.
-		http.DefaultClient.CloseIdleConnections()
-		// Drain gracefully, unless Stop already closed the server.
-		s.stop.Do(func() {
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer scancel()
-			if err := srv.Shutdown(sctx); err != nil {
-				t.Errorf("%s: shutting down: %v", name, err)
-			}
-		})
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("%s: serving HTTP: %v", name, err)
-		}
-		cancel()
-		pool.Close()
-	})
-	return s
+	return &subgraph{handler: h, pool: pool, counter: counter, logger: logger}
 }
 
 // Stop shuts the server down at once, as a crash would: the listener and

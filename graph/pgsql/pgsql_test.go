@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 func TestIsUUID(t *testing.T) {
@@ -43,6 +45,27 @@ func TestArgs(t *testing.T) {
 	var a Args
 	if p1, p2 := a.Add("x"), a.Add(2); p1 != "$1" || p2 != "$2" || len(a) != 2 || a[1] != 2 {
 		t.Fatalf("%s %s %v", p1, p2, a)
+	}
+}
+
+func TestUUIDs(t *testing.T) {
+	u := pgtype.UUID{Valid: true, Bytes: [16]byte{0x8d, 0xf5, 0x65, 0x8c, 0xff, 0xb4, 0x3c, 0x83, 0xd3, 0x4f, 0xc0, 0xe8, 0xa3, 0x27, 0xb8, 0xb5}}
+	for _, tc := range []struct {
+		ids  []string
+		want []pgtype.UUID
+	}{
+		{nil, []pgtype.UUID{}},
+		{[]string{"8df5658c-ffb4-3c83-d34f-c0e8a327b8b5"}, []pgtype.UUID{u}},
+		{[]string{"8DF5658C-FFB4-3C83-D34F-C0E8A327B8B5", "not a uuid"}, []pgtype.UUID{u, {}}},
+	} {
+		if got := UUIDs(tc.ids); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("UUIDs(%q) = %v, want %v", tc.ids, got, tc.want)
+		}
+	}
+	// The text form PostgreSQL would print is the id, lower-cased.
+	v, err := UUIDs([]string{"8DF5658C-FFB4-3C83-D34F-C0E8A327B8B5"})[0].Value()
+	if err != nil || v != "8df5658c-ffb4-3c83-d34f-c0e8a327b8b5" {
+		t.Errorf("Value() = %v, %v", v, err)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	books "bookstore/books-subgraph/graph"
@@ -408,6 +409,15 @@ func literal(t *testing.T, v any) string {
 		elems := make([]string, len(v))
 		for i, e := range v {
 			elems[i] = fmt.Sprint(e)
+		}
+		return quote("{" + strings.Join(elems, ",") + "}")
+	case []pgtype.UUID:
+		elems := make([]string, len(v))
+		for i, e := range v {
+			elems[i] = "NULL"
+			if e.Valid {
+				elems[i] = e.String()
+			}
 		}
 		return quote("{" + strings.Join(elems, ",") + "}")
 	}

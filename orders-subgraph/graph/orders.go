@@ -42,17 +42,20 @@ func (r *Resolver) toModel(ctx context.Context, o *store.Order) *model.Order {
 		CreatedAt:     o.CreatedAt,
 		CancelledAt:   o.CancelledAt,
 	}
-	ids := make([]string, len(o.Items))
+	// One allocation each for the lines and their books.
+	items := make([]model.OrderItem, len(o.Items))
+	books := make([]model.Book, len(o.Items))
 	for i, it := range o.Items {
-		m.Items[i] = &model.OrderItem{
-			Book:           &model.Book{ID: it.BookID},
+		books[i].ID = it.BookID
+		items[i] = model.OrderItem{
+			Book:           &books[i],
 			Quantity:       it.Quantity,
 			UnitPriceCents: it.UnitPriceCents,
 			LineTotalCents: it.Quantity * it.UnitPriceCents,
 		}
-		ids[i] = it.BookID
+		m.Items[i] = &items[i]
 	}
-	r.loader(ctx).prime(ids...)
+	r.loader(ctx).primeItems(o.Items)
 	return m
 }
 

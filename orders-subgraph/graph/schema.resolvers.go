@@ -92,10 +92,11 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, f
 		Filter:   p.Filter,
 	}
 	for i, e := range page.Edges {
-		conn.Edges[i] = &model.OrderEdge{Cursor: e.Cursor, Node: r.toModel(ctx, e.Order)}
+		conn.Edges[i] = model.NewOrderEdge(r.toModel(ctx, e.Order), e)
 	}
 	if n := len(page.Edges); n > 0 {
-		conn.PageInfo.EndCursor = &page.Edges[n-1].Cursor
+		end := page.Edges[n-1].Cursor()
+		conn.PageInfo.EndCursor = &end
 	}
 	return conn, nil
 }

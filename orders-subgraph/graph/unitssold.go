@@ -49,6 +49,17 @@ func (l *soldLoader) prime(ids ...string) {
 	}
 }
 
+// primeItems registers the books of an order's lines.
+func (l *soldLoader) primeItems(items []store.Item) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, it := range items {
+		if _, done := l.sold[it.BookID]; !done {
+			l.pending[it.BookID] = struct{}{}
+		}
+	}
+}
+
 // get returns the units sold of book id, loading it with every primed id.
 func (l *soldLoader) get(ctx context.Context, id string) (int, error) {
 	l.mu.Lock()

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/cursor"
@@ -73,9 +75,9 @@ func (e *InsufficientStockError) Error() string {
 
 // Item is one line of an order.
 type Item struct {
-	BookID         string `json:"b"`
-	Quantity       int    `json:"q"`
-	UnitPriceCents int    `json:"p"`
+	BookID         string
+	Quantity       int
+	UnitPriceCents int
 }
 
 // Order is an order with its lines.
@@ -102,18 +104,48 @@ func New(pool *pgxpool.Pool) *Store { return &Store{db: pool} }
 // else names no order.
 func ValidID(id string) bool { return pgsql.IsUUID(id) }
 
-// selectOrders loads orders with their lines in one statement.
+// selectOrders loads orders with their lines in one statement. The lines
+// come as text, in line order: each line's book id, quantity and unit
+// price, all separated by single spaces (see parseItems). That costs
+// PostgreSQL what json_agg did, and the service a fraction of decoding
+// JSON.
 const selectOrders = `SELECT o.id, o.customer_email, o.status, o.total_cents, o.currency, o.created_at, o.cancelled_at,
-  COALESCE((SELECT json_agg(json_build_object('b', i.book_id, 'q', i.quantity, 'p', i.unit_price_cents) ORDER BY i.line_no)
-              FROM orders.order_items i WHERE i.order_id = o.id), '[]'::json)
+  (SELECT string_agg(i.book_id::text || ' ' || i.quantity || ' ' || i.unit_price_cents, ' ' ORDER BY i.line_no)
+     FROM orders.order_items i WHERE i.order_id = o.id)
 FROM orders.orders o`
 
 func scanOrder(row pgx.Row) (*Order, error) {
 	var o Order
-	if err := row.Scan(&o.ID, &o.CustomerEmail, &o.Status, &o.TotalCents, &o.Currency, &o.CreatedAt, &o.CancelledAt, &o.Items); err != nil {
+	var items pgtype.Text
+	if err := row.Scan(&o.ID, &o.CustomerEmail, &o.Status, &o.TotalCents, &o.Currency, &o.CreatedAt, &o.CancelledAt, &items); err != nil {
 		return nil, err
 	}
+	if items.Valid {
+		var err error
+		if o.Items, err = parseItems(items.String); err != nil {
+			return nil, fmt.Errorf("order %s: %w", o.ID, err)
+		}
+	}
 	return &o, nil
+}
+
+// parseItems reads the lines selectOrders aggregates: "id q p id q p …".
+// The book ids are substrings of s.
+func parseItems(s string) ([]Item, error) {
+	items := make([]Item, 0, (strings.Count(s, " ")+1)/3)
+	for rest := s; rest != ""; {
+		var id, q, p string
+		id, rest, _ = strings.Cut(rest, " ")
+		q, rest, _ = strings.Cut(rest, " ")
+		p, rest, _ = strings.Cut(rest, " ")
+		quantity, qerr := strconv.Atoi(q)
+		price, perr := strconv.Atoi(p)
+		if id == "" || qerr != nil || perr != nil {
+			return nil, fmt.Errorf("order lines %q do not parse", s)
+		}
+		items = append(items, Item{BookID: id, Quantity: quantity, UnitPriceCents: price})
+	}
+	return items, nil
 }
 
 type querier interface {
@@ -152,7 +184,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]*Order, error) {
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, selectOrders+` WHERE o.id = ANY($1::uuid[])`, valid)
+	rows, err := s.db.Query(ctx, selectOrders+` WHERE o.id = ANY($1::uuid[])`, pgsql.UUIDs(valid))
 	if err != nil {
 		return nil, fmt.Errorf("get %d orders: %w", len(valid), err)
 	}
@@ -197,10 +229,15 @@ type ListParams struct {
 	After  string
 }
 
-// Edge is one order of a page and its cursor.
+// Edge is one order of a page.
 type Edge struct {
-	Order  *Order
-	Cursor string
+	Order *Order
+}
+
+// Cursor returns the edge's cursor. It is encoded on demand: a client
+// seldom selects the cursor of every edge.
+func (e Edge) Cursor() string {
+	return cursor.Encode(newestFirst, e.Order.CreatedAt.UTC().Format(time.RFC3339Nano), e.Order.ID)
 }
 
 // Page is one page of orders.
@@ -274,9 +311,9 @@ func (s *Store) List(ctx context.Context, p ListParams) (Page, error) {
 		page.HasNextPage = true
 		orders = orders[:p.First]
 	}
-	for _, o := range orders {
-		key := o.CreatedAt.UTC().Format(time.RFC3339Nano)
-		page.Edges = append(page.Edges, Edge{Order: o, Cursor: cursor.Encode(newestFirst, key, o.ID)})
+	page.Edges = make([]Edge, len(orders))
+	for i, o := range orders {
+		page.Edges[i] = Edge{Order: o}
 	}
 	return page, nil
 }
@@ -325,7 +362,7 @@ func (s *Store) UnitsSold(ctx context.Context, bookIDs []string) (map[string]int
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT book_id::text, units_sold FROM orders.book_sales WHERE book_id = ANY($1::uuid[])`, valid)
+	rows, err := s.db.Query(ctx, `SELECT book_id::text, units_sold FROM orders.book_sales WHERE book_id = ANY($1::uuid[])`, pgsql.UUIDs(valid))
 	if err != nil {
 		return nil, fmt.Errorf("units sold of %d books: %w", len(valid), err)
 	}
@@ -417,7 +454,7 @@ func (s *Store) Place(ctx context.Context, no NewOrder) (o *Order, replayed bool
 	}
 	res := make(map[string]reservation, len(ids))
 	rows, err := tx.Query(ctx, `SELECT book_id::text, price_cents, currency, available, reserved
-FROM books.reserve_stock($1::uuid[], $2::integer[])`, ids, qtys)
+FROM books.reserve_stock($1::uuid[], $2::integer[])`, pgsql.UUIDs(ids), qtys)
 	if err != nil {
 		return nil, false, fmt.Errorf("place order: reserve stock: %w", err)
 	}
@@ -477,7 +514,7 @@ WITH o AS (
   SELECT o.id, t.n, t.book_id, t.qty, t.price
     FROM o, unnest($6::uuid[], $7::integer[], $8::integer[]) WITH ORDINALITY AS t(book_id, qty, price, n)
 )
-SELECT id::text, pg_current_xact_id()::text FROM o`, no.CustomerEmail, total, currency, key, hash, ids, qtys, prices).Scan(&id, &xid)
+SELECT id::text, pg_current_xact_id()::text FROM o`, no.CustomerEmail, total, currency, key, hash, pgsql.UUIDs(ids), qtys, prices).Scan(&id, &xid)
 	if err != nil {
 		return nil, false, fmt.Errorf("place order: insert: %w", err)
 	}

@@ -38,11 +38,6 @@ type BookByIDsInput struct {
 	ID string `json:"ID"`
 }
 
-type BookEdge struct {
-	Cursor string `json:"cursor"`
-	Node   *Book  `json:"node"`
-}
-
 type BookFilter struct {
 	// Case-insensitive substring match on title or author.
 	Search *string `json:"search,omitempty"`

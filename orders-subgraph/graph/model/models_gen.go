@@ -48,11 +48,6 @@ type OrderByIDsInput struct {
 	ID string `json:"ID"`
 }
 
-type OrderEdge struct {
-	Cursor string `json:"cursor"`
-	Node   *Order `json:"node"`
-}
-
 type OrderFilter struct {
 	// Case-insensitive exact match.
 	CustomerEmail *string      `json:"customerEmail,omitempty"`

@@ -49,6 +49,16 @@ type bench struct {
 	books, orders, router, proxy, apollo *child.Process
 	booksURL, ordersURL                  string // the subgraphs' /query
 	routerBase, proxyURL, apolloURL      string
+
+	// -baseline: the other build's subgraphs and the router in front of
+	// them.
+	base *stackProcs
+}
+
+// stackProcs are a pair of subgraphs and the router in front of them.
+type stackProcs struct {
+	books, orders, router           *child.Process
+	booksURL, ordersURL, routerBase string
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -279,6 +289,11 @@ func (b *bench) startServices(ctx context.Context, admin string) error {
 	if err := router.WaitReady(ctx, b.routerBase+"/readyz", b.cfg.readyWait); err != nil {
 		return err
 	}
+	if b.cfg.baseline != "" {
+		if err := b.startBaseline(ctx, admin, start); err != nil {
+			return err
+		}
+	}
 	if b.cfg.proxy {
 		self, err := os.Executable()
 		if err != nil {
@@ -295,6 +310,48 @@ func (b *bench) startServices(ctx context.Context, admin string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// startBaseline starts -baseline's subgraphs and a router (this build's)
+// in front of them, on the same database as this build's.
+func (b *bench) startBaseline(ctx context.Context, admin string, start func(name, bin string, args, env []string) (*child.Process, int, error)) error {
+	dir, err := filepath.Abs(b.cfg.baseline)
+	if err != nil {
+		return err
+	}
+	bs := &stackProcs{}
+	var bport, oport int
+	if bs.books, bport, err = start("books-subgraph (baseline)", filepath.Join(dir, "books-subgraph"), nil,
+		[]string{"DATABASE_URL=" + withLogin(admin, "books_app")}); err != nil {
+		return fmt.Errorf("-baseline: %w", err)
+	}
+	if bs.orders, oport, err = start("orders-subgraph (baseline)", filepath.Join(dir, "orders-subgraph"), nil,
+		[]string{"DATABASE_URL=" + withLogin(admin, "orders_app"), "ORDERS_LIST_PUBLIC=true"}); err != nil {
+		return fmt.Errorf("-baseline: %w", err)
+	}
+	bs.booksURL = "http://" + child.HostPort(bport) + "/query"
+	bs.ordersURL = "http://" + child.HostPort(oport) + "/query"
+	for _, p := range []struct {
+		p    *child.Process
+		port int
+	}{{bs.books, bport}, {bs.orders, oport}} {
+		if err := p.p.WaitReady(ctx, "http://"+child.HostPort(p.port)+"/readyz", b.cfg.readyWait); err != nil {
+			return err
+		}
+	}
+	// This build's router, never under -router-cpuprofile.
+	args := []string{"--listen", "127.0.0.1:PORT", "--subgraph", "books=" + bs.booksURL, "--subgraph", "orders=" + bs.ordersURL}
+	var rport int
+	if bs.router, rport, err = start("router (baseline)", filepath.Join(b.cfg.binDir, "router"), args,
+		append([]string{}, b.cfg.routerEnv...)); err != nil {
+		return err
+	}
+	bs.routerBase = "http://" + child.HostPort(rport)
+	if err := bs.router.WaitReady(ctx, bs.routerBase+"/readyz", b.cfg.readyWait); err != nil {
+		return err
+	}
+	b.base = bs
 	return nil
 }
 

@@ -7,6 +7,13 @@
 //	(B) a federated query (orders with their books) through the router
 //	    versus through Apollo Gateway (Node); target: router ≥ 5× Apollo.
 //
+// With -baseline DIR it also measures the subgraphs of another build (the
+// books-subgraph and orders-subgraph binaries in DIR, e.g. those of the
+// commit before a change) against this build's, in the same rounds:
+//
+//	(C) the federated order page through a router in front of each pair;
+//	(D) the books page sent straight to each books-subgraph.
+//
 // It starts everything itself, on 127.0.0.1 and ports picked at runtime: a
 // throwaway PostgreSQL (migrated, seeded, with the services' login roles),
 // one books-subgraph, one orders-subgraph, the router and Apollo Gateway,
@@ -70,6 +77,7 @@ type config struct {
 	logLevel    string
 	cpuProfile  string
 	keep        bool
+	baseline    string
 	routerEnv   []string
 	readyWait   time.Duration
 }
@@ -105,6 +113,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs) at the end")
+	fs.StringVar(&cfg.baseline, "baseline", "", "`directory` holding books-subgraph and orders-subgraph binaries of another build: measure them against this build's too, (C) the federated order page through a router of their own and (D) the books page direct")
 	fs.DurationVar(&cfg.readyWait, "ready-timeout", 2*time.Minute, "time a service gets to become ready")
 	var scale bool
 	var scfg scaleConfig

@@ -98,6 +98,11 @@ func (b *bench) planPinning() (*pinning, string) {
 	if b.apollo != nil {
 		add("Apollo Gateway", "apollo", b.apollo.PID(), false, p.loadCPU)
 	}
+	if bs := b.base; bs != nil {
+		add("books-subgraph (baseline)", "books", bs.books.PID(), false, p.backCPU)
+		add("orders-subgraph (baseline)", "orders", bs.orders.PID(), false, p.backCPU)
+		add("router (baseline)", "router", bs.router.PID(), false, p.loadCPU)
+	}
 	return p, ""
 }
 

@@ -18,7 +18,9 @@ type view struct {
 	name  string
 	about string // one line: what the view's figures mean
 	a, bc *comparison
-	pin   *pinning // nil for the shared view
+	// builds are -baseline's comparisons, (C) and (D); nil without it.
+	builds []*comparison
+	pin    *pinning // nil for the shared view
 
 	// pinned view only, observed at the end of its rounds
 	placements []placement
@@ -27,10 +29,11 @@ type view struct {
 }
 
 func (v *view) comps() []*comparison {
-	if v.bc == nil {
-		return []*comparison{v.a}
+	out := []*comparison{v.a}
+	if v.bc != nil {
+		out = append(out, v.bc)
 	}
-	return []*comparison{v.a, v.bc}
+	return append(out, v.builds...)
 }
 
 const (
@@ -38,8 +41,9 @@ const (
 	pinnedAbout = "PINNED view: subgraphs + PostgreSQL only on CPU %d, load generator + gateway under test only on CPU %d: the gateway has a CPU of its own, as in its own pods"
 )
 
-// comparisons builds comparison (A) and, with Apollo, (B).
-func (b *bench) comparisons() (a, bc *comparison) {
+// comparisons builds comparison (A), with Apollo (B), and with -baseline
+// (C) and (D).
+func (b *bench) comparisons() (a, bc *comparison, builds []*comparison) {
 	conc := b.cfg.concurrency
 	pg := cpuSource{"postgres", b.cluster.PID(), true}
 	self := cpuSource{"bench", os.Getpid(), false}
@@ -69,7 +73,26 @@ func (b *bench) comparisons() (a, bc *comparison) {
 			},
 		}
 	}
-	return a, bc
+	if bs := b.base; bs != nil {
+		baseBooks := cpuSource{"books", bs.books.PID(), false}
+		builds = []*comparison{{
+			title: "(C) subgraph builds, federated order page: this build vs -baseline (each pair behind a router of this build)",
+			query: ordersQuery,
+			sides: []*target{
+				newTarget("this build", b.routerBase+"/graphql", ordersQuery, conc, self, routerCPU, booksCPU, ordersCPU, pg),
+				newTarget("baseline", bs.routerBase+"/graphql", ordersQuery, conc, self,
+					cpuSource{"router", bs.router.PID(), false}, baseBooks, cpuSource{"orders", bs.orders.PID(), false}, pg),
+			},
+		}, {
+			title: "(D) subgraph builds, books page: books-subgraph of this build vs of -baseline, direct",
+			query: booksQuery,
+			sides: []*target{
+				newTarget("this build", b.booksURL, booksQuery, conc, self, booksCPU, pg),
+				newTarget("baseline", bs.booksURL, booksQuery, conc, self, baseBooks, pg),
+			},
+		}}
+	}
+	return a, bc, builds
 }
 
 // again returns the comparison for another view: the same sides (clients,
@@ -81,8 +104,8 @@ func (c *comparison) again(label string) *comparison {
 
 // measure runs the views, then reports them.
 func (b *bench) measure(ctx context.Context) error {
-	a, bc := b.comparisons()
-	shared := &view{name: "shared", about: sharedAbout, a: a, bc: bc}
+	a, bc, builds := b.comparisons()
+	shared := &view{name: "shared", about: sharedAbout, a: a, bc: bc, builds: builds}
 	for _, c := range shared.comps() {
 		if err := b.preflight(ctx, c); err != nil {
 			return err
@@ -169,6 +192,9 @@ func (b *bench) measurePinned(ctx context.Context, shared *view) (*view, string,
 		a: shared.a.again("pinned"), benchProcs: runtime.GOMAXPROCS(0)}
 	if shared.bc != nil {
 		v.bc = shared.bc.again("pinned")
+	}
+	for _, c := range shared.builds {
+		v.builds = append(v.builds, c.again("pinned"))
 	}
 	b.logf("%s", v.about)
 	if err := b.measureView(ctx, v); err != nil {
@@ -260,6 +286,43 @@ func (b *bench) report(v *view, n, of int) {
 			b.logf("  By CPU (µs per request; the busier CPU caps the throughput at 1 s / its µs):")
 			for i, t := range bc.sides {
 				b.logf("    %s", perCPULine(t.name, bc.stats[i], v.pin))
+			}
+		}
+	}
+	b.reportBuilds(v)
+}
+
+// reportBuilds prints -baseline's comparisons: each side's table, and the
+// CPU per request of each process of this build over the baseline's.
+func (b *bench) reportBuilds(v *view) {
+	for _, c := range v.builds {
+		c.print(b.out)
+		ratio, clean := c.ratio(0, 1)
+		note := ""
+		if !clean {
+			note = " (NOT COMPARABLE: a side had failures or no requests)"
+		}
+		b.logf("\n  throughput this build / baseline: %.2f×%s", ratio, note)
+		var parts []string
+		names := make([]string, 0, len(c.stats[0].cpu))
+		for n := range c.stats[0].cpu {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			now, _ := c.stats[0].cpuPerRequest(n)
+			before, _ := c.stats[1].cpuPerRequest(n)
+			if before > 0 {
+				parts = append(parts, fmt.Sprintf("%s %.0f → %.0f µs (%.2f×)", n, before, now, now/before))
+			}
+		}
+		_, now := c.stats[0].cpuPerRequest("")
+		_, before := c.stats[1].cpuPerRequest("")
+		b.logf("  CPU per request, baseline → this build: %s; whole stack %.0f → %.0f µs", strings.Join(parts, ", "), before, now)
+		if v.pin != nil {
+			b.logf("  By CPU (µs per request; the busier CPU caps the throughput at 1 s / its µs):")
+			for i, t := range c.sides {
+				b.logf("    %s", perCPULine(t.name, c.stats[i], v.pin))
 			}
 		}
 	}
