@@ -2,10 +2,10 @@
 // binaries installed on the machine: for tests (a throwaway cluster) and for
 // `make run` (a persistent one under .data/).
 //
-// The server is a direct child process, stopped by its PID. It is also
-// bound to its parent: if the parent dies without stopping it (a panic, a
-// test timeout, kill -9), the kernel sends the server SIGINT, a fast
-// shutdown, so no cluster is ever left running. PostgreSQL refuses to run as
+// The server is a direct child process (package graph/stack/child),
+// stopped by its PID. It is also bound to its parent: if the parent dies
+// without stopping it (a panic, a test timeout, kill -9), the kernel sends
+// the server SIGINT, a fast shutdown, so no cluster is ever left running. PostgreSQL refuses to run as
 // root, so when the caller is root the server runs as the "postgres" system
 // user, with a data directory that user owns. It listens on 127.0.0.1 only,
 // on a port picked at start unless one is given, and never on a Unix socket.
@@ -16,18 +16,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"bookstore/graph/stack/child"
 )
 
 // Options configure a cluster.
@@ -61,8 +61,8 @@ type Cluster struct {
 	cred    *syscall.Credential // the postgres user's, when we are root
 	uid     int                 // owner of the data directory
 	gid     int
-	pid     int
-	exited  chan error // receives the server's exit, once
+	proc    *child.Process // nil while halted
+	pid     int            // the halted server's
 	durable bool
 	// password is the superuser's; empty when the cluster trusts local
 	// connections.
@@ -149,7 +149,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		port := o.Port
 		if port == 0 {
-			if port, err = freePort(); err != nil {
+			if port, err = child.FreePort(); err != nil {
 				c.cleanup()
 				return nil, err
 			}
@@ -216,39 +216,26 @@ func (c *Cluster) start(ctx context.Context) error {
 	for _, s := range c.extra {
 		args = append(args, "-c", s)
 	}
-	logPath := c.LogPath()
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	// The log may quote statements: private to us, as the data is to the
+	// server's user.
+	logFile, err := os.OpenFile(c.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("pgcluster: opening the server log: %w", err)
 	}
-	defer logFile.Close() // the child keeps its own descriptor
-
-	// Pdeathsig fires when the thread that started the child exits, so the
-	// goroutine that starts it keeps its thread until the server is gone.
-	started := make(chan error, 1)
-	exited := make(chan error, 1)
-	c.exited = exited
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		cmd := c.command(context.Background(), "postgres", args...)
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGINT
-		cmd.SysProcAttr.Setpgid = true // a terminal's Ctrl-C is for us, not for the server
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		c.pid = cmd.Process.Pid
-		started <- nil
-		exited <- cmd.Wait()
-	}()
-	if err := <-started; err != nil {
-		return fmt.Errorf("pgcluster: starting postgres: %w", err)
+	logFile.Close()
+	// A fast shutdown (SIGINT) when we die without stopping it.
+	p, err := child.Start(child.Options{
+		Name: "postgres", Bin: filepath.Join(c.bin, "postgres"), Args: args, Dir: "/", Env: []string{"LC_ALL=C"},
+		LogFile: c.LogPath(), AppendLog: true, Credential: c.cred,
+		Pdeathsig: syscall.SIGINT, StopSignal: syscall.SIGINT,
+	})
+	if err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
 	}
+	c.proc = p
 	if err := c.waitReady(ctx, 60*time.Second); err != nil {
 		_ = c.Stop()
-		log, _ := os.ReadFile(logPath)
+		log, _ := os.ReadFile(c.LogPath())
 		return fmt.Errorf("pgcluster: postgres on port %d: %w: %s", c.Port, err, lastLines(log))
 	}
 	return nil
@@ -262,14 +249,13 @@ func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 		b, err := os.ReadFile(filepath.Join(c.DataDir, "postmaster.pid"))
 		if err == nil {
 			lines := strings.Split(string(b), "\n")
-			if len(lines) >= 8 && strings.TrimSpace(lines[7]) == "ready" && strings.TrimSpace(lines[0]) == strconv.Itoa(c.pid) {
+			if len(lines) >= 8 && strings.TrimSpace(lines[7]) == "ready" && strings.TrimSpace(lines[0]) == strconv.Itoa(c.proc.PID()) {
 				return nil
 			}
 		}
 		select {
-		case err := <-c.exited:
-			c.exited <- err // keep it for Stop
-			return fmt.Errorf("the server exited: %v", err)
+		case <-c.proc.Done():
+			return fmt.Errorf("the server exited: %v", c.proc.Err())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
@@ -297,28 +283,26 @@ func (c *Cluster) LogPath() string {
 	return filepath.Join(filepath.Dir(c.DataDir), filepath.Base(c.DataDir)+".log")
 }
 
-// PID returns the server's process id.
-func (c *Cluster) PID() int { return c.pid }
+// PID returns the server's process id (the last one's, once halted).
+func (c *Cluster) PID() int {
+	if c.proc == nil {
+		return c.pid
+	}
+	return c.proc.PID()
+}
 
 // Stop stops the server by its PID (a fast shutdown: SIGINT, then SIGKILL
 // after 15 s), waits for it to exit, and removes a temporary data
 // directory.
 func (c *Cluster) Stop() error {
 	defer c.cleanup()
-	if c.pid == 0 || c.exited == nil {
+	if c.proc == nil {
 		return nil
 	}
-	if err := syscall.Kill(c.pid, syscall.SIGINT); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("pgcluster: stopping server %d: %w", c.pid, err)
+	if err := c.proc.Stop(15 * time.Second); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
 	}
-	select {
-	case <-c.exited:
-		return nil
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(c.pid, syscall.SIGKILL)
-		<-c.exited
-		return fmt.Errorf("pgcluster: server %d did not stop in 15 s; killed", c.pid)
-	}
+	return nil
 }
 
 // HaltMode is how Halt stops the server, as pg_ctl stop -m names it.
@@ -337,23 +321,15 @@ const (
 // PID, and waits for it to exit; unlike Stop it keeps the data directory,
 // temporary or not, so that Restart can start the same cluster again.
 func (c *Cluster) Halt(mode HaltMode) error {
-	if c.pid == 0 || c.exited == nil {
+	if c.proc == nil {
 		return errors.New("pgcluster: the server is not running")
 	}
 	sig := syscall.SIGINT
 	if mode == Immediate {
 		sig = syscall.SIGQUIT
 	}
-	if err := syscall.Kill(c.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("pgcluster: halting server %d: %w", c.pid, err)
-	}
-	select {
-	case <-c.exited:
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(c.pid, syscall.SIGKILL)
-		<-c.exited
-	}
-	c.exited = nil
+	_ = c.proc.StopWith(sig, 15*time.Second) // killed after 15 s: halted all the same
+	c.pid, c.proc = c.proc.PID(), nil
 	return nil
 }
 
@@ -361,7 +337,7 @@ func (c *Cluster) Halt(mode HaltMode) error {
 // directory, and waits until it accepts connections (after replaying the
 // write-ahead log, following an Immediate halt).
 func (c *Cluster) Restart(ctx context.Context) error {
-	if c.exited != nil {
+	if c.proc != nil {
 		return errors.New("pgcluster: the server is still running")
 	}
 	return c.start(ctx)
@@ -414,15 +390,6 @@ func (c *Cluster) own(dir string) error {
 		return fmt.Errorf("pgcluster: chown %s: %w", dir, err)
 	}
 	return os.Chmod(dir, 0o700)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pgcluster: finding a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func lastLines(b []byte) string {

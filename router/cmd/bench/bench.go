@@ -25,7 +25,7 @@ import (
 
 	"bookstore/graph/pgcluster"
 	"bookstore/migrations"
-	"bookstore/router/cmd/internal/child"
+	"bookstore/graph/stack/child"
 )
 
 const (

@@ -24,7 +24,7 @@ import (
 	"bookstore/graph/pgcluster"
 	"bookstore/migrations"
 	"bookstore/migrations/seedlarge"
-	"bookstore/router/cmd/internal/child"
+	"bookstore/graph/stack/child"
 )
 
 // The scale bench (-scale, `make bench-scale`) measures the contract's

@@ -21,7 +21,7 @@ import (
 	"bookstore/graph/nodetest"
 	"bookstore/graph/pgcluster"
 	"bookstore/migrations"
-	"bookstore/router/cmd/internal/child"
+	"bookstore/graph/stack/child"
 )
 
 // Login roles of the services, as devstack and the Makefile name them.

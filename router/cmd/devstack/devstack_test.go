@@ -107,14 +107,6 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-func TestWithLogin(t *testing.T) {
-	got := withLogin("postgres://postgres:secret@127.0.0.1:5433/bookstore?sslmode=disable", "books_app")
-	want := "postgres://books_app:dev-books_app@127.0.0.1:5433/bookstore?sslmode=disable"
-	if got != want {
-		t.Errorf("withLogin = %q, want %q", got, want)
-	}
-}
-
 // TestDevstack runs the real devstack twice on free ports with a temporary
 // data directory: the first run is stopped with SIGINT, the second, which
 // must still see the order placed in the first, with SIGKILL (its children

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"bookstore/router/cmd/internal/child"
+	"bookstore/graph/stack/child"
 )
 
 // helperEnv makes the test binary, started as a child, act as one of the

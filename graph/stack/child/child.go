@@ -1,12 +1,12 @@
-// Package child starts and stops the service processes of the commands
-// under router/cmd (devstack, bench): one process per service, its output
-// in a log file of its own, stopped by its PID.
+// Package child starts and stops the stack's processes (package
+// graph/stack's services, graph/pgcluster's PostgreSQL server): one
+// process each, its output in a log file of its own, stopped by its PID.
 //
-// A child is bound to the process that started it: it gets SIGKILL when
-// that process dies, even by SIGKILL (Pdeathsig), so nothing is left
-// running. It runs in a process group of its own, so a terminal's Ctrl-C
-// goes to the starting process only, which then stops its children itself,
-// in the order it chooses.
+// A child is bound to the process that started it: it gets SIGKILL (or
+// Options.Pdeathsig) when that process dies, even by SIGKILL, so nothing is
+// left running. It runs in a process group of its own, so a terminal's
+// Ctrl-C goes to the starting process only, which then stops its children
+// itself, in the order it chooses.
 package child
 
 import (
@@ -34,6 +34,10 @@ type Options struct {
 	// Name names the process in messages and its log, LogDir/Name.log,
 	// which Start truncates.
 	Name string
+	// LogFile, when set, is the log's path instead of LogDir/Name.log.
+	LogFile string
+	// AppendLog keeps what the log already holds.
+	AppendLog bool
 	// Bin and Args are the program and its arguments.
 	Bin  string
 	Args []string
@@ -50,6 +54,13 @@ type Options struct {
 	// and been reaped, before Done is closed; it is not called once Stop
 	// has been. It must not block.
 	OnExit func(*Process)
+	// Pdeathsig is the signal the child gets when the starting process
+	// dies; 0 means SIGKILL.
+	Pdeathsig syscall.Signal
+	// StopSignal is the signal Stop sends first; 0 means SIGTERM.
+	StopSignal syscall.Signal
+	// Credential, when set, runs the child as another user.
+	Credential *syscall.Credential
 }
 
 // Process is a running or exited child process.
@@ -61,15 +72,30 @@ type Process struct {
 	err     error         // its exit status, valid after done
 	lines   chan string   // standard output lines, with Options.Lines
 	stopped atomic.Bool   // set when Stop is called
+	stopSig syscall.Signal
 }
 
 // Start starts a child process as o describes. Its standard output and
 // error go to its log file.
 func Start(o Options) (*Process, error) {
-	p := &Process{name: o.Name, logPath: filepath.Join(o.LogDir, o.Name+".log"), done: make(chan struct{})}
+	p := &Process{name: o.Name, logPath: o.LogFile, done: make(chan struct{}), stopSig: o.StopSignal}
+	if p.logPath == "" {
+		p.logPath = filepath.Join(o.LogDir, o.Name+".log")
+	}
+	if p.stopSig == 0 {
+		p.stopSig = syscall.SIGTERM
+	}
+	pdeathsig := o.Pdeathsig
+	if pdeathsig == 0 {
+		pdeathsig = syscall.SIGKILL
+	}
 	// O_APPEND: with Lines, the child's standard error and the copy of its
 	// standard output write to the file through separate descriptors.
-	logFile, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o644)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if !o.AppendLog {
+		flags |= os.O_TRUNC
+	}
+	logFile, err := os.OpenFile(p.logPath, flags, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%s: opening its log: %w", o.Name, err)
 	}
@@ -96,8 +122,9 @@ func Start(o Options) (*Process, error) {
 			cmd.Stdout = pw
 		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{
-			Pdeathsig: syscall.SIGKILL, // the parent gone, even by SIGKILL: so is the child
-			Setpgid:   true,            // a terminal's Ctrl-C is for the parent, which stops its children
+			Pdeathsig:  pdeathsig, // the parent gone, even by SIGKILL: so is the child
+			Setpgid:    true,      // a terminal's Ctrl-C is for the parent, which stops its children
+			Credential: o.Credential,
 		}
 		err := cmd.Start()
 		logFile.Close() // the child has its own descriptor
@@ -183,16 +210,35 @@ func (p *Process) Running() bool {
 	}
 }
 
-// Stop sends the process SIGTERM, waits up to grace, then sends SIGKILL,
-// and waits for the process to be reaped. It returns nil when the process
-// had already exited or stopped within grace. Once Stop is called,
-// Options.OnExit is not.
+// Err returns the process's exit status once Done is closed.
+func (p *Process) Err() error {
+	<-p.done
+	return p.err
+}
+
+// Signal sends sig to the running process.
+func (p *Process) Signal(sig syscall.Signal) error {
+	if err := syscall.Kill(p.pid, sig); err != nil {
+		return fmt.Errorf("%s (pid %d): kill -%d: %w", p.name, p.pid, sig, err)
+	}
+	return nil
+}
+
+// Stop sends the process Options.StopSignal (SIGTERM), waits up to grace,
+// then sends SIGKILL, and waits for the process to be reaped. It returns
+// nil when the process had already exited or stopped within grace. Once
+// Stop is called, Options.OnExit is not.
 func (p *Process) Stop(grace time.Duration) error {
+	return p.StopWith(p.stopSig, grace)
+}
+
+// StopWith is Stop with sig instead of Options.StopSignal.
+func (p *Process) StopWith(sig syscall.Signal, grace time.Duration) error {
 	p.stopped.Store(true)
 	if !p.Running() {
 		return nil
 	}
-	if err := syscall.Kill(p.pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := syscall.Kill(p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("stopping %s (pid %d): %w", p.name, p.pid, err)
 	}
 	t := time.NewTimer(grace)
@@ -204,7 +250,19 @@ func (p *Process) Stop(grace time.Duration) error {
 	}
 	_ = syscall.Kill(p.pid, syscall.SIGKILL)
 	<-p.done
-	return fmt.Errorf("%s (pid %d) did not stop within %s of SIGTERM; killed", p.name, p.pid, grace)
+	return fmt.Errorf("%s (pid %d) did not stop within %s of %s; killed", p.name, p.pid, grace, signalName(sig))
+}
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	}
+	return "signal " + strconv.Itoa(int(sig))
 }
 
 // DeathReport describes a process that exited on its own, with the end of
@@ -272,10 +330,34 @@ func HostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.It
 // could take it before a child binds it; the child then fails to start,
 // and WaitReady says so.
 func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := FreePorts(1)
 	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+		return 0, err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
+}
+
+// FreePorts returns n distinct free ports on 127.0.0.1, as FreePort does.
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		// Held until every port is found, so that none comes twice.
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// PortFree reports whether port on 127.0.0.1 can be listened on now.
+func PortFree(port int) bool {
+	ln, err := net.Listen("tcp", HostPort(port))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }
