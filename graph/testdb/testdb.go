@@ -1,10 +1,11 @@
 // Package testdb gives tests real PostgreSQL databases.
 //
 // A test package calls Main from its TestMain. Main uses DATABASE_URL (a
-// superuser URL) when set, and otherwise starts a throwaway cluster with
-// pgcluster and stops it when the tests end, failed or not. It then migrates
-// one template database for the package; New clones it for each test that
-// asks, so every test starts from a known, migrated schema in ~50 ms.
+// superuser URL) when set, and otherwise starts a throwaway cluster, and
+// stops it when the tests end, failed or not. It then migrates one template
+// database for the package; New clones it for each test that asks, so every
+// test starts from a known, migrated schema in ~50 ms. The cluster, the
+// template and the clones are package graph/stack's steps, as for make run.
 //
 // Services in tests connect as the least-privilege login roles, as in
 // production, through DB.BooksURL and DB.OrdersURL.
@@ -15,17 +16,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"bookstore/graph/pgcluster"
+	"bookstore/graph/stack"
 	"bookstore/migrations"
 )
 
@@ -43,26 +41,30 @@ const (
 	testPassword = "bookstore-test"
 )
 
+// roles are the login roles of the services in tests.
+var roles = stack.Roles{
+	Books:  stack.Login{User: BooksLogin, Password: testPassword},
+	Orders: stack.Login{User: OrdersLogin, Password: testPassword},
+}
+
 // Main prepares PostgreSQL, runs the package's tests and cleans up. Use it
 // as: func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }.
 func Main(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if os.Getenv(envAdmin) == "" {
-		c, err := pgcluster.Start(ctx, pgcluster.Options{})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "testdb:", err)
-			return 1
-		}
-		defer func() {
-			if err := c.Stop(); err != nil {
-				fmt.Fprintln(os.Stderr, "testdb:", err)
-			}
-		}()
-		os.Setenv(envAdmin, c.URL("postgres"))
+	srv, err := stack.StartServer(ctx, stack.ServerOptions{URL: os.Getenv(envAdmin)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testdb:", err)
+		return 1
 	}
+	defer func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "testdb:", err)
+		}
+	}()
+	os.Setenv(envAdmin, srv.URL(""))
 	tmpl := "bookstore_tmpl_" + randomSuffix()
-	if err := prepareTemplate(ctx, tmpl); err != nil {
+	if _, err := stack.PrepareDatabase(ctx, srv, tmpl, stack.DatabaseOptions{Roles: roles}); err != nil {
 		fmt.Fprintln(os.Stderr, "testdb:", err)
 		return 1
 	}
@@ -70,7 +72,7 @@ func Main(m *testing.M) int {
 	code := m.Run()
 	dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer dcancel()
-	if err := dropDatabase(dctx, tmpl); err != nil {
+	if err := stack.DropDatabase(dctx, srv, tmpl); err != nil {
 		fmt.Fprintln(os.Stderr, "testdb:", err)
 	}
 	return code
@@ -85,71 +87,11 @@ func randomSuffix() string {
 // AdminURL returns the superuser URL of the tests' server, for database db
 // ("" keeps the URL's own database).
 func AdminURL(db string) string {
-	return withDB(os.Getenv(envAdmin), db, "", "")
+	return server().URL(db)
 }
 
-func withDB(raw, db, user, password string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		panic("testdb: DATABASE_URL is not a URL")
-	}
-	if db != "" {
-		u.Path = "/" + db
-	}
-	if user != "" {
-		u.User = url.UserPassword(user, password)
-	}
-	return u.String()
-}
-
-func adminConn(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.Connect(ctx, AdminURL(""))
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the test server: %w", err)
-	}
-	return conn, nil
-}
-
-func prepareTemplate(ctx context.Context, name string) error {
-	conn, err := adminConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return fmt.Errorf("creating template database: %w", err)
-	}
-	if err := migrations.Up(ctx, AdminURL(name)); err != nil {
-		return err
-	}
-	// Roles are global to the server; packages testing in parallel may race
-	// on them, and ALTER ROLE may then fail with "tuple concurrently updated".
-	for _, r := range []struct{ login, group string }{{BooksLogin, migrations.BooksRole}, {OrdersLogin, migrations.OrdersRole}} {
-		var err error
-		for attempt := 0; attempt < 5; attempt++ {
-			if err = migrations.EnsureLoginRole(ctx, conn, r.login, testPassword, r.group); err == nil {
-				break
-			}
-			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func dropDatabase(ctx context.Context, name string) error {
-	conn, err := adminConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("dropping database %s: %w", name, err)
-	}
-	return nil
-}
+// server is the tests' server, as Main left it in DATABASE_URL.
+func server() *stack.Server { return stack.ServerAt(os.Getenv(envAdmin)) }
 
 // DB is one test's database.
 type DB struct {
@@ -182,30 +124,12 @@ func NewEmpty(t testing.TB) *DB {
 func create(t testing.TB, tmpl string) *DB {
 	t.Helper()
 	ctx := context.Background()
-	name := "bookstore_test_" + randomSuffix()
-	conn, err := adminConn(ctx)
+	srv := server()
+	sd, err := stack.CloneDatabase(ctx, srv, "bookstore_test_"+randomSuffix(), tmpl, roles)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("testdb: %v", err)
 	}
-	defer conn.Close(ctx)
-	var lastErr error
-	for attempt := 0; attempt < 10; attempt++ {
-		// Cloning fails while another session is connected to the template.
-		_, lastErr = conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl)
-		if lastErr == nil || !strings.Contains(lastErr.Error(), "being accessed by other users") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if lastErr != nil {
-		t.Fatalf("testdb: creating database: %v", lastErr)
-	}
-	db := &DB{
-		Name:      name,
-		AdminURL:  AdminURL(name),
-		BooksURL:  withDB(os.Getenv(envAdmin), name, BooksLogin, testPassword),
-		OrdersURL: withDB(os.Getenv(envAdmin), name, OrdersLogin, testPassword),
-	}
+	db := &DB{Name: sd.Name, AdminURL: sd.URL, BooksURL: sd.BooksURL(), OrdersURL: sd.OrdersURL()}
 	db.Admin, err = pgxpool.New(ctx, db.AdminURL)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
@@ -214,7 +138,7 @@ func create(t testing.TB, tmpl string) *DB {
 		db.Admin.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := dropDatabase(ctx, name); err != nil {
+		if err := stack.DropDatabase(ctx, srv, db.Name); err != nil {
 			t.Errorf("testdb: %v", err)
 		}
 	})

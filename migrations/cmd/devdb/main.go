@@ -12,12 +12,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
-	"github.com/jackc/pgx/v5"
-
 	"bookstore/graph/pgcluster"
+	"bookstore/graph/stack"
 	"bookstore/migrations"
 )
 
@@ -34,49 +32,32 @@ func main() {
 }
 
 func run(ctx context.Context, dir string, port int) error {
-	admin := os.Getenv("DATABASE_URL")
-	var cluster *pgcluster.Cluster
-	if admin == "" {
-		var err error
-		cluster, err = pgcluster.Start(ctx, pgcluster.Options{DataDir: dir, Port: port, Durable: true})
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := cluster.Stop(); err != nil {
-				fmt.Fprintln(os.Stderr, "devdb:", err)
-			}
-		}()
-		if err := migrations.EnsureDatabase(ctx, cluster.URL("postgres"), "bookstore"); err != nil {
-			return err
-		}
-		admin = cluster.URL("bookstore")
-	}
-	if err := migrations.Up(ctx, admin); err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, admin)
+	srv, err := stack.StartServer(ctx, stack.ServerOptions{
+		URL:     os.Getenv("DATABASE_URL"),
+		Cluster: pgcluster.Options{DataDir: dir, Port: port, Durable: true},
+	})
 	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
-	}
-	defer conn.Close(ctx)
-	for login, group := range map[string]string{"books_app": migrations.BooksRole, "orders_app": migrations.OrdersRole} {
-		if err := migrations.EnsureLoginRole(ctx, conn, login, "dev-"+login, group); err != nil {
-			return err
-		}
-	}
-	if err := migrations.Seed(ctx, conn); err != nil {
 		return err
 	}
-	role := func(user string) string {
-		return strings.Replace(admin, "postgres@", user+":dev-"+user+"@", 1)
+	defer func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "devdb:", err)
+		}
+	}()
+	name := "bookstore"
+	if srv.Cluster == nil {
+		name = "" // DATABASE_URL's own
+	}
+	db, err := stack.PrepareDatabase(ctx, srv, name, stack.DatabaseOptions{Roles: stack.DevRoles, Seed: true})
+	if err != nil {
+		return err
 	}
 	fmt.Printf("PostgreSQL is ready, migrated to version %d and seeded.\n", migrations.Latest())
-	fmt.Printf("  owner:  %s\n  books:  %s\n  orders: %s\n", admin, role("books_app"), role("orders_app"))
-	if cluster == nil {
+	fmt.Printf("  owner:  %s\n  books:  %s\n  orders: %s\n", db.URL, db.BooksURL(), db.OrdersURL())
+	if srv.Cluster == nil {
 		return nil
 	}
-	fmt.Println("Press Ctrl-C to stop it; the data stays in", cluster.DataDir)
+	fmt.Println("Press Ctrl-C to stop it; the data stays in", srv.Cluster.DataDir)
 	<-ctx.Done()
 	fmt.Println("stopping PostgreSQL")
 	return nil
