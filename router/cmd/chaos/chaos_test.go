@@ -31,6 +31,7 @@ import (
 
 	"bookstore/graph/nodetest"
 	"bookstore/graph/pgcluster"
+	"bookstore/graph/stack"
 )
 
 // modeEnv selects the full suite: BOOKSTORE_CHAOS=full.
@@ -115,7 +116,7 @@ func (r *report) write() {
 // fixture is a running stack and what its load needs: the books' ids and
 // a few orders to read.
 type fixture struct {
-	st     *stack
+	st     *bookstore
 	books  []string
 	orders []string
 }
@@ -191,11 +192,11 @@ func sleepUntil(ctx context.Context, start time.Time, d time.Duration) {
 // trafficBack waits until a restarted subgraph replica has served n
 // GraphQL requests, and returns how long that took from since (-1 when
 // ctx ended first).
-func trafficBack(ctx context.Context, s *service, since time.Time, n float64) time.Duration {
+func trafficBack(ctx context.Context, s *stack.Service, since time.Time, n float64) time.Duration {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if m, err := scrape(ctx, s.base()+"/metrics"); err == nil && metric(m, "http_requests_total", `handler="/query"`) >= n {
+		if m, err := scrape(ctx, s.URL()+"/metrics"); err == nil && metric(m, "http_requests_total", `handler="/query"`) >= n {
 			return time.Since(since)
 		}
 		select {
@@ -208,7 +209,7 @@ func trafficBack(ctx context.Context, s *service, since time.Time, n float64) ti
 
 // finishOrders checks the load's orders against the database and the
 // stock against its snapshot, adding the figures to the report.
-func finishOrders(t *testing.T, rep *report, st *stack, g *loadgen, before map[string]int64) orderCheck {
+func finishOrders(t *testing.T, rep *report, st *bookstore, g *loadgen, before map[string]int64) orderCheck {
 	t.Helper()
 	ctx := context.WithoutCancel(t.Context())
 	oc, err := checkOrders(ctx, st.admin, g)
@@ -250,23 +251,23 @@ func scenarioSIGKILL(t *testing.T, s suite) {
 	ctx, cancel := context.WithTimeout(t.Context(), dur)
 	defer cancel()
 	start := time.Now()
-	victims := []*service{st.books[0], st.orders[0]}
+	victims := []*stack.Service{st.Books[0], st.Orders[0]}
 	var back [2]time.Duration
 	var tl timeline
 	tl.run(ctx, func(ctx context.Context) {
 		sleepUntil(ctx, start, killAt)
 		for _, v := range victims {
-			if err := v.kill(); err != nil {
+			if err := v.Kill(); err != nil {
 				t.Error(err)
 			}
 		}
-		rep.add("SIGKILL %s and %s at %s", victims[0].name, victims[1].name, sec(time.Since(start)))
+		rep.add("SIGKILL %s and %s at %s", victims[0].Name, victims[1].Name, sec(time.Since(start)))
 		sleepUntil(ctx, start, restartAt)
 		restarted := time.Now()
 		var wg sync.WaitGroup
 		for i, v := range victims {
 			wg.Go(func() {
-				if err := v.start(context.WithoutCancel(ctx)); err != nil {
+				if err := v.Start(context.WithoutCancel(ctx)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -309,7 +310,7 @@ func scenarioRolling(t *testing.T, s suite) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps := pick(s, []*service{st.books[0], st.orders[1]}, st.subgraphs())
+	steps := pick(s, []*stack.Service{st.Books[0], st.Orders[1]}, st.Subgraphs())
 	g := f.load(loadConfig{workers: 12, think: 20 * time.Millisecond, mix: mixed()})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -320,19 +321,19 @@ func scenarioRolling(t *testing.T, s suite) {
 		sleepUntil(ctx, start, 2*time.Second)
 		for _, v := range steps {
 			t0 := time.Now()
-			if err := v.terminate(30 * time.Second); err != nil {
+			if err := v.Stop(30 * time.Second); err != nil {
 				t.Error(err)
 			}
 			stopped := time.Since(t0)
-			if err := v.start(ctx); err != nil {
+			if err := v.Start(ctx); err != nil {
 				t.Error(err)
 				return
 			}
-			rep.add("%s: SIGTERM at %s, exited after %s, ready again after %s", v.name, sec(t0.Sub(start)), sec(stopped), sec(time.Since(t0)))
+			rep.add("%s: SIGTERM at %s, exited after %s, ready again after %s", v.Name, sec(t0.Sub(start)), sec(stopped), sec(time.Since(t0)))
 			time.Sleep(time.Second)
 		}
 		t0 := time.Now()
-		old := st.router().name
+		old := st.Router().Name
 		if err := st.replaceRouter(ctx, 30*time.Second); err != nil {
 			t.Error(err)
 		}
@@ -379,21 +380,21 @@ func scenarioSIGSTOP(t *testing.T, s suite) {
 	ctx, cancel := context.WithTimeout(t.Context(), stopAt+stopFor+tail)
 	defer cancel()
 	start := time.Now()
-	victim := st.orders[0]
+	victim := st.Orders[0]
 	ejectedAt := time.Duration(-1)
 	var back time.Duration
 	var tl timeline
 	tl.run(ctx, func(ctx context.Context) {
 		sleepUntil(ctx, start, stopAt)
-		if err := victim.signal(syscall.SIGSTOP); err != nil {
+		if err := victim.Signal(syscall.SIGSTOP); err != nil {
 			t.Error(err)
 			return
 		}
-		rep.add("SIGSTOP %s at %s (router's subgraph timeout %s)", victim.name, sec(time.Since(start)), timeout)
+		rep.add("SIGSTOP %s at %s (router's subgraph timeout %s)", victim.Name, sec(time.Since(start)), timeout)
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for time.Since(start) < stopAt+stopFor {
-			if m, err := scrape(ctx, st.router().base()+"/metrics"); err == nil && metric(m, "router_replica_ejections_total", `subgraph="orders"`) >= 1 {
+			if m, err := scrape(ctx, st.Router().URL()+"/metrics"); err == nil && metric(m, "router_replica_ejections_total", `subgraph="orders"`) >= 1 {
 				ejectedAt = time.Since(start)
 				break
 			}
@@ -401,10 +402,10 @@ func scenarioSIGSTOP(t *testing.T, s suite) {
 		}
 		sleepUntil(ctx, start, stopAt+stopFor)
 		cont := time.Now()
-		if err := victim.signal(syscall.SIGCONT); err != nil {
+		if err := victim.Signal(syscall.SIGCONT); err != nil {
 			t.Error(err)
 		}
-		m, _ := scrape(ctx, victim.base()+"/metrics")
+		m, _ := scrape(ctx, victim.URL()+"/metrics")
 		back = trafficBack(ctx, victim, cont, metric(m, "http_requests_total", `handler="/query"`)+20)
 	})
 	g.run(ctx)
@@ -452,8 +453,8 @@ func scenarioPostgresStopped(t *testing.T, s suite) {
 	}
 	haltAt, down, tail := pick(s, 2*time.Second, 3*time.Second), pick(s, 3*time.Second, 10*time.Second), pick(s, 6*time.Second, 10*time.Second)
 	pids := map[string]int{}
-	for _, sv := range append(st.subgraphs(), st.router()) {
-		pids[sv.name] = sv.process().PID()
+	for _, sv := range append(st.Subgraphs(), st.Router()) {
+		pids[sv.Name] = sv.Process().PID()
 	}
 	g := f.load(loadConfig{workers: 8, think: 20 * time.Millisecond, mix: mixed()})
 	ctx, cancel := context.WithTimeout(t.Context(), haltAt+down+tail)
@@ -470,12 +471,12 @@ func scenarioPostgresStopped(t *testing.T, s suite) {
 		var wg sync.WaitGroup
 		pollCtx, stopPoll := context.WithTimeout(ctx, down)
 		defer stopPoll()
-		for _, sv := range st.subgraphs() {
+		for _, sv := range st.Subgraphs() {
 			wg.Go(func() {
 				for pollCtx.Err() == nil {
-					if code := status(pollCtx, sv.base()+"/readyz"); code == 503 {
+					if code := status(pollCtx, sv.URL()+"/readyz"); code == 503 {
 						mu.Lock()
-						unready[sv.name] = time.Since(start) - halted
+						unready[sv.Name] = time.Since(start) - halted
 						mu.Unlock()
 						return
 					}
@@ -511,9 +512,9 @@ func scenarioPostgresStopped(t *testing.T, s suite) {
 		rep.add("no failure after the restart")
 	}
 	rep.add("subgraphs' /readyz went 503 after %v", unready)
-	for _, sv := range st.subgraphs() {
-		if _, ok := unready[sv.name]; !ok {
-			t.Errorf("%s: /readyz never answered 503 during the outage", sv.name)
+	for _, sv := range st.Subgraphs() {
+		if _, ok := unready[sv.Name]; !ok {
+			t.Errorf("%s: /readyz never answered 503 during the outage", sv.Name)
 		}
 	}
 	// Every failure during the outage is a fast, retryable 503 with a
@@ -535,9 +536,9 @@ func scenarioPostgresStopped(t *testing.T, s suite) {
 	if late := summarize(rs, restarted+5*time.Second, 0, nil); late.failed != 0 {
 		t.Errorf("%d requests sent more than 5 s after PostgreSQL's return failed: %v", late.failed, late.failures)
 	}
-	for _, sv := range append(st.subgraphs(), st.router()) {
-		if sv.process().PID() != pids[sv.name] || !sv.process().Running() {
-			t.Errorf("%s was restarted or died", sv.name)
+	for _, sv := range append(st.Subgraphs(), st.Router()) {
+		if sv.Process().PID() != pids[sv.Name] || !sv.Process().Running() {
+			t.Errorf("%s was restarted or died", sv.Name)
 		}
 	}
 	oc := finishOrders(t, rep, st, g, before)
@@ -611,13 +612,13 @@ func scenarioSlowSubgraph(t *testing.T, s suite) {
 	timeout := time.Second
 	f := newFixture(t, s, stackOptions{routerEnv: []string{"SUBGRAPH_TIMEOUTS=orders=" + timeout.String()}})
 	st := f.st
-	router := st.router()
+	router := st.Router()
 	slowAt, slowFor, tail := pick(s, 2*time.Second, 3*time.Second), pick(s, 4*time.Second, 10*time.Second), pick(s, 4*time.Second, 8*time.Second)
 	cfg := loadConfig{workers: 12, think: 20 * time.Millisecond, mix: []kind{gqlBooks, restBooks, restBook}}
 	type counts struct{ goroutines, sockets int }
 	sample := func(ctx context.Context) counts {
-		m, _ := scrape(ctx, router.base()+"/metrics")
-		n, _ := sockets(router.process().PID())
+		m, _ := scrape(ctx, router.URL()+"/metrics")
+		n, _ := sockets(router.Process().PID())
 		return counts{int(metric(m, "go_goroutines")), n}
 	}
 	// The router's counts are compared at rest, before and after: the
@@ -714,7 +715,7 @@ func scenarioSoak(t *testing.T, s suite) {
 	g := f.load(loadConfig{workers: 12, think: 20 * time.Millisecond, mix: mixed()})
 	ctx, cancel := context.WithTimeout(t.Context(), dur)
 	defer cancel()
-	services := append([]*service{st.router()}, st.subgraphs()...)
+	services := append([]*stack.Service{st.Router()}, st.Subgraphs()...)
 	type sample struct {
 		at         time.Duration
 		rss        int64
@@ -728,8 +729,8 @@ func scenarioSoak(t *testing.T, s suite) {
 		defer tick.Stop()
 		for ctx.Err() == nil {
 			for i, sv := range services {
-				m, _ := scrape(ctx, sv.base()+"/metrics")
-				r, _ := rss(sv.process().PID())
+				m, _ := scrape(ctx, sv.URL()+"/metrics")
+				r, _ := rss(sv.Process().PID())
 				samples[i] = append(samples[i], sample{time.Since(start), r, int(metric(m, "go_goroutines"))})
 			}
 			select {
@@ -745,7 +746,7 @@ func scenarioSoak(t *testing.T, s suite) {
 	for i, sv := range services {
 		ss := samples[i]
 		if len(ss) < 9 {
-			t.Errorf("%s: %d samples", sv.name, len(ss))
+			t.Errorf("%s: %d samples", sv.Name, len(ss))
 			continue
 		}
 		third := len(ss) / 3
@@ -760,12 +761,12 @@ func scenarioSoak(t *testing.T, s suite) {
 		midRSS, midG := peak(ss[third : 2*third])
 		lateRSS, lateG := peak(ss[2*third:])
 		rep.add("%s: RSS %.1f MiB at %s, peak %.1f MiB in the middle third, %.1f MiB in the last; goroutines %d, %d, %d",
-			sv.name, float64(ss[0].rss)/(1<<20), sec(ss[0].at), float64(midRSS)/(1<<20), float64(lateRSS)/(1<<20), ss[0].goroutines, midG, lateG)
+			sv.Name, float64(ss[0].rss)/(1<<20), sec(ss[0].at), float64(midRSS)/(1<<20), float64(lateRSS)/(1<<20), ss[0].goroutines, midG, lateG)
 		if lateRSS > midRSS+midRSS/4+16<<20 {
-			t.Errorf("%s: RSS grew from %d to %d bytes", sv.name, midRSS, lateRSS)
+			t.Errorf("%s: RSS grew from %d to %d bytes", sv.Name, midRSS, lateRSS)
 		}
 		if lateG > midG+midG/4+20 {
-			t.Errorf("%s: goroutines grew from %d to %d", sv.name, midG, lateG)
+			t.Errorf("%s: goroutines grew from %d to %d", sv.Name, midG, lateG)
 		}
 	}
 	if all := summarize(rs, 0, 0, nil); all.failed != 0 {
