@@ -4,27 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"bookstore/graph/pgcluster"
-	"bookstore/migrations"
+	"bookstore/graph/stack"
 	"bookstore/graph/stack/child"
 )
 
@@ -40,67 +34,126 @@ type bench struct {
 	out, errOut io.Writer
 	tmp         string
 	logDir      string
-	cluster     *pgcluster.Cluster
-	procs       []*child.Process // in start order
-	failed      bool             // some side had failures
+	bin         stack.Binaries
+	server      *stack.Server
+	stacks      []*stack.Services // in start order
+	failed      bool              // some side had failures
 	nodeVersion string
 	scfg        scaleConfig // -scale only
 
-	books, orders, router, proxy, apollo *child.Process
-	booksURL, ordersURL                  string // the subgraphs' /query
-	routerBase, proxyURL, apolloURL      string
-
-	// -baseline: the other build's subgraphs and the router in front of
-	// them.
-	base *stackProcs
-}
-
-// stackProcs are a pair of subgraphs and the router in front of them.
-type stackProcs struct {
-	books, orders, router           *child.Process
-	booksURL, ordersURL, routerBase string
+	// svcs are this build's services, with the bare proxy; base, with
+	// -baseline, the other build's subgraphs and a router of this build in
+	// front of them.
+	svcs, base *stack.Services
+	proxy      *stack.Service
+	apollo     *child.Process
+	apolloURL  string
 }
 
 func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.out, format+"\n", args...)
 }
 
-func (b *bench) run(ctx context.Context) error {
+// progress is the launcher's Logf: a line that says it is the bench's.
+func (b *bench) progress(format string, args ...any) { b.logf("bench: "+format, args...) }
+
+// setUp makes the working directory, named after the bench's mode
+// ("bench", "bench -scale"), and, at the same time, builds the binaries (or
+// takes -bin's), starts PostgreSQL and runs also (nil for nothing): each
+// takes seconds.
+func (b *bench) setUp(ctx context.Context, mode string, cluster pgcluster.Options, also func()) error {
 	var err error
 	if b.cfg.root == "" {
-		if b.cfg.root, err = findRoot(); err != nil {
-			return err
+		if b.cfg.root, err = stack.ModuleRoot(); err != nil {
+			return fmt.Errorf("%w, or give -root", err)
 		}
 	}
-	if b.tmp, err = os.MkdirTemp("", "bookstore-bench-"); err != nil {
+	if b.tmp, err = os.MkdirTemp("", "bookstore-"+strings.ReplaceAll(mode, " -", "-")+"-"); err != nil {
 		return err
 	}
 	b.logDir = filepath.Join(b.tmp, "logs")
 	if err := os.MkdirAll(b.logDir, 0o755); err != nil {
 		return err
 	}
-	b.logf("bench: working in %s (service logs in %s)", b.tmp, b.logDir)
-
-	// Build the binaries, start PostgreSQL and install Apollo's packages
-	// at the same time: each takes seconds.
+	b.logf("%s: working in %s (service logs in %s)", mode, b.tmp, b.logDir)
 	var wg sync.WaitGroup
-	var buildErr, dbErr, npmErr error
-	var admin string
-	wg.Go(func() { buildErr = b.build(ctx) })
-	wg.Go(func() { admin, dbErr = b.startDatabase(ctx) })
-	if b.cfg.apollo {
-		wg.Go(func() { npmErr = b.installApollo(ctx) })
+	var buildErr, dbErr error
+	wg.Go(func() {
+		o := stack.BuildOptions{Dir: b.cfg.binDir, Root: b.cfg.root, Logf: b.progress}
+		if o.Build = o.Dir == ""; o.Build {
+			o.Dir = filepath.Join(b.tmp, "bin")
+		}
+		if b.bin, buildErr = stack.FindBinaries(ctx, o); buildErr != nil && !o.Build {
+			buildErr = fmt.Errorf("-bin: %w", buildErr)
+		}
+	})
+	wg.Go(func() {
+		b.server, dbErr = stack.StartServer(ctx, stack.ServerOptions{Cluster: cluster, Logf: b.progress})
+	})
+	if also != nil {
+		wg.Go(also)
 	}
 	wg.Wait()
-	if err := errors.Join(buildErr, dbErr); err != nil {
+	return errors.Join(buildErr, dbErr)
+}
+
+// startServices starts services as o says, with what every stack of the
+// bench shares, and stops them with the rest.
+func (b *bench) startServices(ctx context.Context, o stack.ServicesOptions) (*stack.Services, error) {
+	o.LogDir, o.Logf, o.ReadyTimeout, o.Grace = b.logDir, b.progress, b.cfg.readyWait, stopGrace
+	// Nothing balances over the bench's processes: they stop at once.
+	o.Env = []string{"LOG_LEVEL=" + b.cfg.logLevel, "SHUTDOWN_TIMEOUT=5s", "DRAIN_PERIOD=0"}
+	o.RouterEnv = b.cfg.routerEnv
+	s, err := stack.StartServices(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	b.stacks = append(b.stacks, s)
+	return s, nil
+}
+
+func (b *bench) run(ctx context.Context) error {
+	var npmErr error
+	var also func()
+	if b.cfg.apollo {
+		also = func() { npmErr = b.installApollo(ctx) }
+	}
+	if err := b.setUp(ctx, "bench", pgcluster.Options{}, also); err != nil {
 		return err
 	}
 	if npmErr != nil {
 		b.logf("\nApollo comparison (B) SKIPPED: %v\n", npmErr)
 		b.cfg.apollo = false
 	}
-	if err := b.startServices(ctx, admin); err != nil {
+	db, err := stack.PrepareDatabase(ctx, b.server, "bookstore", stack.DatabaseOptions{Roles: stack.RandomRoles(), Seed: true})
+	if err != nil {
 		return err
+	}
+	if b.svcs, err = b.startServices(ctx, stack.ServicesOptions{Bin: b.bin, DB: db}); err != nil {
+		return err
+	}
+	if b.cfg.baseline != "" {
+		// The other build's subgraphs, behind this build's router.
+		bin, err := stack.FindBinaries(ctx, stack.BuildOptions{Dir: b.cfg.baseline, NoRouter: true})
+		if err != nil {
+			return fmt.Errorf("-baseline: %w", err)
+		}
+		bin.Router = b.bin.Router
+		if b.base, err = b.startServices(ctx, stack.ServicesOptions{Bin: bin, DB: db, Prefix: "baseline-"}); err != nil {
+			return fmt.Errorf("-baseline: %w", err)
+		}
+	}
+	if b.cfg.proxy {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		b.proxy, err = b.svcs.AddProcess(ctx, "bare-proxy", self,
+			func(addr string) []string { return []string{"-listen", addr, "-to", b.svcs.Books[0].URL()} },
+			[]string{childEnv + "=" + proxyMode})
+		if err != nil {
+			return err
+		}
 	}
 	if err := b.placeOrders(ctx); err != nil {
 		return err
@@ -110,7 +163,6 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 	}
-
 	return b.measure(ctx)
 }
 
@@ -127,240 +179,15 @@ func (b *bench) verdict(what string, ratio float64, clean bool, target float64, 
 	b.logf("\n  %s: %s   (target %s: %s)", what, shown, want, status)
 }
 
-// build compiles the services into the temporary directory, unless -bin
-// names prebuilt ones.
-func (b *bench) build(ctx context.Context) error {
-	names := []string{"books-subgraph", "orders-subgraph", "router"}
-	if b.cfg.binDir != "" {
-		for _, n := range names {
-			if _, err := os.Stat(filepath.Join(b.cfg.binDir, n)); err != nil {
-				return fmt.Errorf("-bin: %w", err)
-			}
-		}
-		abs, err := filepath.Abs(b.cfg.binDir)
-		b.cfg.binDir = abs
-		return err
-	}
-	b.cfg.binDir = filepath.Join(b.tmp, "bin")
-	goCmd := os.Getenv("GO")
-	if goCmd == "" {
-		goCmd = "go"
-	}
-	args := []string{"build", "-o", b.cfg.binDir + string(filepath.Separator), "./books-subgraph", "./orders-subgraph", "./router"}
-	b.logf("bench: %s %s", goCmd, strings.Join(args, " "))
-	cmd := exec.CommandContext(ctx, goCmd, args...)
-	cmd.Dir = b.cfg.root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	return nil
-}
-
-// startDatabase starts a throwaway cluster (temporary data directory, free
-// port), migrates and seeds it and creates the services' login roles. It
-// returns the database owner's URL.
-func (b *bench) startDatabase(ctx context.Context) (string, error) {
-	c, err := pgcluster.Start(ctx, pgcluster.Options{})
-	if err != nil {
-		return "", fmt.Errorf("starting PostgreSQL: %w", err)
-	}
-	b.cluster = c
-	b.logf("bench: started postgres (pid %d) on 127.0.0.1:%d", c.PID(), c.Port)
-	if err := migrations.EnsureDatabase(ctx, c.URL("postgres"), "bookstore"); err != nil {
-		return "", err
-	}
-	admin := c.URL("bookstore")
-	if err := migrations.Up(ctx, admin); err != nil {
-		return "", fmt.Errorf("migrating: %w", err)
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", fmt.Errorf("connecting to the database: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	for _, r := range []struct{ login, group string }{
-		{"books_app", migrations.BooksRole},
-		{"orders_app", migrations.OrdersRole},
-	} {
-		if err := migrations.EnsureLoginRole(ctx, conn, r.login, password(r.login), r.group); err != nil {
-			return "", err
-		}
-	}
-	if err := migrations.Seed(ctx, conn); err != nil {
-		return "", err
-	}
-	return admin, nil
-}
-
-// passwords are random per run: the cluster trusts local connections
-// anyway, but nothing fixed is worth leaving around.
-var passwords = map[string]string{}
-
-func password(login string) string {
-	if p, ok := passwords[login]; ok {
-		return p
-	}
-	var r [12]byte
-	_, _ = rand.Read(r[:])
-	passwords[login] = hex.EncodeToString(r[:])
-	return passwords[login]
-}
-
-func withLogin(admin, login string) string {
-	u, err := url.Parse(admin)
-	if err != nil {
-		return admin
-	}
-	u.User = url.UserPassword(login, password(login))
-	return u.String()
-}
-
-// startServices starts one replica of each subgraph, the router (or its
-// profiled stand-in) and the bare proxy, each on a free port, and waits
-// until they are ready.
-func (b *bench) startServices(ctx context.Context, admin string) error {
-	var tok [16]byte
-	_, _ = rand.Read(tok[:])
-	// Nothing balances over the bench's processes: they stop at once.
-	common := []string{"ADMIN_TOKEN=" + hex.EncodeToString(tok[:]), "LOG_LEVEL=" + b.cfg.logLevel, "SHUTDOWN_TIMEOUT=5s", "DRAIN_PERIOD=0"}
-	start := func(name, bin string, args, env []string) (*child.Process, int, error) {
-		port, err := child.FreePort()
-		if err != nil {
-			return nil, 0, err
-		}
-		for i, a := range args {
-			args[i] = strings.ReplaceAll(a, "PORT", strconv.Itoa(port))
-		}
-		env = append(append([]string{"ADDR=" + child.HostPort(port)}, env...), common...)
-		p, err := child.Start(child.Options{Name: name, Bin: bin, Args: args, Env: env, LogDir: b.logDir})
-		if err != nil {
-			return nil, 0, err
-		}
-		b.procs = append(b.procs, p)
-		b.logf("bench: started %s (pid %d) on %s", name, p.PID(), child.HostPort(port))
-		return p, port, nil
-	}
-	bin := func(n string) string { return filepath.Join(b.cfg.binDir, n) }
-	books, bport, err := start("books-subgraph", bin("books-subgraph"), nil, []string{"DATABASE_URL=" + withLogin(admin, "books_app")})
-	if err != nil {
-		return err
-	}
-	orders, oport, err := start("orders-subgraph", bin("orders-subgraph"), nil,
-		[]string{"DATABASE_URL=" + withLogin(admin, "orders_app"), "ORDERS_LIST_PUBLIC=true"})
-	if err != nil {
-		return err
-	}
-	b.books, b.orders = books, orders
-	b.booksURL = "http://" + child.HostPort(bport) + "/query"
-	b.ordersURL = "http://" + child.HostPort(oport) + "/query"
-	for _, p := range []struct {
-		p    *child.Process
-		port int
-	}{{books, bport}, {orders, oport}} {
-		if err := p.p.WaitReady(ctx, "http://"+child.HostPort(p.port)+"/readyz", b.cfg.readyWait); err != nil {
-			return err
-		}
-	}
-
-	routerArgs := []string{"--listen", "127.0.0.1:PORT", "--subgraph", "books=" + b.booksURL, "--subgraph", "orders=" + b.ordersURL}
-	routerBin := bin("router")
-	routerEnv := append([]string{}, b.cfg.routerEnv...)
-	if b.cfg.cpuProfile != "" {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		abs, err := filepath.Abs(b.cfg.cpuProfile)
-		if err != nil {
-			return err
-		}
-		b.cfg.cpuProfile = abs
-		routerBin = self
-		routerArgs = append(routerArgs, "--cpuprofile", abs)
-		routerEnv = append(routerEnv, childEnv+"=router")
-		b.logf("bench: the router runs in-process in a child of the bench, under a CPU profile (-router-cpuprofile)")
-	}
-	router, rport, err := start("router", routerBin, routerArgs, routerEnv)
-	if err != nil {
-		return err
-	}
-	b.router = router
-	b.routerBase = "http://" + child.HostPort(rport)
-	if err := router.WaitReady(ctx, b.routerBase+"/readyz", b.cfg.readyWait); err != nil {
-		return err
-	}
-	if b.cfg.baseline != "" {
-		if err := b.startBaseline(ctx, admin, start); err != nil {
-			return err
-		}
-	}
-	if b.cfg.proxy {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		proxy, pport, err := start("bare-proxy", self, []string{"-listen", "127.0.0.1:PORT", "-to", "http://" + child.HostPort(bport)},
-			[]string{childEnv + "=proxy"})
-		if err != nil {
-			return err
-		}
-		b.proxy = proxy
-		b.proxyURL = "http://" + child.HostPort(pport) + "/query"
-		if err := proxy.WaitReady(ctx, "http://"+child.HostPort(pport)+"/readyz", b.cfg.readyWait); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// startBaseline starts -baseline's subgraphs and a router (this build's)
-// in front of them, on the same database as this build's.
-func (b *bench) startBaseline(ctx context.Context, admin string, start func(name, bin string, args, env []string) (*child.Process, int, error)) error {
-	dir, err := filepath.Abs(b.cfg.baseline)
-	if err != nil {
-		return err
-	}
-	bs := &stackProcs{}
-	var bport, oport int
-	if bs.books, bport, err = start("books-subgraph (baseline)", filepath.Join(dir, "books-subgraph"), nil,
-		[]string{"DATABASE_URL=" + withLogin(admin, "books_app")}); err != nil {
-		return fmt.Errorf("-baseline: %w", err)
-	}
-	if bs.orders, oport, err = start("orders-subgraph (baseline)", filepath.Join(dir, "orders-subgraph"), nil,
-		[]string{"DATABASE_URL=" + withLogin(admin, "orders_app"), "ORDERS_LIST_PUBLIC=true"}); err != nil {
-		return fmt.Errorf("-baseline: %w", err)
-	}
-	bs.booksURL = "http://" + child.HostPort(bport) + "/query"
-	bs.ordersURL = "http://" + child.HostPort(oport) + "/query"
-	for _, p := range []struct {
-		p    *child.Process
-		port int
-	}{{bs.books, bport}, {bs.orders, oport}} {
-		if err := p.p.WaitReady(ctx, "http://"+child.HostPort(p.port)+"/readyz", b.cfg.readyWait); err != nil {
-			return err
-		}
-	}
-	// This build's router, never under -router-cpuprofile.
-	args := []string{"--listen", "127.0.0.1:PORT", "--subgraph", "books=" + bs.booksURL, "--subgraph", "orders=" + bs.ordersURL}
-	var rport int
-	if bs.router, rport, err = start("router (baseline)", filepath.Join(b.cfg.binDir, "router"), args,
-		append([]string{}, b.cfg.routerEnv...)); err != nil {
-		return err
-	}
-	bs.routerBase = "http://" + child.HostPort(rport)
-	if err := bs.router.WaitReady(ctx, bs.routerBase+"/readyz", b.cfg.readyWait); err != nil {
-		return err
-	}
-	b.base = bs
-	return nil
-}
-
 // checkAlive fails when a child has died.
 func (b *bench) checkAlive() error {
-	for _, p := range b.procs {
-		if !p.Running() {
-			return p.DeathReport()
+	for _, s := range b.stacks {
+		if err := s.Check(); err != nil {
+			return err
 		}
+	}
+	if b.apollo != nil && !b.apollo.Running() {
+		return b.apollo.DeathReport()
 	}
 	return nil
 }
@@ -399,7 +226,7 @@ func gql(ctx context.Context, endpoint, query string, vars map[string]any, out a
 // placeOrders places cfg.orders orders of two lines each through the
 // router, spreading them over the catalogue's stock.
 func (b *bench) placeOrders(ctx context.Context) error {
-	endpoint := b.routerBase + "/graphql"
+	endpoint := b.svcs.Router().URL() + "/graphql"
 	var cat struct {
 		Books struct {
 			Edges []struct {
@@ -512,7 +339,7 @@ func sameJSON(a, b []byte) bool {
 
 // printPlanCache prints the router's plan cache counters from /metrics.
 func (b *bench) printPlanCache(ctx context.Context) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.routerBase+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.svcs.Router().URL()+"/metrics", nil)
 	if err != nil {
 		return
 	}
@@ -539,57 +366,35 @@ func (b *bench) printPlanCache(ctx context.Context) {
 	}
 }
 
-// stopAll stops the children in reverse start order, then PostgreSQL,
-// prints the router's profile if one was taken, and removes the temporary
-// directory unless -keep or something failed.
+// stopAll stops Apollo Gateway, the services in reverse start order, then
+// PostgreSQL, and removes the temporary directory unless -keep or something
+// failed.
 func (b *bench) stopAll() error {
+	if b.server != nil {
+		b.logf("")
+	}
 	var errs []error
-	for i := len(b.procs) - 1; i >= 0; i-- {
-		p := b.procs[i]
-		if err := p.Stop(stopGrace); err != nil {
-			errs = append(errs, err)
+	if p := b.apollo; p != nil {
+		running := p.Running()
+		err := p.Stop(stopGrace)
+		if err == nil && running {
+			b.progress("stopped %s (pid %d)", p.Name(), p.PID())
 		}
+		errs = append(errs, err)
 	}
-	if b.cluster != nil {
-		if err := b.cluster.Stop(); err != nil {
-			errs = append(errs, err)
-		}
+	for i := len(b.stacks) - 1; i >= 0; i-- {
+		errs = append(errs, b.stacks[i].Stop())
 	}
-	if len(b.procs) > 0 || b.cluster != nil {
-		b.logf("\nbench: stopped every process it started (%d services, postgres)", len(b.procs))
-	}
-	if b.cfg.cpuProfile != "" && b.router != nil {
-		b.printProfile()
-	}
+	errs = append(errs, b.server.Stop())
+	err := errors.Join(errs...)
 	if b.tmp != "" {
-		if b.cfg.keep || len(errs) > 0 {
+		if b.cfg.keep || err != nil {
 			b.logf("bench: kept %s", b.tmp)
 		} else {
 			_ = os.RemoveAll(b.tmp)
 		}
 	}
-	return errors.Join(errs...)
-}
-
-// printProfile runs go tool pprof -top on the router's CPU profile.
-func (b *bench) printProfile() {
-	if st, err := os.Stat(b.cfg.cpuProfile); err != nil || st.Size() == 0 {
-		b.logf("bench: no CPU profile at %s", b.cfg.cpuProfile)
-		return
-	}
-	b.logf("\nrouter CPU profile: %s (covers warm-up and every comparison)", b.cfg.cpuProfile)
-	for _, args := range [][]string{
-		{"tool", "pprof", "-top", "-nodecount=35", b.cfg.cpuProfile},
-		{"tool", "pprof", "-top", "-cum", "-nodecount=45", b.cfg.cpuProfile},
-	} {
-		cmd := exec.Command("go", args...)
-		cmd.Dir = b.cfg.root
-		out, err := cmd.CombinedOutput()
-		b.logf("\n$ go %s\n%s", strings.Join(args, " "), out)
-		if err != nil {
-			b.logf("(%v)", err)
-		}
-	}
+	return err
 }
 
 // apolloDir is the Node project of router/oracle.
@@ -641,12 +446,11 @@ func (b *bench) installApollo(ctx context.Context) error {
 func (b *bench) startApollo(ctx context.Context) error {
 	p, err := child.Start(child.Options{
 		Name: "apollo-gateway", Bin: "node", Dir: b.apolloDir(), LogDir: b.logDir, Lines: true,
-		Args: []string{"gateway.mjs", "books=" + b.booksURL, "orders=" + b.ordersURL},
+		Args: []string{"gateway.mjs", "books=" + b.svcs.Books[0].URL() + "/query", "orders=" + b.svcs.Orders[0].URL() + "/query"},
 	})
 	if err != nil {
 		return err
 	}
-	b.procs = append(b.procs, p)
 	b.apollo = p
 	timer := time.NewTimer(b.cfg.readyWait)
 	defer timer.Stop()

@@ -4,101 +4,38 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/signal"
-	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
-	"bookstore/router/gateway"
 	"bookstore/router/server"
 )
 
-// childEnv selects one of the bench's own child modes: the bench re-runs
-// its binary with BOOKSTORE_BENCH_CHILD set to start a helper process.
-const childEnv = "BOOKSTORE_BENCH_CHILD"
+// With BOOKSTORE_BENCH_CHILD=proxy the bench's own binary, re-run by the
+// bench, is the bare reverse proxy of comparison (A): a process of its
+// own, so that its CPU time is its own.
+const (
+	childEnv  = "BOOKSTORE_BENCH_CHILD"
+	proxyMode = "proxy"
+)
 
 // runChild runs a child mode and returns the exit status.
 func runChild(mode string, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
-	switch mode {
-	case "router":
-		err = profiledRouter(ctx, args)
-	case "proxy":
+	err := fmt.Errorf("unknown child mode %q", mode)
+	if mode == proxyMode {
 		err = reverseProxy(ctx, args)
-	default:
-		err = fmt.Errorf("unknown child mode %q", mode)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench %s: %v\n", mode, err)
 		return 1
 	}
 	return 0
-}
-
-// profiledRouter serves the router in this process, as the router binary
-// does (package server, the binary's defaults), under a CPU profile
-// written when it stops. The router binary has no pprof endpoint; this is
-// the same code with one.
-func profiledRouter(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("router", flag.ContinueOnError)
-	listen := fs.String("listen", "", "HOST:PORT")
-	profile := fs.String("cpuprofile", "", "CPU profile file")
-	var subgraphs []string
-	fs.Func("subgraph", "name=URL[,URL...]", func(s string) error { subgraphs = append(subgraphs, s); return nil })
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	// The defaults of router/config.go.
-	cfg := server.Config{
-		Listen:        *listen,
-		Subgraphs:     map[string][]string{},
-		PollInterval:  10 * time.Second,
-		Introspection: true,
-		Limits: gateway.Limits{
-			MaxDepth: 25, MaxAliases: 100, MaxFields: 2000, MaxTokens: 50_000, Timeout: 15 * time.Second,
-		},
-		MaxBodyBytes:    1 << 20,
-		PlanCacheSize:   1000,
-		SubgraphTimeout: 10 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
-	}
-	for _, s := range subgraphs {
-		name, urls, ok := strings.Cut(s, "=")
-		if !ok {
-			return fmt.Errorf("-subgraph %q: want name=URL", s)
-		}
-		cfg.Subgraphs[name] = strings.Split(urls, ",")
-	}
-	f, err := os.Create(*profile)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	r, err := server.New(cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		return err
-	}
-	err = r.Serve(ctx, ln)
-	pprof.StopCPUProfile()
-	return err
 }
 
 // reverseProxy is the smallest possible Go hop in front of a subgraph: a

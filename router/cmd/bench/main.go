@@ -14,26 +14,21 @@
 //	(C) the federated order page through a router in front of each pair;
 //	(D) the books page sent straight to each books-subgraph.
 //
-// It starts everything itself, on 127.0.0.1 and ports picked at runtime: a
-// throwaway PostgreSQL (migrated, seeded, with the services' login roles),
-// one books-subgraph, one orders-subgraph, the router and Apollo Gateway,
-// and stops each by its PID when it ends, fails or gets Ctrl-C. Children
-// die with the bench (Pdeathsig) if it is killed.
+// It starts everything itself with package graph/stack, on 127.0.0.1 and
+// ports picked at runtime: a throwaway PostgreSQL (migrated, seeded, with
+// the services' login roles), one books-subgraph, one orders-subgraph, the
+// router, a bare reverse proxy and Apollo Gateway, and stops each by its
+// PID when it ends, fails or gets Ctrl-C. Children die with the bench
+// (Pdeathsig) if it is killed.
 //
 // The machine is shared and noisy, so the sides of a comparison are
 // measured in alternating short rounds after a warm-up, with a fixed
 // number of concurrent keep-alive clients; counts and latencies are summed
 // over the rounds. Every response must be 200, without "errors", and equal
-// to the first one; failures are counted and printed, never hidden.
-//
-// Both comparisons are measured in two views. In the shared view every
+// to the first one; failures are counted and printed, never hidden. Every
 // process may run on every CPU: on a small machine the stack saturates the
-// CPUs and a throughput ratio measures the whole stack's CPU per request.
-// In the pinned view (-pin, the default; see pin.go) the subgraphs and
-// PostgreSQL may only run on CPU 1 and the load generator and the gateways
-// on CPU 0, so the gateway under test has a CPU of its own, as it would in
-// pods of its own. It is skipped, saying why, with fewer than 2 CPUs or
-// when taskset fails.
+// CPUs, and a throughput ratio measures the whole stack's CPU per request,
+// which the bench reads from /proc for each process and prints beside it.
 //
 // This is a measuring tool: nothing here asserts on speed.
 package main
@@ -46,7 +41,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -70,12 +64,10 @@ type config struct {
 	concurrency int
 	apollo      bool
 	proxy       bool
-	pin         bool
 	orders      int
 	binDir      string
 	root        string
 	logLevel    string
-	cpuProfile  string
 	keep        bool
 	baseline    string
 	routerEnv   []string
@@ -99,12 +91,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent clients (each sends its next request when the last one returns)")
 	fs.BoolVar(&cfg.apollo, "apollo", true, "run comparison (B) against Apollo Gateway (needs node and npm); -apollo=false skips it")
 	fs.BoolVar(&cfg.proxy, "proxy", true, "add a bare httputil.ReverseProxy to comparison (A), as the floor of a Go hop's cost")
-	fs.BoolVar(&cfg.pin, "pin", true, "after the shared view, measure (A) and (B) again in a pinned view: subgraphs and PostgreSQL on CPU 1, the load generator and the gateway under test on CPU 0 (needs 2 CPUs and taskset); -pin=false skips it")
 	fs.IntVar(&cfg.orders, "orders", 40, "orders to place before (B), through the router")
 	fs.StringVar(&cfg.binDir, "bin", "", "`directory` holding books-subgraph, orders-subgraph and router binaries; empty builds them into a temporary directory")
 	fs.StringVar(&cfg.root, "root", "", "the module's root `directory` (default: found from the working directory)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "LOG_LEVEL of the services (the subgraphs log one line per request at info)")
-	fs.StringVar(&cfg.cpuProfile, "router-cpuprofile", "", "run the router in-process in a child of the bench under a CPU profile written to `file`, and print its top functions")
 	fs.Func("router-env", "extra `KEY=VALUE` in the router's environment, e.g. GOGC=400 (repeatable)", func(v string) error {
 		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
 			return errors.New("want KEY=VALUE")
@@ -204,23 +194,4 @@ func (b *bench) printMachine() {
 	}
 	fmt.Fprintf(w, "load: %d concurrent keep-alive clients; per side %s warm-up, then %d rounds × %s, sides interleaved\n",
 		b.cfg.concurrency, b.cfg.warmup, b.cfg.rounds, b.cfg.duration)
-}
-
-// findRoot walks up from the working directory to the go.mod of module
-// bookstore.
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module bookstore\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("module bookstore not found above the working directory: run from the repository, or give -root")
-		}
-		dir = parent
-	}
 }

@@ -15,16 +15,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"bookstore/graph/cursor"
 	"bookstore/graph/pgcluster"
-	"bookstore/migrations"
+	"bookstore/graph/stack"
 	"bookstore/migrations/seedlarge"
-	"bookstore/graph/stack/child"
 )
 
 // The scale bench (-scale, `make bench-scale`) measures the contract's
@@ -53,6 +51,7 @@ type dataSet struct {
 	name   string // "seed" or "scale"
 	db     string
 	admin  string // owner URL
+	svcs   *stack.Services
 	router string // base URL
 	p      params
 	sizes  string // what the database holds, for the report
@@ -179,37 +178,25 @@ func scaleRows() []scaleRow {
 
 // runScale is the scale bench.
 func (b *bench) runScale(ctx context.Context) error {
-	var err error
-	if b.cfg.root == "" {
-		if b.cfg.root, err = findRoot(); err != nil {
-			return err
-		}
-	}
-	if b.tmp, err = os.MkdirTemp("", "bookstore-bench-scale-"); err != nil {
-		return err
-	}
-	b.logDir = filepath.Join(b.tmp, "logs")
-	if err := os.MkdirAll(b.logDir, 0o755); err != nil {
-		return err
-	}
-	b.logf("bench -scale: working in %s (service logs in %s)", b.tmp, b.logDir)
-
-	var wg sync.WaitGroup
-	var buildErr, dbErr error
-	wg.Go(func() { buildErr = b.build(ctx) })
-	wg.Go(func() { dbErr = b.startScaleCluster(ctx) })
-	wg.Wait()
-	if err := errors.Join(buildErr, dbErr); err != nil {
+	// The cluster both data sets live in, with auto_explain loaded (and
+	// off until the explain pass).
+	cluster := pgcluster.Options{DataDir: b.scfg.dataDir, Settings: []string{
+		// auto_explain.log_min_duration stays at its default, -1 (off),
+		// and is not set here: a command-line setting would override the
+		// ALTER SYSTEM of the explain pass.
+		"shared_preload_libraries=auto_explain",
+		"auto_explain.log_analyze=on",
+		"auto_explain.log_buffers=on",
+		"auto_explain.log_nested_statements=on",
+		"log_line_prefix=%m [%p] %d ",
+		"shared_buffers=256MB",
+	}}
+	if err := b.setUp(ctx, "bench -scale", cluster, nil); err != nil {
 		return err
 	}
 	sets := []*dataSet{{name: "seed", db: "bookstore_seed"}, {name: "scale", db: "bookstore_large"}}
 	for _, ds := range sets {
 		if err := b.prepareDataSet(ctx, ds); err != nil {
-			return err
-		}
-	}
-	for _, ds := range sets {
-		if err := b.startStack(ctx, ds); err != nil {
 			return err
 		}
 	}
@@ -317,136 +304,52 @@ func scaleLine(c *comparison) string {
 	return strings.Join(parts, "   ")
 }
 
-// startScaleCluster starts the cluster both data sets live in, with
-// auto_explain loaded (and off until the explain pass).
-func (b *bench) startScaleCluster(ctx context.Context) error {
-	opts := pgcluster.Options{DataDir: b.scfg.dataDir, Settings: []string{
-		// auto_explain.log_min_duration stays at its default, -1 (off),
-		// and is not set here: a command-line setting would override the
-		// ALTER SYSTEM of the explain pass.
-		"shared_preload_libraries=auto_explain",
-		"auto_explain.log_analyze=on",
-		"auto_explain.log_buffers=on",
-		"auto_explain.log_nested_statements=on",
-		"log_line_prefix=%m [%p] %d ",
-		"shared_buffers=256MB",
-	}}
-	c, err := pgcluster.Start(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("starting PostgreSQL: %w", err)
-	}
-	b.cluster = c
-	b.logf("bench: started postgres (pid %d) on 127.0.0.1:%d, data in %s", c.PID(), c.Port, c.DataDir)
-	return nil
-}
-
-// prepareDataSet creates, migrates and seeds a data set's database, and
-// loads the large data set into the scale one (unless a kept cluster
-// already has it).
+// prepareDataSet creates, migrates and seeds a data set's database, loads
+// the large data set into the scale one (unless a kept cluster already has
+// it), and starts the data set's stack.
 func (b *bench) prepareDataSet(ctx context.Context, ds *dataSet) error {
 	if ds.name == "seed" {
 		// Always a fresh one: POST /orders adds to it on every run.
-		conn, err := pgx.Connect(ctx, b.cluster.URL("postgres"))
-		if err != nil {
-			return err
-		}
-		_, err = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{ds.db}.Sanitize()+` WITH (FORCE)`)
-		conn.Close(context.WithoutCancel(ctx))
-		if err != nil {
+		if err := stack.DropDatabase(ctx, b.server, ds.db); err != nil {
 			return err
 		}
 	}
-	if err := migrations.EnsureDatabase(ctx, b.cluster.URL("postgres"), ds.db); err != nil {
+	db, err := stack.PrepareDatabase(ctx, b.server, ds.db, stack.DatabaseOptions{Roles: stack.RandomRoles(), Seed: true, Logf: b.progress})
+	if err != nil {
+		return fmt.Errorf("%s: %w", ds.db, err)
+	}
+	ds.admin = db.URL
+	if ds.name == "scale" {
+		if err := b.loadLarge(ctx, ds); err != nil {
+			return err
+		}
+	}
+	if ds.svcs, err = b.startServices(ctx, stack.ServicesOptions{Bin: b.bin, DB: db, Replicas: b.scfg.replicas, Prefix: ds.name + "-"}); err != nil {
 		return err
 	}
-	ds.admin = b.cluster.URL(ds.db)
+	ds.router = ds.svcs.Router().URL()
+	b.logf("bench: %s stack: router %s, %d replicas of each subgraph", ds.name, ds.router, b.scfg.replicas)
+	return nil
+}
+
+// loadLarge loads the large data set of make seed-large.
+func (b *bench) loadLarge(ctx context.Context, ds *dataSet) error {
 	conn, err := pgx.Connect(ctx, ds.admin)
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", ds.db, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var before int64
-	_ = conn.QueryRow(ctx, `SELECT version FROM public.schema_migrations`).Scan(&before)
-	start := time.Now()
-	if err := migrations.Up(ctx, ds.admin); err != nil {
-		return fmt.Errorf("migrating %s: %w", ds.db, err)
-	}
-	if before > 0 && before < int64(migrations.Latest()) {
-		b.logf("bench: migrated %s from version %d to %d in %.1f s", ds.db, before, migrations.Latest(), time.Since(start).Seconds())
-	}
-	for _, r := range []struct{ login, group string }{
-		{"books_app", migrations.BooksRole},
-		{"orders_app", migrations.OrdersRole},
-	} {
-		if err := migrations.EnsureLoginRole(ctx, conn, r.login, password(r.login), r.group); err != nil {
-			return err
-		}
-	}
-	if err := migrations.Seed(ctx, conn); err != nil {
+	b.logf("bench: loading the large data set into %s (%d books, %d orders)", ds.db, b.scfg.sizes.Books, b.scfg.sizes.Orders)
+	r, err := seedlarge.Load(ctx, conn, seedlarge.Options{Sizes: b.scfg.sizes})
+	switch {
+	case errors.Is(err, seedlarge.ErrLoaded):
+		b.logf("bench: %s already holds the large data set (%d books, %d orders)", ds.db, r.Found.Books, r.Found.Orders)
+	case err != nil:
 		return err
+	default:
+		b.logf("bench: loaded %d books, %d orders, %d lines in %.1f s (VACUUM ANALYZE %.1f s)",
+			r.Books, r.Orders, r.Lines, r.Load.Seconds(), r.Vacuum.Seconds())
 	}
-	if ds.name == "scale" {
-		b.logf("bench: loading the large data set into %s (%d books, %d orders)", ds.db, b.scfg.sizes.Books, b.scfg.sizes.Orders)
-		r, err := seedlarge.Load(ctx, conn, seedlarge.Options{Sizes: b.scfg.sizes})
-		switch {
-		case errors.Is(err, seedlarge.ErrLoaded):
-			b.logf("bench: %s already holds the large data set (%d books, %d orders)", ds.db, r.Found.Books, r.Found.Orders)
-		case err != nil:
-			return err
-		default:
-			b.logf("bench: loaded %d books, %d orders, %d lines in %.1f s (VACUUM ANALYZE %.1f s)",
-				r.Books, r.Orders, r.Lines, r.Load.Seconds(), r.Vacuum.Seconds())
-		}
-	}
-	return nil
-}
-
-// startStack starts a data set's subgraph replicas and router.
-func (b *bench) startStack(ctx context.Context, ds *dataSet) error {
-	common := []string{"ADMIN_TOKEN=bench-scale-admin-token", "LOG_LEVEL=" + b.cfg.logLevel, "SHUTDOWN_TIMEOUT=5s"}
-	start := func(name, bin string, args, env []string) (*child.Process, int, error) {
-		port, err := child.FreePort()
-		if err != nil {
-			return nil, 0, err
-		}
-		for i, a := range args {
-			args[i] = strings.ReplaceAll(a, "PORT", strconv.Itoa(port))
-		}
-		env = append(append([]string{"ADDR=" + child.HostPort(port)}, env...), common...)
-		p, err := child.Start(child.Options{Name: name, Bin: bin, Args: args, Env: env, LogDir: b.logDir})
-		if err != nil {
-			return nil, 0, err
-		}
-		b.procs = append(b.procs, p)
-		if err := p.WaitReady(ctx, "http://"+child.HostPort(port)+"/readyz", b.cfg.readyWait); err != nil {
-			return nil, 0, err
-		}
-		return p, port, nil
-	}
-	bin := func(n string) string { return filepath.Join(b.cfg.binDir, n) }
-	var books, orders []string
-	for i := range b.scfg.replicas {
-		_, port, err := start(fmt.Sprintf("%s-books-%d", ds.name, i+1), bin("books-subgraph"), nil,
-			[]string{"DATABASE_URL=" + withLogin(ds.admin, "books_app")})
-		if err != nil {
-			return err
-		}
-		books = append(books, "http://"+child.HostPort(port)+"/query")
-		_, port, err = start(fmt.Sprintf("%s-orders-%d", ds.name, i+1), bin("orders-subgraph"), nil,
-			[]string{"DATABASE_URL=" + withLogin(ds.admin, "orders_app"), "ORDERS_LIST_PUBLIC=true"})
-		if err != nil {
-			return err
-		}
-		orders = append(orders, "http://"+child.HostPort(port)+"/query")
-	}
-	_, port, err := start(ds.name+"-router", bin("router"),
-		[]string{"--listen", "127.0.0.1:PORT", "--subgraph", "books=" + strings.Join(books, ","), "--subgraph", "orders=" + strings.Join(orders, ",")},
-		b.cfg.routerEnv)
-	if err != nil {
-		return err
-	}
-	ds.router = "http://" + child.HostPort(port)
-	b.logf("bench: %s stack: router %s, %d replicas of each subgraph", ds.name, ds.router, b.scfg.replicas)
 	return nil
 }
 
@@ -611,7 +514,7 @@ func scalePreflight(ctx context.Context, c *comparison) error {
 // settle waits until neither database runs a statement, so that one
 // row's leftovers (statements whose clients gave up) do not slow the next.
 func (b *bench) settle(ctx context.Context, sets []*dataSet) error {
-	conn, err := pgx.Connect(ctx, b.cluster.URL("postgres"))
+	conn, err := pgx.Connect(ctx, b.server.URL(""))
 	if err != nil {
 		return err
 	}
@@ -644,7 +547,7 @@ func (b *bench) settle(ctx context.Context, sets []*dataSet) error {
 // explainPass sends every row's request a few times, one at a time, with
 // auto_explain logging each statement over -slow-ms, and lists them.
 func (b *bench) explainPass(ctx context.Context, sets []*dataSet, rows []scaleRow) error {
-	conn, err := pgx.Connect(ctx, b.cluster.URL("postgres"))
+	conn, err := pgx.Connect(ctx, b.server.URL(""))
 	if err != nil {
 		return err
 	}
@@ -657,7 +560,7 @@ func (b *bench) explainPass(ctx context.Context, sets []*dataSet, rows []scaleRo
 		time.Sleep(300 * time.Millisecond) // backends read the new setting between statements
 		return err
 	}
-	logPath := b.cluster.LogPath()
+	logPath := b.server.Cluster.LogPath()
 	st, err := os.Stat(logPath)
 	if err != nil {
 		return err
