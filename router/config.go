@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"bookstore/router/gateway"
+	"bookstore/router/federation/gateway"
 	"bookstore/router/server"
 )
 

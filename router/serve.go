@@ -8,10 +8,10 @@ import (
 	"net"
 	"os"
 
-	"bookstore/graph/telemetry"
-	"bookstore/router/compose"
+	"bookstore/graph/platform/telemetry"
+	"bookstore/router/federation/compose"
+	"bookstore/router/federation/transport"
 	"bookstore/router/server"
-	"bookstore/router/transport"
 )
 
 // composeCommand prints the client-facing SDL of the configured subgraphs,

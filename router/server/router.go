@@ -13,14 +13,14 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
-	"bookstore/graph/drain"
-	"bookstore/graph/telemetry"
-	"bookstore/router/compose"
-	"bookstore/router/gateway"
-	"bookstore/router/ide"
-	"bookstore/router/openapi"
-	"bookstore/router/rest"
-	"bookstore/router/transport"
+	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/telemetry"
+	"bookstore/router/bookstore/ide"
+	"bookstore/router/bookstore/openapi"
+	"bookstore/router/bookstore/rest"
+	"bookstore/router/federation/compose"
+	"bookstore/router/federation/gateway"
+	"bookstore/router/federation/transport"
 )
 
 // Config is the router's configuration (the main program reads it from

@@ -24,11 +24,11 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/apierror"
-	"bookstore/graph/drain"
-	"bookstore/graph/telemetry"
-	"bookstore/router/gateway"
-	"bookstore/router/ide"
-	"bookstore/router/transport"
+	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/telemetry"
+	"bookstore/router/bookstore/ide"
+	"bookstore/router/federation/gateway"
+	"bookstore/router/federation/transport"
 )
 
 // Options configure the handler.

@@ -23,7 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/pgcluster"
+	"bookstore/graph/testkit/pgcluster"
 	"bookstore/migrations"
 	"bookstore/router/cmd/internal/child"
 )
@@ -592,12 +592,12 @@ func (b *bench) printProfile() {
 	}
 }
 
-// apolloDir is the Node project of router/oracle.
+// apolloDir is the Node project of router/federation/oracle.
 func (b *bench) apolloDir() string { return filepath.Join(b.cfg.root, "router", "oracle", "testdata") }
 
 // installApollo runs `npm ci` in the oracle's Node project when its
 // node_modules is missing or older than package-lock.json, under the same
-// file lock as router/oracle.
+// file lock as router/federation/oracle.
 func (b *bench) installApollo(ctx context.Context) error {
 	node, err := exec.LookPath("node")
 	if err != nil {

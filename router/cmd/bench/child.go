@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"bookstore/router/gateway"
+	"bookstore/router/federation/gateway"
 	"bookstore/router/server"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"bookstore/graph/cursor"
-	"bookstore/graph/pgcluster"
+	"bookstore/graph/testkit/pgcluster"
 	"bookstore/migrations"
 	"bookstore/migrations/seedlarge"
 	"bookstore/router/cmd/internal/child"

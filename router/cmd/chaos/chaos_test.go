@@ -29,8 +29,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/nodetest"
-	"bookstore/graph/pgcluster"
+	"bookstore/graph/testkit/nodetest"
+	"bookstore/graph/testkit/pgcluster"
 )
 
 // modeEnv selects the full suite: BOOKSTORE_CHAOS=full.

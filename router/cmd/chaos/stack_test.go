@@ -18,8 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/nodetest"
-	"bookstore/graph/pgcluster"
+	"bookstore/graph/testkit/nodetest"
+	"bookstore/graph/testkit/pgcluster"
 	"bookstore/migrations"
 	"bookstore/router/cmd/internal/child"
 )

@@ -17,10 +17,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/pgcluster"
+	"bookstore/graph/testkit/pgcluster"
 	"bookstore/migrations"
+	"bookstore/router/bookstore/ide"
 	"bookstore/router/cmd/internal/child"
-	"bookstore/router/ide"
 )
 
 // Login roles of the services and their local-only passwords, as
@@ -422,7 +422,7 @@ func (st *stack) banner() {
 		fmt.Fprintln(w, `      -d '{"query":"{ books(first: 3) { edges { node { title priceCents stock } } } }"}'`)
 	}
 	if missing := ide.NewFS("", os.DirFS(filepath.Join("router", "ide", "assets"))).Missing(); cfg.withRouter && len(missing) > 0 {
-		fmt.Fprintln(w, "\n  Note: the IDE's files are missing (router/ide/assets); the IDE page says so.")
+		fmt.Fprintln(w, "\n  Note: the IDE's files are missing (router/bookstore/ide/assets); the IDE page says so.")
 		fmt.Fprintln(w, "  Run `make ide`, then restart; GraphQL and REST work without them.")
 	}
 	fmt.Fprintln(w)
