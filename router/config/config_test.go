@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -306,7 +307,7 @@ func TestConfigFile(t *testing.T) {
 // and every default parses.
 func TestUsage(t *testing.T) {
 	var help bytes.Buffer
-	if _, err := Parse([]string{"--help"}, getenv(nil), &help); err != ErrUsage {
+	if _, err := Parse([]string{"--help"}, getenv(nil), &help); !errors.Is(err, ErrUsage) {
 		t.Fatalf("--help: %v", err)
 	}
 	lines := strings.Split(help.String(), "\n")
