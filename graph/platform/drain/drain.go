@@ -58,13 +58,18 @@ func (s *State) Mark(next http.Handler) http.Handler {
 	})
 }
 
+// DefaultTimeout is the wait for requests in flight when [Options] gives
+// none. The router's and the subgraphs' configurations take it as their
+// SHUTDOWN_TIMEOUT default.
+const DefaultTimeout = 20 * time.Second
+
 // Options time a drain.
 type Options struct {
 	// Period is how long the server keeps serving, marked as draining,
 	// after its context ends; 0 stops accepting at once.
 	Period time.Duration
 	// Timeout bounds the wait for the requests still in flight once the
-	// server stops accepting (default 20 s).
+	// server stops accepting (default DefaultTimeout).
 	Timeout time.Duration
 	// Logger, optional, hears when the drain starts and ends.
 	Logger *slog.Logger
@@ -77,7 +82,7 @@ type Options struct {
 // stopped it.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, st *State, o Options) error {
 	if o.Timeout <= 0 {
-		o.Timeout = 20 * time.Second
+		o.Timeout = DefaultTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -49,14 +49,19 @@ type Doer interface {
 	Do(ctx context.Context, req *gateway.Request) *gateway.Response
 }
 
+// DefaultMaxBodyBytes is the request body limit when none is given: 1 MiB.
+// Package server's /graphql uses it too, and the router's configuration
+// (package config) takes it as its default.
+const DefaultMaxBodyBytes = 1 << 20
+
 // Options configure the REST handler.
 type Options struct {
 	// Gateway runs the shims' operations.
 	Gateway Doer
 	// Logger, optional, receives what the client is not told.
 	Logger *slog.Logger
-	// MaxBodyBytes limits a request body (default 1 MiB); past it the answer
-	// is 413.
+	// MaxBodyBytes limits a request body (default DefaultMaxBodyBytes);
+	// past it the answer is 413.
 	MaxBodyBytes int64
 }
 
@@ -64,7 +69,7 @@ type Options struct {
 // /books, /books/, /orders and /orders/; any other path is 404 NOT_FOUND.
 func New(o Options) http.Handler {
 	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 1 << 20
+		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

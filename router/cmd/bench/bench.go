@@ -276,8 +276,10 @@ func (b *bench) startServices(ctx context.Context, admin string) error {
 		}
 		b.cfg.cpuProfile = abs
 		routerBin = self
-		routerArgs = append(routerArgs, "--cpuprofile", abs)
-		routerEnv = append(routerEnv, childEnv+"=router")
+		// The router's own flags and variables configure the child; it
+		// stops at once, as it always has (-router-env may say otherwise).
+		routerEnv = append([]string{"DRAIN_PERIOD=0", "SHUTDOWN_TIMEOUT=5s"}, routerEnv...)
+		routerEnv = append(routerEnv, childEnv+"=router", cpuProfileEnv+"="+abs)
 		b.logf("bench: the router runs in-process in a child of the bench, under a CPU profile (-router-cpuprofile)")
 	}
 	router, rport, err := start("router", routerBin, routerArgs, routerEnv)

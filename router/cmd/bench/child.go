@@ -12,11 +12,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
-	"bookstore/router/federation/gateway"
+	routerconfig "bookstore/router/config"
 	"bookstore/router/server"
 )
 
@@ -44,47 +43,26 @@ func runChild(mode string, args []string) int {
 	return 0
 }
 
+// cpuProfileEnv names the file the "router" child writes its CPU profile
+// to.
+const cpuProfileEnv = "BOOKSTORE_BENCH_CPUPROFILE"
+
 // profiledRouter serves the router in this process, as the router binary
-// does (package server, the binary's defaults), under a CPU profile
-// written when it stops. The router binary has no pprof endpoint; this is
-// the same code with one.
+// does (package server, configured by package config from the same flags
+// and variables), under a CPU profile written when it stops. The router
+// binary has no pprof endpoint; this is the same code with one.
 func profiledRouter(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("router", flag.ContinueOnError)
-	listen := fs.String("listen", "", "HOST:PORT")
-	profile := fs.String("cpuprofile", "", "CPU profile file")
-	var subgraphs []string
-	fs.Func("subgraph", "name=URL[,URL...]", func(s string) error { subgraphs = append(subgraphs, s); return nil })
-	if err := fs.Parse(args); err != nil {
+	cfg, err := routerconfig.Parse(args, os.Getenv, os.Stderr)
+	if err != nil {
 		return err
 	}
-	// The defaults of router/config.go.
-	cfg := server.Config{
-		Listen:        *listen,
-		Subgraphs:     map[string][]string{},
-		PollInterval:  10 * time.Second,
-		Introspection: true,
-		Limits: gateway.Limits{
-			MaxDepth: 25, MaxAliases: 100, MaxFields: 2000, MaxTokens: 50_000, Timeout: 15 * time.Second,
-		},
-		MaxBodyBytes:    1 << 20,
-		PlanCacheSize:   1000,
-		SubgraphTimeout: 10 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
-	}
-	for _, s := range subgraphs {
-		name, urls, ok := strings.Cut(s, "=")
-		if !ok {
-			return fmt.Errorf("-subgraph %q: want name=URL", s)
-		}
-		cfg.Subgraphs[name] = strings.Split(urls, ",")
-	}
-	f, err := os.Create(*profile)
+	f, err := os.Create(os.Getenv(cpuProfileEnv))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	r, err := server.New(cfg, logger)
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	r, err := server.New(cfg.Config, logger)
 	if err != nil {
 		return err
 	}

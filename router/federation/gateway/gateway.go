@@ -33,13 +33,24 @@ import (
 	"bookstore/router/federation/plan"
 )
 
+// Defaults for the zero values of [Limits] and [Options]. The router's
+// configuration (package config) uses them as its defaults too.
+const (
+	DefaultMaxDepth      = 25
+	DefaultMaxAliases    = 100
+	DefaultMaxFields     = 2000
+	DefaultMaxTokens     = 50_000
+	DefaultTimeout       = 15 * time.Second
+	DefaultPlanCacheSize = 1000
+)
+
 // Limits bound what one operation may ask. Zero values take the defaults.
 type Limits struct {
-	MaxDepth   int           // query depth, fragments expanded (default 25)
-	MaxAliases int           // aliased fields, fragments expanded (default 100)
-	MaxFields  int           // fields, fragments expanded (default 2000)
-	MaxTokens  int           // lexer tokens of a document (default 50,000)
-	Timeout    time.Duration // per operation (default 15s)
+	MaxDepth   int           // query depth, fragments expanded (default DefaultMaxDepth)
+	MaxAliases int           // aliased fields, fragments expanded (default DefaultMaxAliases)
+	MaxFields  int           // fields, fragments expanded (default DefaultMaxFields)
+	MaxTokens  int           // lexer tokens of a document (default DefaultMaxTokens)
+	Timeout    time.Duration // per operation (default DefaultTimeout)
 }
 
 // Options configure a Gateway.
@@ -47,7 +58,7 @@ type Options struct {
 	Limits        Limits
 	Introspection bool
 	// PlanCacheSize is the number of operations whose plans are kept
-	// (default 1000).
+	// (default DefaultPlanCacheSize).
 	PlanCacheSize int
 	Fetcher       execute.Fetcher
 	Logger        *slog.Logger
@@ -103,22 +114,22 @@ type prepared struct {
 func New(opts Options) *Gateway {
 	l := &opts.Limits
 	if l.MaxDepth <= 0 {
-		l.MaxDepth = 25
+		l.MaxDepth = DefaultMaxDepth
 	}
 	if l.MaxAliases <= 0 {
-		l.MaxAliases = 100
+		l.MaxAliases = DefaultMaxAliases
 	}
 	if l.MaxFields <= 0 {
-		l.MaxFields = 2000
+		l.MaxFields = DefaultMaxFields
 	}
 	if l.MaxTokens <= 0 {
-		l.MaxTokens = 50_000
+		l.MaxTokens = DefaultMaxTokens
 	}
 	if l.Timeout <= 0 {
-		l.Timeout = 15 * time.Second
+		l.Timeout = DefaultTimeout
 	}
 	if opts.PlanCacheSize <= 0 {
-		opts.PlanCacheSize = 1000
+		opts.PlanCacheSize = DefaultPlanCacheSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
