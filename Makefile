@@ -39,7 +39,7 @@ IMAGE_SOURCE    ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's|//[
 DOCKERFILE_UTILS ?= dockerfile-utils@0.16.3
 NPM_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/npm
 
-# The Postman collection (make postman): newman, pinned by postman/package-lock.json,
+# The Postman collection (make postman): newman, pinned by router/bookstore/postman/package-lock.json,
 # installed with npm ci outside the repository.
 BASE_URL        ?= http://localhost:8080
 POSTMAN_NPM     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bookstore/postman-npm
@@ -88,8 +88,8 @@ check-generated: generate ## Fail when the committed gqlgen code is not what the
 build: ## Build the binaries into bin/.
 	$(GO) build -o bin/ ./books-subgraph ./orders-subgraph ./router ./migrations/cmd/migrate
 
-ide: ## Fetch the GraphQL IDE's files (GraphiQL, React; pinned by router/ide/_npm) into router/ide/assets/ with npm.
-	$(GO) run ./router/ide/cmd/ideassets
+ide: ## Fetch the GraphQL IDE's files (GraphiQL, React; pinned by router/bookstore/ide/_npm) into router/bookstore/ide/assets/ with npm.
+	$(GO) run ./router/bookstore/ide/cmd/ideassets
 
 run: ide ## Run the whole stack on localhost: PostgreSQL, 2 replicas of each subgraph, the router on :8080 (Ctrl-C stops all).
 	$(GO) build -o bin/devstack ./router/cmd/devstack
@@ -97,15 +97,15 @@ run: ide ## Run the whole stack on localhost: PostgreSQL, 2 replicas of each sub
 
 postman: ## Run the Postman collection with newman against a running stack (BASE_URL, default http://localhost:8080, as make run).
 	@set -e; mkdir -p '$(POSTMAN_NPM)'; \
-	if ! cmp -s postman/package-lock.json '$(POSTMAN_NPM)/package-lock.json' || \
-	   ! cmp -s postman/package.json '$(POSTMAN_NPM)/package.json' || \
+	if ! cmp -s router/bookstore/postman/package-lock.json '$(POSTMAN_NPM)/package-lock.json' || \
+	   ! cmp -s router/bookstore/postman/package.json '$(POSTMAN_NPM)/package.json' || \
 	   [ ! -f '$(POSTMAN_NPM)/node_modules/newman/bin/newman.js' ]; then \
-	  cp postman/package.json postman/package-lock.json '$(POSTMAN_NPM)/'; \
+	  cp router/bookstore/postman/package.json router/bookstore/postman/package-lock.json '$(POSTMAN_NPM)/'; \
 	  echo "npm ci in $(POSTMAN_NPM)"; \
 	  (cd '$(POSTMAN_NPM)' && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline); \
 	fi
-	node '$(POSTMAN_NPM)/node_modules/newman/bin/newman.js' run postman/bookstore.postman_collection.json \
-	  --environment postman/bookstore.postman_environment.json \
+	node '$(POSTMAN_NPM)/node_modules/newman/bin/newman.js' run router/bookstore/postman/bookstore.postman_collection.json \
+	  --environment router/bookstore/postman/bookstore.postman_environment.json \
 	  --env-var 'baseUrl=$(BASE_URL)' --env-var 'adminToken=$(DEV_ADMIN_TOKEN)'
 
 seed-large: ## Load 100,000 books and 1,000,000 orders (demo data) into the make run database; SEED_LARGE_FLAGS=-reload loads again.

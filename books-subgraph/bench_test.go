@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"bookstore/books-subgraph/graph"
-	"bookstore/graph/gqltest"
-	"bookstore/graph/testdb"
+	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/testdb"
 )
 
 // The requests the router sends books-subgraph, as it plans them: the

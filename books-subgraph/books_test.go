@@ -17,8 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"bookstore/books-subgraph/graph"
-	"bookstore/graph/gqltest"
-	"bookstore/graph/testdb"
+	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/testdb"
 )
 
 const adminToken = "test-admin-token-0123456789"

@@ -2,7 +2,7 @@
 // catalogue queries and the admin mutations, as an Apollo Federation v2
 // subgraph at /query.
 //
-// Configuration comes from the environment; see graph/service.Config and
+// Configuration comes from the environment; see graph/platform/service.Config and
 // the README.
 package main
 
@@ -11,7 +11,7 @@ import (
 	"runtime/debug"
 
 	"bookstore/books-subgraph/graph"
-	"bookstore/graph/service"
+	"bookstore/graph/platform/service"
 )
 
 func main() {

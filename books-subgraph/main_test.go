@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"bookstore/books-subgraph/graph"
-	"bookstore/graph/gqltest"
-	"bookstore/graph/testdb"
+	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/testdb"
 )
 
 func TestMain(m *testing.M) { gqltest.Main(m, main, testdb.Main) }

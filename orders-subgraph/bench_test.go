@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/gqltest"
-	"bookstore/graph/testdb"
+	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/testdb"
 	"bookstore/orders-subgraph/graph"
 )
 

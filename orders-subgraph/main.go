@@ -2,7 +2,7 @@
 // cancelling orders, and Book.unitsSold for the books subgraph's entity, as
 // an Apollo Federation v2 subgraph at /query.
 //
-// Configuration comes from the environment; see graph/service.Config, plus
+// Configuration comes from the environment; see graph/platform/service.Config, plus
 // ORDERS_LIST_PUBLIC, and the README.
 package main
 
@@ -10,7 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"bookstore/graph/service"
+	"bookstore/graph/platform/service"
 	"bookstore/orders-subgraph/graph"
 )
 

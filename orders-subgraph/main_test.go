@@ -3,8 +3,8 @@ package main
 import (
 	"testing"
 
-	"bookstore/graph/gqltest"
-	"bookstore/graph/testdb"
+	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/testdb"
 )
 
 func TestMain(m *testing.M) { gqltest.Main(m, main, testdb.Main) }

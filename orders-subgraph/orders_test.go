@@ -12,9 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/gqltest"
-	"bookstore/graph/service"
-	"bookstore/graph/testdb"
+	"bookstore/graph/platform/service"
+	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/testdb"
 	"bookstore/orders-subgraph/graph"
 	"bookstore/orders-subgraph/store"
 )

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"bookstore/graph/testdb"
+	"bookstore/graph/testkit/testdb"
 	"bookstore/router/routertest"
 )
 

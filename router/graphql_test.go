@@ -16,8 +16,8 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"bookstore/graph"
-	"bookstore/router/compose"
+	"bookstore/graph/contract"
+	"bookstore/router/federation/compose"
 	"bookstore/router/routertest"
 	"bookstore/router/server"
 )
@@ -369,11 +369,11 @@ func TestComposeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the printed SDL does not load: %v\n%s", err, out.String())
 	}
-	contract, err := gqlparser.LoadSchema(&ast.Source{Name: "contract", Input: graph.ContractSDL})
+	client, err := gqlparser.LoadSchema(&ast.Source{Name: "contract", Input: contract.SDL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := compose.Canonical(printed), compose.Canonical(contract); got != want {
+	if got, want := compose.Canonical(printed), compose.Canonical(client); got != want {
 		t.Errorf("router compose differs from the contract (up to ordering and descriptions):\n got:\n%s\nwant:\n%s", got, want)
 	}
 	if strings.Contains(out.String(), "@key") || strings.Contains(out.String(), "_service") {
@@ -381,7 +381,7 @@ func TestComposeCommand(t *testing.T) {
 	}
 	// From Apollo's supergraph of the same subgraphs, the same schema.
 	out.Reset()
-	if err := run(context.Background(), []string{"compose", "--supergraph", "oracle/testdata/supergraphs/bookstore.graphql"},
+	if err := run(context.Background(), []string{"compose", "--supergraph", "federation/oracle/testdata/supergraphs/bookstore.graphql"},
 		func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("compose --supergraph: %v", err)
 	}
@@ -389,7 +389,7 @@ func TestComposeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := compose.Canonical(fromFile), compose.Canonical(contract); got != want {
+	if got, want := compose.Canonical(fromFile), compose.Canonical(client); got != want {
 		t.Errorf("router compose --supergraph differs from the contract:\n%s", got)
 	}
 	err = run(context.Background(), []string{"compose", "--sdl", "books=../books-subgraph/graph/schema.graphqls", "--sdl", "again=../books-subgraph/graph/schema.graphqls"},

@@ -6,7 +6,8 @@
 //	router [flags]            serve
 //	router compose [flags]    print the client-facing SDL and exit
 //
-// See README.md for every flag and environment variable.
+// `router --help` lists every setting, with its flag, its environment
+// variable and its default (package config); README.md explains them.
 package main
 
 import (
@@ -19,6 +20,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"bookstore/router/config"
 )
 
 func main() {
@@ -31,26 +34,24 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errUsage) {
+		if !errors.Is(err, config.ErrUsage) {
 			fmt.Fprintln(os.Stderr, "router:", err)
 		}
 		os.Exit(1)
 	}
 }
 
-var errUsage = errors.New("usage")
-
 // run is main without the process: args, environment and output are
 // passed in, so tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "compose" {
-		cfg, err := parseConfig(args[1:], getenv, stderr)
+		cfg, err := config.Parse(args[1:], getenv, stderr)
 		if err != nil {
 			return err
 		}
 		return composeCommand(ctx, cfg, stdout)
 	}
-	cfg, err := parseConfig(args, getenv, stderr)
+	cfg, err := config.Parse(args, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"bookstore/graph/telemetry"
+	"bookstore/graph/platform/telemetry"
 	"bookstore/router/routertest"
 	"bookstore/router/server"
 )
@@ -385,7 +385,7 @@ func TestOperationLabelsAreBounded(t *testing.T) {
 }
 
 // The SQL a federated order page costs, counted from the subgraphs' SQL
-// spans (the pgx tracer of graph/telemetry) in the page's trace: a fixed
+// spans (the pgx tracer of graph/platform/telemetry) in the page's trace: a fixed
 // number of statements in each subgraph, whatever the page's size (no
 // statement per order, per line or per book).
 func TestSQLStatementsPerFederatedOrderPageAreConstant(t *testing.T) {

@@ -5,18 +5,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"slices"
 
-	"bookstore/graph/telemetry"
-	"bookstore/router/compose"
+	"bookstore/graph/platform/telemetry"
+	"bookstore/router/config"
+	"bookstore/router/federation/compose"
+	"bookstore/router/federation/transport"
 	"bookstore/router/server"
-	"bookstore/router/transport"
 )
 
 // composeCommand prints the client-facing SDL of the configured subgraphs,
 // schema files or supergraph.
-func composeCommand(ctx context.Context, cfg *config, stdout io.Writer) error {
+func composeCommand(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
 	var sg *compose.Supergraph
 	var err error
 	switch {
@@ -44,9 +47,9 @@ func composeCommand(ctx context.Context, cfg *config, stdout io.Writer) error {
 	return err
 }
 
-func composeFiles(cfg *config) (*compose.Supergraph, error) {
+func composeFiles(cfg *config.Config) (*compose.Supergraph, error) {
 	var subs []compose.Subgraph
-	for _, name := range cfg.names() {
+	for _, name := range slices.Sorted(maps.Keys(cfg.SDLFiles)) {
 		raw, err := os.ReadFile(cfg.SDLFiles[name])
 		if err != nil {
 			return nil, fmt.Errorf("subgraph %q: %w", name, err)
@@ -58,7 +61,7 @@ func composeFiles(cfg *config) (*compose.Supergraph, error) {
 
 // serve runs the router until ctx ends. Tracing comes from the OTEL_*
 // variables read through getenv.
-func serve(ctx context.Context, cfg *config, getenv func(string) string, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *config.Config, getenv func(string) string, logger *slog.Logger) error {
 	if len(cfg.SDLFiles) > 0 {
 		return fmt.Errorf("--sdl composes from files for `router compose` only; serving needs --subgraph URLs or --supergraph")
 	}

@@ -5,7 +5,7 @@ import (
 
 	"bookstore/books-subgraph/graph/generated"
 	"bookstore/books-subgraph/store"
-	"bookstore/graph/service"
+	"bookstore/graph/platform/service"
 )
 
 // Build wires the books subgraph over its database pool: the main program

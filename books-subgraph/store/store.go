@@ -19,7 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/cursor"
-	"bookstore/graph/pgsql"
+	"bookstore/graph/platform/pgsql"
 )
 
 // Errors the store reports to its callers.

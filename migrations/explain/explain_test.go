@@ -31,9 +31,9 @@ import (
 
 	books "bookstore/books-subgraph/graph"
 	"bookstore/graph/cursor"
-	"bookstore/graph/gqltest"
-	"bookstore/graph/service"
-	"bookstore/graph/testdb"
+	"bookstore/graph/platform/service"
+	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/testdb"
 	"bookstore/migrations/seedlarge"
 	orders "bookstore/orders-subgraph/graph"
 )

@@ -1,7 +1,7 @@
 package graph
 
 import (
-	"bookstore/graph/service"
+	"bookstore/graph/platform/service"
 	"bookstore/orders-subgraph/graph/generated"
 	"bookstore/orders-subgraph/store"
 )

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"bookstore/router/openapi/openapitest"
+	"bookstore/router/bookstore/openapi/openapitest"
 )
 
 // maxShown is how much of a drifting answer's body a report shows.
@@ -51,7 +51,7 @@ func checkREST(t testing.TB, next http.Handler) http.Handler {
 			if len(body) > maxShown {
 				body = append(body[:maxShown:maxShown], "…"...)
 			}
-			report := fmt.Sprintf("the REST answer drifts from router/openapi/openapi.yaml: %v\nrequest: %s %s %v\nanswer: %d %v\n%s",
+			report := fmt.Sprintf("the REST answer drifts from router/bookstore/openapi/openapi.yaml: %v\nrequest: %s %s %v\nanswer: %d %v\n%s",
 				err, r.Method, r.URL.RequestURI(), r.Header, rec.status, rec.header, body)
 			mu.Lock()
 			drift = append(drift, report)

@@ -21,9 +21,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	books "bookstore/books-subgraph/graph"
-	"bookstore/graph/gqltest"
-	"bookstore/graph/telemetry"
-	"bookstore/graph/testdb"
+	"bookstore/graph/platform/telemetry"
+	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/testdb"
 	orders "bookstore/orders-subgraph/graph"
 	"bookstore/router/server"
 )

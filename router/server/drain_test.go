@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"bookstore/graph/drain"
+	"bookstore/graph/platform/drain"
 	"bookstore/router/server"
 )
 

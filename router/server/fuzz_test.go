@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"bookstore/router/compose"
-	"bookstore/router/gateway"
+	"bookstore/router/federation/compose"
+	"bookstore/router/federation/gateway"
+	"bookstore/router/federation/transport"
 	"bookstore/router/server"
-	"bookstore/router/transport"
 )
 
 // down is a fetcher whose subgraphs never answer: the fuzz target checks
@@ -25,7 +25,7 @@ func (down) Do(context.Context, transport.Request) (*transport.Response, error) 
 }
 
 func handler(t testing.TB) http.Handler {
-	raw, err := os.ReadFile("../oracle/testdata/supergraphs/bookstore.graphql")
+	raw, err := os.ReadFile("../federation/oracle/testdata/supergraphs/bookstore.graphql")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"bookstore/graph/telemetry"
+	"bookstore/graph/platform/telemetry"
 )
 
 // metrics are the router's Prometheus metrics, on a registry of its own.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"bookstore/graph/apierror"
-	"bookstore/router/openapi"
+	"bookstore/router/bookstore/openapi"
 )
 
 // serveDocument serves the REST shims' OpenAPI document to GET and HEAD;

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"bookstore/router/openapi"
+	"bookstore/router/bookstore/openapi"
 	"bookstore/router/server"
 )
 

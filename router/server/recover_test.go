@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"bookstore/router/openapi/openapitest"
+	"bookstore/router/bookstore/openapi/openapitest"
 	"bookstore/router/server"
 )
 

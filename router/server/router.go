@@ -13,18 +13,25 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
-	"bookstore/graph/drain"
-	"bookstore/graph/telemetry"
-	"bookstore/router/compose"
-	"bookstore/router/gateway"
-	"bookstore/router/ide"
-	"bookstore/router/openapi"
-	"bookstore/router/rest"
-	"bookstore/router/transport"
+	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/telemetry"
+	"bookstore/router/bookstore/ide"
+	"bookstore/router/bookstore/openapi"
+	"bookstore/router/bookstore/rest"
+	"bookstore/router/federation/compose"
+	"bookstore/router/federation/gateway"
+	"bookstore/router/federation/transport"
 )
 
-// Config is the router's configuration (the main program reads it from
-// flags and the environment).
+// DefaultPollInterval is how often the router re-fetches the subgraphs'
+// schemas when [Config.PollInterval] is zero. The router's configuration
+// (package config) takes it as its default too.
+const DefaultPollInterval = 10 * time.Second
+
+// Config is what New needs to build a router. The router binary fills it
+// from its one table of settings (package config), which also holds the
+// binary's defaults; here, zero values take the packages' defaults named
+// below, for tests and other library use.
 type Config struct {
 	// Listen is the HOST:PORT to listen on.
 	Listen string
@@ -33,12 +40,22 @@ type Config struct {
 	Subgraphs map[string][]string
 	// SupergraphFile, instead, serves a composed supergraph (join v0.3),
 	// reaching each subgraph at the URL it names.
-	SupergraphFile  string
-	PollInterval    time.Duration
-	Introspection   bool
-	Limits          gateway.Limits
-	MaxBodyBytes    int64
-	PlanCacheSize   int
+	SupergraphFile string
+	// PollInterval is how often the subgraphs' schemas are re-fetched
+	// (default DefaultPollInterval).
+	PollInterval time.Duration
+	// Introspection serves __schema and __type.
+	Introspection bool
+	// Limits bound one operation (see gateway.Limits for the defaults).
+	Limits gateway.Limits
+	// MaxBodyBytes limits a request body, GraphQL or REST (default
+	// rest.DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// PlanCacheSize is the number of operations whose plans are kept
+	// (default gateway.DefaultPlanCacheSize).
+	PlanCacheSize int
+	// SubgraphTimeout bounds one request to a subgraph (default
+	// transport.DefaultTimeout).
 	SubgraphTimeout time.Duration
 	// SubgraphTimeouts overrides SubgraphTimeout per subgraph.
 	SubgraphTimeouts map[string]time.Duration
@@ -47,16 +64,16 @@ type Config struct {
 	// (a Kubernetes Service) spreads requests over replicas added since.
 	SubgraphConnMaxAge time.Duration
 	// SubgraphIdleTimeout closes a connection to a subgraph idle that long
-	// (default 2 s). Keep it below the subgraphs' drain period: a
-	// connection idle through a replica's whole drain is closed by it, and
-	// a request written onto it then could be lost.
+	// (default transport.DefaultIdleTimeout). Keep it below the subgraphs'
+	// drain period: a connection idle through a replica's whole drain is
+	// closed by it, and a request written onto it then could be lost.
 	SubgraphIdleTimeout time.Duration
 	// DrainPeriod is how long the router keeps serving after it is told to
 	// stop, unready and marking its responses Connection: close, before
 	// it stops accepting connections (see package drain); 0 stops at once.
 	DrainPeriod time.Duration
 	// ShutdownTimeout bounds the wait for requests in flight once the
-	// router stops accepting (default 20 s).
+	// router stops accepting (default drain.DefaultTimeout).
 	ShutdownTimeout time.Duration
 	// ExposeQueryPlans answers a request's X-Query-Plan: true with its
 	// plan in extensions.queryPlan. For development: the plan shows the
@@ -203,7 +220,7 @@ func (r *Router) watch(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	interval := r.cfg.PollInterval
 	if interval <= 0 {
-		interval = 10 * time.Second
+		interval = DefaultPollInterval
 	}
 	for {
 		subs, err := FetchSDLs(ctx, r.client)

@@ -24,18 +24,19 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/apierror"
-	"bookstore/graph/drain"
-	"bookstore/graph/telemetry"
-	"bookstore/router/gateway"
-	"bookstore/router/ide"
-	"bookstore/router/transport"
+	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/telemetry"
+	"bookstore/router/bookstore/ide"
+	"bookstore/router/bookstore/rest"
+	"bookstore/router/federation/gateway"
+	"bookstore/router/federation/transport"
 )
 
 // Options configure the handler.
 type Options struct {
 	Gateway *gateway.Gateway
 	Logger  *slog.Logger
-	// MaxBodyBytes limits a request body (default 1 MiB).
+	// MaxBodyBytes limits a request body (default rest.DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// IDE serves the GraphQL IDE to browsers; AssetPrefix and Assets serve
 	// its files. All optional.
@@ -63,7 +64,7 @@ type Options struct {
 // NewHandler returns the router's HTTP handler.
 func NewHandler(o Options) http.Handler {
 	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 1 << 20
+		o.MaxBodyBytes = rest.DefaultMaxBodyBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

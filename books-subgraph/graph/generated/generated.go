@@ -4,7 +4,7 @@ package generated
 
 import (
 	"bookstore/books-subgraph/graph/model"
-	"bookstore/graph/gqlrun"
+	"bookstore/graph/platform/gqlrun"
 	"bookstore/graph/scalar"
 	"bytes"
 	"context"

@@ -26,7 +26,7 @@
 //     marshallers of a value, or of a nullable pointer, report none) and
 //     the server's field middleware: these fields never reach field
 //     middleware (handler.Server.AroundFields), and the subgraphs install
-//     none (see graph/service).
+//     none (see graph/platform/service).
 //
 // It fails, rather than generating something else, when gqlgen's output no
 // longer has the shapes it changes.
@@ -71,7 +71,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if bytes.Contains(src, []byte(`"bookstore/graph/gqlrun"`)) {
+	if bytes.Contains(src, []byte(`"bookstore/graph/platform/gqlrun"`)) {
 		return fmt.Errorf("%s is already rewritten: run go tool gqlgen generate first (make generate runs both)", name)
 	}
 	out, err := rewrite(src)
@@ -133,7 +133,7 @@ func rewrite(src []byte) ([]byte, error) {
 	}
 	// Before the first import; format.Source sorts it into its group.
 	first := offset(f.Imports[0].Pos())
-	edits = append(edits, edit{first, first, `"bookstore/graph/gqlrun"` + "\n\t"})
+	edits = append(edits, edit{first, first, `"bookstore/graph/platform/gqlrun"` + "\n\t"})
 	out := apply(src, edits)
 	formatted, err := format.Source(out)
 	if err != nil {

@@ -151,7 +151,7 @@ func TestRewrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(got), "import (\n\t\"bookstore/graph/gqlrun\"\n\t\"bookstore/graph/scalar\"\n") {
+	if !strings.Contains(string(got), "import (\n\t\"bookstore/graph/platform/gqlrun\"\n\t\"bookstore/graph/scalar\"\n") {
 		t.Errorf("gqlrun is not imported first:\n%s", got)
 	}
 	funcs := functionsOf(t, got)

@@ -14,8 +14,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"bookstore/graph/pgcluster"
-	"bookstore/graph/stack"
+	"bookstore/graph/testkit/pgcluster"
+	"bookstore/graph/testkit/stack"
 	"bookstore/migrations"
 )
 

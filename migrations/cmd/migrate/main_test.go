@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/testdb"
+	"bookstore/graph/testkit/testdb"
 	"bookstore/migrations"
 )
 

@@ -29,7 +29,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/pgcluster"
+	"bookstore/graph/testkit/pgcluster"
 	"bookstore/migrations"
 	"bookstore/migrations/seedlarge"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"bookstore/graph/testdb"
+	"bookstore/graph/testkit/testdb"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }

@@ -3,7 +3,7 @@
 package generated
 
 import (
-	"bookstore/graph/gqlrun"
+	"bookstore/graph/platform/gqlrun"
 	"bookstore/graph/scalar"
 	"bookstore/orders-subgraph/graph/model"
 	"bytes"

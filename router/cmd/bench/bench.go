@@ -17,9 +17,9 @@ import (
 	"syscall"
 	"time"
 
-	"bookstore/graph/pgcluster"
-	"bookstore/graph/stack"
-	"bookstore/graph/stack/child"
+	"bookstore/graph/testkit/pgcluster"
+	"bookstore/graph/testkit/stack"
+	"bookstore/graph/testkit/stack/child"
 )
 
 const (
@@ -397,12 +397,14 @@ func (b *bench) stopAll() error {
 	return err
 }
 
-// apolloDir is the Node project of router/oracle.
-func (b *bench) apolloDir() string { return filepath.Join(b.cfg.root, "router", "oracle", "testdata") }
+// apolloDir is the Node project of router/federation/oracle.
+func (b *bench) apolloDir() string {
+	return filepath.Join(b.cfg.root, "router", "federation", "oracle", "testdata")
+}
 
 // installApollo runs `npm ci` in the oracle's Node project when its
 // node_modules is missing or older than package-lock.json, under the same
-// file lock as router/oracle.
+// file lock as router/federation/oracle.
 func (b *bench) installApollo(ctx context.Context) error {
 	node, err := exec.LookPath("node")
 	if err != nil {

@@ -14,7 +14,7 @@
 //	(C) the federated order page through a router in front of each pair;
 //	(D) the books page sent straight to each books-subgraph.
 //
-// It starts everything itself with package graph/stack, on 127.0.0.1 and
+// It starts everything itself with package graph/testkit/stack, on 127.0.0.1 and
 // ports picked at runtime: a throwaway PostgreSQL (migrated, seeded, with
 // the services' login roles), one books-subgraph, one orders-subgraph, the
 // router, a bare reverse proxy and Apollo Gateway, and stops each by its

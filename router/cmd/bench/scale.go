@@ -20,8 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"bookstore/graph/cursor"
-	"bookstore/graph/pgcluster"
-	"bookstore/graph/stack"
+	"bookstore/graph/testkit/pgcluster"
+	"bookstore/graph/testkit/stack"
 	"bookstore/migrations/seedlarge"
 )
 

@@ -29,9 +29,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/nodetest"
-	"bookstore/graph/pgcluster"
-	"bookstore/graph/stack"
+	"bookstore/graph/testkit/nodetest"
+	"bookstore/graph/testkit/pgcluster"
+	"bookstore/graph/testkit/stack"
 )
 
 // modeEnv selects the full suite: BOOKSTORE_CHAOS=full.

@@ -27,7 +27,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/pgcluster"
+	"bookstore/graph/testkit/pgcluster"
 )
 
 func TestParsePorts(t *testing.T) {

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"bookstore/graph/pgcluster"
-	"bookstore/graph/stack"
-	"bookstore/graph/stack/child"
+	"bookstore/graph/testkit/pgcluster"
+	"bookstore/graph/testkit/stack"
+	"bookstore/graph/testkit/stack/child"
 	"bookstore/migrations"
-	"bookstore/router/ide"
+	"bookstore/router/bookstore/ide"
 )
 
 const dbName = "bookstore"
@@ -220,8 +220,8 @@ func (st *devStack) banner() {
 		fmt.Fprintf(w, "    curl -s %s -H 'Content-Type: application/json' \\\n", books[0])
 		fmt.Fprintln(w, `      -d '{"query":"{ books(first: 3) { edges { node { title priceCents stock } } } }"}'`)
 	}
-	if missing := ide.NewFS("", os.DirFS(filepath.Join("router", "ide", "assets"))).Missing(); cfg.withRouter && len(missing) > 0 {
-		fmt.Fprintln(w, "\n  Note: the IDE's files are missing (router/ide/assets); the IDE page says so.")
+	if missing := ide.NewFS("", os.DirFS(filepath.Join("router", "bookstore", "ide", "assets"))).Missing(); cfg.withRouter && len(missing) > 0 {
+		fmt.Fprintln(w, "\n  Note: the IDE's files are missing (router/bookstore/ide/assets); the IDE page says so.")
 		fmt.Fprintln(w, "  Run `make ide`, then restart; GraphQL and REST work without them.")
 	}
 	fmt.Fprintln(w)

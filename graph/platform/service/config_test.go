@@ -1,0 +1,182 @@
+package service
+
+import (
+	"bufio"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestFromEnv(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{
+		"DATABASE_URL": "postgres://u:pw@h/db", "ADDR": ":9999", "ADMIN_TOKEN": "t0k3n",
+		"DB_MAX_CONNS": "20", "DB_MIN_CONNS": "2", "REQUEST_TIMEOUT": "3s", "SHUTDOWN_TIMEOUT": "1m",
+		"DRAIN_PERIOD": "2s", "DB_IDLE_IN_TRANSACTION_TIMEOUT": "0", "MAX_BODY_BYTES": "4096", "LOG_LEVEL": "debug",
+		"DB_STATEMENT_TIMEOUT": "750ms",
+	}), ":4001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9999" || c.MaxConns != 20 || c.MinConns != 2 || c.RequestTimeout != 3*time.Second ||
+		c.ShutdownTimeout != time.Minute || c.DrainPeriod != 2*time.Second || c.IdleInTransactionTimeout != 0 ||
+		c.MaxBodyBytes != 4096 || c.LogLevel != slog.LevelDebug || c.StatementTimeout != 750*time.Millisecond {
+		t.Fatalf("config %+v", c)
+	}
+	if v := c.LogValue().String(); strings.Contains(v, "t0k3n") || strings.Contains(v, "pw") {
+		t.Fatalf("LogValue leaks a secret: %s", v)
+	}
+	d, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://h/db"}), ":4001")
+	if err != nil || d.Addr != ":4001" || d.MaxConns != 8 || d.RequestTimeout != 15*time.Second || d.MaxBodyBytes != 1<<20 ||
+		d.StatementTimeout != 5*time.Second || d.DrainPeriod != 5*time.Second || d.IdleInTransactionTimeout != 5*time.Second {
+		t.Fatalf("defaults %+v, %v", d, err)
+	}
+	for _, v := range []string{"0", "0s"} {
+		if z, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://h/db", "DRAIN_PERIOD": v}), ":4001"); err != nil || z.DrainPeriod != 0 {
+			t.Fatalf("DRAIN_PERIOD=%s: %v, %v", v, z.DrainPeriod, err)
+		}
+	}
+}
+
+// Each variable of the table sets its field, and takes its default when
+// unset; every variable has a row here.
+func TestSettings(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://h/db"}
+	rows := map[string]bool{}
+	for _, tc := range []struct {
+		env, give string
+		get       func(Config) any
+		def, want any
+	}{
+		{"ADDR", ":9999", func(c Config) any { return c.Addr }, ":4001", ":9999"},
+		{"DATABASE_URL", "postgres://u@x/y", func(c Config) any { return c.DatabaseURL }, "postgres://h/db", "postgres://u@x/y"},
+		{"ADMIN_TOKEN", "t", func(c Config) any { return c.AdminToken }, "", "t"},
+		{"DB_MAX_CONNS", "20", func(c Config) any { return c.MaxConns }, int32(8), int32(20)},
+		{"DB_MIN_CONNS", "0", func(c Config) any { return c.MinConns }, int32(1), int32(0)},
+		{"DB_STATEMENT_TIMEOUT", "750ms", func(c Config) any { return c.StatementTimeout }, 5 * time.Second, 750 * time.Millisecond},
+		{"REQUEST_TIMEOUT", "3s", func(c Config) any { return c.RequestTimeout }, 15 * time.Second, 3 * time.Second},
+		{"DB_IDLE_IN_TRANSACTION_TIMEOUT", "0", func(c Config) any { return c.IdleInTransactionTimeout }, 5 * time.Second, time.Duration(0)},
+		{"DRAIN_PERIOD", "0s", func(c Config) any { return c.DrainPeriod }, 5 * time.Second, time.Duration(0)},
+		{"SHUTDOWN_TIMEOUT", "1m", func(c Config) any { return c.ShutdownTimeout }, 20 * time.Second, time.Minute},
+		{"MAX_BODY_BYTES", "4096", func(c Config) any { return c.MaxBodyBytes }, int64(1 << 20), int64(4096)},
+		{"LOG_LEVEL", "DEBUG", func(c Config) any { return c.LogLevel }, slog.LevelInfo, slog.LevelDebug},
+	} {
+		rows[tc.env] = true
+		d, err := FromEnv(env(base), ":4001")
+		if err != nil || tc.get(d) != tc.def {
+			t.Errorf("%s unset: %v (%v), want %v", tc.env, tc.get(d), err, tc.def)
+		}
+		given := map[string]string{"DATABASE_URL": "postgres://h/db", tc.env: tc.give}
+		c, err := FromEnv(env(given), ":4001")
+		if err != nil || tc.get(c) != tc.want {
+			t.Errorf("%s=%s: %v (%v), want %v", tc.env, tc.give, tc.get(c), err, tc.want)
+		}
+	}
+	for _, s := range settings(&Config{}, "") {
+		if !rows[s.env] {
+			t.Errorf("%s has no row in TestSettings", s.env)
+		}
+	}
+}
+
+// The README documents every variable, with its default.
+func TestREADME(t *testing.T) {
+	raw, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	start := strings.Index(readme, "\n## Configuration\n")
+	end := strings.Index(readme, "\n### Connections\n")
+	if start < 0 || end < start {
+		t.Fatal("README.md has no section Configuration")
+	}
+	for _, s := range settings(&Config{}, "") {
+		var row []string
+		for _, l := range strings.Split(readme[start:end], "\n") {
+			if strings.HasPrefix(l, "| `"+s.env+"` |") {
+				row = strings.Split(l, "|")
+			}
+		}
+		if len(row) < 4 {
+			t.Errorf("README.md, Configuration: no row for %s", s.env)
+			continue
+		}
+		if def := strings.Trim(strings.TrimSpace(row[2]), "`"); s.def != "" && def != s.def {
+			t.Errorf("README.md: %s's default is %q, want %q", s.env, def, s.def)
+		}
+	}
+}
+
+// The variables the Kubernetes manifests give the subgraphs are theirs,
+// and accepted.
+func TestManifestEnvironment(t *testing.T) {
+	known := map[string]bool{"ORDERS_LIST_PUBLIC": true} // the orders subgraph's own
+	for _, s := range settings(&Config{}, "") {
+		known[s.env] = true
+	}
+	for _, name := range []string{"books-subgraph", "orders-subgraph"} {
+		f, err := os.Open("../../../kustomize/base/config/" + name + ".env")
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := map[string]string{}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			k, v, _ := strings.Cut(line, "=")
+			vars[k] = v
+			if !known[k] && !strings.HasPrefix(k, "OTEL_") {
+				t.Errorf("%s.env sets %s, which the subgraph does not read", name, k)
+			}
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := FromEnv(env(vars), ":1"); err != nil {
+			t.Errorf("%s.env: %v", name, err)
+		}
+	}
+}
+
+func TestFromEnvRejects(t *testing.T) {
+	for name, m := range map[string]map[string]string{
+		"no database":       {},
+		"pool size":         {"DB_MAX_CONNS": "0"},
+		"min over max":      {"DB_MAX_CONNS": "2", "DB_MIN_CONNS": "5"},
+		"timeout":           {"REQUEST_TIMEOUT": "soon"},
+		"negative timeout":  {"SHUTDOWN_TIMEOUT": "-1s"},
+		"statement timeout": {"DB_STATEMENT_TIMEOUT": "0s"},
+		"negative drain":    {"DRAIN_PERIOD": "-1s"},
+		"drain":             {"DRAIN_PERIOD": "later"},
+		"idle transaction":  {"DB_IDLE_IN_TRANSACTION_TIMEOUT": "1us"},
+		"body limit":        {"MAX_BODY_BYTES": "12"},
+		"log level":         {"LOG_LEVEL": "loud"},
+	} {
+		if name != "no database" {
+			m["DATABASE_URL"] = "postgres://h/db"
+		}
+		if _, err := FromEnv(env(m), ":1"); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestBool(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "true": true, "TRUE": true, "1": true, "on": true, "false": false, "0": false, "no": false} {
+		got, err := Bool(env(map[string]string{"X": v}), "X", false)
+		if err != nil || got != want {
+			t.Errorf("Bool(%q) = %v, %v", v, got, err)
+		}
+	}
+	if _, err := Bool(env(map[string]string{"X": "maybe"}), "X", false); err == nil {
+		t.Error("Bool(maybe) accepted")
+	}
+}

@@ -1,0 +1,622 @@
+// Package execute runs a plan: it sends the fetches to the subgraphs, in
+// parallel where the plan allows, merges their data into one tree, and
+// shapes the response from the client's selection, with nulls propagated
+// and subgraph errors re-pathed to the client's paths.
+package execute
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"bookstore/graph/apierror"
+	"bookstore/graph/platform/telemetry"
+	"bookstore/router/federation/plan"
+	"bookstore/router/federation/transport"
+)
+
+// Fetcher sends one request to a subgraph. *transport.Client is one.
+type Fetcher interface {
+	Do(ctx context.Context, req transport.Request) (*transport.Response, error)
+}
+
+// Error is one GraphQL error of the response.
+type Error struct {
+	Message    string         `json:"message"`
+	Locations  []Location     `json:"locations,omitempty"`
+	Path       []any          `json:"path,omitempty"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+// Location is a position in the client's document.
+type Location struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+// Code returns the error's contract code.
+func (e Error) Code() string {
+	c, _ := e.Extensions["code"].(string)
+	return c
+}
+
+// Executor runs plans. It is safe for concurrent use.
+type Executor struct {
+	Fetcher Fetcher
+	Logger  *slog.Logger
+	// Schema is the client schema introspection answers from.
+	Schema *ast.Schema
+	// OnFetch, when set, observes every subgraph fetch and how long it
+	// took (metrics).
+	OnFetch func(graph string, took time.Duration, err error)
+	// Tracer, when set, makes a client span of every fetch and sends its
+	// trace context to the subgraph in traceparent.
+	Tracer trace.Tracer
+}
+
+// Request is one execution of a plan.
+type Request struct {
+	Plan *plan.Plan
+	// Variables are the coerced client variables.
+	Variables map[string]any
+	// Header holds the headers to forward to the subgraphs.
+	Header http.Header
+}
+
+// Result is the response's data (a JSON object, or null) and errors.
+type Result struct {
+	Data       json.RawMessage
+	Errors     []Error
+	Extensions map[string]any
+}
+
+type execution struct {
+	ex   *Executor
+	req  *Request
+	mu   sync.Mutex
+	data *object
+	errs []Error
+	ext  map[string]any
+}
+
+// Execute runs a plan. Subgraph failures become errors in the result; the
+// data the other fetches got is still returned.
+func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
+	x := &execution{ex: ex, req: req, data: &object{}}
+	p := req.Plan
+	if p.Introspection {
+		if err := x.introspect(p.Root); err != nil {
+			x.errs = append(x.errs, Error{Message: err.Error(), Extensions: map[string]any{"code": apierror.BadUserInput}})
+		}
+	}
+	switch {
+	case p.Passthrough:
+		if res := x.passthrough(ctx, p.Fetches[0]); res != nil {
+			return res
+		}
+		// The fetch failed: its fields are answered null below.
+	default:
+		x.run(ctx, p.Fetches)
+	}
+	s := shaper{vars: req.Variables, fetchErrors: x.errs, schema: ex.Schema, typenameKey: p.TypenameKey}
+	s.buf = make([]byte, 0, 1024)
+	root := x.data
+	if null := s.object(root, p.Root); null {
+		s.buf = append(s.buf[:0], "null"...)
+	}
+	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
+}
+
+// run runs a plan's fetches, each as soon as the fetches it depends on are
+// done, as many at a time as the dependencies allow.
+func (x *execution) run(ctx context.Context, fetches []*plan.Fetch) {
+	switch len(fetches) {
+	case 0:
+		return
+	case 1:
+		x.fetch(ctx, fetches[0])
+		return
+	}
+	done := make([]chan struct{}, len(fetches))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	for _, f := range fetches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[f.ID])
+			for _, d := range f.Deps {
+				<-done[d.ID]
+			}
+			x.fetch(ctx, f)
+		}()
+	}
+	wg.Wait()
+}
+
+// subgraphResponse is a subgraph's GraphQL response.
+type subgraphResponse struct {
+	Data       *object
+	Errors     []subgraphError
+	Extensions any
+}
+
+// parseResponse reads a subgraph's response body.
+func parseResponse(body []byte) (*subgraphResponse, error) {
+	v, err := parseJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	top, ok := v.(*object)
+	if !ok {
+		return nil, errors.New("the body is not a JSON object")
+	}
+	sr := &subgraphResponse{}
+	if d, _ := top.get("data"); d != nil {
+		if sr.Data, ok = d.(*object); !ok {
+			return nil, errors.New("data is not an object")
+		}
+	}
+	sr.Extensions, _ = top.get("extensions")
+	if e, _ := top.get("errors"); e != nil {
+		list, ok := e.([]any)
+		if !ok {
+			return nil, errors.New("errors is not a list")
+		}
+		for _, item := range list {
+			sr.Errors = append(sr.Errors, toSubgraphError(item))
+		}
+	}
+	return sr, nil
+}
+
+func toSubgraphError(v any) subgraphError {
+	var e subgraphError
+	o, ok := v.(*object)
+	if !ok {
+		return subgraphError{Message: "the subgraph sent a malformed error"}
+	}
+	if m, ok := o.get("message"); ok {
+		e.Message, _ = m.(string)
+	}
+	if p, ok := o.get("path"); ok {
+		if list, ok := p.([]any); ok {
+			for _, x := range list {
+				if n, ok := x.(number); ok {
+					i, _ := strconv.Atoi(string(n))
+					e.Path = append(e.Path, i)
+				} else {
+					e.Path = append(e.Path, x)
+				}
+			}
+		}
+	}
+	if ext, ok := o.get("extensions"); ok {
+		e.Extensions, _ = toInterface(ext).(map[string]any)
+	}
+	return e
+}
+
+type subgraphError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// target is one object entity data merges into, and its response path.
+type target struct {
+	obj  *object
+	path []any
+}
+
+func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
+	if f.Entities == nil {
+		sr, ok := x.send(ctx, f, nil)
+		if !ok {
+			return
+		}
+		x.mu.Lock()
+		mergeObject(x.data, sr.Data)
+		var errs responseErrors
+		for _, e := range sr.Errors {
+			errs.add(x.subgraphError(f, e, e.Path))
+		}
+		x.errs = append(x.errs, errs.errors()...)
+		// A replayed placeOrder says so in its response's extensions; the
+		// REST shim turns it into the Idempotent-Replayed header.
+		x.replayed(sr)
+		x.mu.Unlock()
+		return
+	}
+	x.mu.Lock()
+	batches := collectBatches(x.data, f, x.req.Plan.TypenameKey)
+	x.mu.Unlock()
+	switch len(batches) {
+	case 0:
+	case 1:
+		x.fetchEntities(ctx, f, batches[0])
+	default:
+		// Contextual arguments differ between objects: one request per
+		// set of values.
+		var wg sync.WaitGroup
+		for _, b := range batches[1:] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				x.fetchEntities(ctx, f, b)
+			}()
+		}
+		x.fetchEntities(ctx, f, batches[0])
+		wg.Wait()
+	}
+}
+
+// fetchEntities sends one batch of an entity fetch and merges the
+// entities it gets into the objects they stand for.
+func (x *execution) fetchEntities(ctx context.Context, f *plan.Fetch, b *batch) {
+	sr, ok := x.send(ctx, f, b)
+	if !ok {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i, e := range f.Entities {
+		var list []any
+		if sr.Data != nil {
+			v, _ := sr.Data.get(e.Alias)
+			list, _ = v.([]any)
+		}
+		for j, item := range list {
+			obj, ok := item.(*object)
+			if !ok || j >= len(b.targets[i]) {
+				continue
+			}
+			for _, t := range b.targets[i][j] {
+				mergeObject(t.obj, obj)
+			}
+		}
+	}
+	var errs responseErrors
+	for _, e := range sr.Errors {
+		x.entityErrors(f, b.targets, e, &errs)
+	}
+	x.errs = append(x.errs, errs.errors()...)
+}
+
+// entityErrors re-paths an _entities error to the client paths of the
+// objects its representation came from.
+func (x *execution) entityErrors(f *plan.Fetch, targets [][][]target, e subgraphError, out *responseErrors) {
+	if len(e.Path) >= 2 {
+		alias, _ := e.Path[0].(string)
+		idx, ok := pathIndex(e.Path[1])
+		for i, ent := range f.Entities {
+			if ent.Alias != alias || !ok || idx >= len(targets[i]) {
+				continue
+			}
+			for _, t := range targets[i][idx] {
+				path := append(append([]any{}, t.path...), e.Path[2:]...)
+				out.add(x.subgraphError(f, e, path))
+			}
+			return
+		}
+	}
+	out.add(x.subgraphError(f, e, nil))
+}
+
+// responseErrors gathers the client errors one subgraph response makes.
+// A field the planner fetched for itself that the client also asks (under
+// its own key, in the same request) fails twice: once at the client's
+// field, once cut back to its object. The second says nothing the first
+// does not, and goes.
+type responseErrors struct {
+	list []Error
+	cut  []bool
+}
+
+func (r *responseErrors) add(e Error, cut bool) {
+	r.list = append(r.list, e)
+	r.cut = append(r.cut, cut)
+}
+
+// errors returns the response's errors without the redundant ones.
+func (r *responseErrors) errors() []Error {
+	var out []Error
+	for i, e := range r.list {
+		redundant := false
+		for j, o := range r.list {
+			if j == i || o.Message != e.Message {
+				continue
+			}
+			switch {
+			case r.cut[i] && len(o.Path) > len(e.Path) && pathsMeet(o.Path, e.Path):
+				redundant = true // the client's own field says it
+			case j < i && len(o.Path) == len(e.Path) && pathsMeet(o.Path, e.Path) && (r.cut[i] || r.cut[j]):
+				redundant = true // two internal fields of one object
+			}
+		}
+		if !redundant {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func pathIndex(v any) (int, bool) {
+	i, ok := v.(int)
+	return i, ok
+}
+
+// subgraphError turns a subgraph's error into a client error: its path
+// re-based, internal aliases dropped, and a contract code ensured. cut
+// reports whether the path was cut back at a field the planner added.
+func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) (out Error, cut bool) {
+	ext := e.Extensions
+	if ext == nil {
+		ext = map[string]any{}
+	}
+	if _, ok := ext["code"].(string); !ok {
+		ext["code"] = apierror.Internal
+	}
+	ext["serviceName"] = f.Graph
+	out = Error{Message: e.Message, Extensions: ext}
+	for _, p := range path {
+		if s, ok := p.(string); ok && x.req.Plan.IsInternalKey(s) {
+			return out, true // an internal field: the client path ends at its object
+		}
+		out.Path = append(out.Path, p)
+	}
+	return out, false
+}
+
+// fail records a fetch that got no usable answer.
+func (x *execution) fail(f *plan.Fetch, err error) {
+	code, msg := apierror.SubgraphUnavailable, fmt.Sprintf("subgraph %q is unavailable", f.Graph)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = fmt.Sprintf("subgraph %q did not answer in time", f.Graph)
+	case errors.Is(err, context.Canceled):
+		msg = "the request was cancelled"
+	case !errors.Is(err, transport.ErrUnavailable):
+		code, msg = apierror.Internal, fmt.Sprintf("subgraph %q answered with an invalid response", f.Graph)
+	}
+	if x.ex.Logger != nil {
+		x.ex.Logger.Warn("subgraph fetch failed", "subgraph", f.Graph, "err", err.Error())
+	}
+	x.mu.Lock()
+	x.errs = append(x.errs, Error{Message: msg, Extensions: map[string]any{"code": code, "serviceName": f.Graph}})
+	x.mu.Unlock()
+}
+
+// mergeObject merges src into dst, recursing where both hold an object
+// (or lists of objects) under one key.
+func mergeObject(dst, src *object) {
+	if src == nil {
+		return
+	}
+	for i, k := range src.keys {
+		v := src.vals[i]
+		old, ok := dst.get(k)
+		if !ok {
+			dst.keys = append(dst.keys, k)
+			dst.vals = append(dst.vals, v)
+			continue
+		}
+		switch o := old.(type) {
+		case *object:
+			if n, ok := v.(*object); ok {
+				mergeObject(o, n)
+				continue
+			}
+		case []any:
+			if n, ok := v.([]any); ok && len(n) == len(o) {
+				for i := range o {
+					om, ok1 := o[i].(*object)
+					nm, ok2 := n[i].(*object)
+					if ok1 && ok2 {
+						mergeObject(om, nm)
+					} else {
+						o[i] = n[i]
+					}
+				}
+				continue
+			}
+		}
+		dst.set(k, v)
+	}
+}
+
+// post sends one fetch to its subgraph; on failure it records the error
+// and returns false.
+func (x *execution) post(ctx context.Context, f *plan.Fetch, b *batch) (*transport.Response, bool) {
+	body, err := encodeRequest(f, x.req.Variables, b)
+	if err != nil {
+		x.fail(f, fmt.Errorf("encoding the request: %w", err))
+		return nil, false
+	}
+	header := x.req.Header
+	var span trace.Span
+	if x.ex.Tracer != nil {
+		ctx, span = x.ex.Tracer.Start(ctx, "fetch "+f.Graph, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("graphql.federation.subgraph", f.Graph),
+				attribute.Int("graphql.federation.entity_paths", len(f.Entities))))
+		defer span.End()
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		telemetry.Inject(ctx, header)
+	}
+	var start time.Time
+	if x.ex.OnFetch != nil {
+		start = time.Now()
+	}
+	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: header})
+	if x.ex.OnFetch != nil {
+		x.ex.OnFetch(f.Graph, time.Since(start), err)
+	}
+	if span != nil {
+		telemetry.Fail(span, err)
+		if resp != nil {
+			span.SetAttributes(attribute.String("server.address", resp.Replica),
+				attribute.Int("http.response.status_code", resp.Status))
+		}
+	}
+	if err != nil {
+		x.fail(f, err)
+		return nil, false
+	}
+	return resp, true
+}
+
+// send posts one fetch and parses the answer; on failure it records the
+// error and returns false.
+func (x *execution) send(ctx context.Context, f *plan.Fetch, b *batch) (*subgraphResponse, bool) {
+	resp, ok := x.post(ctx, f, b)
+	if !ok {
+		return nil, false
+	}
+	sr, err := parseResponse(resp.Body)
+	if err != nil {
+		x.fail(f, fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", f.Graph, resp.Status, err))
+		return nil, false
+	}
+	if sr.Data == nil && len(sr.Errors) == 0 {
+		x.fail(f, fmt.Errorf("subgraph %q answered %d with neither data nor errors", f.Graph, resp.Status))
+		return nil, false
+	}
+	return sr, true
+}
+
+// replayed carries a replayed placeOrder's response extension through; the
+// REST shim turns it into the Idempotent-Replayed header.
+func (x *execution) replayed(sr *subgraphResponse) {
+	ext, ok := sr.Extensions.(*object)
+	if !ok {
+		return
+	}
+	if v, _ := ext.get("idempotentReplayed"); v == true {
+		if x.ext == nil {
+			x.ext = map[string]any{}
+		}
+		x.ext["idempotentReplayed"] = true
+	}
+}
+
+// passthrough runs a plan of one fetch whose subgraph selection is the
+// client's own: the subgraph's data is the response, byte for byte, and only
+// its errors are rewritten. It returns nil when the fetch failed, for the
+// general path to answer with nulls and the error.
+func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
+	resp, ok := x.post(ctx, f, nil)
+	if !ok {
+		return nil
+	}
+	bad := func(why string) *Result {
+		x.fail(f, fmt.Errorf("subgraph %q answered %d with %s", f.Graph, resp.Status, why))
+		return nil
+	}
+	parts, err := splitTop(resp.Body, "data", "errors", "extensions")
+	if err != nil {
+		return bad("a body that is not a GraphQL response")
+	}
+	raw := struct{ Data, Errors, Extensions []byte }{parts[0], parts[1], parts[2]}
+	if len(raw.Data) == 0 || raw.Data[0] != '{' {
+		// No data (a request error) or data null: the general path answers
+		// nulls and keeps the subgraph's errors.
+		sr, err := parseResponse(resp.Body)
+		if err != nil || len(sr.Errors) == 0 {
+			return bad("neither data nor errors")
+		}
+		for _, e := range sr.Errors {
+			ce, _ := x.subgraphError(f, e, e.Path)
+			x.errs = append(x.errs, ce)
+		}
+		return nil
+	}
+	res := &Result{Data: raw.Data}
+	if len(raw.Errors) > 0 && string(raw.Errors) != "null" {
+		v, err := parseJSON(raw.Errors)
+		list, ok := v.([]any)
+		if err != nil || !ok {
+			return bad("malformed errors")
+		}
+		for _, item := range list {
+			e := toSubgraphError(item)
+			ce, _ := x.subgraphError(f, e, e.Path)
+			res.Errors = append(res.Errors, ce)
+		}
+	}
+	if len(raw.Extensions) > 0 {
+		if ext, err := parseJSON(raw.Extensions); err == nil {
+			x.replayed(&subgraphResponse{Extensions: ext})
+			res.Extensions = x.ext
+		}
+	}
+	return res
+}
+
+// encodeRequest writes a fetch's request body: its query, the client
+// variables it uses, and for an entity fetch the batch's representations
+// and contextual arguments, as JSON built directly rather than through
+// encoding/json's reflection.
+func encodeRequest(f *plan.Fetch, clientVars map[string]any, b *batch) ([]byte, error) {
+	buf := make([]byte, 0, len(f.QueryJSON)+64)
+	buf = append(buf, `{"query":`...)
+	buf = append(buf, f.QueryJSON...)
+	first := true
+	member := func(name string) {
+		if first {
+			buf = append(buf, `,"variables":{`...)
+			first = false
+		} else {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, name)
+		buf = append(buf, ':')
+	}
+	for _, name := range f.Variables {
+		v, ok := clientVars[name]
+		if !ok {
+			continue
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("variable %s: %w", name, err)
+		}
+		member(name)
+		buf = append(buf, raw...)
+	}
+	if b != nil {
+		for i, c := range f.Context {
+			member(c.Variable)
+			buf = append(buf, b.context[i]...)
+		}
+		for i, e := range f.Entities {
+			member(e.Variable)
+			buf = append(buf, '[')
+			for j, r := range b.reps[i] {
+				if j > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, r...)
+			}
+			buf = append(buf, ']')
+		}
+	}
+	if !first {
+		buf = append(buf, '}')
+	}
+	return append(buf, '}'), nil
+}

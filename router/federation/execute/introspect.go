@@ -1,0 +1,252 @@
+package execute
+
+import (
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql/introspection"
+
+	"bookstore/router/federation/plan"
+)
+
+// introspect answers the root __schema and __type fields from the client
+// schema, into the data tree the response is shaped from.
+func (x *execution) introspect(root *plan.Selection) error {
+	schema := introspection.WrapSchema(x.ex.Schema)
+	for _, f := range root.Fields[root.TypeName] {
+		switch f.Name {
+		case "__schema":
+			x.data.set(f.Key, x.resolve(f.Sub, schema))
+		case "__type":
+			name, err := x.stringArg(f, "name")
+			if err != nil {
+				return err
+			}
+			if def := x.ex.Schema.Types[name]; def != nil {
+				x.data.set(f.Key, x.resolve(f.Sub, introspection.WrapTypeFromDef(x.ex.Schema, def)))
+			} else {
+				x.data.set(f.Key, nil)
+			}
+		}
+	}
+	return nil
+}
+
+func (x *execution) stringArg(f *plan.Field, name string) (string, error) {
+	a := f.Arguments.ForName(name)
+	if a == nil {
+		return "", fmt.Errorf("%s needs the argument %s", f.Name, name)
+	}
+	v, err := a.Value.Value(x.req.Variables)
+	if err != nil {
+		return "", err
+	}
+	s, _ := v.(string)
+	return s, nil
+}
+
+func (x *execution) boolArg(f *plan.Field, name string) bool {
+	a := f.Arguments.ForName(name)
+	if a == nil {
+		return false
+	}
+	v, err := a.Value.Value(x.req.Variables)
+	if err != nil {
+		return false
+	}
+	b, _ := v.(bool)
+	return b
+}
+
+// resolve builds the data of one introspection object for a selection.
+func (x *execution) resolve(sel *plan.Selection, obj any) any {
+	if obj == nil || sel == nil {
+		return nil
+	}
+	out := &object{}
+	for _, f := range sel.Fields[sel.TypeName] {
+		if f.Name == "__typename" {
+			continue
+		}
+		out.set(f.Key, x.field(f, obj))
+	}
+	return out
+}
+
+func (x *execution) list(sel *plan.Selection, n int, item func(i int) any) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = x.resolve(sel, item(i))
+	}
+	return out
+}
+
+func str(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// field answers one field of an introspection type.
+func (x *execution) field(f *plan.Field, obj any) any {
+	switch o := obj.(type) {
+	case *introspection.Schema:
+		switch f.Name {
+		case "description":
+			return str(o.Description())
+		case "types":
+			types := o.Types()
+			return x.list(f.Sub, len(types), func(i int) any { return &types[i] })
+		case "queryType":
+			return x.resolve(f.Sub, nilType(o.QueryType()))
+		case "mutationType":
+			return x.resolve(f.Sub, nilType(o.MutationType()))
+		case "subscriptionType":
+			return x.resolve(f.Sub, nilType(o.SubscriptionType()))
+		case "directives":
+			dirs := servedDirectives(o.Directives())
+			return x.list(f.Sub, len(dirs), func(i int) any { return &dirs[i] })
+		}
+	case *introspection.Type:
+		switch f.Name {
+		case "kind":
+			return o.Kind()
+		case "name":
+			return str(o.Name())
+		case "description":
+			return str(o.Description())
+		case "specifiedByURL":
+			return str(o.SpecifiedByURL())
+		case "isOneOf":
+			return o.IsOneOf()
+		case "fields":
+			fields := o.Fields(x.boolArg(f, "includeDeprecated"))
+			if fields == nil {
+				return nil
+			}
+			return x.list(f.Sub, len(fields), func(i int) any { return &fields[i] })
+		case "interfaces":
+			return x.typeList(f, o.Interfaces(), o.Kind() == "OBJECT" || o.Kind() == "INTERFACE")
+		case "possibleTypes":
+			return x.typeList(f, o.PossibleTypes(), o.Kind() == "UNION" || o.Kind() == "INTERFACE")
+		case "enumValues":
+			values := o.EnumValues(x.boolArg(f, "includeDeprecated"))
+			if values == nil {
+				return nil
+			}
+			return x.list(f.Sub, len(values), func(i int) any { return &values[i] })
+		case "inputFields":
+			if o.Kind() != "INPUT_OBJECT" {
+				return nil
+			}
+			values := o.VisibleInputFields(x.boolArg(f, "includeDeprecated"))
+			return x.list(f.Sub, len(values), func(i int) any { return &values[i] })
+		case "ofType":
+			return x.resolve(f.Sub, nilType(o.OfType()))
+		}
+	case *introspection.Field:
+		switch f.Name {
+		case "name":
+			return o.Name
+		case "description":
+			return str(o.Description())
+		case "args":
+			args := o.VisibleArgs(x.boolArg(f, "includeDeprecated"))
+			return x.list(f.Sub, len(args), func(i int) any { return &args[i] })
+		case "type":
+			return x.resolve(f.Sub, o.Type)
+		case "isDeprecated":
+			return o.IsDeprecated()
+		case "deprecationReason":
+			return str(o.DeprecationReason())
+		}
+	case *introspection.InputValue:
+		switch f.Name {
+		case "name":
+			return o.Name
+		case "description":
+			return str(o.Description())
+		case "type":
+			return x.resolve(f.Sub, o.Type)
+		case "defaultValue":
+			return str(o.DefaultValue)
+		case "isDeprecated":
+			return o.IsDeprecated()
+		case "deprecationReason":
+			return str(o.DeprecationReason())
+		}
+	case *introspection.EnumValue:
+		switch f.Name {
+		case "name":
+			return o.Name
+		case "description":
+			return str(o.Description())
+		case "isDeprecated":
+			return o.IsDeprecated()
+		case "deprecationReason":
+			return str(o.DeprecationReason())
+		}
+	case *introspection.Directive:
+		switch f.Name {
+		case "name":
+			return o.Name
+		case "description":
+			return str(o.Description())
+		case "locations":
+			out := make([]any, len(o.Locations))
+			for i, l := range o.Locations {
+				out[i] = l
+			}
+			return out
+		case "args":
+			args := o.VisibleArgs(x.boolArg(f, "includeDeprecated"))
+			return x.list(f.Sub, len(args), func(i int) any { return &args[i] })
+		case "isRepeatable":
+			return o.IsRepeatable
+		}
+	}
+	return nil
+}
+
+func (x *execution) typeList(f *plan.Field, types []introspection.Type, applies bool) any {
+	if !applies {
+		return nil
+	}
+	return x.list(f.Sub, len(types), func(i int) any { return &types[i] })
+}
+
+// nilType keeps a nil *Type a nil interface value.
+func nilType(t *introspection.Type) any {
+	if t == nil {
+		return nil
+	}
+	return t
+}
+
+// builtinOrder lists the specification's directives in the order
+// graphql-js, and so Apollo, introspects them.
+var builtinOrder = []string{"include", "skip", "deprecated", "specifiedBy", "oneOf"}
+
+// servedDirectives orders a schema's directives as clients know them: the
+// schema's own first, then the specification's. @defer and @stream, which
+// gqlparser declares but the router does not serve, are left out.
+func servedDirectives(dirs []introspection.Directive) []introspection.Directive {
+	out := make([]introspection.Directive, 0, len(dirs))
+	builtin := map[string]int{}
+	for i, name := range builtinOrder {
+		builtin[name] = i
+	}
+	for _, d := range dirs {
+		if _, ok := builtin[d.Name]; !ok && d.Name != "defer" && d.Name != "stream" {
+			out = append(out, d)
+		}
+	}
+	for _, name := range builtinOrder {
+		for _, d := range dirs {
+			if d.Name == name {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
