@@ -595,7 +595,9 @@ func (b *bench) printProfile() {
 }
 
 // apolloDir is the Node project of router/federation/oracle.
-func (b *bench) apolloDir() string { return filepath.Join(b.cfg.root, "router", "federation", "oracle", "testdata") }
+func (b *bench) apolloDir() string {
+	return filepath.Join(b.cfg.root, "router", "federation", "oracle", "testdata")
+}
 
 // installApollo runs `npm ci` in the oracle's Node project when its
 // node_modules is missing or older than package-lock.json, under the same

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"bookstore/graph/platform/drain"
 	routerconfig "bookstore/router/config"
 	"bookstore/router/server"
 )
@@ -99,6 +100,12 @@ func reverseProxy(ctx context.Context, args []string) error {
 			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 2 * time.Minute,
 		},
 	}
-	srv := &http.Server{Addr: *listen, Handler: rp, ReadHeaderTimeout: 10 * time.Second}
-	return server.Serve(ctx, srv, 5*time.Second)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	// Served and stopped as the router's own Serve does (package drain),
+	// with no drain period: nothing balances over this proxy.
+	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	return drain.Serve(ctx, srv, ln, &drain.State{}, drain.Options{Timeout: 5 * time.Second})
 }

@@ -382,17 +382,6 @@ func (st *stack) checkRunning(t *testing.T) {
 	}
 }
 
-// exec runs SQL as the database owner.
-func (st *stack) exec(ctx context.Context, sql string, args ...any) error {
-	conn, err := pgx.Connect(ctx, st.admin)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, sql, args...)
-	return err
-}
-
 func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	seen := map[int]bool{}
