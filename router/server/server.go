@@ -5,7 +5,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -19,7 +18,6 @@ import (
 	"path"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -264,7 +262,7 @@ func WantsPlan(r *http.Request) bool {
 	return ok && len(v) > 0 && strings.EqualFold(strings.TrimSpace(v[0]), "true")
 }
 
-// Decode parses a GraphQL-over-HTTP JSON body.
+// decode parses a GraphQL-over-HTTP JSON body.
 func decode(raw []byte) (*gateway.Request, error) {
 	trimmed := bytes.TrimLeft(raw, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
@@ -293,10 +291,6 @@ func decode(raw []byte) (*gateway.Request, error) {
 	req.Variables = vars
 	return req, nil
 }
-
-// Decode is the request decoding of /graphql, exposed for the fuzz target
-// and the REST shims' tests.
-func Decode(raw []byte) (*gateway.Request, error) { return decode(raw) }
 
 func decodeVariables(raw json.RawMessage) (map[string]any, error) {
 	raw = bytes.TrimSpace(raw)
@@ -426,18 +420,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// Serve runs srv until ctx ends, then drains it for up to grace.
-func Serve(ctx context.Context, srv *http.Server, grace time.Duration) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	return srv.Shutdown(sctx)
 }

@@ -298,14 +298,6 @@ func limitBody(max int64, next http.Handler) http.Handler {
 	})
 }
 
-type ctxKey struct{}
-
-// RequestID returns the X-Request-Id of the request behind ctx.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
-}
-
 // requestLog gives every request an X-Request-Id (the client's, or a new
 // one) and logs it when done. Headers are never logged: they may carry the
 // admin token.
@@ -320,7 +312,7 @@ func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		sw := httpstatus.NewRecorder(w)
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+		next.ServeHTTP(sw, r)
 		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
 			return // probes and scrapes would drown the log
 		}

@@ -204,14 +204,6 @@ func orderBody(email string, lines ...any) string {
 
 func keyHeader(key string) http.Header { return http.Header{"Idempotency-Key": {key}} }
 
-func adminWith(h http.Header) http.Header {
-	out := routertest.Admin()
-	for k, v := range h {
-		out[k] = v
-	}
-	return out
-}
-
 func TestGetBooks(t *testing.T) {
 	s := routertest.StartBookstore(t, routertest.Options{})
 	base := s.Router.URL

@@ -176,11 +176,7 @@ func (st *bookstore) checkRunning(t *testing.T) {
 	}
 }
 
-// exec runs SQL as the database owner.
-func (st *bookstore) exec(ctx context.Context, sql string, args ...any) error {
-	return execSQL(ctx, st.admin, sql, args...)
-}
-
+// execSQL runs SQL on the database at url.
 func execSQL(ctx context.Context, url, sql string, args ...any) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {

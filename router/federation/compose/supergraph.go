@@ -159,16 +159,6 @@ func (s *Supergraph) TypesWithContext(name string) []string { return s.contexts[
 // Type returns the metadata of a type, or nil.
 func (s *Supergraph) Type(name string) *Type { return s.types[name] }
 
-// Graph returns the graph with that name, or false.
-func (s *Supergraph) Graph(name string) (Graph, bool) {
-	for _, g := range s.Graphs {
-		if g.Name == name {
-			return g, true
-		}
-	}
-	return Graph{}, false
-}
-
 // Source returns the field's source in graph, or nil when the graph does
 // not know the field.
 func (f *Field) Source(graph string) *FieldSource {
@@ -216,20 +206,6 @@ func (t *Type) Field(name string) *Field {
 // DefinedIn reports whether graph defines the type.
 func (t *Type) DefinedIn(graph string) bool {
 	return t != nil && slices.Contains(t.Graphs, graph)
-}
-
-// IsEntity reports whether the type has a key in any subgraph.
-func (t *Type) IsEntity() bool { return t != nil && len(t.Keys) > 0 }
-
-// KeysIn returns the type's keys in graph.
-func (t *Type) KeysIn(graph string) []Key {
-	var out []Key
-	for _, k := range t.Keys {
-		if k.Graph == graph {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // ClientSDL prints the client-facing schema.

@@ -150,14 +150,6 @@ func (g *Gateway) SetSupergraph(sg *compose.Supergraph) {
 	})
 }
 
-// Supergraph returns the supergraph being served, or nil.
-func (g *Gateway) Supergraph() *compose.Supergraph {
-	if s := g.state.Load(); s != nil {
-		return s.sg
-	}
-	return nil
-}
-
 // Ready reports whether a supergraph is being served.
 func (g *Gateway) Ready() bool { return g.state.Load() != nil }
 

@@ -128,9 +128,6 @@ func (p Pending) Lists(name string) bool {
 	return ok
 }
 
-// Empty reports whether nothing is pending.
-func (p Pending) Empty() bool { return !p.All && len(p.Cases) == 0 }
-
 // GraphsDir returns the absolute path of testdata/graphs.
 func GraphsDir() string { return filepath.Join(NodeDir(), "graphs") }
 

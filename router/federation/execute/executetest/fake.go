@@ -144,7 +144,7 @@ func New(sg *compose.Supergraph, subgraphs map[string]*Subgraph) (*Fetcher, erro
 	}
 	for name, spec := range all {
 		if sg != nil {
-			if _, ok := sg.Graph(name); !ok {
+			if !slices.ContainsFunc(sg.Graphs, func(g compose.Graph) bool { return g.Name == name }) {
 				return nil, fmt.Errorf("executetest: the supergraph has no subgraph %q", name)
 			}
 		}
@@ -195,8 +195,10 @@ func newFake(sg *compose.Supergraph, name string, spec *Subgraph) (*fake, error)
 				continue
 			}
 			if t := sg.Type(typ); t != nil {
-				for _, k := range t.KeysIn(name) {
-					fk.keys[typ] = append(fk.keys[typ], topLevel(k.Fields))
+				for _, k := range t.Keys {
+					if k.Graph == name {
+						fk.keys[typ] = append(fk.keys[typ], topLevel(k.Fields))
+					}
 				}
 			}
 		}
