@@ -29,7 +29,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"bookstore/graph/httpstatus"
+	"bookstore/graph/httpkit"
 )
 
 // ScopeName is the instrumentation scope of every bookstore span.
@@ -200,7 +200,7 @@ func Middleware(tracer trace.Tracer, route string, next http.Handler) http.Handl
 		if id := r.Header.Get("X-Request-Id"); id != "" {
 			span.SetAttributes(attribute.String("http.request.header.x-request-id", id))
 		}
-		sw := httpstatus.NewRecorder(w)
+		sw := httpkit.NewRecorder(w)
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		status := sw.Status()
 		span.SetAttributes(attribute.Int("http.response.status_code", status))

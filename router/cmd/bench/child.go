@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"bookstore/graph/httpkit"
 	"bookstore/router/gateway"
 	"bookstore/router/server"
 )
@@ -121,6 +122,10 @@ func reverseProxy(ctx context.Context, args []string) error {
 			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 2 * time.Minute,
 		},
 	}
-	srv := &http.Server{Addr: *listen, Handler: rp, ReadHeaderTimeout: 10 * time.Second}
-	return server.Serve(ctx, srv, 5*time.Second)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	return httpkit.Serve(ctx, srv, ln, httpkit.ServeOptions{ShutdownTimeout: 5 * time.Second})
 }
