@@ -221,7 +221,7 @@ func jsonTimeout(next http.Handler, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// TimeoutHandler writes its body without a Content-Type; a handler
 		// that finishes in time sets its own, which replaces this one.
-		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", httpkit.MediaTypeJSON)
 		th.ServeHTTP(w, r)
 	})
 }

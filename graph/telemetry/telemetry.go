@@ -197,7 +197,7 @@ func Middleware(tracer trace.Tracer, route string, next http.Handler) http.Handl
 				attribute.String("user_agent.original", r.UserAgent()),
 			))
 		defer span.End()
-		if id := r.Header.Get("X-Request-Id"); id != "" {
+		if id := r.Header.Get(httpkit.RequestIDHeader); id != "" {
 			span.SetAttributes(attribute.String("http.request.header.x-request-id", id))
 		}
 		sw := httpkit.NewRecorder(w)
