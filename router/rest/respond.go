@@ -14,9 +14,8 @@ import (
 	"bookstore/router/transport"
 )
 
-// The shims answer every error with the contract's error body
-// (httpkit.WriteError).
-
+// notFound is 404 NOT_FOUND. It, badRequest and badInput make the shims'
+// errors, which httpkit.WriteError answers with the contract's error body.
 func notFound(msg string) *httpkit.Error {
 	return httpkit.NewError(http.StatusNotFound, apierror.NotFound, msg)
 }
