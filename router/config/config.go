@@ -37,7 +37,7 @@ import (
 	"strings"
 	"time"
 
-	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/httpkit"
 	"bookstore/router/bookstore/rest"
 	"bookstore/router/federation/gateway"
 	"bookstore/router/federation/transport"
@@ -141,7 +141,7 @@ func table(c *Config) []setting {
 			help: "close a connection to a subgraph idle this long; keep it below the subgraphs' DRAIN_PERIOD"},
 		{env: "DRAIN_PERIOD", arg: "DURATION", def: "5s", parse: duration(&c.DrainPeriod),
 			help: "after SIGTERM: unready, serving on with Connection: close, for this long (0: stop accepting at once)"},
-		{env: "SHUTDOWN_TIMEOUT", arg: "DURATION", def: drain.DefaultTimeout.String(), parse: positiveDuration(&c.ShutdownTimeout),
+		{env: "SHUTDOWN_TIMEOUT", arg: "DURATION", def: httpkit.DefaultShutdownTimeout.String(), parse: positiveDuration(&c.ShutdownTimeout),
 			help: "then: no new connections, up to this long for the requests in flight"},
 		{env: "LOG_LEVEL", arg: "LEVEL", def: "info", parse: func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) },
 			help: "debug, info, warn or error"},

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"bookstore/graph/platform/httpkit"
 	"bookstore/graph/platform/telemetry"
 )
 
@@ -107,7 +108,7 @@ func (m *metrics) observe(logger *slog.Logger) func(route string, next http.Hand
 			m.requests.WithLabelValues(route, r.Method, op, strconv.Itoa(status)).Inc()
 			if status >= 500 {
 				logger.Warn("request failed", "route", route, "method", r.Method, "status", status,
-					"request_id", r.Header.Get("X-Request-Id"))
+					"request_id", r.Header.Get(httpkit.RequestIDHeader))
 			}
 		})
 	}

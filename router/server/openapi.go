@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/platform/httpkit"
 	"bookstore/router/bookstore/openapi"
 )
 
@@ -14,8 +15,8 @@ func serveDocument(doc []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			WriteError(w, http.StatusMethodNotAllowed, apierror.BadRequest,
-				"method "+r.Method+" is not allowed on "+r.URL.Path+"; use GET or HEAD")
+			httpkit.WriteError(w, httpkit.NewError(http.StatusMethodNotAllowed, apierror.BadRequest,
+				"method "+r.Method+" is not allowed on "+r.URL.Path+"; use GET or HEAD"))
 			return
 		}
 		w.Header().Set("Content-Type", openapi.MediaType)

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/httpkit"
 	"bookstore/graph/platform/telemetry"
 	"bookstore/router/bookstore/ide"
 	"bookstore/router/bookstore/openapi"
@@ -73,7 +74,7 @@ type Config struct {
 	// it stops accepting connections (see package drain); 0 stops at once.
 	DrainPeriod time.Duration
 	// ShutdownTimeout bounds the wait for requests in flight once the
-	// router stops accepting (default drain.DefaultTimeout).
+	// router stops accepting (default httpkit.DefaultShutdownTimeout).
 	ShutdownTimeout time.Duration
 	// ExposeQueryPlans answers a request's X-Query-Plan: true with its
 	// plan in extensions.queryPlan. For development: the plan shows the
@@ -192,9 +193,9 @@ func (r *Router) Close() {
 // responses, then stops accepting and waits up to ShutdownTimeout for the
 // requests in flight.
 func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: r.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	r.logger.Info("router listening", "addr", ln.Addr().String(), "subgraphs", r.client.Subgraphs(), "supergraph_file", r.cfg.SupergraphFile)
-	return drain.Serve(ctx, srv, ln, r.drain, drain.Options{Period: r.cfg.DrainPeriod, Timeout: r.cfg.ShutdownTimeout, Logger: r.logger})
+	return httpkit.Serve(ctx, httpkit.NewServer(r.Handler, r.logger), ln, httpkit.ServeOptions{
+		DrainPeriod: r.cfg.DrainPeriod, OnDrain: r.drain.Begin, ShutdownTimeout: r.cfg.ShutdownTimeout, Logger: r.logger})
 }
 
 // FetchSDLs asks every subgraph for its SDL, in name order.

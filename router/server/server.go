@@ -5,15 +5,10 @@ package server
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"mime"
 	"net/http"
 	"path"
 	"runtime/debug"
@@ -23,6 +18,7 @@ import (
 
 	"bookstore/graph/apierror"
 	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/httpkit"
 	"bookstore/graph/platform/telemetry"
 	"bookstore/router/bookstore/ide"
 	"bookstore/router/bookstore/rest"
@@ -80,18 +76,18 @@ func NewHandler(o Options) http.Handler {
 	}
 	mux.Handle("/graphql", traced("/graphql", http.HandlerFunc(s.graphql)))
 	mux.Handle("/healthz", wrap("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpkit.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
 	mux.Handle("/readyz", wrap("/readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o.Drain.Draining() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+			httpkit.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
 			return
 		}
 		if !o.Gateway.Ready() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the subgraphs' schemas"})
+			httpkit.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the subgraphs' schemas"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		httpkit.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})))
 	if o.Metrics != nil {
 		mux.Handle("/metrics", o.Metrics)
@@ -108,9 +104,9 @@ func NewHandler(o Options) http.Handler {
 		}
 	}
 	mux.Handle("/", wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusNotFound, apierror.NotFound, "no route "+r.URL.Path)
+		httpkit.WriteError(w, httpkit.NewError(http.StatusNotFound, apierror.NotFound, "no route "+r.URL.Path))
 	})))
-	return o.Drain.Mark(requestID(recoverPanics(o.Logger, cleanPaths(mux))))
+	return o.Drain.Mark(httpkit.RequestID(recoverPanics(o.Logger, cleanPaths(mux))))
 }
 
 // cleanPaths answers a path with an empty, "." or ".." segment (/books//x,
@@ -125,7 +121,7 @@ func cleanPaths(next http.Handler) http.Handler {
 				clean += "/"
 			}
 			if clean != p {
-				WriteError(w, http.StatusNotFound, apierror.NotFound, "no route "+p)
+				httpkit.WriteError(w, httpkit.NewError(http.StatusNotFound, apierror.NotFound, "no route "+p))
 				return
 			}
 		}
@@ -143,12 +139,13 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 					panic(p)
 				}
 				logger.Error("panic serving request", "panic", fmt.Sprint(p), "path", r.URL.Path,
-					"request_id", r.Header.Get("X-Request-Id"), "stack", string(debug.Stack()))
+					"request_id", r.Header.Get(httpkit.RequestIDHeader), "stack", string(debug.Stack()))
+				e := httpkit.NewError(http.StatusInternalServerError, apierror.Internal, "internal server error")
 				if isREST(r.URL.Path) {
-					WriteError(w, http.StatusInternalServerError, apierror.Internal, "internal server error")
+					httpkit.WriteError(w, e)
 					return
 				}
-				WriteGraphQLError(w, http.StatusInternalServerError, apierror.Internal, "internal server error")
+				httpkit.WriteGraphQLError(w, e)
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -168,25 +165,6 @@ func isREST(path string) bool {
 
 type server struct {
 	o Options
-}
-
-// requestID gives every request an X-Request-Id (the client's, when it
-// sent a sane one) and echoes it in the response.
-func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 200 || strings.ContainsAny(id, "\r\n") {
-			// Unique, not secret: the runtime's per-thread generator
-			// (ChaCha8) costs no system call, unlike crypto/rand.
-			var b [16]byte
-			binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
-			binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-			id = hex.EncodeToString(b[:])
-			r.Header.Set("X-Request-Id", id)
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r)
-	})
 }
 
 // body is a GraphQL-over-HTTP request body.
@@ -209,23 +187,24 @@ func (s *server) graphql(w http.ResponseWriter, r *http.Request) {
 		s.get(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		WriteGraphQLError(w, http.StatusMethodNotAllowed, apierror.BadRequest, "method "+r.Method+" is not allowed on /graphql; use POST, or GET for queries")
+		httpkit.WriteGraphQLError(w, httpkit.NewError(http.StatusMethodNotAllowed, apierror.BadRequest,
+			"method "+r.Method+" is not allowed on /graphql; use POST, or GET for queries"))
 	}
 }
 
 func (s *server) post(w http.ResponseWriter, r *http.Request) {
-	if !IsJSON(r.Header.Get("Content-Type")) {
-		WriteGraphQLError(w, http.StatusUnsupportedMediaType, apierror.BadRequest, "Content-Type must be application/json")
+	if !httpkit.HasMediaType(r.Header.Get("Content-Type"), httpkit.MediaTypeJSON, "application/graphql-response+json") {
+		httpkit.WriteGraphQLError(w, httpkit.NewError(http.StatusUnsupportedMediaType, apierror.BadRequest, "Content-Type must be application/json"))
 		return
 	}
-	raw, status, err := ReadBody(w, r, s.o.MaxBodyBytes)
-	if err != nil {
-		WriteGraphQLError(w, status, apierror.BadRequest, err.Error())
+	raw, e := httpkit.ReadBody(w, r, s.o.MaxBodyBytes)
+	if e != nil {
+		httpkit.WriteGraphQLError(w, e)
 		return
 	}
 	req, err := decode(raw)
 	if err != nil {
-		WriteGraphQLError(w, http.StatusBadRequest, apierror.BadRequest, err.Error())
+		httpkit.WriteGraphQLError(w, httpkit.NewError(http.StatusBadRequest, apierror.BadRequest, err.Error()))
 		return
 	}
 	s.run(w, r, req)
@@ -237,7 +216,7 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("variables"); v != "" {
 		vars, err := decodeVariables([]byte(v))
 		if err != nil {
-			WriteGraphQLError(w, http.StatusBadRequest, apierror.BadRequest, err.Error())
+			httpkit.WriteGraphQLError(w, httpkit.NewError(http.StatusBadRequest, apierror.BadRequest, err.Error()))
 			return
 		}
 		req.Variables = vars
@@ -272,7 +251,7 @@ func decode(raw []byte) (*gateway.Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&b); err != nil {
-		return nil, fmt.Errorf("the body is not a JSON object with a string query: %v", jsonProblem(err))
+		return nil, fmt.Errorf("the body is not a JSON object with a string query: %v", httpkit.JSONProblem(err))
 	}
 	if dec.More() {
 		return nil, errors.New("the body has data after its JSON object")
@@ -304,7 +283,7 @@ func decodeVariables(raw json.RawMessage) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&vars); err != nil {
-		return nil, fmt.Errorf("variables are not a JSON object: %v", jsonProblem(err))
+		return nil, fmt.Errorf("variables are not a JSON object: %v", httpkit.JSONProblem(err))
 	}
 	return numbersToGo(vars).(map[string]any), nil
 }
@@ -333,43 +312,6 @@ func numbersToGo(v any) any {
 		return v.String()
 	}
 	return v
-}
-
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ):
-		if typ.Field != "" {
-			return fmt.Sprintf("%s must not be a JSON %s", typ.Field, typ.Value)
-		}
-		return fmt.Sprintf("unexpected JSON %s", typ.Value)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the JSON is empty or cut short"
-	}
-	return "invalid JSON"
-}
-
-// IsJSON reports whether a Content-Type is JSON.
-func IsJSON(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || mt == "application/graphql-response+json")
-}
-
-// ReadBody reads a request body up to limit bytes. On error it returns the
-// status to answer: 413 when the body is too big, 400 otherwise.
-func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int, error) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
-		}
-		return nil, http.StatusBadRequest, errors.New("the body could not be read")
-	}
-	return raw, 0, nil
 }
 
 // WriteResponse writes a pipeline response as GraphQL over HTTP.
@@ -401,23 +343,5 @@ func WriteResponse(w http.ResponseWriter, resp *gateway.Response) {
 		buf.Write(b)
 	}
 	buf.WriteByte('}')
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(resp.Status)
-	_, _ = w.Write(buf.Bytes())
-}
-
-// WriteGraphQLError answers a request refused before the pipeline.
-func WriteGraphQLError(w http.ResponseWriter, status int, code, msg string) {
-	WriteResponse(w, &gateway.Response{Status: status, Errors: []gateway.Error{{Message: msg, Extensions: map[string]any{"code": code}}}})
-}
-
-// WriteError writes the REST error body of the contract.
-func WriteError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	httpkit.WriteJSONBytes(w, resp.Status, buf.Bytes())
 }

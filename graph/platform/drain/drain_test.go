@@ -7,12 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
+
+	"bookstore/graph/platform/httpkit"
 )
 
-// server runs Serve with a handler that answers "ok", or blocks until
+// server runs httpkit.Serve, draining st, with a handler that answers "ok", or blocks until
 // release for /slow.
 type server struct {
 	addr    string
@@ -41,7 +42,8 @@ func start(t *testing.T, period time.Duration) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() {
-		s.done <- Serve(ctx, &http.Server{Handler: h, ReadHeaderTimeout: time.Second}, ln, s.st, Options{Period: period, Timeout: 5 * time.Second})
+		s.done <- httpkit.Serve(ctx, &http.Server{Handler: h, ReadHeaderTimeout: time.Second}, ln,
+			httpkit.ServeOptions{DrainPeriod: period, OnDrain: s.st.Begin, ShutdownTimeout: 5 * time.Second})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -163,18 +165,6 @@ func TestNilStateNeverDrains(t *testing.T) {
 	st.Mark(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, &http.Request{})
 	if len(rec.h) != 0 {
 		t.Fatalf("headers %v", rec.h)
-	}
-}
-
-func TestServeError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
-	err = Serve(context.Background(), &http.Server{}, ln, &State{}, Options{})
-	if err == nil || !strings.Contains(err.Error(), "serving HTTP") {
-		t.Fatalf("Serve on a closed listener: %v", err)
 	}
 }
 

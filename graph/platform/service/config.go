@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/httpkit"
 )
 
 // Config is a subgraph's configuration, read from the environment: see
@@ -99,7 +99,7 @@ func settings(c *Config, defaultAddr string) []setting {
 		// order blocked by a hung replica's locks still answers in time.
 		{env: "DB_IDLE_IN_TRANSACTION_TIMEOUT", def: "5s", field: orZero(&c.IdleInTransactionTimeout, time.Millisecond)},
 		{env: "DRAIN_PERIOD", def: "5s", field: orZero(&c.DrainPeriod, 0)},
-		{env: "SHUTDOWN_TIMEOUT", def: drain.DefaultTimeout.String(), field: positive(&c.ShutdownTimeout)},
+		{env: "SHUTDOWN_TIMEOUT", def: httpkit.DefaultShutdownTimeout.String(), field: positive(&c.ShutdownTimeout)},
 		{env: "MAX_BODY_BYTES", def: "1048576", field: atLeast(&c.MaxBodyBytes, 1024)},
 		{env: "LOG_LEVEL", def: "info", field: level(&c.LogLevel)},
 	}

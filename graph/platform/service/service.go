@@ -2,14 +2,10 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"os"
@@ -39,7 +35,7 @@ import (
 	"bookstore/graph/auth"
 	"bookstore/graph/platform/drain"
 	"bookstore/graph/platform/gqlrun"
-	"bookstore/graph/platform/httpstatus"
+	"bookstore/graph/platform/httpkit"
 	"bookstore/graph/platform/pgsql"
 	"bookstore/graph/platform/telemetry"
 	"bookstore/migrations"
@@ -182,7 +178,7 @@ func NewHandler(o Options) http.Handler {
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "not found: this service serves /query, /healthz, /readyz and /metrics", http.StatusNotFound)
 	}))
-	return o.Drain.Mark(requestLog(o.Logger, mux))
+	return o.Drain.Mark(httpkit.RequestID(requestLog(o.Logger, mux)))
 }
 
 // noteOperation tells the metrics and the request's span which operation
@@ -225,7 +221,7 @@ func jsonTimeout(next http.Handler, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// TimeoutHandler writes its body without a Content-Type; a handler
 		// that finishes in time sets its own, which replaces this one.
-		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", httpkit.MediaTypeJSON)
 		th.ServeHTTP(w, r)
 	})
 }
@@ -265,32 +261,25 @@ func checkRequest(next http.Handler) http.Handler {
 		switch r.Method {
 		case http.MethodGet, http.MethodOptions:
 		case http.MethodPost:
-			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-				writeError(w, http.StatusUnsupportedMediaType, "POST /query needs Content-Type: application/json")
+			if !httpkit.HasMediaType(r.Header.Get("Content-Type"), httpkit.MediaTypeJSON) {
+				httpkit.WriteGraphQLError(w, httpkit.NewError(http.StatusUnsupportedMediaType, apierror.BadRequest,
+					"POST /query needs Content-Type: application/json"))
 				return
 			}
 		default:
 			w.Header().Set("Allow", "GET, POST, OPTIONS")
-			writeError(w, http.StatusMethodNotAllowed, "use GET or POST")
+			httpkit.WriteGraphQLError(w, httpkit.NewError(http.StatusMethodNotAllowed, apierror.BadRequest, "use GET or POST"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func writeError(w http.ResponseWriter, status int, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
-		"message": message, "extensions": map[string]any{"code": apierror.BadRequest}}}})
-	_, _ = w.Write(b)
-}
-
 // limitBody bounds the request body; reading past it fails.
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeError(w, http.StatusRequestEntityTooLarge, "the request body is over "+strconv.FormatInt(max, 10)+" bytes")
+			httpkit.WriteGraphQLError(w, httpkit.BodyTooLarge(max))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
@@ -298,26 +287,19 @@ func limitBody(max int64, next http.Handler) http.Handler {
 	})
 }
 
-// requestLog gives every request an X-Request-Id (the client's, or a new
-// one) and logs it when done. Headers are never logged: they may carry the
-// admin token.
+// requestLog logs every request when done, with its X-Request-Id, which
+// httpkit.RequestID, around it, sets. Headers are never logged: they may
+// carry the admin token.
 func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 200 {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		sw := httpstatus.NewRecorder(w)
+		sw := httpkit.NewRecorder(w)
 		next.ServeHTTP(sw, r)
 		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
 			return // probes and scrapes would drown the log
 		}
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", id),
+			slog.String("request_id", r.Header.Get(httpkit.RequestIDHeader)),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.Status()),
@@ -332,13 +314,8 @@ func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 // finish (up to the shutdown timeout), and returns. h should be
 // NewHandler's, given the same st.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, st *drain.State, logger *slog.Logger) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	return drain.Serve(ctx, srv, ln, st, drain.Options{Period: cfg.DrainPeriod, Timeout: cfg.ShutdownTimeout, Logger: logger})
+	return httpkit.Serve(ctx, httpkit.NewServer(h, logger), ln, httpkit.ServeOptions{
+		DrainPeriod: cfg.DrainPeriod, OnDrain: st.Begin, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger})
 }
 
 // Main runs a subgraph from the environment until SIGTERM or SIGINT. build

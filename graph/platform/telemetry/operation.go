@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"bookstore/graph/platform/httpstatus"
+	"bookstore/graph/platform/httpkit"
 )
 
 // OperationNote carries the name of the GraphQL operation a request ran
@@ -102,7 +102,7 @@ func NewOperations() *Operations { return &Operations{names: NewLabel(MaxOperati
 // ran: its name, Overflow past the limit, or "" for an anonymous operation
 // or none at all.
 func (o *Operations) Serve(next http.Handler, w http.ResponseWriter, r *http.Request) (status int, operation string) {
-	sw := httpstatus.NewRecorder(w)
+	sw := httpkit.NewRecorder(w)
 	ctx, note := WithOperationNote(r.Context())
 	next.ServeHTTP(sw, r.WithContext(ctx))
 	name, _ := note.Name()

@@ -29,7 +29,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"bookstore/graph/platform/httpstatus"
+	"bookstore/graph/platform/httpkit"
 )
 
 // ScopeName is the instrumentation scope of every bookstore span.
@@ -197,10 +197,10 @@ func Middleware(tracer trace.Tracer, route string, next http.Handler) http.Handl
 				attribute.String("user_agent.original", r.UserAgent()),
 			))
 		defer span.End()
-		if id := r.Header.Get("X-Request-Id"); id != "" {
+		if id := r.Header.Get(httpkit.RequestIDHeader); id != "" {
 			span.SetAttributes(attribute.String("http.request.header.x-request-id", id))
 		}
-		sw := httpstatus.NewRecorder(w)
+		sw := httpkit.NewRecorder(w)
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		status := sw.Status()
 		span.SetAttributes(attribute.Int("http.response.status_code", status))

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/trace"
 
+	"bookstore/graph/platform/httpkit"
 	"bookstore/graph/platform/service"
 	"bookstore/graph/platform/telemetry"
 )
@@ -191,8 +192,7 @@ type Server struct {
 	Counter *Counter
 	Logs    *LogBuffer
 
-	srv  *http.Server
-	stop sync.Once // the server's shutdown: Stop's or the cleanup's
+	srv *http.Server
 }
 
 // Option changes how StartSubgraph runs a subgraph.
@@ -221,29 +221,20 @@ func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string
 	}
 	// The same server as service.Serve's, held here so that Stop can close
 	// it abruptly.
-	srv := &http.Server{
-		Handler:           sub.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(sub.logger.Handler(), slog.LevelWarn),
-	}
+	srv := httpkit.NewServer(sub.handler, sub.logger)
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- httpkit.Serve(ctx, srv, ln, httpkit.ServeOptions{ShutdownTimeout: 10 * time.Second}) }()
 	s := &Server{URL: "http://" + ln.Addr().String(), Pool: sub.pool, Counter: sub.counter, Logs: logs, srv: srv}
 	t.Cleanup(func() {
 		// The client may hold connections it dialled but never used; the
 		// server would wait 5 s for each such connection before closing it.
 		http.DefaultClient.CloseIdleConnections()
-		// Drain gracefully, unless Stop already closed the server.
-		s.stop.Do(func() {
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer scancel()
-			if err := srv.Shutdown(sctx); err != nil {
-				t.Errorf("%s: shutting down: %v", name, err)
-			}
-		})
+		// Shut down gracefully, unless Stop already closed the server
+		// (Serve then returned http.ErrServerClosed).
+		cancel()
 		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("%s: serving HTTP: %v", name, err)
+			t.Errorf("%s: %v", name, err)
 		}
 	})
 	return s
@@ -306,7 +297,7 @@ func newSubgraph(t testing.TB, name, databaseURL string, env map[string]string, 
 // are refused. It is idempotent, and the test's cleanup then only releases
 // the pool.
 func (s *Server) Stop() {
-	s.stop.Do(func() { _ = s.srv.Close() })
+	_ = s.srv.Close()
 }
 
 // LogBuffer collects a service's log lines; safe for concurrent use.

@@ -3,6 +3,8 @@ package rest
 import (
 	"net/http"
 	"net/url"
+
+	"bookstore/graph/platform/httpkit"
 )
 
 // bookFields selects every scalar field of Book, in the schema's order.
@@ -33,7 +35,7 @@ var (
 
 // listBooks serves GET /books?first&after&search&author&inStock&orderBy.
 func (h *handler) listBooks(w http.ResponseWriter, r *http.Request) {
-	vars, e := listVars(r, []string{"search", "author", "inStock", "orderBy"}, func(name, v string, vars, filter map[string]any) *apiError {
+	vars, e := listVars(r, []string{"search", "author", "inStock", "orderBy"}, func(name, v string, vars, filter map[string]any) *httpkit.Error {
 		switch name {
 		case "search", "author":
 			filter[name] = v
@@ -53,7 +55,7 @@ func (h *handler) listBooks(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	h.list(w, r, listBooksOp, vars)
@@ -67,16 +69,16 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, op operation, var
 		e = internal()
 	}
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	p, err := toPage(res.value)
 	if err != nil {
 		h.o.Logger.Error("rest: "+err.Error(), "path", r.URL.Path)
-		writeError(w, internal())
+		httpkit.WriteError(w, internal())
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpkit.WriteJSON(w, http.StatusOK, p)
 }
 
 // getBook serves GET /books/{id}.
@@ -87,11 +89,11 @@ func (h *handler) getBook(w http.ResponseWriter, r *http.Request, id string) {
 // get runs a query of one object by id and answers it, or 404.
 func (h *handler) get(w http.ResponseWriter, r *http.Request, op operation, id, what string) {
 	if _, e := query(r); e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	if !validID(id) {
-		writeError(w, notFound("there is no "+what+" with this id"))
+		httpkit.WriteError(w, notFound("there is no "+what+" with this id"))
 		return
 	}
 	res, e := h.run(r, op, map[string]any{"id": id})
@@ -99,7 +101,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, op operation, id, 
 		e = notFound("there is no " + what + " with this id")
 	}
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	writeRaw(w, http.StatusOK, res.value)
@@ -108,12 +110,12 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, op operation, id, 
 // createBook serves POST /books: createBook, admin only.
 func (h *handler) createBook(w http.ResponseWriter, r *http.Request) {
 	if _, e := query(r); e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	obj, e := h.readObject(w, r)
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	var (
@@ -129,7 +131,7 @@ func (h *handler) createBook(w http.ResponseWriter, r *http.Request) {
 		member{name: "priceCents", into: &priceCents, required: true},
 		member{name: "stock", into: &stock},
 	); e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	input := map[string]any{"isbn": isbn, "title": title, "author": author, "priceCents": priceCents}
@@ -154,13 +156,13 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, op operation, v
 		e = internal()
 	}
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	id, err := idOf(res.value)
 	if err != nil {
 		h.o.Logger.Error("rest: "+err.Error(), "path", r.URL.Path)
-		writeError(w, internal())
+		httpkit.WriteError(w, internal())
 		return
 	}
 	w.Header().Set("Location", prefix+url.PathEscape(id))

@@ -3,20 +3,20 @@ package rest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"maps"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"bookstore/graph/platform/httpkit"
 )
 
 // query returns a request's query parameters, each at most once and
 // valid UTF-8, refusing any the route does not take.
-func query(r *http.Request, allowed ...string) (map[string]string, *apiError) {
+func query(r *http.Request, allowed ...string) (map[string]string, *httpkit.Error) {
 	vals, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, badRequest(http.StatusBadRequest, "the query string is malformed")
@@ -45,7 +45,7 @@ func query(r *http.Request, allowed ...string) (map[string]string, *apiError) {
 // each of params through set, which puts it in vars or in filter. They are
 // read in name order, so the first bad one reported does not depend on the
 // URL's order.
-func listVars(r *http.Request, params []string, set func(name, v string, vars, filter map[string]any) *apiError) (map[string]any, *apiError) {
+func listVars(r *http.Request, params []string, set func(name, v string, vars, filter map[string]any) *httpkit.Error) (map[string]any, *httpkit.Error) {
 	q, e := query(r, append([]string{"first", "after"}, params...)...)
 	if e != nil {
 		return nil, e
@@ -76,7 +76,7 @@ func listVars(r *http.Request, params []string, set func(name, v string, vars, f
 }
 
 // intParam parses an integer query parameter within [lo, hi].
-func intParam(name, v string, lo, hi int) (int, *apiError) {
+func intParam(name, v string, lo, hi int) (int, *httpkit.Error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
 		return 0, badInput(name, "must be an integer between %d and %d, got %q", lo, hi, v)
@@ -85,7 +85,7 @@ func intParam(name, v string, lo, hi int) (int, *apiError) {
 }
 
 // boolParam parses a Boolean query parameter, spelt as in GraphQL.
-func boolParam(name, v string) (bool, *apiError) {
+func boolParam(name, v string) (bool, *httpkit.Error) {
 	switch v {
 	case "true":
 		return true, nil
@@ -96,40 +96,30 @@ func boolParam(name, v string) (bool, *apiError) {
 }
 
 // enumParam checks an enum query parameter, spelt as in GraphQL.
-func enumParam(name, v string, values ...string) (string, *apiError) {
+func enumParam(name, v string, values ...string) (string, *httpkit.Error) {
 	if !slices.Contains(values, v) {
 		return "", badInput(name, "must be one of %v, got %q", values, v)
 	}
 	return v, nil
 }
 
-// isJSON reports whether a Content-Type is application/json.
-func isJSON(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && mt == "application/json"
-}
-
 // readObject reads a JSON object body: application/json, at most
 // MaxBodyBytes, one object and nothing after it. It returns the object's
 // members undecoded.
-func (h *handler) readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, *apiError) {
-	if !isJSON(r.Header.Get("Content-Type")) {
+func (h *handler) readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, *httpkit.Error) {
+	if !httpkit.HasMediaType(r.Header.Get("Content-Type"), httpkit.MediaTypeJSON) {
 		return nil, badRequest(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, badRequest(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", h.o.MaxBodyBytes)
-		}
-		return nil, badRequest(http.StatusBadRequest, "the body could not be read")
+	raw, e := httpkit.ReadBody(w, r, h.o.MaxBodyBytes)
+	if e != nil {
+		return nil, e
 	}
 	return decodeObject(raw)
 }
 
 // decodeObject decodes one JSON object, with nothing but white space after
 // it, into its members.
-func decodeObject(raw []byte) (map[string]json.RawMessage, *apiError) {
+func decodeObject(raw []byte) (map[string]json.RawMessage, *httpkit.Error) {
 	trimmed := bytes.TrimSpace(raw)
 	switch {
 	case len(trimmed) == 0:
@@ -140,23 +130,12 @@ func decodeObject(raw []byte) (map[string]json.RawMessage, *apiError) {
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	var obj map[string]json.RawMessage
 	if err := dec.Decode(&obj); err != nil {
-		return nil, badRequest(http.StatusBadRequest, "the body is not valid JSON: %s", jsonProblem(err))
+		return nil, badRequest(http.StatusBadRequest, "the body is not valid JSON: %s", httpkit.JSONProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, badRequest(http.StatusBadRequest, "the body has data after its JSON object")
 	}
 	return obj, nil
-}
-
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	switch {
-	case errors.As(err, &syn):
-		return "invalid JSON at byte " + strconv.FormatInt(syn.Offset, 10)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "it is cut short"
-	}
-	return "invalid JSON"
 }
 
 // member is one field of a JSON object body, decoded into a Go value.
@@ -171,11 +150,11 @@ type member struct {
 // spelling, is 400 BAD_REQUEST; a value of the wrong JSON type, or null or
 // missing where required, is 400 BAD_USER_INPUT naming the field. A null
 // member leaves its target as it is.
-func decodeMembers(obj map[string]json.RawMessage, path string, members ...member) *apiError {
+func decodeMembers(obj map[string]json.RawMessage, path string, members ...member) *httpkit.Error {
 	for name := range obj {
 		if !slices.ContainsFunc(members, func(m member) bool { return m.name == name }) {
 			e := badRequest(http.StatusBadRequest, "the body has an unknown field %s", strconv.Quote(path+name))
-			e.details = map[string]any{"field": path + name}
+			e.Details = map[string]any{"field": path + name}
 			return e
 		}
 	}

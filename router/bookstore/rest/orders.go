@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/platform/httpkit"
 )
 
 // orderFields selects an order's scalar fields and its lines.
@@ -58,7 +59,7 @@ var (
 
 // listOrders serves GET /orders?first&after&customerEmail&status.
 func (h *handler) listOrders(w http.ResponseWriter, r *http.Request) {
-	vars, e := listVars(r, []string{"customerEmail", "status"}, func(name, v string, _, filter map[string]any) *apiError {
+	vars, e := listVars(r, []string{"customerEmail", "status"}, func(name, v string, _, filter map[string]any) *httpkit.Error {
 		switch name {
 		case "customerEmail":
 			filter[name] = v
@@ -72,7 +73,7 @@ func (h *handler) listOrders(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	h.list(w, r, listOrdersOp, vars)
@@ -86,23 +87,23 @@ func (h *handler) getOrder(w http.ResponseWriter, r *http.Request, id string) {
 // placeOrder serves POST /orders, with an optional Idempotency-Key.
 func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request) {
 	if _, e := query(r); e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	obj, e := h.readObject(w, r)
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	input, e := orderInput(obj)
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	if keys, ok := r.Header[idempotencyHeader]; ok {
 		key, e := idempotencyKey(keys)
 		if e != nil {
-			writeError(w, e)
+			httpkit.WriteError(w, e)
 			return
 		}
 		input["idempotencyKey"] = key
@@ -113,7 +114,7 @@ func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request) {
 		e = internal()
 	}
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	// The order is committed: from here on the answer is 201, whatever
@@ -121,14 +122,14 @@ func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request) {
 	order, err := decodePlaced(res.value)
 	if err != nil {
 		h.o.Logger.Error("rest: "+err.Error(), "path", r.URL.Path)
-		writeError(w, internal())
+		httpkit.WriteError(w, internal())
 		return
 	}
 	h.fillBooks(r, order)
-	body, err := marshal(order)
+	body, err := json.Marshal(order) // escaped as httpkit.WriteJSON would
 	if err != nil {
 		h.o.Logger.Error("rest: encoding an order: "+err.Error(), "path", r.URL.Path)
-		writeError(w, internal())
+		httpkit.WriteError(w, internal())
 		return
 	}
 	w.Header().Set("Location", "/orders/"+url.PathEscape(order.ID))
@@ -184,7 +185,7 @@ func decodePlaced(v json.RawMessage) (*placedOrder, error) {
 // rather than turning the answer into an error that would hide the order.
 func (h *handler) fillBooks(r *http.Request, o *placedOrder) {
 	var res result
-	var e *apiError
+	var e *httpkit.Error
 	for _, wait := range []time.Duration{0, 250 * time.Millisecond, 750 * time.Millisecond} {
 		if wait > 0 {
 			select {
@@ -196,7 +197,7 @@ func (h *handler) fillBooks(r *http.Request, o *placedOrder) {
 			break
 		}
 		res, e = h.run(r, orderBooksOp, map[string]any{"id": o.ID})
-		if e == nil || e.code != apierror.SubgraphUnavailable {
+		if e == nil || e.Code != apierror.SubgraphUnavailable {
 			break
 		}
 	}
@@ -224,20 +225,9 @@ func (h *handler) fillBooks(r *http.Request, o *placedOrder) {
 	}
 }
 
-// marshal encodes v as the pipeline does: HTML characters unescaped.
-func marshal(v any) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 // orderInput decodes the body of POST /orders into placeOrder's input:
 // exactly {"customerEmail", "items": [{"bookId", "quantity"}]}.
-func orderInput(obj map[string]json.RawMessage) (map[string]any, *apiError) {
+func orderInput(obj map[string]json.RawMessage) (map[string]any, *httpkit.Error) {
 	var (
 		email string
 		items []json.RawMessage
@@ -272,7 +262,7 @@ func orderInput(obj map[string]json.RawMessage) (map[string]any, *apiError) {
 
 // idempotencyKey checks the Idempotency-Key header: once, 1..200
 // characters of UTF-8.
-func idempotencyKey(values []string) (string, *apiError) {
+func idempotencyKey(values []string) (string, *httpkit.Error) {
 	if len(values) != 1 {
 		return "", badInput(idempotencyHeader, "is given %d times; give it once", len(values))
 	}
@@ -290,11 +280,11 @@ func idempotencyKey(values []string) (string, *apiError) {
 // A body, of any type, is ignored.
 func (h *handler) cancelOrder(w http.ResponseWriter, r *http.Request, id string) {
 	if _, e := query(r); e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	if !validID(id) {
-		writeError(w, notFound("there is no order with this id"))
+		httpkit.WriteError(w, notFound("there is no order with this id"))
 		return
 	}
 	res, e := h.run(r, cancelOrderOp, map[string]any{"id": id})
@@ -303,7 +293,7 @@ func (h *handler) cancelOrder(w http.ResponseWriter, r *http.Request, id string)
 		e = internal()
 	}
 	if e != nil {
-		writeError(w, e)
+		httpkit.WriteError(w, e)
 		return
 	}
 	writeRaw(w, http.StatusOK, res.value)

@@ -9,36 +9,29 @@ import (
 	"strings"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/platform/httpkit"
 	"bookstore/router/federation/gateway"
 	"bookstore/router/federation/transport"
 )
 
-// apiError is an answer of the contract's error body.
-type apiError struct {
-	status  int
-	code    string
-	message string
-	details map[string]any
+// notFound is 404 NOT_FOUND. It, badRequest and badInput make the shims'
+// errors, which httpkit.WriteError answers with the contract's error body.
+func notFound(msg string) *httpkit.Error {
+	return httpkit.NewError(http.StatusNotFound, apierror.NotFound, msg)
 }
 
-func (e *apiError) Error() string { return e.code + ": " + e.message }
-
-func notFound(msg string) *apiError {
-	return &apiError{status: http.StatusNotFound, code: apierror.NotFound, message: msg}
-}
-
-func badRequest(status int, format string, args ...any) *apiError {
-	return &apiError{status: status, code: apierror.BadRequest, message: fmt.Sprintf(format, args...)}
+func badRequest(status int, format string, args ...any) *httpkit.Error {
+	return httpkit.NewError(status, apierror.BadRequest, fmt.Sprintf(format, args...))
 }
 
 // badInput reports a value the client sent that breaks a rule; field names
 // it as the client sent it (a query parameter, body field or header).
-func badInput(field, format string, args ...any) *apiError {
-	return &apiError{
-		status:  http.StatusBadRequest,
-		code:    apierror.BadUserInput,
-		message: field + ": " + fmt.Sprintf(format, args...),
-		details: map[string]any{"field": field},
+func badInput(field, format string, args ...any) *httpkit.Error {
+	return &httpkit.Error{
+		Status:  http.StatusBadRequest,
+		Code:    apierror.BadUserInput,
+		Message: field + ": " + fmt.Sprintf(format, args...),
+		Details: map[string]any{"field": field},
 	}
 }
 
@@ -68,41 +61,6 @@ func statusOf(code string, pipeline int) (int, bool) {
 	return http.StatusInternalServerError, code == apierror.Internal
 }
 
-// writeJSON writes v as the response body, HTML characters unescaped as
-// in the GraphQL answers.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Only the shims' own values are encoded; this is a bug.
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"error":{"code":"INTERNAL_SERVER_ERROR","message":"internal server error"}}` + "\n")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-}
-
-// writeError writes the contract's error body.
-func writeError(w http.ResponseWriter, e *apiError) {
-	body := struct {
-		Code    string         `json:"code"`
-		Message string         `json:"message"`
-		Details map[string]any `json:"details,omitempty"`
-	}{e.code, e.message, e.details}
-	switch e.status {
-	case http.StatusUnauthorized:
-		w.Header().Set("WWW-Authenticate", "Bearer")
-	case http.StatusServiceUnavailable:
-		// A subgraph, or its database, is down: the client may retry,
-		// after a second (with the same Idempotency-Key for an order).
-		w.Header().Set("Retry-After", "1")
-	}
-	writeJSON(w, e.status, map[string]any{"error": body})
-}
-
 // operation is one of the shims' GraphQL operations.
 type operation struct {
 	// query is the constant document; the request's values go in variables.
@@ -127,7 +85,7 @@ type result struct {
 // because of an error. A null value with no error (book(id) of an unknown
 // id) is a nil value and a nil error. Errors beside a non-null value (a
 // nullable field of another subgraph, say) do not fail the request.
-func (h *handler) run(r *http.Request, op operation, vars map[string]any) (result, *apiError) {
+func (h *handler) run(r *http.Request, op operation, vars map[string]any) (result, *httpkit.Error) {
 	resp := h.o.Gateway.Do(r.Context(), &gateway.Request{
 		Query:     op.query,
 		Variables: vars,
@@ -178,31 +136,31 @@ func rootError(errs []gateway.Error, root string) gateway.Error {
 // serviceName. A field is renamed for the REST client, in the message too.
 // An error with no code, or one that is not the contract's, is
 // INTERNAL_SERVER_ERROR: the body's code is always one of the contract's.
-func (op operation) fromGraphQL(e gateway.Error, pipeline int) *apiError {
+func (op operation) fromGraphQL(e gateway.Error, pipeline int) *httpkit.Error {
 	code := e.Code()
 	status, known := statusOf(code, pipeline)
 	if !known {
 		code = apierror.Internal
 	}
-	out := &apiError{status: status, code: code, message: e.Message}
+	out := httpkit.NewError(status, code, e.Message)
 	details := maps.Clone(e.Extensions)
 	delete(details, "code")
 	delete(details, "serviceName")
 	if f, ok := details["field"].(string); ok && op.field != nil {
 		renamed := op.field(f)
 		details["field"] = renamed
-		if rest, ok := strings.CutPrefix(out.message, f+": "); ok {
-			out.message = renamed + ": " + rest
+		if rest, ok := strings.CutPrefix(out.Message, f+": "); ok {
+			out.Message = renamed + ": " + rest
 		}
 	}
 	if len(details) > 0 {
-		out.details = details
+		out.Details = details
 	}
 	return out
 }
 
-func internal() *apiError {
-	return &apiError{status: http.StatusInternalServerError, code: apierror.Internal, message: "internal server error"}
+func internal() *httpkit.Error {
+	return httpkit.NewError(http.StatusInternalServerError, apierror.Internal, "internal server error")
 }
 
 // trimField returns a renamer that strips the given prefixes ("input.",
@@ -248,9 +206,10 @@ func toPage(conn json.RawMessage) (*page, error) {
 	return p, nil
 }
 
-// writeRaw writes a JSON value the pipeline produced.
+// writeRaw writes a JSON value the pipeline produced, and a newline as
+// httpkit.WriteJSON does.
 func writeRaw(w http.ResponseWriter, status int, v json.RawMessage) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", httpkit.MediaTypeJSON)
 	w.WriteHeader(status)
 	_, _ = w.Write(v)
 	_, _ = w.Write([]byte("\n"))

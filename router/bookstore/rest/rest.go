@@ -40,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/platform/httpkit"
 	"bookstore/router/federation/gateway"
 )
 
@@ -178,11 +179,8 @@ func (m methods) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		allow := m.allowed()
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, &apiError{
-			status:  http.StatusMethodNotAllowed,
-			code:    apierror.BadRequest,
-			message: "method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allow, " or "),
-		})
+		httpkit.WriteError(w, httpkit.NewError(http.StatusMethodNotAllowed, apierror.BadRequest,
+			"method "+r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, " or ")))
 	}
 }
 
@@ -195,7 +193,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeError(w, notFound("no route "+r.URL.Path))
+	httpkit.WriteError(w, notFound("no route "+r.URL.Path))
 }
 
 // splitPath returns the unescaped segments of the request's path, so that

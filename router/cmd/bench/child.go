@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/httpkit"
 )
 
 // With BOOKSTORE_BENCH_CHILD=proxy the bench's own binary, re-run by the
@@ -63,8 +63,6 @@ func reverseProxy(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Served and stopped as the router's own Serve does (package drain),
-	// with no drain period: nothing balances over this proxy.
 	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
-	return drain.Serve(ctx, srv, ln, &drain.State{}, drain.Options{Timeout: 5 * time.Second})
+	return httpkit.Serve(ctx, srv, ln, httpkit.ServeOptions{ShutdownTimeout: 5 * time.Second})
 }

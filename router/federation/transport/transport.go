@@ -44,12 +44,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"bookstore/graph/platform/drain"
+	"bookstore/graph/platform/httpkit"
 )
 
 // Defaults for the zero values of [Config].
@@ -577,7 +577,7 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 		}
 		return nil, next, cause
 	}
-	if resp.StatusCode/100 == 2 || isJSON(ct) {
+	if resp.StatusCode/100 == 2 || httpkit.IsJSON(ct) {
 		if resp.Header.Get(drain.Header) != "" {
 			// It answered, and is going away: send it nothing more
 			// until a probe finds it back.
@@ -626,22 +626,6 @@ func (c *Client) timedOut(ctx, actx context.Context, p *pool, r *replica, mutati
 func isDialError(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
-}
-
-// isJSON reports whether a Content-Type is JSON: application/json or
-// application/*+json (such as application/graphql-response+json).
-func isJSON(ct string) bool {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	ct = strings.TrimSpace(ct)
-	const app, suffix = "application/", "+json"
-	if len(ct) < len(app) || !strings.EqualFold(ct[:len(app)], app) {
-		return false
-	}
-	sub := ct[len(app):]
-	return strings.EqualFold(sub, "json") ||
-		len(sub) > len(suffix) && strings.EqualFold(sub[len(sub)-len(suffix):], suffix)
 }
 
 // body is a request body over a byte slice: one allocation, no copy.

@@ -847,28 +847,6 @@ func TestFetchSDL(t *testing.T) {
 	})
 }
 
-func TestIsJSON(t *testing.T) {
-	tests := map[string]bool{
-		"application/json":                        true,
-		"application/json; charset=utf-8":         true,
-		"Application/JSON ; charset=utf-8":        true,
-		"application/graphql-response+json":       true,
-		"application/problem+json; charset=utf-8": true,
-		"":                          false,
-		"text/plain; charset=utf-8": false,
-		"text/html":                 false,
-		"application/jsonx":         false,
-		"application/+json":         false,
-		"application/octet-stream":  false,
-		"text/json":                 false,
-	}
-	for ct, want := range tests {
-		if got := isJSON(ct); got != want {
-			t.Errorf("isJSON(%q) = %v, want %v", ct, got, want)
-		}
-	}
-}
-
 // TestConcurrentKill runs many queries at once and kills a replica midway:
 // not one query fails.
 func TestConcurrentKill(t *testing.T) {

@@ -1,11 +1,10 @@
-// Package httpstatus records the status an HTTP handler answered, for the
-// request logs and metrics of every service.
-package httpstatus
+package httpkit
 
 import "net/http"
 
 // Recorder wraps a ResponseWriter and remembers the first status written:
 // WriteHeader's code, or 200 when the handler writes a body without one.
+// The request logs, metrics and spans of every service read it.
 type Recorder struct {
 	http.ResponseWriter
 	status int

@@ -1,11 +1,11 @@
-package httpstatus_test
+package httpkit_test
 
 import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
-	"bookstore/graph/platform/httpstatus"
+	"bookstore/graph/platform/httpkit"
 )
 
 func TestRecorder(t *testing.T) {
@@ -23,7 +23,7 @@ func TestRecorder(t *testing.T) {
 		{"nothing written", func(http.ResponseWriter, *http.Request) {}, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := httpstatus.NewRecorder(httptest.NewRecorder())
+			rec := httpkit.NewRecorder(httptest.NewRecorder())
 			tc.handler(rec, httptest.NewRequest("GET", "/", nil))
 			if got := rec.Status(); got != tc.want {
 				t.Errorf("Status() = %d, want %d", got, tc.want)
