@@ -12,12 +12,9 @@ package child
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -287,77 +284,4 @@ func (p *Process) Tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "    " + strings.Join(lines, "\n    ")
-}
-
-// WaitReady polls url with GET until it answers 200. It fails with
-// DeathReport when the process exits first, with the end of its log when
-// timeout passes first, and with ctx's error when ctx ends first.
-func (p *Process) WaitReady(ctx context.Context, url string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
-		}
-		if res, err := client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-p.done:
-			return p.DeathReport()
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%s did not answer %s within %s; the end of %s:\n%s", p.name, url, timeout, p.logPath, p.Tail(15))
-			}
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
-// HostPort returns "127.0.0.1:port", where children listen.
-func HostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
-// FreePort asks the kernel for a free port on 127.0.0.1. Another process
-// could take it before a child binds it; the child then fails to start,
-// and WaitReady says so.
-func FreePort() (int, error) {
-	ports, err := FreePorts(1)
-	if err != nil {
-		return 0, err
-	}
-	return ports[0], nil
-}
-
-// FreePorts returns n distinct free ports on 127.0.0.1, as FreePort does.
-func FreePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		// Held until every port is found, so that none comes twice.
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// PortFree reports whether port on 127.0.0.1 can be listened on now.
-func PortFree(port int) bool {
-	ln, err := net.Listen("tcp", HostPort(port))
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
 }

@@ -17,16 +17,16 @@ import (
 	"bookstore/graph/testkit/stack/child"
 )
 
-// helperEnv makes the test binary, started as a child, act as one of the
-// helper processes below instead of running the tests.
-const helperEnv = "CHILD_TEST_HELPER"
-
 func TestMain(m *testing.M) {
+	// With helperEnv set, the test binary is a child: one of the helper
+	// processes below.
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(helper(mode, os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
+
+const helperEnv = "CHILD_TEST_HELPER"
 
 // helper is a child process: "exit" writes 20 lines and a line on
 // standard error and exits 3; "serve" answers /readyz on the address in
@@ -218,5 +218,60 @@ func TestStartFails(t *testing.T) {
 				t.Errorf("Start = %v, want it to hold %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The options pgcluster uses: a log file of its own kept across starts, and
+// another stop signal.
+func TestLogFileAndStopSignal(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(t.TempDir(), "server.log")
+	for range 2 {
+		p, err := child.Start(child.Options{Name: "exit", Bin: self, Env: []string{helperEnv + "=exit"}, LogFile: log, AppendLog: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.LogPath() != log {
+			t.Errorf("LogPath = %q, want %q", p.LogPath(), log)
+		}
+		if err := p.Err(); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+			t.Errorf("Err = %v, want exit status 3", err)
+		}
+	}
+	if b, _ := os.ReadFile(log); strings.Count(string(b), "line 20\n") != 2 {
+		t.Errorf("the log holds %d runs, want 2:\n%s", strings.Count(string(b), "line 20\n"), b)
+	}
+
+	// ignore-term ignores SIGTERM only: SIGINT ends it within the grace.
+	p, err := child.Start(child.Options{Name: "ignore-term", Bin: self, Env: []string{helperEnv + "=ignore-term"},
+		LogDir: t.TempDir(), Lines: true, StopSignal: syscall.SIGINT})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := <-p.Lines(); line != "ready" {
+		t.Fatalf("first line %q, want ready", line)
+	}
+	if err := p.Stop(time.Minute); err != nil {
+		t.Errorf("Stop with SIGINT = %v", err)
+	}
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "interrupt") {
+		t.Errorf("Err = %v, want signal: interrupt", err)
+	}
+}
+
+func TestFreePorts(t *testing.T) {
+	ports, err := child.FreePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if seen[p] || !child.PortFree(p) {
+			t.Errorf("port %d: listed twice or not free (%v)", p, ports)
+		}
+		seen[p] = true
 	}
 }
