@@ -188,9 +188,13 @@ func (s *Services) startRouter(ctx context.Context, port int) (*Service, error) 
 		name = fmt.Sprintf("router-%d", s.nrouter)
 	}
 	r := s.service(name, s.o.Bin.Router, port, args, append(append([]string{}, s.o.Env...), s.o.RouterEnv...))
-	s.routers = append(s.routers, r) // from here on, Stop stops it
+	s.routers = append(s.routers, r)
 	s.mu.Unlock()
-	return r, r.Start(ctx)
+	if err := r.Start(ctx); err != nil {
+		_ = s.StopRouter(r, s.o.Grace)
+		return nil, err
+	}
+	return r, nil
 }
 
 // StopRouter stops router r (SIGTERM, then SIGKILL after grace) and
@@ -217,10 +221,14 @@ func (s *Services) AddProcess(ctx context.Context, name, bin string, args func(a
 		return nil, err
 	}
 	sv := s.service(name, bin, port, args(child.HostPort(port)), env)
+	if err := sv.Start(ctx); err != nil {
+		_ = sv.Stop(s.o.Grace)
+		return nil, err
+	}
 	s.mu.Lock()
 	s.others = append(s.others, sv)
 	s.mu.Unlock()
-	return sv, sv.Start(ctx)
+	return sv, nil
 }
 
 // Exited delivers each process that exited on its own rather than by

@@ -4,8 +4,9 @@
 // It builds the binaries, starts a private PostgreSQL under .data/postgres
 // (or uses DATABASE_URL), migrates and seeds it, creates the services' login
 // roles, then starts two replicas of each subgraph and the router, each once
-// the previous ones answer /readyz. It prints the URLs and the dev admin
-// token, and waits.
+// the previous ones answer /readyz: the steps of package
+// graph/testkit/stack, the launcher it shares with make db, make bench and
+// the chaos suite. It prints the URLs and the dev admin token, and waits.
 //
 // Ctrl-C or SIGTERM stops every child by its PID (SIGTERM, then SIGKILL
 // after a grace period), then PostgreSQL, and exits 0. If a child dies on

@@ -147,7 +147,8 @@ func shutdownTimeout(grace, drain time.Duration) time.Duration {
 }
 
 // checkPorts fails early, before anything starts, when a service port is
-// taken. PostgreSQL's port is handled in startDatabase.
+// taken. PostgreSQL's port, if taken, is swapped for a free one by the
+// launcher (stack.ServerOptions.AnyPort).
 func (st *devStack) checkPorts() error {
 	type use struct {
 		port       int
