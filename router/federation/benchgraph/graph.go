@@ -1,0 +1,532 @@
+package benchgraph
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The benchmark graph: four subgraphs (accounts, inventory, products,
+// reviews) in the shape of the graph of the public "gateways benchmark"
+// (The Guild's federation benchmarks), with data of its own, sized so that
+// TestQuery's answer is about 87 KB as there.
+//
+//	accounts   Query.me, Query.user(id), Query.users; User @key(id): name, username, birthday
+//	products   Query.topProducts(first = 5); Product @key(upc): name, price, weight
+//	inventory  Product: inStock, shippingEstimate @requires(fields: "price weight")
+//	reviews    Review @key(id): body, product, author @provides(fields: "username");
+//	           User.reviews, Product.reviews
+
+// TestQuery is the benchmark's query: users and top products, their
+// reviews, the reviewed products' reviews and their authors' reviews, with
+// every subgraph's fields.
+const TestQuery = `fragment User on User {
+  id
+  username
+  name
+}
+
+fragment Review on Review {
+  id
+  body
+}
+
+fragment Product on Product {
+  inStock
+  name
+  price
+  shippingEstimate
+  upc
+  weight
+}
+
+query TestQuery {
+  users {
+    ...User
+    reviews {
+      ...Review
+      product {
+        ...Product
+        reviews {
+          ...Review
+          author {
+            ...User
+            reviews {
+              ...Review
+              product {
+                ...Product
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  topProducts {
+    ...Product
+    reviews {
+      ...Review
+      author {
+        ...User
+        reviews {
+          ...Review
+          product {
+            ...Product
+          }
+        }
+      }
+    }
+  }
+}
+`
+
+// The SDL of each subgraph, as _service { sdl } returns it.
+const (
+	accountsSDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
+
+type Query {
+  me: User
+  user(id: ID!): User
+  users: [User]
+}
+
+type User @key(fields: "id") {
+  id: ID!
+  name: String
+  username: String @shareable
+  birthday: Int
+}
+`
+	productsSDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+
+type Query {
+  topProducts(first: Int = 5): [Product]
+}
+
+type Product @key(fields: "upc") {
+  upc: String!
+  name: String
+  price: Int
+  weight: Int
+}
+`
+	inventorySDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@external", "@requires"])
+
+type Product @key(fields: "upc") {
+  upc: String!
+  weight: Int @external
+  price: Int @external
+  inStock: Boolean
+  shippingEstimate: Int @requires(fields: "price weight")
+}
+`
+	reviewsSDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@external", "@provides"])
+
+type Review @key(fields: "id") {
+  id: ID!
+  body: String
+  product: Product
+  author: User @provides(fields: "username")
+}
+
+type User @key(fields: "id") {
+  id: ID!
+  username: String @external
+  reviews: [Review]
+}
+
+type Product @key(fields: "upc") {
+  upc: String!
+  reviews: [Review]
+}
+`
+)
+
+// The data: every value is fixed, so every answer is the same from run to
+// run.
+type user struct {
+	id, name, username string
+	birthday           int
+	reviews            []*review
+}
+
+type product struct {
+	upc, name     string
+	price, weight int
+	inStock       bool
+	reviews       []*review
+}
+
+type review struct {
+	id, body string
+	product  *product
+	author   *user
+}
+
+type dataset struct {
+	users    []*user
+	products []*product
+	reviews  []*review
+}
+
+// bodyLengths are the reviews' lengths in bytes, one a review: with them
+// TestQuery's answer is about 87 KB.
+var bodyLengths = []int{650, 425, 405, 215, 650, 425, 405, 215, 215, 215, 1280}
+
+// reviewProducts are the products (by index) of the reviews: four on the
+// first product, four on the second, one on the third, two on the fourth,
+// none on the others.
+var reviewProducts = []int{0, 0, 0, 0, 1, 1, 1, 1, 2, 3, 3}
+
+func newDataset() *dataset {
+	d := &dataset{}
+	names := [][2]string{
+		{"Ada Brennan", "abrennan"}, {"Bruno Castell", "bcastell"}, {"Clara Dufour", "cdufour"},
+		{"Dmitri Egorov", "degorov"}, {"Elif Fidan", "efidan"}, {"Farid Gaber", "fgaber"},
+	}
+	for i, n := range names {
+		d.users = append(d.users, &user{id: strconv.Itoa(i + 1), name: n[0], username: n[1], birthday: 631152000 + 86400*97*i})
+	}
+	products := []struct {
+		name          string
+		price, weight int
+	}{
+		{"Desk", 899, 120}, {"Armchair", 1299, 900}, {"Mug", 15, 4}, {"Stool", 499, 80}, {"Radio", 1299, 700},
+		{"Lantern", 6999, 250}, {"Kettle", 3999, 1500}, {"Freezer", 100000, 5500}, {"Bench", 9999, 850},
+	}
+	for i, p := range products {
+		d.products = append(d.products, &product{
+			upc: strconv.Itoa(i + 1), name: p.name, price: p.price, weight: p.weight, inStock: i%3 != 1,
+		})
+	}
+	for i, pi := range reviewProducts {
+		r := &review{
+			id:      strconv.Itoa(i + 1),
+			body:    prose(i+1, bodyLengths[i]),
+			product: d.products[pi],
+			author:  d.users[i%len(d.users)],
+		}
+		d.reviews = append(d.reviews, r)
+		r.product.reviews = append(r.product.reviews, r)
+		r.author.reviews = append(r.author.reviews, r)
+	}
+	return d
+}
+
+var words = strings.Fields(`quiet sturdy table finish walnut oak delivered promptly assembly took
+minutes instructions clear legs wobble slightly after week still recommend colour matches photos
+packaging excessive cardboard recyclable customer service answered questions politely price fair
+quality surprising heavier expected drawers glide smoothly scratches easily would order again`)
+
+// prose returns length bytes of sentences made of words, chosen by a
+// generator seeded with seed.
+func prose(seed, length int) string {
+	var b strings.Builder
+	x := uint32(seed)*2654435761 + 1
+	sentence := 0
+	for b.Len() < length {
+		x = x*1664525 + 1013904223
+		w := words[(x>>8)%uint32(len(words))]
+		if sentence == 0 {
+			w = strings.ToUpper(w[:1]) + w[1:]
+		} else {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+		sentence++
+		if sentence >= 6+int(x>>28)%6 {
+			b.WriteString(". ")
+			sentence = 0
+		}
+	}
+	s := strings.TrimRight(b.String(), " ")
+	if len(s) > length {
+		// Cut at the last whole word that fits.
+		s = strings.TrimRight(s[:strings.LastIndexByte(s[:length], ' ')], " .") + "."
+	}
+	return s
+}
+
+// Graph returns the benchmark graph's four subgraphs: accounts, inventory,
+// products, reviews.
+func Graph() []*Subgraph {
+	d := newDataset()
+	return []*Subgraph{d.accountsSubgraph(), d.inventorySubgraph(), d.productsSubgraph(), d.reviewsSubgraph()}
+}
+
+// accounts
+
+type accUser struct{ u *user }
+
+func (accUser) Typename() string { return "User" }
+
+func (a accUser) Field(name string, _ Args) (any, error) {
+	switch name {
+	case "id":
+		return a.u.id, nil
+	case "name":
+		return a.u.name, nil
+	case "username":
+		return a.u.username, nil
+	case "birthday":
+		return a.u.birthday, nil
+	}
+	return nil, unknownField(name)
+}
+
+func (d *dataset) accountsSubgraph() *Subgraph {
+	byID := map[string]Object{}
+	all := make([]Object, len(d.users))
+	for i, u := range d.users {
+		all[i] = accUser{u}
+		byID[u.id] = all[i]
+	}
+	q := &query{sdl: accountsSDL, fields: func(name string, args Args) (any, error) {
+		switch name {
+		case "me":
+			return all[0], nil
+		case "user":
+			id, err := args.String("id")
+			if o, ok := byID[id]; ok && err == nil {
+				return o, nil
+			}
+			return nil, err
+		case "users":
+			return all, nil
+		}
+		return nil, unknownField(name)
+	}}
+	q.entities = map[string]resolver{"User": func(rep map[string]any) (Object, error) {
+		id, err := keyString(rep, "id")
+		if o, ok := byID[id]; ok && err == nil {
+			return o, nil
+		}
+		return nil, err
+	}}
+	return &Subgraph{Name: "accounts", SDL: accountsSDL, root: q}
+}
+
+// products
+
+type prodProduct struct{ p *product }
+
+func (prodProduct) Typename() string { return "Product" }
+
+func (o prodProduct) Field(name string, _ Args) (any, error) {
+	switch name {
+	case "upc":
+		return o.p.upc, nil
+	case "name":
+		return o.p.name, nil
+	case "price":
+		return o.p.price, nil
+	case "weight":
+		return o.p.weight, nil
+	}
+	return nil, unknownField(name)
+}
+
+func (d *dataset) productsSubgraph() *Subgraph {
+	byUPC := map[string]Object{}
+	all := make([]Object, len(d.products))
+	for i, p := range d.products {
+		all[i] = prodProduct{p}
+		byUPC[p.upc] = all[i]
+	}
+	q := &query{sdl: productsSDL, fields: func(name string, args Args) (any, error) {
+		if name != "topProducts" {
+			return nil, unknownField(name)
+		}
+		n, err := args.Int("first", 5)
+		if err != nil {
+			return nil, err
+		}
+		return all[:max(0, min(n, len(all)))], nil
+	}}
+	q.entities = map[string]resolver{"Product": func(rep map[string]any) (Object, error) {
+		upc, err := keyString(rep, "upc")
+		if o, ok := byUPC[upc]; ok && err == nil {
+			return o, nil
+		}
+		return nil, err
+	}}
+	return &Subgraph{Name: "products", SDL: productsSDL, root: q}
+}
+
+// inventory
+
+// invProduct is a product as inventory sees it: its stock, and the price
+// and weight its representation carried (@requires).
+type invProduct struct {
+	p             *product
+	price, weight *int
+}
+
+func (invProduct) Typename() string { return "Product" }
+
+func (o invProduct) Field(name string, _ Args) (any, error) {
+	switch name {
+	case "upc":
+		return o.p.upc, nil
+	case "inStock":
+		return o.p.inStock, nil
+	case "shippingEstimate":
+		if o.price == nil {
+			return nil, nil
+		}
+		if *o.price > 1000 {
+			return 0, nil // free shipping
+		}
+		if o.weight == nil {
+			return nil, nil
+		}
+		return *o.weight / 2, nil
+	}
+	return nil, unknownField(name)
+}
+
+func (d *dataset) inventorySubgraph() *Subgraph {
+	byUPC := map[string]*product{}
+	for _, p := range d.products {
+		byUPC[p.upc] = p
+	}
+	q := &query{sdl: inventorySDL}
+	q.entities = map[string]resolver{"Product": func(rep map[string]any) (Object, error) {
+		upc, err := keyString(rep, "upc")
+		if err != nil {
+			return nil, err
+		}
+		p := byUPC[upc]
+		if p == nil {
+			return nil, nil
+		}
+		o := invProduct{p: p}
+		if o.price, err = optInt(rep, "price"); err != nil {
+			return nil, err
+		}
+		if o.weight, err = optInt(rep, "weight"); err != nil {
+			return nil, err
+		}
+		return o, nil
+	}}
+	return &Subgraph{Name: "inventory", SDL: inventorySDL, root: q}
+}
+
+// reviews
+
+type revReview struct {
+	r      *review
+	g      *revGraph
+	author Object
+}
+
+type revUser struct {
+	u       *user
+	reviews []Object
+}
+
+type revProduct struct {
+	p       *product
+	reviews []Object
+}
+
+// revGraph holds the reviews subgraph's objects, each made once.
+type revGraph struct {
+	reviews  map[*review]*revReview
+	users    map[string]*revUser
+	products map[string]*revProduct
+}
+
+func (*revReview) Typename() string { return "Review" }
+
+func (o *revReview) Field(name string, _ Args) (any, error) {
+	switch name {
+	case "id":
+		return o.r.id, nil
+	case "body":
+		return o.r.body, nil
+	case "product":
+		return o.g.products[o.r.product.upc], nil
+	case "author":
+		return o.g.users[o.r.author.id], nil
+	}
+	return nil, unknownField(name)
+}
+
+func (*revUser) Typename() string { return "User" }
+
+func (o *revUser) Field(name string, _ Args) (any, error) {
+	switch name {
+	case "id":
+		return o.u.id, nil
+	case "username": // @external, provided on Review.author
+		return o.u.username, nil
+	case "reviews":
+		return o.reviews, nil
+	}
+	return nil, unknownField(name)
+}
+
+func (*revProduct) Typename() string { return "Product" }
+
+func (o *revProduct) Field(name string, _ Args) (any, error) {
+	switch name {
+	case "upc":
+		return o.p.upc, nil
+	case "reviews":
+		return o.reviews, nil
+	}
+	return nil, unknownField(name)
+}
+
+func (d *dataset) reviewsSubgraph() *Subgraph {
+	g := &revGraph{reviews: map[*review]*revReview{}, users: map[string]*revUser{}, products: map[string]*revProduct{}}
+	byID := map[string]Object{}
+	for _, r := range d.reviews {
+		g.reviews[r] = &revReview{r: r, g: g}
+		byID[r.id] = g.reviews[r]
+	}
+	list := func(rs []*review) []Object {
+		out := make([]Object, len(rs))
+		for i, r := range rs {
+			out[i] = g.reviews[r]
+		}
+		return out
+	}
+	for _, u := range d.users {
+		g.users[u.id] = &revUser{u: u, reviews: list(u.reviews)}
+	}
+	for _, p := range d.products {
+		g.products[p.upc] = &revProduct{p: p, reviews: list(p.reviews)}
+	}
+	q := &query{sdl: reviewsSDL}
+	q.entities = map[string]resolver{
+		"Review": func(rep map[string]any) (Object, error) {
+			id, err := keyString(rep, "id")
+			if o, ok := byID[id]; ok && err == nil {
+				return o, nil
+			}
+			return nil, err
+		},
+		"User": func(rep map[string]any) (Object, error) {
+			id, err := keyString(rep, "id")
+			if o, ok := g.users[id]; ok && err == nil {
+				return o, nil
+			}
+			return nil, err
+		},
+		"Product": func(rep map[string]any) (Object, error) {
+			upc, err := keyString(rep, "upc")
+			if o, ok := g.products[upc]; ok && err == nil {
+				return o, nil
+			}
+			return nil, err
+		},
+	}
+	return &Subgraph{Name: "reviews", SDL: reviewsSDL, root: q}
+}
+
+// String describes the data, for a benchmark's report.
+func (d *dataset) String() string {
+	return fmt.Sprintf("%d users, %d products, %d reviews", len(d.users), len(d.products), len(d.reviews))
+}
