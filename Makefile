@@ -73,7 +73,7 @@ test: vet fmt-check ## Run every test against a real PostgreSQL (DATABASE_URL, o
 chaos: ## Run the full chaos suite: the real stack under load, replicas killed, stopped and rolled, PostgreSQL stopped and crashed (~5 min); figures in out/chaos/.
 	BOOKSTORE_CHAOS=full $(GO) test -count=1 -v -timeout 30m -run '^TestChaos$$' ./router/cmd/chaos/
 
-bench: ## Measure the router: its overhead against books-subgraph direct, and its federated throughput against Apollo Gateway (BENCH_FLAGS adds flags).
+bench: ## Measure the router: (A) overhead, (B) vs Apollo Gateway, (E) the benchmark graph and (F) a big response vs Hive and Apollo Gateway, (G) the Go benchmarks (BENCH_FLAGS='-only E,F' picks sections).
 	$(GO) run ./router/cmd/bench $(BENCH_FLAGS)
 
 bench-scale: ## Measure the contract's requests on the demo seed and on 100,000 books / 1,000,000 orders, side by side (BENCH_SCALE_FLAGS adds flags; see BENCHMARKS.md).

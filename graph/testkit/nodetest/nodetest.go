@@ -83,6 +83,16 @@ func Install(ctx context.Context, t testing.TB, dir string) string {
 	return target
 }
 
+// InstallProject is Install for a program rather than a test (make bench):
+// it returns an error where Install would skip or fail the test.
+func InstallProject(ctx context.Context, dir string) (string, error) {
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", errors.New("npm is not on PATH (Debian: apt-get install nodejs npm)")
+	}
+	return install(ctx, npm, dir)
+}
+
 func install(ctx context.Context, npm, dir string) (string, error) {
 	var files [][]byte
 	h := sha256.New()

@@ -48,6 +48,9 @@ type bench struct {
 	proxy      *stack.Service
 	apollo     *child.Process
 	apolloURL  string
+
+	sel    map[string]bool // the sections to run (-only)
+	graphs *graphRun       // (E) and (F)
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -59,9 +62,9 @@ func (b *bench) progress(format string, args ...any) { b.logf("bench: "+format, 
 
 // setUp makes the working directory, named after the bench's mode
 // ("bench", "bench -scale"), and, at the same time, builds the binaries (or
-// takes -bin's), starts PostgreSQL and runs also (nil for nothing): each
-// takes seconds.
-func (b *bench) setUp(ctx context.Context, mode string, cluster pgcluster.Options, also func()) error {
+// takes -bin's), starts PostgreSQL (unless noDB) and runs also (nil for
+// nothing): each takes seconds.
+func (b *bench) setUp(ctx context.Context, mode string, cluster pgcluster.Options, noDB bool, also func()) error {
 	var err error
 	if b.cfg.root == "" {
 		if b.cfg.root, err = stack.ModuleRoot(); err != nil {
@@ -87,9 +90,11 @@ func (b *bench) setUp(ctx context.Context, mode string, cluster pgcluster.Option
 			buildErr = fmt.Errorf("-bin: %w", buildErr)
 		}
 	})
-	wg.Go(func() {
-		b.server, dbErr = stack.StartServer(ctx, stack.ServerOptions{Cluster: cluster, Logf: b.progress})
-	})
+	if !noDB {
+		wg.Go(func() {
+			b.server, dbErr = stack.StartServer(ctx, stack.ServerOptions{Cluster: cluster, Logf: b.progress})
+		})
+	}
 	if also != nil {
 		wg.Go(also)
 	}
@@ -113,18 +118,57 @@ func (b *bench) startServices(ctx context.Context, o stack.ServicesOptions) (*st
 }
 
 func (b *bench) run(ctx context.Context) error {
-	var npmErr error
-	var also func()
-	if b.cfg.apollo {
-		also = func() { npmErr = b.installApollo(ctx) }
+	sel := b.sel
+	bookstore := sel["A"] || sel["B"] || (b.cfg.baseline != "" && (sel["C"] || sel["D"]))
+	graphs := sel["E"] || sel["F"]
+	// The oracle's npm project is Apollo Gateway's and the composition
+	// that gives Hive Gateway its supergraph.
+	oracleNeeded := b.cfg.apollo && sel["B"] || graphs && (b.cfg.apollo || b.cfg.hive)
+	var npmErr, hiveErr error
+	hiveCLI := ""
+	also := func() {
+		var wg sync.WaitGroup
+		if oracleNeeded {
+			wg.Go(func() { npmErr = b.installApollo(ctx) })
+		}
+		if graphs && b.cfg.hive {
+			wg.Go(func() { hiveCLI, hiveErr = b.installHive(ctx) })
+		}
+		wg.Wait()
 	}
-	if err := b.setUp(ctx, "bench", pgcluster.Options{}, also); err != nil {
+	if err := b.setUp(ctx, "bench", pgcluster.Options{}, !bookstore, also); err != nil {
 		return err
 	}
 	if npmErr != nil {
-		b.logf("\nApollo comparison (B) SKIPPED: %v\n", npmErr)
+		b.logf("\nApollo Gateway (B, E, F) and Hive Gateway (E, F, which gets its supergraph from @apollo/composition) SKIPPED: %v\n", npmErr)
 		b.cfg.apollo = false
+		hiveCLI = ""
 	}
+	if hiveErr != nil {
+		b.logf("\nHive Gateway (E, F) SKIPPED: %v\n", hiveErr)
+	}
+	if bookstore {
+		if err := b.runBookstore(ctx); err != nil {
+			return err
+		}
+	}
+	if graphs {
+		if err := b.runGraphs(ctx, hiveCLI); err != nil {
+			return err
+		}
+		if err := b.graphs.stop(b); err != nil {
+			return err
+		}
+	}
+	if sel["G"] {
+		return b.goBenchmarks(ctx)
+	}
+	return nil
+}
+
+// runBookstore runs (A) to (D) on the bookstore: PostgreSQL, the subgraphs,
+// the router, the bare proxy, Apollo Gateway.
+func (b *bench) runBookstore(ctx context.Context) error {
 	db, err := stack.PrepareDatabase(ctx, b.server, "bookstore", stack.DatabaseOptions{Roles: stack.RandomRoles(), Seed: true})
 	if err != nil {
 		return err
@@ -143,7 +187,7 @@ func (b *bench) run(ctx context.Context) error {
 			return fmt.Errorf("-baseline: %w", err)
 		}
 	}
-	if b.cfg.proxy {
+	if b.cfg.proxy && b.sel["A"] {
 		self, err := os.Executable()
 		if err != nil {
 			return err
@@ -158,7 +202,7 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.placeOrders(ctx); err != nil {
 		return err
 	}
-	if b.cfg.apollo {
+	if b.cfg.apollo && b.sel["B"] {
 		if err := b.startApollo(ctx); err != nil {
 			return err
 		}
@@ -188,6 +232,24 @@ func (b *bench) checkAlive() error {
 	}
 	if b.apollo != nil && !b.apollo.Running() {
 		return b.apollo.DeathReport()
+	}
+	return nil
+}
+
+// goBenchmarks runs (G): the Go benchmarks of the router's federation
+// packages and REST shims, printed as they run.
+func (b *bench) goBenchmarks(ctx context.Context) error {
+	goCmd := os.Getenv("GO")
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	args := []string{"test", "-run", "^$", "-bench", b.cfg.goBench, "-benchmem", "./router/federation/...", "./router/bookstore/rest/"}
+	b.logf("\n(G) the Go benchmarks: %s %s   (load average %s)", goCmd, strings.Join(args, " "), loadavg())
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = b.cfg.root
+	cmd.Stdout, cmd.Stderr = b.out, b.out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("(G) go test -bench: %w", err)
 	}
 	return nil
 }
@@ -374,6 +436,9 @@ func (b *bench) stopAll() error {
 		b.logf("")
 	}
 	var errs []error
+	if b.graphs != nil {
+		errs = append(errs, b.graphs.stop(b))
+	}
 	if p := b.apollo; p != nil {
 		running := p.Running()
 		err := p.Stop(stopGrace)

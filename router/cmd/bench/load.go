@@ -40,6 +40,9 @@ type target struct {
 	want []byte
 	// cpu lists the processes whose CPU time is charged to this side.
 	cpu []cpuSource
+	// fetches, when set, reads a counter of the subgraph requests made so
+	// far (-1 when it cannot), sampled around each measured round.
+	fetches func() int64
 }
 
 // cpuSource is a process whose CPU time the bench samples around rounds.
@@ -142,6 +145,7 @@ type stats struct {
 	samples  []string         // the first failures' bodies
 	cpu      map[string]int64 // clock ticks per process name
 	machine  map[int]int64    // busy clock ticks of the whole machine (key -1) and of each CPU
+	fetches  int64            // subgraph requests during the rounds (target.fetches); -1: unknown
 }
 
 func newStats() *stats {
@@ -161,7 +165,11 @@ func round(ctx context.Context, t *target, conc int, d time.Duration, st *stats)
 	results := make([]result, conc)
 	var before []int64
 	var busy0 map[int]int64
+	var fetches0 int64
 	if st != nil {
+		if t.fetches != nil {
+			fetches0 = t.fetches()
+		}
 		before = sampleCPU(t.cpu)
 		busy0 = machineBusy()
 	}
@@ -210,6 +218,13 @@ func round(ctx context.Context, t *target, conc int, d time.Duration, st *stats)
 	after := sampleCPU(t.cpu)
 	for i, c := range t.cpu {
 		st.cpu[c.name] += after[i] - before[i]
+	}
+	if t.fetches != nil && st.fetches >= 0 {
+		if n := t.fetches(); n >= 0 && fetches0 >= 0 {
+			st.fetches += n - fetches0
+		} else {
+			st.fetches = -1
+		}
 	}
 	st.elapsed += elapsed
 	for _, r := range results {

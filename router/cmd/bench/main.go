@@ -14,6 +14,27 @@
 //	(C) the federated order page through a router in front of each pair;
 //	(D) the books page sent straight to each books-subgraph.
 //
+// On the graphs of package router/federation/benchgraph, whose subgraphs
+// (a process of the bench's own binary) cost little (graphs.go):
+//
+//	(E) the benchmark graph's TestQuery (4 subgraphs, ~87 KB answer) at 50
+//	    connections: this router (with its inbound deduplication on and off
+//	    when it has INBOUND_DEDUP), Hive Gateway with its Rust query planner
+//	    and Apollo Gateway: RPS, latency, gateway and subgraph CPU per
+//	    request, subgraph requests per request, the gateway's peak RSS;
+//	(F) the big-response graph's BigQuery (~8 MiB) over one connection,
+//	    back to back: the subgraph direct, the router, Hive Gateway, Apollo
+//	    Gateway: p50, p99, CPU per request, peak RSS;
+//	(G) the Go benchmarks of router/federation/... and router/bookstore/rest
+//	    (go test -bench), printed as they run.
+//
+// -only selects sections (e.g. -only E,F: no PostgreSQL, no bookstore).
+// Hive Gateway comes from the npm project in peers/, installed with npm ci
+// in ~/.cache/bookstore/node-projects; Apollo Gateway and
+// @apollo/composition from router/federation/oracle's. -peer adds a
+// gateway the bench does not build itself (see BENCHMARKS.md for Cosmo
+// Router).
+//
 // It starts everything itself with package graph/testkit/stack, on 127.0.0.1 and
 // ports picked at runtime: a throwaway PostgreSQL (migrated, seeded, with
 // the services' login roles), one books-subgraph, one orders-subgraph, the
@@ -72,6 +93,36 @@ type config struct {
 	baseline    string
 	routerEnv   []string
 	readyWait   time.Duration
+
+	only           string
+	hive           bool
+	eConcurrency   int
+	fDuration      time.Duration
+	benchgraphAddr string
+	peers          []peer
+	goBench        string
+}
+
+// sectionNames are the sections -only may name.
+const sectionNames = "ABCDEFG"
+
+// sections parses -only: every section when empty.
+func sections(only string) (map[string]bool, error) {
+	sel := map[string]bool{}
+	if strings.TrimSpace(only) == "" {
+		for _, c := range sectionNames {
+			sel[string(c)] = true
+		}
+		return sel, nil
+	}
+	for _, f := range strings.Split(only, ",") {
+		f = strings.ToUpper(strings.TrimSpace(f))
+		if len(f) != 1 || !strings.Contains(sectionNames, f) {
+			return nil, fmt.Errorf("-only: unknown section %q (want a comma-separated list of %s)", f, strings.Join(strings.Split(sectionNames, ""), ", "))
+		}
+		sel[f] = true
+	}
+	return sel, nil
 }
 
 // Main parses args, runs the bench and returns the exit status: 0 when
@@ -105,6 +156,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs) at the end")
 	fs.StringVar(&cfg.baseline, "baseline", "", "`directory` holding books-subgraph and orders-subgraph binaries of another build: measure them against this build's too, (C) the federated order page through a router of their own and (D) the books page direct")
 	fs.DurationVar(&cfg.readyWait, "ready-timeout", 2*time.Minute, "time a service gets to become ready")
+	fs.StringVar(&cfg.only, "only", "", "run only these `sections`, comma-separated: A, B, C and D (C, D need -baseline), E, F, G (the Go benchmarks); empty runs every one")
+	fs.BoolVar(&cfg.hive, "hive", true, "add Hive Gateway (Rust query planner; npm) to (E) and (F); -hive=false leaves it out")
+	fs.IntVar(&cfg.eConcurrency, "e-concurrency", 50, "(E): concurrent connections")
+	fs.DurationVar(&cfg.fDuration, "f-duration", 3*time.Second, "(F): length of one measured round of one side (one connection)")
+	fs.StringVar(&cfg.benchgraphAddr, "benchgraph-addr", "", "(E), (F): `HOST:PORT` of the benchgraph subgraphs (empty: a free port), for a -peer composed against fixed URLs")
+	fs.Func("peer", "another gateway in (E) or (F), started by the bench: `SECTION|NAME|URL|COMMAND ARGS...` (SECTION E or F; URL its GraphQL endpoint; repeatable), e.g. a Cosmo Router built by hand", func(v string) error {
+		p, err := parsePeer(v)
+		if err == nil {
+			cfg.peers = append(cfg.peers, p)
+		}
+		return err
+	})
+	fs.StringVar(&cfg.goBench, "go-bench", ".", "(G): the -bench `regexp` of go test")
 	var scale bool
 	var scfg scaleConfig
 	rows := ""
@@ -150,14 +214,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if fs.NArg() > 0 || cfg.rounds < 1 || cfg.concurrency < 1 || cfg.duration <= 0 || cfg.warmup < 0 || cfg.orders < 20 {
-		fmt.Fprintln(stderr, "bench: want no arguments, -rounds ≥ 1, -concurrency ≥ 1, -duration > 0, -warmup ≥ 0, -orders ≥ 20 (see -help)")
+	if fs.NArg() > 0 || cfg.rounds < 1 || cfg.concurrency < 1 || cfg.duration <= 0 || cfg.warmup < 0 || cfg.orders < 20 ||
+		cfg.eConcurrency < 1 || cfg.fDuration <= 0 {
+		fmt.Fprintln(stderr, "bench: want no arguments, -rounds ≥ 1, -concurrency ≥ 1, -e-concurrency ≥ 1, -duration > 0, -f-duration > 0, -warmup ≥ 0, -orders ≥ 20 (see -help)")
+		return 2
+	}
+	sel, err := sections(cfg.only)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{cfg: cfg, out: stdout, errOut: stderr, scfg: scfg}
-	var err error
+	b := &bench{cfg: cfg, out: stdout, errOut: stderr, scfg: scfg, sel: sel}
 	if scale {
 		err = b.runScale(ctx)
 	} else {

@@ -66,11 +66,24 @@ func (b *bench) comparisons() (a, bc *comparison, builds []*comparison) {
 // measure runs the comparisons, then reports them.
 func (b *bench) measure(ctx context.Context) error {
 	a, bc, builds := b.comparisons()
-	comps := []*comparison{a}
+	if !b.sel["A"] {
+		a = nil
+	}
+	if !b.sel["B"] {
+		bc = nil
+	}
+	var comps []*comparison
+	if a != nil {
+		comps = append(comps, a)
+	}
 	if bc != nil {
 		comps = append(comps, bc)
 	}
-	comps = append(comps, builds...)
+	for i, c := range builds {
+		if b.sel[string(rune('C'+i))] {
+			comps = append(comps, c)
+		}
+	}
 	for _, c := range comps {
 		if err := b.preflight(ctx, c); err != nil {
 			return err
@@ -90,7 +103,7 @@ func (b *bench) measure(ctx context.Context) error {
 	b.printMachine()
 	b.logf("Every process may run on every CPU: once the stack saturates the machine, a throughput ratio measures the whole stack's CPU per request.")
 	b.report(a, bc)
-	b.reportBuilds(builds)
+	b.reportBuilds(comps[len(comps)-countBuilds(comps, builds):])
 	for _, c := range comps {
 		for _, st := range c.stats {
 			if st.failures > 0 {
@@ -102,9 +115,30 @@ func (b *bench) measure(ctx context.Context) error {
 	return nil
 }
 
+// countBuilds counts the comparisons of builds that comps holds (at its
+// end).
+func countBuilds(comps, builds []*comparison) int {
+	n := 0
+	for _, c := range comps {
+		for _, x := range builds {
+			if c == x {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // report prints (A) and (B): their tables, verdicts and the CPU account
 // that explains them.
 func (b *bench) report(a, bc *comparison) {
+	if a != nil {
+		b.reportA(a)
+	}
+	b.reportB(bc)
+}
+
+func (b *bench) reportA(a *comparison) {
 	a.print(b.out)
 	ratio, clean := a.ratio(1, 0)
 	b.verdict("router / direct throughput", ratio, clean, 0.85, fmt.Sprintf("%.1f%%", 100*ratio), "≥ 85%")
@@ -123,6 +157,9 @@ func (b *bench) report(a, bc *comparison) {
 		r, _ = a.ratio(1, 2)
 		b.logf("  router / bare reverse proxy throughput: %.1f%%", 100*r)
 	}
+}
+
+func (b *bench) reportB(bc *comparison) {
 	if bc != nil {
 		bc.print(b.out)
 		ratio, clean := bc.ratio(0, 1)

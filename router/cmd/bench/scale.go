@@ -191,7 +191,7 @@ func (b *bench) runScale(ctx context.Context) error {
 		"log_line_prefix=%m [%p] %d ",
 		"shared_buffers=256MB",
 	}}
-	if err := b.setUp(ctx, "bench -scale", cluster, nil); err != nil {
+	if err := b.setUp(ctx, "bench -scale", cluster, false, nil); err != nil {
 		return err
 	}
 	sets := []*dataSet{{name: "seed", db: "bookstore_seed"}, {name: "scale", db: "bookstore_large"}}

@@ -183,3 +183,62 @@ func TestExecutor(t *testing.T) {
 		}
 	}
 }
+
+// The router in front of in-process subgraphs, all in this process: what
+// one request costs the router and the subgraphs together (the subgraphs'
+// share is small: see BenchmarkSubgraphs).
+
+func BenchmarkRouterTestQuery(b *testing.B) {
+	base := serve(b)
+	benchPost(b, startRouter(b, base, benchgraph.GraphNames...), benchgraph.TestQuery)
+}
+
+func BenchmarkRouterBigQuery(b *testing.B) {
+	base := serve(b)
+	benchPost(b, startRouter(b, base, "big"), benchgraph.BigQuery)
+}
+
+// BenchmarkSubgraphs is the subgraphs' own cost: BigQuery sent straight to
+// big, and an _entities batch of 11 reviews' authors sent to reviews.
+func BenchmarkSubgraphs(b *testing.B) {
+	base := serve(b)
+	b.Run("big", func(b *testing.B) { benchPost(b, base+"/big", benchgraph.BigQuery) })
+	b.Run("reviews-entities", func(b *testing.B) {
+		var reps []string
+		for i := 1; i <= 6; i++ {
+			reps = append(reps, `{"__typename":"User","id":"`+string(rune('0'+i))+`"}`)
+		}
+		body := `{"query":"query($r:[_Any!]!){_entities(representations:$r){... on User{reviews{id body product{upc}}}}}","variables":{"r":[` + strings.Join(reps, ",") + `]}}`
+		benchBody(b, base+"/reviews", []byte(body))
+	})
+}
+
+func benchPost(b *testing.B, url, query string) {
+	body, _ := json.Marshal(map[string]string{"query": query})
+	benchBody(b, url, body)
+}
+
+func benchBody(b *testing.B, url string, body []byte) {
+	b.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	send := func() int {
+		res, err := client.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) {
+			b.Fatalf("HTTP %d, %v: %.300s", res.StatusCode, err, raw)
+		}
+		return len(raw)
+	}
+	n := send()
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		send()
+	}
+}

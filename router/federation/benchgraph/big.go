@@ -70,9 +70,8 @@ type item struct {
 	name      string
 	price     float64
 	available bool
-	tags      []string
-	scores    []float64
-	counts    []int
+	// The lists, in JSON: an item is made once and written many times.
+	tags, scores, counts Raw
 }
 
 func (*item) Typename() string { return "Item" }
@@ -133,11 +132,16 @@ func newItem(g *bigGraph, id int) *item {
 	x := uint32(id)*2654435761 + 7
 	next := func() uint32 { x = x*1664525 + 1013904223; return x >> 8 }
 	it.price = float64(next()%100000) / 100
-	for range bigListLen {
-		it.tags = append(it.tags, "tag-"+strconv.Itoa(int(next()%1000000)))
-		it.scores = append(it.scores, float64(next()%1000000)/1000)
-		it.counts = append(it.counts, int(next()%100000))
+	tags, scores, counts := make([]string, bigListLen), make([]float64, bigListLen), make([]int, bigListLen)
+	for i := range bigListLen {
+		tags[i] = "tag-" + strconv.Itoa(int(next()%1000000))
+		scores[i] = float64(next()%1000000) / 1000
+		counts[i] = int(next() % 100000)
 	}
+	var e executor
+	it.tags, _ = e.value(nil, tags, collectKey{}, nil)
+	it.scores, _ = e.value(nil, scores, collectKey{}, nil)
+	it.counts, _ = e.value(nil, counts, collectKey{}, nil)
 	return it
 }
 

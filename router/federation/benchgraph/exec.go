@@ -32,10 +32,14 @@ type Object interface {
 	// fragments' type conditions.
 	Typename() string
 	// Field resolves a field. It returns nil (null), a string, an int, a
-	// float64, a bool, an Object, or a slice of those ([]string, []int,
-	// []float64, []Object, []any); an unknown field is an error.
+	// float64, a bool, an Object, a slice of those ([]string, []int,
+	// []float64, []Object, []any), or Raw; an unknown field is an error.
 	Field(name string, args Args) (any, error)
 }
+
+// Raw is a leaf value already in JSON (a list of scalars, say), written as
+// it is.
+type Raw []byte
 
 // Args are a field's arguments.
 type Args struct {
@@ -412,6 +416,8 @@ func (e *executor) value(dst []byte, v any, key collectKey, sel ast.SelectionSet
 		return appendFloat(dst, v), nil
 	case bool:
 		return strconv.AppendBool(dst, v), nil
+	case Raw:
+		return append(dst, v...), nil
 	case Object:
 		return e.object(dst, v, key, sel)
 	case []Object:

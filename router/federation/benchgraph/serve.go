@@ -19,7 +19,9 @@
 package benchgraph
 
 import (
+	"encoding/json"
 	"net/http"
+	"sync/atomic"
 )
 
 // Subgraphs returns every subgraph of both graphs: the benchmark graph's
@@ -28,15 +30,31 @@ func Subgraphs() []*Subgraph {
 	return append(Graph(), BigGraph())
 }
 
-// Handler serves every subgraph of both graphs at /NAME (POST), and
-// answers GET /readyz with 200.
+// Handler serves every subgraph of both graphs at /NAME (POST), answers
+// GET /readyz with 200, and GET /stats with the number of requests each
+// subgraph has answered so far, as a JSON object by name.
 func Handler() http.Handler {
 	mux := http.NewServeMux()
+	counts := map[string]*atomic.Int64{}
 	for _, s := range Subgraphs() {
-		mux.Handle("/"+s.Name, s.Handler())
+		n := new(atomic.Int64)
+		counts[s.Name] = n
+		h := s.Handler()
+		mux.Handle("/"+s.Name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			h.ServeHTTP(w, r)
+		}))
 	}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		out := map[string]int64{}
+		for name, n := range counts {
+			out[name] = n.Load()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
 	})
 	return mux
 }
