@@ -48,7 +48,7 @@ func (b *bench) installHive(ctx context.Context) (string, error) {
 	if _, err := exec.LookPath("node"); err != nil {
 		return "", errors.New("node is not on PATH (Debian: apt-get install nodejs npm)")
 	}
-	b.progress("npm ci of %s (outside the repository, once per lock file)", b.peersDir())
+	b.progress("Hive Gateway: npm ci of %s into ~/.cache/bookstore/node-projects (once per lock file)", b.peersDir())
 	dir, err := nodetest.InstallProject(ctx, b.peersDir())
 	if err != nil {
 		return "", err
@@ -521,7 +521,8 @@ func (b *bench) measureGraph(ctx context.Context, c *comparison, cfg config, gws
 	c.print(b.out)
 	w := b.out
 	fmt.Fprintf(w, "\n  %s (per request: CPU in µs of user+system time from /proc; RSS from /proc/PID/status)\n", c.title[:3])
-	fmt.Fprintf(w, "  %-34s %8s %9s %9s %12s %12s %10s %11s %10s\n", "side", "RPS", "p50", "p99", "gateway CPU", "subgraph CPU", "subg. req", "peak RSS", "RSS now")
+	nw := c.nameWidth()
+	fmt.Fprintf(w, "  %-*s %8s %9s %9s %12s %12s %10s %11s %10s\n", nw, "side", "RPS", "p50", "p99", "gateway CPU", "subgraph CPU", "subg. req", "peak RSS", "RSS now")
 	for i, t := range c.sides {
 		st := c.stats[i]
 		gwCPU, _ := st.cpuPerRequest("gateway")
@@ -538,7 +539,7 @@ func (b *bench) measureGraph(ctx context.Context, c *comparison, cfg config, gws
 		if gws[i].proc == nil {
 			gwShown = "-"
 		}
-		fmt.Fprintf(w, "  %-34s %8.1f %9s %9s %12s %12.0f %10s %11s %10s\n", t.name, st.rps(),
+		fmt.Fprintf(w, "  %-*s %8.1f %9s %9s %12s %12.0f %10s %11s %10s\n", nw, t.name, st.rps(),
 			fmtDur(percentile(st.lat, 0.50)), fmtDur(percentile(st.lat, 0.99)), gwShown, subCPU, fetches, hwm, rss)
 		if st.failures > 0 {
 			b.failed = true

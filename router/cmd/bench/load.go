@@ -329,14 +329,15 @@ func (c *comparison) run(ctx context.Context, cfg config, progress io.Writer) er
 // print writes the comparison's table.
 func (c *comparison) print(w io.Writer) {
 	fmt.Fprintf(w, "\n%s\n  query: %s\n\n", c.title, c.query)
-	fmt.Fprintf(w, "  %-22s %9s %8s %10s %9s %9s %9s\n", "side", "requests", "failed", "RPS", "p50", "p99", "max")
+	nw := c.nameWidth()
+	fmt.Fprintf(w, "  %-*s %9s %8s %10s %9s %9s %9s\n", nw, "side", "requests", "failed", "RPS", "p50", "p99", "max")
 	for i, t := range c.sides {
 		st := c.stats[i]
 		var mx time.Duration
 		if n := len(st.lat); n > 0 {
 			mx = st.lat[n-1]
 		}
-		fmt.Fprintf(w, "  %-22s %9d %8d %10.0f %9s %9s %9s\n", t.name, st.requests, st.failures, st.rps(),
+		fmt.Fprintf(w, "  %-*s %9d %8d %10.0f %9s %9s %9s\n", nw, t.name, st.requests, st.failures, st.rps(),
 			fmtDur(percentile(st.lat, 0.50)), fmtDur(percentile(st.lat, 0.99)), fmtDur(mx))
 	}
 	// CPU cost per request, by process: less sensitive to a noisy
@@ -359,7 +360,7 @@ func (c *comparison) print(w io.Writer) {
 			total += us
 			parts = append(parts, fmt.Sprintf("%s %.0f", n, us))
 		}
-		fmt.Fprintf(w, "  %-22s total %4.0f = %s\n", t.name, total, strings.Join(parts, " + "))
+		fmt.Fprintf(w, "  %-*s total %4.0f = %s\n", nw, t.name, total, strings.Join(parts, " + "))
 	}
 	fmt.Fprintf(w, "  machine busy (all CPUs and each CPU, /proc/stat) while each side ran; the processes above account for:\n")
 	for i, t := range c.sides {
@@ -378,7 +379,7 @@ func (c *comparison) print(w io.Writer) {
 				each = append(each, fmt.Sprintf("cpu%d %3.0f%%", cpu, 100*float64(v)/one))
 			}
 		}
-		fmt.Fprintf(w, "  %-22s busy %3.0f%% (%s), of which these processes %3.0f%%\n", t.name,
+		fmt.Fprintf(w, "  %-*s busy %3.0f%% (%s), of which these processes %3.0f%%\n", nw, t.name,
 			100*float64(st.machine[-1])/(one*float64(runtime.NumCPU())), strings.Join(each, ", "),
 			100*float64(ours)/float64(st.machine[-1]))
 	}
@@ -400,6 +401,15 @@ func (c *comparison) print(w io.Writer) {
 			fmt.Fprintf(w, "    e.g. %s\n", s)
 		}
 	}
+}
+
+// nameWidth is the width of the sides' names in the tables.
+func (c *comparison) nameWidth() int {
+	n := 22
+	for _, t := range c.sides {
+		n = max(n, len(t.name))
+	}
+	return n
 }
 
 // ratio returns side a's throughput over side b's, and whether both sides
