@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -49,20 +48,7 @@ func BenchmarkRequests(b *testing.B) {
 	}
 	for _, n := range []int{20, 50} {
 		b.Run(fmt.Sprintf("orders-page-%d", n), func(b *testing.B) {
-			body := gqltest.Body(b, fmt.Sprintf(`query {orders(first: %d) {edges {node {items {quantity book {__typename _k_id: id}}}}}}`, n), nil)
-			h.Do(b, body)
-			var w gqltest.Recorder
-			h.Counter.Reset()
-			b.ReportAllocs()
-			cpu := gqltest.CPUTime()
-			for b.Loop() {
-				h.Serve(&w, body)
-				if w.Status != http.StatusOK {
-					b.Fatalf("status %d: %s", w.Status, w.Body.Bytes())
-				}
-			}
-			b.ReportMetric(float64(gqltest.CPUTime()-cpu)/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(h.Counter.Count())/float64(b.N), "statements/op")
+			h.Bench(b, gqltest.Body(b, fmt.Sprintf(`query {orders(first: %d) {edges {node {items {quantity book {__typename _k_id: id}}}}}}`, n), nil))
 		})
 	}
 }
