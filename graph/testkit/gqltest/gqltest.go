@@ -25,6 +25,7 @@ import (
 	"bookstore/graph/platform/httpkit"
 	"bookstore/graph/platform/service"
 	"bookstore/graph/platform/telemetry"
+	"bookstore/graph/testkit/syncbuf"
 )
 
 // Error is one GraphQL error of a response.
@@ -190,7 +191,7 @@ type Server struct {
 	URL     string // base URL, e.g. http://127.0.0.1:40123
 	Pool    *pgxpool.Pool
 	Counter *Counter
-	Logs    *LogBuffer
+	Logs    *syncbuf.Buffer
 
 	srv *http.Server
 }
@@ -213,7 +214,7 @@ func WithTracer(tracer trace.Tracer) Option {
 // settings the service reads (ADMIN_TOKEN and its own).
 func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string, build service.BuildFunc, opts ...Option) *Server {
 	t.Helper()
-	logs := &LogBuffer{}
+	logs := &syncbuf.Buffer{}
 	sub := newSubgraph(t, name, databaseURL, env, build, service.NewLogger(logs, slog.LevelDebug), opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -298,26 +299,6 @@ func newSubgraph(t testing.TB, name, databaseURL string, env map[string]string, 
 // the pool.
 func (s *Server) Stop() {
 	_ = s.srv.Close()
-}
-
-// LogBuffer collects a service's log lines; safe for concurrent use.
-type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns everything logged so far.
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Explain returns PostgreSQL's plan of st with sequential scans and sorts
