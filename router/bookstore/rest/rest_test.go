@@ -124,13 +124,20 @@ func wantKeys(t testing.TB, what string, obj map[string]any, keys []string) {
 	}
 }
 
+// wantObject checks that v, what, is a JSON object with exactly keys.
+func wantObject(t testing.TB, what string, v any, keys []string) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("%s is %T", what, v)
+	}
+	wantKeys(t, what, m, keys)
+	return m
+}
+
 func checkBook(t testing.TB, b any) map[string]any {
 	t.Helper()
-	m, ok := b.(map[string]any)
-	if !ok {
-		t.Fatalf("a book is %T", b)
-	}
-	wantKeys(t, "a book", m, bookKeys)
+	m := wantObject(t, "a book", b, bookKeys)
 	for _, k := range []string{"createdAt", "updatedAt"} {
 		s, _ := m[k].(string)
 		if _, err := time.Parse(time.RFC3339Nano, s); err != nil || !strings.HasSuffix(s, "Z") {
@@ -142,11 +149,7 @@ func checkBook(t testing.TB, b any) map[string]any {
 
 func checkOrder(t testing.TB, o any) map[string]any {
 	t.Helper()
-	m, ok := o.(map[string]any)
-	if !ok {
-		t.Fatalf("an order is %T", o)
-	}
-	wantKeys(t, "an order", m, orderKeys)
+	m := wantObject(t, "an order", o, orderKeys)
 	items, ok := m["items"].([]any)
 	if !ok || len(items) == 0 {
 		t.Fatalf("items = %v", m["items"])
