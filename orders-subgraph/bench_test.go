@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"bookstore/graph/testkit/gqltest"
 	"bookstore/graph/testkit/testdb"
 	"bookstore/orders-subgraph/graph"
@@ -28,13 +26,9 @@ func BenchmarkRequests(b *testing.B) {
 	if _, err := db.Admin.Exec(b.Context(), `UPDATE books.books SET stock = 1000`); err != nil {
 		b.Fatal(err)
 	}
-	rows, err := db.Admin.Query(b.Context(), `SELECT id::text FROM books.books ORDER BY isbn`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	books, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(books) < 2 {
-		b.Fatalf("the seed's books: %v (%d)", err, len(books))
+	books := testdb.Strings(b, db.Admin, `SELECT id::text FROM books.books ORDER BY isbn`)
+	if len(books) < 2 {
+		b.Fatalf("the seed has %d books", len(books))
 	}
 	for i := range 60 {
 		in := input(fmt.Sprintf("bench-%d@example.com", i),

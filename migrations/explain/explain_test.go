@@ -316,14 +316,7 @@ func check(t *testing.T, pool *pgxpool.Pool, r request, i int, st gqltest.Statem
 		if err := json.Unmarshal(raw, &doc); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := tx.Query(ctx, "EXPLAIN ("+analyze+"COSTS OFF) "+sql, qargs...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
+		lines := testdb.Strings(t, tx, "EXPLAIN ("+analyze+"COSTS OFF) "+sql, qargs...)
 		return doc[0].Plan, strings.Join(lines, "\n")
 	}
 	kinds := []bool{false}

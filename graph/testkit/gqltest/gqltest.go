@@ -26,6 +26,7 @@ import (
 	"bookstore/graph/platform/service"
 	"bookstore/graph/platform/telemetry"
 	"bookstore/graph/testkit/syncbuf"
+	"bookstore/graph/testkit/testdb"
 )
 
 // Error is one GraphQL error of a response.
@@ -317,13 +318,5 @@ func Explain(t testing.TB, pool *pgxpool.Pool, st Statement) string {
 	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off"); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := tx.Query(ctx, "EXPLAIN "+st.SQL, st.Args...)
-	if err != nil {
-		t.Fatalf("EXPLAIN %s: %v", st.SQL, err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(testdb.Strings(t, tx, "EXPLAIN "+st.SQL, st.Args...), "\n")
 }

@@ -4,7 +4,6 @@
 package repofile
 
 import (
-	"bufio"
 	"os"
 	"strings"
 	"testing"
@@ -32,25 +31,20 @@ func Section(t testing.TB, path, heading, next string) string {
 // comments. It returns the keys in the file's order and the values.
 func Env(t testing.TB, path string) ([]string, map[string]string) {
 	t.Helper()
-	f, err := os.Open(path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var keys []string
 	vars := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for line := range strings.Lines(string(raw)) {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		k, v, _ := strings.Cut(line, "=")
 		keys = append(keys, k)
 		vars[k] = v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return keys, vars
 }

@@ -32,6 +32,7 @@ import (
 	"bookstore/graph/testkit/nodetest"
 	"bookstore/graph/testkit/pgcluster"
 	"bookstore/graph/testkit/stack"
+	"bookstore/graph/testkit/testdb"
 )
 
 // modeEnv selects the full suite: BOOKSTORE_CHAOS=full.
@@ -139,13 +140,7 @@ func newFixture(t *testing.T, s suite, o stackOptions) *fixture {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT id::text FROM books.books ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.books, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		t.Fatal(err)
-	}
+	f.books = testdb.Strings(t, conn, `SELECT id::text FROM books.books ORDER BY id`)
 	// A few orders for the reads, placed through the router.
 	warm := newLoad(st.lb, loadConfig{}, f.books, []string{"00000000-0000-0000-0000-000000000000"}, "chaos-setup-"+st.db)
 	warm.start = time.Now()
