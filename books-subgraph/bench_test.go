@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"testing"
 
 	"bookstore/books-subgraph/graph"
@@ -66,20 +65,7 @@ VALUES ($1, $2, 'Bench Author', $3, 10)`, testdb.ISBN(900+i), fmt.Sprintf("Bench
 		{"entities-60", benchEntities, reps(60)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			body := gqltest.Body(b, bc.query, bc.vars)
-			h.Do(b, body)
-			var w gqltest.Recorder
-			h.Counter.Reset()
-			b.ReportAllocs()
-			cpu := gqltest.CPUTime()
-			for b.Loop() {
-				h.Serve(&w, body)
-				if w.Status != http.StatusOK {
-					b.Fatalf("status %d: %s", w.Status, w.Body.Bytes())
-				}
-			}
-			b.ReportMetric(float64(gqltest.CPUTime()-cpu)/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(h.Counter.Count())/float64(b.N), "statements/op")
+			h.Bench(b, gqltest.Body(b, bc.query, bc.vars))
 		})
 	}
 }

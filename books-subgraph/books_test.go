@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"bookstore/books-subgraph/graph"
 	"bookstore/graph/testkit/gqltest"
 	"bookstore/graph/testkit/testdb"
@@ -765,17 +763,9 @@ func TestSearchEveryTermLength(t *testing.T) {
 	want := func(term string) []string {
 		t.Helper()
 		// The reference: ILIKE over the table, no index, no cache.
-		rows, err := e.db.Admin.Query(context.Background(), `SELECT id::text FROM books.books
+		return testdb.Strings(t, e.db.Admin, `SELECT id::text FROM books.books
 WHERE title ILIKE '%' || $1 || '%' ESCAPE '!' OR author ILIKE '%' || $1 || '%' ESCAPE '!' ORDER BY id`,
 			strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(term))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ids
 	}
 	terms := []string{"", "e", "E", "go", "GO", "zq", "ZQ", "%", "_", `\`, "100%", "e_g", `k\s`, "ö", "Ö", "Ω", "📚", " ",
 		"'", "o'b", "the", "programming", "Pure_Go", "no such book at all", strings.Repeat("x", 901), strings.Repeat("é", 5000)}

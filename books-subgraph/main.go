@@ -7,19 +7,8 @@
 package main
 
 import (
-	"os"
-	"runtime/debug"
-
 	"bookstore/books-subgraph/graph"
 	"bookstore/graph/platform/service"
 )
 
-func main() {
-	if os.Getenv("GOGC") == "" {
-		// The live heap is small (the schema, parsed queries, the pool)
-		// and the garbage is per request: collecting less often buys CPU
-		// for a few MiB. GOGC (and GOMEMLIMIT) still rule when set.
-		debug.SetGCPercent(400)
-	}
-	service.Main("books-subgraph", ":4001", graph.Build)
-}
+func main() { service.Main("books-subgraph", ":4001", graph.Build) }

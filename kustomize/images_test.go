@@ -717,23 +717,20 @@ func (e *imageEnv) runStack(ctx context.Context, t *testing.T, tag string) {
 	// second on SIGTERM, not the default 5 s: nothing balances over them
 	// here (the chaos suite, router/cmd/chaos, tests the drain).
 	booksPort, ordersPort, routerPort := freePort(t), freePort(t), freePort(t)
-	books := e.start(ctx, t, "books-subgraph", tag, []string{
-		"ADDR=127.0.0.1:" + strconv.Itoa(booksPort),
-		// As in the manifests: the URL names the role, PGPASSWORD (from a
-		// Secret there) holds its password.
-		"DATABASE_URL=" + loginURL(imageBooksLogin, ""),
-		"PGPASSWORD=" + booksPassword,
-		"ADMIN_TOKEN=" + adminToken,
-		"DRAIN_PERIOD=1s",
-	})
-	orders := e.start(ctx, t, "orders-subgraph", tag, []string{
-		"ADDR=127.0.0.1:" + strconv.Itoa(ordersPort),
-		"DATABASE_URL=" + loginURL(imageOrdersLogin, ""),
-		"PGPASSWORD=" + ordersPassword,
-		"ADMIN_TOKEN=" + adminToken,
-		"ORDERS_LIST_PUBLIC=true",
-		"DRAIN_PERIOD=1s",
-	})
+	// subgraphEnv is a subgraph's environment, and extra. As in the
+	// manifests: the URL names the role, PGPASSWORD (from a Secret there)
+	// holds its password.
+	subgraphEnv := func(port int, login, password string, extra ...string) []string {
+		return append([]string{
+			"ADDR=127.0.0.1:" + strconv.Itoa(port),
+			"DATABASE_URL=" + loginURL(login, ""),
+			"PGPASSWORD=" + password,
+			"ADMIN_TOKEN=" + adminToken,
+			"DRAIN_PERIOD=1s",
+		}, extra...)
+	}
+	books := e.start(ctx, t, "books-subgraph", tag, subgraphEnv(booksPort, imageBooksLogin, booksPassword))
+	orders := e.start(ctx, t, "orders-subgraph", tag, subgraphEnv(ordersPort, imageOrdersLogin, ordersPassword, "ORDERS_LIST_PUBLIC=true"))
 	router := e.start(ctx, t, "router", tag, []string{
 		fmt.Sprintf("SUBGRAPHS=books=http://127.0.0.1:%d/query;orders=http://127.0.0.1:%d/query", booksPort, ordersPort),
 		"DRAIN_PERIOD=1s",

@@ -20,16 +20,8 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 // tables lists the tables of the bookstore's schemas.
 func tables(t *testing.T, db *testdb.DB) []string {
 	t.Helper()
-	rows, err := db.Admin.Query(context.Background(),
+	return testdb.Strings(t, db.Admin,
 		`SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname IN ('books', 'orders') ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
 }
 
 func TestUpDownUp(t *testing.T) {
@@ -268,15 +260,7 @@ func TestSeed(t *testing.T) {
 	if n < 24 || zero < 1 || prices < 10 {
 		t.Fatalf("seed: %d books, %d without stock, %d distinct prices; want >= 24, >= 1, >= 10", n, zero, prices)
 	}
-	rows, err := db.Admin.Query(ctx, `SELECT isbn FROM books.books`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	isbns, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, isbn := range isbns {
+	for _, isbn := range testdb.Strings(t, db.Admin, `SELECT isbn FROM books.books`) {
 		if !checkDigitOK(isbn) {
 			t.Errorf("seeded ISBN %s has a wrong check digit", isbn)
 		}

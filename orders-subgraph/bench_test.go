@@ -3,10 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"bookstore/graph/testkit/gqltest"
 	"bookstore/graph/testkit/testdb"
@@ -29,13 +26,9 @@ func BenchmarkRequests(b *testing.B) {
 	if _, err := db.Admin.Exec(b.Context(), `UPDATE books.books SET stock = 1000`); err != nil {
 		b.Fatal(err)
 	}
-	rows, err := db.Admin.Query(b.Context(), `SELECT id::text FROM books.books ORDER BY isbn`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	books, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(books) < 2 {
-		b.Fatalf("the seed's books: %v (%d)", err, len(books))
+	books := testdb.Strings(b, db.Admin, `SELECT id::text FROM books.books ORDER BY isbn`)
+	if len(books) < 2 {
+		b.Fatalf("the seed has %d books", len(books))
 	}
 	for i := range 60 {
 		in := input(fmt.Sprintf("bench-%d@example.com", i),
@@ -49,20 +42,7 @@ func BenchmarkRequests(b *testing.B) {
 	}
 	for _, n := range []int{20, 50} {
 		b.Run(fmt.Sprintf("orders-page-%d", n), func(b *testing.B) {
-			body := gqltest.Body(b, fmt.Sprintf(`query {orders(first: %d) {edges {node {items {quantity book {__typename _k_id: id}}}}}}`, n), nil)
-			h.Do(b, body)
-			var w gqltest.Recorder
-			h.Counter.Reset()
-			b.ReportAllocs()
-			cpu := gqltest.CPUTime()
-			for b.Loop() {
-				h.Serve(&w, body)
-				if w.Status != http.StatusOK {
-					b.Fatalf("status %d: %s", w.Status, w.Body.Bytes())
-				}
-			}
-			b.ReportMetric(float64(gqltest.CPUTime()-cpu)/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(h.Counter.Count())/float64(b.N), "statements/op")
+			h.Bench(b, gqltest.Body(b, fmt.Sprintf(`query {orders(first: %d) {edges {node {items {quantity book {__typename _k_id: id}}}}}}`, n), nil))
 		})
 	}
 }

@@ -7,19 +7,8 @@
 package main
 
 import (
-	"os"
-	"runtime/debug"
-
 	"bookstore/graph/platform/service"
 	"bookstore/orders-subgraph/graph"
 )
 
-func main() {
-	if os.Getenv("GOGC") == "" {
-		// The live heap is small (the schema, parsed queries, the pool)
-		// and the garbage is per request: collecting less often buys CPU
-		// for a few MiB. GOGC (and GOMEMLIMIT) still rule when set.
-		debug.SetGCPercent(400)
-	}
-	service.Main("orders-subgraph", ":4003", graph.Build)
-}
+func main() { service.Main("orders-subgraph", ":4003", graph.Build) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/platform/service"
 	"bookstore/graph/testkit/gqltest"
@@ -850,20 +851,13 @@ func TestOrdersListBreaksTiesByID(t *testing.T) {
 	for range 3 {
 		e.placeOK(t, input("before@example.com", line{a, 1}))
 	}
-	var want []string
-	rows, err := e.db.Admin.Query(context.Background(), `
+	want := testdb.Strings(t, e.db.Admin, `
 WITH o AS (
   INSERT INTO orders.orders (customer_email, total_cents, currency, created_at)
   SELECT 'tie@example.com', 100, 'USD', timestamptz '2026-01-01 12:00:00.123456+00' FROM generate_series(1, 7)
   RETURNING id)
 INSERT INTO orders.order_items (order_id, line_no, book_id, quantity, unit_price_cents)
 SELECT o.id, 1, $1, 1, 100 FROM o RETURNING order_id::text`, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		t.Fatal(err)
-	}
 	slices.Sort(want)
 	for _, filter := range []map[string]any{nil, {"customerEmail": "TIE@example.com"}, {"status": "PLACED"}} {
 		for _, size := range []int{1, 2, 3, 100} {
@@ -889,6 +883,22 @@ SELECT o.id, 1, $1, 1, 100 FROM o RETURNING order_id::text`, a)
 	}
 }
 
+// openPool opens a pool as the service does, configured by env; it closes
+// when the test ends.
+func openPool(t *testing.T, env map[string]string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := service.FromEnv(func(k string) string { return env[k] }, ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := service.OpenPool(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 // TestHungSessionReleasesItsLocks: a replica that hangs inside placeOrder's
 // transaction (SIGSTOP) holds its books' row locks; PostgreSQL ends its
 // session after DB_IDLE_IN_TRANSACTION_TIMEOUT, and an order of the same
@@ -897,17 +907,7 @@ func TestHungSessionReleasesItsLocks(t *testing.T) {
 	e := start(t, map[string]string{"DB_IDLE_IN_TRANSACTION_TIMEOUT": "500ms"})
 	book := e.addBook(t, 1, 1000, 10)
 	ctx := context.Background()
-	cfg, err := service.FromEnv(func(k string) string {
-		return map[string]string{"DATABASE_URL": e.db.OrdersURL, "DB_IDLE_IN_TRANSACTION_TIMEOUT": "500ms"}[k]
-	}, ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := service.OpenPool(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := openPool(t, map[string]string{"DATABASE_URL": e.db.OrdersURL, "DB_IDLE_IN_TRANSACTION_TIMEOUT": "500ms"})
 	// The hung replica: it reserved the book's stock, then stopped.
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -936,15 +936,7 @@ func TestHungSessionReleasesItsLocks(t *testing.T) {
 func TestTxStatus(t *testing.T) {
 	db := testdb.New(t)
 	ctx := context.Background()
-	cfg, err := service.FromEnv(func(k string) string { return map[string]string{"DATABASE_URL": db.OrdersURL}[k] }, ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := service.OpenPool(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := openPool(t, map[string]string{"DATABASE_URL": db.OrdersURL})
 	s := store.New(pool)
 	for _, end := range []struct {
 		name, want string

@@ -12,15 +12,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 
+	"bookstore/graph/platform/cli"
 	"bookstore/router/config"
 )
 
@@ -31,14 +28,7 @@ func main() {
 		// for a few MiB. GOGC (and GOMEMLIMIT) still rule when set.
 		debug.SetGCPercent(400)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, config.ErrUsage) {
-			fmt.Fprintln(os.Stderr, "router:", err)
-		}
-		os.Exit(1)
-	}
+	cli.Main("router", run, config.ErrUsage)
 }
 
 // run is main without the process: args, environment and output are

@@ -4,6 +4,7 @@ import (
 	"bookstore/books-subgraph/graph/model"
 	"bookstore/books-subgraph/store"
 	"bookstore/graph/apierror"
+	"bookstore/graph/connection"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -32,19 +33,12 @@ func notFound(id string) error {
 
 // listParams validates the arguments of Query.books.
 func listParams(first *int, after *string, filter *model.BookFilter, orderBy *model.BookOrder) (store.ListParams, error) {
-	p := store.ListParams{First: 20, Order: store.TitleAsc}
-	if first != nil {
-		if *first < 0 || *first > maxFirst {
-			return p, apierror.Input("first", "must be between 0 and %d, got %d", maxFirst, *first)
-		}
-		p.First = *first
+	var p store.ListParams
+	var err error
+	if p.First, p.After, err = connection.Args(first, after); err != nil {
+		return p, err
 	}
-	if after != nil {
-		if *after == "" {
-			return p, apierror.Input("after", "must not be empty")
-		}
-		p.After = *after
-	}
+	p.Order = store.TitleAsc
 	if orderBy != nil {
 		p.Order = store.Order(*orderBy)
 	}
@@ -127,41 +121,32 @@ func required[T any](field string, v graphql.Omittable[*T]) (*T, error) {
 	return p, nil
 }
 
+// optionalText reads a text field of updateBook's input, which may be left
+// out but not set to null, and checks it as text does.
+func optionalText(field string, v graphql.Omittable[*string], minLen, maxLen int, multiline bool) (*string, error) {
+	p, err := required(field, v)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	t, err := text(field, *p, minLen, maxLen, multiline)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
 // validateUpdate checks updateBook's input against the contract.
 func (r *Resolver) validateUpdate(in model.UpdateBookInput) (store.Update, error) {
 	var u store.Update
-	title, err := required("input.title", in.Title)
-	if err != nil {
+	var err error
+	if u.Title, err = optionalText("input.title", in.Title, 1, maxTitle, false); err != nil {
 		return u, err
 	}
-	if title != nil {
-		t, err := text("input.title", *title, 1, maxTitle, false)
-		if err != nil {
-			return u, err
-		}
-		u.Title = &t
-	}
-	author, err := required("input.author", in.Author)
-	if err != nil {
+	if u.Author, err = optionalText("input.author", in.Author, 1, maxAuthor, false); err != nil {
 		return u, err
 	}
-	if author != nil {
-		a, err := text("input.author", *author, 1, maxAuthor, false)
-		if err != nil {
-			return u, err
-		}
-		u.Author = &a
-	}
-	desc, err := required("input.description", in.Description)
-	if err != nil {
+	if u.Description, err = optionalText("input.description", in.Description, 0, maxDescription, true); err != nil {
 		return u, err
-	}
-	if desc != nil {
-		d, err := text("input.description", *desc, 0, maxDescription, true)
-		if err != nil {
-			return u, err
-		}
-		u.Description = &d
 	}
 	if year, set := in.PublishedYear.ValueOK(); set {
 		if err := r.validYear("input.publishedYear", year); err != nil {

@@ -9,36 +9,33 @@ import (
 	"bookstore/books-subgraph/store"
 )
 
+// fieldColumns are the columns each field of a Book reads.
+var fieldColumns = map[string]store.Columns{
+	"__typename":    0,
+	"id":            0,
+	"isbn":          store.ISBN,
+	"title":         store.Title,
+	"author":        store.Author,
+	"description":   store.Description,
+	"publishedYear": store.PublishedYear,
+	"priceCents":    store.PriceCents,
+	"currency":      store.Currency,
+	"stock":         store.Stock,
+	"inStock":       store.Stock,
+	"createdAt":     store.CreatedAt,
+	"updatedAt":     store.UpdatedAt,
+}
+
 // bookColumns returns the columns the fields of a Book selected by sel
 // read. A field it does not know reads them all.
 func bookColumns(oc *graphql.OperationContext, sel ast.SelectionSet) store.Columns {
 	var c store.Columns
 	for _, f := range graphql.CollectFields(oc, sel, []string{"Book", "_Entity"}) {
-		switch f.Name {
-		case "__typename", "id":
-		case "isbn":
-			c |= store.ISBN
-		case "title":
-			c |= store.Title
-		case "author":
-			c |= store.Author
-		case "description":
-			c |= store.Description
-		case "publishedYear":
-			c |= store.PublishedYear
-		case "priceCents":
-			c |= store.PriceCents
-		case "currency":
-			c |= store.Currency
-		case "stock", "inStock":
-			c |= store.Stock
-		case "createdAt":
-			c |= store.CreatedAt
-		case "updatedAt":
-			c |= store.UpdatedAt
-		default:
+		cols, ok := fieldColumns[f.Name]
+		if !ok {
 			return store.AllColumns
 		}
+		c |= cols
 	}
 	return c
 }

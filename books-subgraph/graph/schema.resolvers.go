@@ -11,12 +11,13 @@ import (
 	"bookstore/books-subgraph/store"
 	"bookstore/graph/apierror"
 	"bookstore/graph/auth"
+	"bookstore/graph/connection"
 	"context"
 	"errors"
 	"fmt"
 )
 
-func (r *bookConnectionResolver) TotalCount(ctx context.Context, obj *model.BookConnection) (int, error) {
+func (r *bookConnectionResolver) TotalCount(ctx context.Context, obj *connection.Connection[model.Book, store.Edge, store.Filter]) (int, error) {
 	return r.Store.Count(ctx, obj.Filter)
 }
 
@@ -78,7 +79,7 @@ func (r *mutationResolver) RestockBook(ctx context.Context, id string, quantity 
 	return toModel(b), nil
 }
 
-func (r *queryResolver) Books(ctx context.Context, first *int, after *string, filter *model.BookFilter, orderBy *model.BookOrder) (*model.BookConnection, error) {
+func (r *queryResolver) Books(ctx context.Context, first *int, after *string, filter *model.BookFilter, orderBy *model.BookOrder) (*connection.Connection[model.Book, store.Edge, store.Filter], error) {
 	p, err := listParams(first, after, filter, orderBy)
 	if err != nil {
 		return nil, err
@@ -91,18 +92,7 @@ func (r *queryResolver) Books(ctx context.Context, first *int, after *string, fi
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.BookConnection{
-		Edges:    make([]*model.BookEdge, len(page.Edges)),
-		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage},
-		Filter:   p.Filter,
-	}
-	for i, e := range page.Edges {
-		conn.Edges[i] = model.NewBookEdge(toModel(e.Book), e)
-	}
-	if n := len(page.Edges); n > 0 {
-		end := page.Edges[n-1].Cursor()
-		conn.PageInfo.EndCursor = &end
-	}
+	conn := connection.New(page.Edges, page.HasNextPage, p.Filter, func(e store.Edge) *model.Book { return toModel(e.Book) })
 	return conn, nil
 }
 

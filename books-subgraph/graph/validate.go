@@ -14,7 +14,6 @@ const (
 	maxDescription = 5000
 	maxPriceCents  = 10_000_000
 	minYear        = 1450
-	maxFirst       = 100
 	maxRestock     = 100_000
 )
 

@@ -2,19 +2,14 @@ package store
 
 import "time"
 
-// Book is one row of the catalogue.
+// Book is one row of the catalogue: its id, the fields a NewBook gives
+// (as updated since), and those the catalogue sets.
 type Book struct {
-	ID            string
-	ISBN          string
-	Title         string
-	Author        string
-	Description   string
-	PublishedYear *int
-	PriceCents    int
-	Currency      string
-	Stock         int
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID string
+	NewBook
+	Currency  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // InStock reports whether at least one unit can be ordered now.

@@ -30,7 +30,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	books "bookstore/books-subgraph/graph"
-	"bookstore/graph/cursor"
 	"bookstore/graph/platform/service"
 	"bookstore/graph/testkit/gqltest"
 	"bookstore/graph/testkit/testdb"
@@ -143,34 +142,17 @@ type params struct {
 func discover(t *testing.T, conn *pgx.Conn) params {
 	t.Helper()
 	ctx := context.Background()
-	p := params{mid: map[string]string{}}
+	var p params
 	for i := 1; i <= seedlarge.Bestsellers; i++ {
 		p.bestsellers = append(p.bestsellers, seedlarge.BookID(i))
 	}
 	for i := range 90 {
 		p.tail = append(p.tail, seedlarge.BookID(100+i*97))
 	}
-	for order, key := range map[string]string{"TITLE_ASC": "lower(title)", "TITLE_DESC": "lower(title) DESC",
-		"PRICE_ASC": "price_cents", "PRICE_DESC": "price_cents DESC", "NEWEST": "created_at DESC"} {
-		var k any
-		var id string
-		expr, _, _ := strings.Cut(key, " ")
-		if err := conn.QueryRow(ctx, `SELECT `+expr+`, id::text FROM books.books ORDER BY `+key+`, id
-OFFSET (SELECT count(*) / 2 FROM books.books) LIMIT 1`).Scan(&k, &id); err != nil {
-			t.Fatal(err)
-		}
-		if tm, ok := k.(time.Time); ok {
-			k = tm.UTC().Format(time.RFC3339Nano)
-		}
-		p.mid[order] = cursor.Encode(order, k, id)
-	}
-	var tm time.Time
-	var id string
-	if err := conn.QueryRow(ctx, `SELECT created_at, id::text FROM orders.orders ORDER BY created_at DESC, id
-OFFSET (SELECT count(*) / 2 FROM orders.orders) LIMIT 1`).Scan(&tm, &id); err != nil {
+	var err error
+	if p.mid, p.ordersMid, err = seedlarge.MidCursors(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
-	p.ordersMid = cursor.Encode("NEWEST", tm.UTC().Format(time.RFC3339Nano), id)
 	if err := conn.QueryRow(ctx, `SELECT order_id::text FROM orders.order_items i JOIN orders.orders o ON o.id = i.order_id
 WHERE i.book_id = $1 AND o.status = 'PLACED' ORDER BY 1 LIMIT 1`, p.bestsellers[0]).Scan(&p.order); err != nil {
 		t.Fatal(err)
@@ -334,14 +316,7 @@ func check(t *testing.T, pool *pgxpool.Pool, r request, i int, st gqltest.Statem
 		if err := json.Unmarshal(raw, &doc); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := tx.Query(ctx, "EXPLAIN ("+analyze+"COSTS OFF) "+sql, qargs...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
+		lines := testdb.Strings(t, tx, "EXPLAIN ("+analyze+"COSTS OFF) "+sql, qargs...)
 		return doc[0].Plan, strings.Join(lines, "\n")
 	}
 	kinds := []bool{false}

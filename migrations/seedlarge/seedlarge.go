@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"bookstore/graph/cursor"
 )
 
 //go:embed generate.sql
@@ -219,33 +221,31 @@ func load(ctx context.Context, conn *pgx.Conn, o Options, progress io.Writer, r 
 	type ddl struct{ table, name, def string }
 	var fks, indexes []ddl
 	if err := step("drop secondary indexes and foreign keys", func() error {
-		rows, err := tx.Query(ctx, `
+		// list reads the table, name and definition of each row of sql.
+		list := func(sql string) ([]ddl, error) {
+			rows, err := tx.Query(ctx, sql, tables)
+			if err != nil {
+				return nil, err
+			}
+			return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ddl, error) {
+				var d ddl
+				return d, r.Scan(&d.table, &d.name, &d.def)
+			})
+		}
+		var err error
+		if fks, err = list(`
 SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid)
   FROM pg_constraint
  WHERE contype = 'f' AND conrelid = ANY ($1::regclass[])
- ORDER BY 1, 2`, tables)
-		if err != nil {
+ ORDER BY 1, 2`); err != nil {
 			return err
 		}
-		if fks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ddl, error) {
-			var d ddl
-			return d, r.Scan(&d.table, &d.name, &d.def)
-		}); err != nil {
-			return err
-		}
-		rows, err = tx.Query(ctx, `
+		if indexes, err = list(`
 SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
   FROM pg_index i
  WHERE i.indrelid = ANY ($1::regclass[])
    AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
- ORDER BY 1, 2`, tables)
-		if err != nil {
-			return err
-		}
-		if indexes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ddl, error) {
-			var d ddl
-			return d, r.Scan(&d.table, &d.name, &d.def)
-		}); err != nil {
+ ORDER BY 1, 2`); err != nil {
 			return err
 		}
 		for _, fk := range fks {
@@ -347,4 +347,36 @@ func steps() []sqlStep {
 		out = append(out, sqlStep{name: strings.TrimSpace(name), sql: sql})
 	}
 	return out
+}
+
+// MidCursors returns the cursors of the middle of the data set's lists,
+// where the next page costs a store the most: of the catalogue in each of
+// its orderings (by name: TITLE_ASC, TITLE_DESC, PRICE_ASC, PRICE_DESC,
+// NEWEST), and of the orders, newest first. Each is the cursor the store
+// gives the row at half the list's length.
+func MidCursors(ctx context.Context, conn *pgx.Conn) (books map[string]string, orders string, err error) {
+	books = map[string]string{}
+	for _, o := range []struct{ name, key, dir string }{
+		{"TITLE_ASC", "lower(title)", "ASC"}, {"TITLE_DESC", "lower(title)", "DESC"},
+		{"PRICE_ASC", "price_cents", "ASC"}, {"PRICE_DESC", "price_cents", "DESC"},
+		{"NEWEST", "created_at", "DESC"},
+	} {
+		var k any
+		var id string
+		if err := conn.QueryRow(ctx, `SELECT `+o.key+`, id::text FROM books.books ORDER BY `+o.key+` `+o.dir+`, id
+OFFSET (SELECT count(*) / 2 FROM books.books) LIMIT 1`).Scan(&k, &id); err != nil {
+			return nil, "", fmt.Errorf("the mid-catalogue row of %s: %w", o.name, err)
+		}
+		if t, ok := k.(time.Time); ok {
+			k = t.UTC().Format(time.RFC3339Nano)
+		}
+		books[o.name] = cursor.Encode(o.name, k, id)
+	}
+	var t time.Time
+	var id string
+	if err := conn.QueryRow(ctx, `SELECT created_at, id::text FROM orders.orders ORDER BY created_at DESC, id
+OFFSET (SELECT count(*) / 2 FROM orders.orders) LIMIT 1`).Scan(&t, &id); err != nil {
+		return nil, "", fmt.Errorf("the mid-list order: %w", err)
+	}
+	return books, cursor.Encode("NEWEST", t.UTC().Format(time.RFC3339Nano), id), nil
 }

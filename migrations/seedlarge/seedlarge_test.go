@@ -26,6 +26,16 @@ func connect(t *testing.T, db *testdb.DB) *pgx.Conn {
 	return conn
 }
 
+// seeded returns a new seeded database, an admin connection to it, and
+// what it holds.
+func seeded(t *testing.T) (*testdb.DB, *pgx.Conn, snapshot) {
+	t.Helper()
+	db := testdb.New(t)
+	db.Seed(t)
+	conn := connect(t, db)
+	return db, conn, take(t, conn)
+}
+
 type snapshot struct {
 	books, orders, lines, indexes, fks int
 	bad                                string
@@ -56,10 +66,7 @@ SELECT (SELECT count(*) FROM books.books), (SELECT count(*) FROM orders.orders),
 // reload, which replaces the earlier load.
 func TestLoadOnceThenReload(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.New(t)
-	db.Seed(t)
-	conn := connect(t, db)
-	before := take(t, conn)
+	_, conn, before := seeded(t)
 
 	var progress strings.Builder
 	r, err := Load(ctx, conn, Options{Sizes: small, Progress: &progress})
@@ -112,10 +119,7 @@ func TestLoadOnceThenReload(t *testing.T) {
 // and every index and foreign key it dropped is back.
 func TestFailedLoadLeavesNothing(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.New(t)
-	db.Seed(t)
-	conn := connect(t, db)
-	before := take(t, conn)
+	db, conn, before := seeded(t)
 	for _, at := range []string{"drop secondary indexes and foreign keys", "orders (insert)", "order lines (insert)", "count what was loaded"} {
 		t.Run(at, func(t *testing.T) {
 			boom := errors.New("boom")

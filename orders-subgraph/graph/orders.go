@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/connection"
 	"bookstore/orders-subgraph/graph/model"
 	"bookstore/orders-subgraph/store"
 )
@@ -26,7 +27,6 @@ const (
 	maxLines    = 50
 	maxQuantity = 100
 	maxKey      = 200
-	maxFirst    = 100
 )
 
 // toModel maps an order to its GraphQL type and primes the request's
@@ -175,18 +175,10 @@ func placeError(err error) error {
 
 // listParams validates the arguments of Query.orders.
 func listParams(first *int, after *string, filter *model.OrderFilter) (store.ListParams, error) {
-	p := store.ListParams{First: 20}
-	if first != nil {
-		if *first < 0 || *first > maxFirst {
-			return p, apierror.Input("first", "must be between 0 and %d, got %d", maxFirst, *first)
-		}
-		p.First = *first
-	}
-	if after != nil {
-		if *after == "" {
-			return p, apierror.Input("after", "must not be empty")
-		}
-		p.After = *after
+	var p store.ListParams
+	var err error
+	if p.First, p.After, err = connection.Args(first, after); err != nil {
+		return p, err
 	}
 	if filter != nil {
 		if filter.CustomerEmail != nil && strings.ContainsRune(*filter.CustomerEmail, 0) {

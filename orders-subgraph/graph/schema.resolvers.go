@@ -8,6 +8,7 @@ package graph
 import (
 	"bookstore/graph/apierror"
 	"bookstore/graph/auth"
+	"bookstore/graph/connection"
 	"bookstore/orders-subgraph/graph/generated"
 	"bookstore/orders-subgraph/graph/model"
 	"bookstore/orders-subgraph/store"
@@ -65,11 +66,11 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*model.O
 	return r.toModel(ctx, o), nil
 }
 
-func (r *orderConnectionResolver) TotalCount(ctx context.Context, obj *model.OrderConnection) (int, error) {
+func (r *orderConnectionResolver) TotalCount(ctx context.Context, obj *connection.Connection[model.Order, store.Edge, store.Filter]) (int, error) {
 	return r.Store.Count(ctx, obj.Filter)
 }
 
-func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error) {
+func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*connection.Connection[model.Order, store.Edge, store.Filter], error) {
 	if !r.OrdersListPublic {
 		if err := auth.Require(ctx); err != nil {
 			return nil, err
@@ -86,18 +87,7 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, f
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.OrderConnection{
-		Edges:    make([]*model.OrderEdge, len(page.Edges)),
-		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage},
-		Filter:   p.Filter,
-	}
-	for i, e := range page.Edges {
-		conn.Edges[i] = model.NewOrderEdge(r.toModel(ctx, e.Order), e)
-	}
-	if n := len(page.Edges); n > 0 {
-		end := page.Edges[n-1].Cursor()
-		conn.PageInfo.EndCursor = &end
-	}
+	conn := connection.New(page.Edges, page.HasNextPage, p.Filter, func(e store.Edge) *model.Order { return r.toModel(ctx, e.Order) })
 	return conn, nil
 }
 

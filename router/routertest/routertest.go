@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -232,8 +231,25 @@ func (r *Router) GraphQL(t testing.TB, query string, vars map[string]any, header
 // is one.
 func (r *Router) Do(t testing.TB, method, path, contentType, body string, header http.Header) *Response {
 	t.Helper()
-	req := httptest.NewRequest(method, r.URL+path, strings.NewReader(body))
-	req.RequestURI = ""
+	status, h, raw := Send(t, r.URL, method, path, contentType, body, header)
+	out := &Response{Status: status, Header: h, Body: raw}
+	if strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(out.Body, out); err != nil {
+			t.Fatalf("%s %s: the answer is not JSON: %v\n%s", method, path, err, out.Body)
+		}
+	}
+	return out
+}
+
+// Send sends a request to the server at base and returns the answer's
+// status, header and body. Values of header replace the request's; a
+// contentType of "" sends none.
+func Send(t testing.TB, base, method, path, contentType, body string, header http.Header) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -245,18 +261,11 @@ func (r *Router) Do(t testing.TB, method, path, contentType, body string, header
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	out := &Response{Status: resp.StatusCode, Header: resp.Header}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("%s %s: reading: %v", method, path, err)
 	}
-	out.Body = raw
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(out.Body, out); err != nil {
-			t.Fatalf("%s %s: the answer is not JSON: %v\n%s", method, path, err, out.Body)
-		}
-	}
-	return out
+	return resp.StatusCode, resp.Header, raw
 }
 
 // Admin returns a header with the stack's admin token.

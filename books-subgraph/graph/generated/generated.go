@@ -4,6 +4,8 @@ package generated
 
 import (
 	"bookstore/books-subgraph/graph/model"
+	"bookstore/books-subgraph/store"
+	"bookstore/graph/connection"
 	"bookstore/graph/platform/gqlrun"
 	"bookstore/graph/scalar"
 	"bytes"
@@ -100,7 +102,7 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type BookConnectionResolver interface {
-	TotalCount(ctx context.Context, obj *model.BookConnection) (int, error)
+	TotalCount(ctx context.Context, obj *connection.Connection[model.Book, store.Edge, store.Filter]) (int, error)
 }
 type EntityResolver interface {
 	FindManyBookByIDs(ctx context.Context, reps []*model.BookByIDsInput) ([]*model.Book, error)
@@ -111,7 +113,7 @@ type MutationResolver interface {
 	RestockBook(ctx context.Context, id string, quantity int) (*model.Book, error)
 }
 type QueryResolver interface {
-	Books(ctx context.Context, first *int, after *string, filter *model.BookFilter, orderBy *model.BookOrder) (*model.BookConnection, error)
+	Books(ctx context.Context, first *int, after *string, filter *model.BookFilter, orderBy *model.BookOrder) (*connection.Connection[model.Book, store.Edge, store.Filter], error)
 	Book(ctx context.Context, id string) (*model.Book, error)
 }
 
@@ -1110,7 +1112,7 @@ func (ec *executionContext) fieldContext_Book_updatedAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Book", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _BookConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BookConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookConnection_edges(ctx context.Context, field graphql.CollectedField, obj *connection.Connection[model.Book, store.Edge, store.Filter]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1122,8 +1124,8 @@ func (ec *executionContext) _BookConnection_edges(ctx context.Context, field gra
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.BookEdge) graphql.Marshaler {
-			return ec.marshalNBookEdge2ᚕᚖbookstoreᚋbooksᚑsubgraphᚋgraphᚋmodelᚐBookEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*connection.NodeEdge[model.Book, store.Edge]) graphql.Marshaler {
+			return ec.marshalNBookEdge2ᚕᚖbookstoreᚋgraphᚋconnectionᚐNodeEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1142,7 +1144,7 @@ func (ec *executionContext) fieldContext_BookConnection_edges(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _BookConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BookConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *connection.Connection[model.Book, store.Edge, store.Filter]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1154,8 +1156,8 @@ func (ec *executionContext) _BookConnection_pageInfo(ctx context.Context, field 
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖbookstoreᚋbooksᚑsubgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *connection.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖbookstoreᚋgraphᚋconnectionᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1174,7 +1176,7 @@ func (ec *executionContext) fieldContext_BookConnection_pageInfo(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _BookConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.BookConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *connection.Connection[model.Book, store.Edge, store.Filter]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1197,7 +1199,7 @@ func (ec *executionContext) fieldContext_BookConnection_totalCount(_ context.Con
 	return graphql.NewScalarFieldContext("BookConnection", field, true, true, "Int")
 }
 
-func (ec *executionContext) _BookEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BookEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *connection.NodeEdge[model.Book, store.Edge]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1220,7 +1222,7 @@ func (ec *executionContext) fieldContext_BookEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("BookEdge", field, true, false, "String")
 }
 
-func (ec *executionContext) _BookEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BookEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookEdge_node(ctx context.Context, field graphql.CollectedField, obj *connection.NodeEdge[model.Book, store.Edge]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1428,14 +1430,14 @@ func (ec *executionContext) fieldContext_Mutation_restockBook(ctx context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *connection.PageInfo) (ret graphql.Marshaler) {
 	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *connection.PageInfo) (ret graphql.Marshaler) {
 	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EndCursor)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1455,8 +1457,8 @@ func (ec *executionContext) _Query_books(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Query().Books(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.BookFilter), fc.Args["orderBy"].(*model.BookOrder))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.BookConnection) graphql.Marshaler {
-			return ec.marshalNBookConnection2ᚖbookstoreᚋbooksᚑsubgraphᚋgraphᚋmodelᚐBookConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *connection.Connection[model.Book, store.Edge, store.Filter]) graphql.Marshaler {
+			return ec.marshalNBookConnection2ᚖbookstoreᚋgraphᚋconnectionᚐConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3043,7 +3045,7 @@ func (ec *executionContext) _Book(ctx context.Context, sel ast.SelectionSet, obj
 
 var bookConnectionImplementors = []string{"BookConnection"}
 
-func (ec *executionContext) _BookConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BookConnection) graphql.Marshaler {
+func (ec *executionContext) _BookConnection(ctx context.Context, sel ast.SelectionSet, obj *connection.Connection[model.Book, store.Edge, store.Filter]) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, bookConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -3087,7 +3089,7 @@ func (ec *executionContext) _BookConnection(ctx context.Context, sel ast.Selecti
 
 var bookEdgeImplementors = []string{"BookEdge"}
 
-func (ec *executionContext) _BookEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BookEdge) graphql.Marshaler {
+func (ec *executionContext) _BookEdge(ctx context.Context, sel ast.SelectionSet, obj *connection.NodeEdge[model.Book, store.Edge]) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, bookEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -3224,7 +3226,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 
 var pageInfoImplementors = []string{"PageInfo"}
 
-func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
+func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *connection.PageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -3751,7 +3753,7 @@ func (ec *executionContext) unmarshalNBookByIDsInput2ᚕᚖbookstoreᚋbooksᚑs
 	return res, nil
 }
 
-func (ec *executionContext) marshalNBookConnection2ᚖbookstoreᚋbooksᚑsubgraphᚋgraphᚋmodelᚐBookConnection(ctx context.Context, sel ast.SelectionSet, v *model.BookConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNBookConnection2ᚖbookstoreᚋgraphᚋconnectionᚐConnection(ctx context.Context, sel ast.SelectionSet, v *connection.Connection[model.Book, store.Edge, store.Filter]) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "BookConnection!")
 		return graphql.Null
@@ -3759,11 +3761,11 @@ func (ec *executionContext) marshalNBookConnection2ᚖbookstoreᚋbooksᚑsubgra
 	return ec._BookConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNBookEdge2ᚕᚖbookstoreᚋbooksᚑsubgraphᚋgraphᚋmodelᚐBookEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BookEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNBookEdge2ᚕᚖbookstoreᚋgraphᚋconnectionᚐNodeEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*connection.NodeEdge[model.Book, store.Edge]) graphql.Marshaler {
 	ret := gqlrun.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNBookEdge2ᚖbookstoreᚋbooksᚑsubgraphᚋgraphᚋmodelᚐBookEdge(ctx, sel, v[i])
+		return ec.marshalNBookEdge2ᚖbookstoreᚋgraphᚋconnectionᚐNodeEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -3775,7 +3777,7 @@ func (ec *executionContext) marshalNBookEdge2ᚕᚖbookstoreᚋbooksᚑsubgraph�
 	return ret
 }
 
-func (ec *executionContext) marshalNBookEdge2ᚖbookstoreᚋbooksᚑsubgraphᚋgraphᚋmodelᚐBookEdge(ctx context.Context, sel ast.SelectionSet, v *model.BookEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNBookEdge2ᚖbookstoreᚋgraphᚋconnectionᚐNodeEdge(ctx context.Context, sel ast.SelectionSet, v *connection.NodeEdge[model.Book, store.Edge]) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "BookEdge!")
 		return graphql.Null
@@ -3858,7 +3860,7 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) marshalNPageInfo2ᚖbookstoreᚋbooksᚑsubgraphᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+func (ec *executionContext) marshalNPageInfo2ᚖbookstoreᚋgraphᚋconnectionᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *connection.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
 		return graphql.Null

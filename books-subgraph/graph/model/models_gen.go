@@ -60,12 +60,6 @@ type CreateBookInput struct {
 type Mutation struct {
 }
 
-// Value type defined in both subgraphs (@shareable).
-type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
-}
-
 type Query struct {
 }
 

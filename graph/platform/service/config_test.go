@@ -1,12 +1,12 @@
 package service
 
 import (
-	"bufio"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"bookstore/graph/testkit/repofile"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -84,19 +84,10 @@ func TestSettings(t *testing.T) {
 
 // The README documents every variable, with its default.
 func TestREADME(t *testing.T) {
-	raw, err := os.ReadFile("../../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(raw)
-	start := strings.Index(readme, "\n## Configuration\n")
-	end := strings.Index(readme, "\n### Connections\n")
-	if start < 0 || end < start {
-		t.Fatal("README.md has no section Configuration")
-	}
+	section := repofile.Section(t, "../../../README.md", "## Configuration", "### Connections")
 	for _, s := range settings(&Config{}, "") {
 		var row []string
-		for _, l := range strings.Split(readme[start:end], "\n") {
+		for _, l := range strings.Split(section, "\n") {
 			if strings.HasPrefix(l, "| `"+s.env+"` |") {
 				row = strings.Split(l, "|")
 			}
@@ -119,26 +110,11 @@ func TestManifestEnvironment(t *testing.T) {
 		known[s.env] = true
 	}
 	for _, name := range []string{"books-subgraph", "orders-subgraph"} {
-		f, err := os.Open("../../../kustomize/base/config/" + name + ".env")
-		if err != nil {
-			t.Fatal(err)
-		}
-		vars := map[string]string{}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			k, v, _ := strings.Cut(line, "=")
-			vars[k] = v
+		keys, vars := repofile.Env(t, "../../../kustomize/base/config/"+name+".env")
+		for _, k := range keys {
 			if !known[k] && !strings.HasPrefix(k, "OTEL_") {
 				t.Errorf("%s.env sets %s, which the subgraph does not read", name, k)
 			}
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
 		}
 		if _, err := FromEnv(env(vars), ":1"); err != nil {
 			t.Errorf("%s.env: %v", name, err)

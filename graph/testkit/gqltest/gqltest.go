@@ -25,6 +25,8 @@ import (
 	"bookstore/graph/platform/httpkit"
 	"bookstore/graph/platform/service"
 	"bookstore/graph/platform/telemetry"
+	"bookstore/graph/testkit/syncbuf"
+	"bookstore/graph/testkit/testdb"
 )
 
 // Error is one GraphQL error of a response.
@@ -190,7 +192,7 @@ type Server struct {
 	URL     string // base URL, e.g. http://127.0.0.1:40123
 	Pool    *pgxpool.Pool
 	Counter *Counter
-	Logs    *LogBuffer
+	Logs    *syncbuf.Buffer
 
 	srv *http.Server
 }
@@ -213,7 +215,7 @@ func WithTracer(tracer trace.Tracer) Option {
 // settings the service reads (ADMIN_TOKEN and its own).
 func StartSubgraph(t testing.TB, name, databaseURL string, env map[string]string, build service.BuildFunc, opts ...Option) *Server {
 	t.Helper()
-	logs := &LogBuffer{}
+	logs := &syncbuf.Buffer{}
 	sub := newSubgraph(t, name, databaseURL, env, build, service.NewLogger(logs, slog.LevelDebug), opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -300,26 +302,6 @@ func (s *Server) Stop() {
 	_ = s.srv.Close()
 }
 
-// LogBuffer collects a service's log lines; safe for concurrent use.
-type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns everything logged so far.
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Explain returns PostgreSQL's plan of st with sequential scans and sorts
 // disabled, so that the plan shows whether an index can serve the statement
 // and its ordering at all: a small test table would otherwise be scanned
@@ -336,13 +318,5 @@ func Explain(t testing.TB, pool *pgxpool.Pool, st Statement) string {
 	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off"); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := tx.Query(ctx, "EXPLAIN "+st.SQL, st.Args...)
-	if err != nil {
-		t.Fatalf("EXPLAIN %s: %v", st.SQL, err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(testdb.Strings(t, tx, "EXPLAIN "+st.SQL, st.Args...), "\n")
 }

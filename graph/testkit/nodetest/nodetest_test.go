@@ -6,9 +6,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"bookstore/graph/testkit/proctest"
 )
 
 func TestRunOutput(t *testing.T) {
@@ -53,26 +54,7 @@ func TestRunStopsTheGroup(t *testing.T) {
 	// The child was killed; once its reaper has waited for it, it is gone.
 	// A zombie (state Z) is dead already: whether it is reaped depends on
 	// the machine's init, not on Run.
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("the child %d outlived Run", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// alive reports whether pid is a process that is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...; comm may hold spaces and parentheses.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+	proctest.WantGone(t, pid, 10*time.Second, "the child Run killed")
 }
 
 func TestOutDir(t *testing.T) {

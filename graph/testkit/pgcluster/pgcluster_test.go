@@ -9,15 +9,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-)
 
-func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+	"bookstore/graph/testkit/proctest"
+)
 
 func TestStartQueryStop(t *testing.T) {
 	if _, err := FindBinDir(); errors.Is(err, ErrNoBinaries) {
@@ -41,7 +40,7 @@ func TestStartQueryStop(t *testing.T) {
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if alive(pid) {
+	if proctest.Alive(pid) {
 		t.Fatalf("server %d still runs after Stop", pid)
 	}
 	if _, err := os.Stat(filepath.Dir(c.DataDir)); !os.IsNotExist(err) {
@@ -116,20 +115,13 @@ func TestServerDiesWithItsParent(t *testing.T) {
 	n, _ := out.Read(buf)
 	pidText, dir, _ := strings.Cut(strings.TrimSpace(string(buf[:n])), " ")
 	pid, err := strconv.Atoi(pidText)
-	if err != nil || !alive(pid) || !strings.Contains(dir, "bookstore-pg-") {
+	if err != nil || !proctest.Alive(pid) || !strings.Contains(dir, "bookstore-pg-") {
 		t.Fatalf("child reported %q: %v", buf[:n], err)
 	}
 	defer os.RemoveAll(dir) // the killed child could not
 	_ = cmd.Process.Kill()  // no chance to clean up
 	_ = cmd.Wait()
-	deadline := time.Now().Add(15 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("server %d outlived its parent", pid)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	proctest.WantGone(t, pid, 15*time.Second, "the server of a killed parent")
 }
 
 // With a password the cluster asks for it: the right one connects, a wrong
@@ -205,7 +197,7 @@ func TestHaltRestart(t *testing.T) {
 		if err := c.Halt(mode); err != nil {
 			t.Fatal(err)
 		}
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			t.Fatalf("server %d still runs after Halt", pid)
 		}
 		if _, err := pgx.Connect(ctx, c.URL("postgres")); err == nil {

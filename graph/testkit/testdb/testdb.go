@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bookstore/graph/testkit/stack"
@@ -152,6 +153,26 @@ func (db *DB) Seed(t testing.TB) {
 	if err := migrations.Seed(context.Background(), db.Admin); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Querier runs a query: a pool, a connection or a transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Strings runs sql, a query of one text column, with args, and returns its
+// values. It fails the test on an error.
+func Strings(t testing.TB, q Querier, sql string, args ...any) []string {
+	t.Helper()
+	rows, err := q.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return out
 }
 
 // ISBN returns a valid ISBN-13 (978 prefix, correct check digit) made from

@@ -16,41 +16,26 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"bookstore/graph/platform/cli"
 	"bookstore/migrations"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "migrate:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("migrate", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("migrate", "usage: migrate [flags] up|down|version", stderr)
 	dbURL := fs.String("database", getenv("DATABASE_URL"), "owner or superuser `URL` of the database (default $DATABASE_URL)")
 	seed := fs.Bool("seed", false, "after up, load the demo catalogue (books already there are kept)")
 	booksLogin := fs.String("books-login", "", "create or update the books service's login `role` (password: $BOOKS_DB_PASSWORD)")
 	ordersLogin := fs.String("orders-login", "", "create or update the orders service's login `role` (password: $ORDERS_DB_PASSWORD)")
 	wait := fs.Duration("wait", 0, "keep trying to reach the database for up to `duration` first (a Job that starts beside its database)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: migrate [flags] up|down|version")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

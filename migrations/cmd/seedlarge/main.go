@@ -20,30 +20,19 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"bookstore/graph/platform/cli"
 	"bookstore/graph/testkit/pgcluster"
 	"bookstore/migrations"
 	"bookstore/migrations/seedlarge"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "seedlarge:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("seedlarge", run, flag.ErrHelp) }
 
 type config struct {
 	dataDir     string
@@ -56,12 +45,7 @@ type config struct {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c config
-	fs := flag.NewFlagSet("seedlarge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seedlarge [flags]   (make seed-large)\n\nLoads 100,000 books and 1,000,000 orders into the make run database.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("seedlarge", "usage: seedlarge [flags]   (make seed-large)\n\nLoads 100,000 books and 1,000,000 orders into the make run database.\n\nFlags:", stderr)
 	port := seedlargePort(getenv)
 	fs.StringVar(&c.dataDir, "data", envOr(getenv, "DEV_DATA_DIR", ".data"), "`directory` of local state, as for make run: the dev database is its postgres/ cluster (env DEV_DATA_DIR)")
 	fs.IntVar(&c.port, "port", port, "`port` of the dev database on 127.0.0.1 (env DEV_DB_PORT)")

@@ -3,9 +3,11 @@
 package generated
 
 import (
+	"bookstore/graph/connection"
 	"bookstore/graph/platform/gqlrun"
 	"bookstore/graph/scalar"
 	"bookstore/orders-subgraph/graph/model"
+	"bookstore/orders-subgraph/store"
 	"bytes"
 	"context"
 	"errors"
@@ -120,10 +122,10 @@ type MutationResolver interface {
 	CancelOrder(ctx context.Context, id string) (*model.Order, error)
 }
 type OrderConnectionResolver interface {
-	TotalCount(ctx context.Context, obj *model.OrderConnection) (int, error)
+	TotalCount(ctx context.Context, obj *connection.Connection[model.Order, store.Edge, store.Filter]) (int, error)
 }
 type QueryResolver interface {
-	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
+	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*connection.Connection[model.Order, store.Edge, store.Filter], error)
 	Order(ctx context.Context, id string) (*model.Order, error)
 }
 
@@ -1345,7 +1347,7 @@ func (ec *executionContext) fieldContext_Order_cancelledAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Order", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *connection.Connection[model.Order, store.Edge, store.Filter]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1357,8 +1359,8 @@ func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field gr
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.OrderEdge) graphql.Marshaler {
-			return ec.marshalNOrderEdge2ᚕᚖbookstoreᚋordersᚑsubgraphᚋgraphᚋmodelᚐOrderEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*connection.NodeEdge[model.Order, store.Edge]) graphql.Marshaler {
+			return ec.marshalNOrderEdge2ᚕᚖbookstoreᚋgraphᚋconnectionᚐNodeEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1377,7 +1379,7 @@ func (ec *executionContext) fieldContext_OrderConnection_edges(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _OrderConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *connection.Connection[model.Order, store.Edge, store.Filter]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1389,8 +1391,8 @@ func (ec *executionContext) _OrderConnection_pageInfo(ctx context.Context, field
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖbookstoreᚋordersᚑsubgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *connection.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖbookstoreᚋgraphᚋconnectionᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1409,7 +1411,7 @@ func (ec *executionContext) fieldContext_OrderConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _OrderConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *connection.Connection[model.Order, store.Edge, store.Filter]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1432,7 +1434,7 @@ func (ec *executionContext) fieldContext_OrderConnection_totalCount(_ context.Co
 	return graphql.NewScalarFieldContext("OrderConnection", field, true, true, "Int")
 }
 
-func (ec *executionContext) _OrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OrderEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *connection.NodeEdge[model.Order, store.Edge]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1455,7 +1457,7 @@ func (ec *executionContext) fieldContext_OrderEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("OrderEdge", field, true, false, "String")
 }
 
-func (ec *executionContext) _OrderEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.OrderEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderEdge_node(ctx context.Context, field graphql.CollectedField, obj *connection.NodeEdge[model.Order, store.Edge]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1540,14 +1542,14 @@ func (ec *executionContext) fieldContext_OrderItem_lineTotalCents(_ context.Cont
 	return graphql.NewScalarFieldContext("OrderItem", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *connection.PageInfo) (ret graphql.Marshaler) {
 	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *connection.PageInfo) (ret graphql.Marshaler) {
 	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EndCursor)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1567,8 +1569,8 @@ func (ec *executionContext) _Query_orders(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Orders(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.OrderFilter))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
-			return ec.marshalNOrderConnection2ᚖbookstoreᚋordersᚑsubgraphᚋgraphᚋmodelᚐOrderConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *connection.Connection[model.Order, store.Edge, store.Filter]) graphql.Marshaler {
+			return ec.marshalNOrderConnection2ᚖbookstoreᚋgraphᚋconnectionᚐConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3258,7 +3260,7 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 
 var orderConnectionImplementors = []string{"OrderConnection"}
 
-func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OrderConnection) graphql.Marshaler {
+func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.SelectionSet, obj *connection.Connection[model.Order, store.Edge, store.Filter]) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -3302,7 +3304,7 @@ func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.Select
 
 var orderEdgeImplementors = []string{"OrderEdge"}
 
-func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OrderEdge) graphql.Marshaler {
+func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet, obj *connection.NodeEdge[model.Order, store.Edge]) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -3388,7 +3390,7 @@ func (ec *executionContext) _OrderItem(ctx context.Context, sel ast.SelectionSet
 
 var pageInfoImplementors = []string{"PageInfo"}
 
-func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
+func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *connection.PageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -4007,7 +4009,7 @@ func (ec *executionContext) unmarshalNOrderByIDsInput2ᚕᚖbookstoreᚋorders�
 	return res, nil
 }
 
-func (ec *executionContext) marshalNOrderConnection2ᚖbookstoreᚋordersᚑsubgraphᚋgraphᚋmodelᚐOrderConnection(ctx context.Context, sel ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderConnection2ᚖbookstoreᚋgraphᚋconnectionᚐConnection(ctx context.Context, sel ast.SelectionSet, v *connection.Connection[model.Order, store.Edge, store.Filter]) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "OrderConnection!")
 		return graphql.Null
@@ -4015,11 +4017,11 @@ func (ec *executionContext) marshalNOrderConnection2ᚖbookstoreᚋordersᚑsubg
 	return ec._OrderConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNOrderEdge2ᚕᚖbookstoreᚋordersᚑsubgraphᚋgraphᚋmodelᚐOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OrderEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderEdge2ᚕᚖbookstoreᚋgraphᚋconnectionᚐNodeEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*connection.NodeEdge[model.Order, store.Edge]) graphql.Marshaler {
 	ret := gqlrun.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNOrderEdge2ᚖbookstoreᚋordersᚑsubgraphᚋgraphᚋmodelᚐOrderEdge(ctx, sel, v[i])
+		return ec.marshalNOrderEdge2ᚖbookstoreᚋgraphᚋconnectionᚐNodeEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -4031,7 +4033,7 @@ func (ec *executionContext) marshalNOrderEdge2ᚕᚖbookstoreᚋordersᚑsubgrap
 	return ret
 }
 
-func (ec *executionContext) marshalNOrderEdge2ᚖbookstoreᚋordersᚑsubgraphᚋgraphᚋmodelᚐOrderEdge(ctx context.Context, sel ast.SelectionSet, v *model.OrderEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderEdge2ᚖbookstoreᚋgraphᚋconnectionᚐNodeEdge(ctx context.Context, sel ast.SelectionSet, v *connection.NodeEdge[model.Order, store.Edge]) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "OrderEdge!")
 		return graphql.Null
@@ -4092,7 +4094,7 @@ func (ec *executionContext) marshalNOrderStatus2bookstoreᚋordersᚑsubgraphᚋ
 	return v
 }
 
-func (ec *executionContext) marshalNPageInfo2ᚖbookstoreᚋordersᚑsubgraphᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+func (ec *executionContext) marshalNPageInfo2ᚖbookstoreᚋgraphᚋconnectionᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *connection.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
 		return graphql.Null

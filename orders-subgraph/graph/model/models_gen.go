@@ -68,12 +68,6 @@ type OrderItemInput struct {
 	Quantity int    `json:"quantity"`
 }
 
-// Value type defined in both subgraphs (@shareable).
-type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
-}
-
 type PlaceOrderInput struct {
 	CustomerEmail string `json:"customerEmail"`
 	// 1..50 lines, each bookId at most once, quantity 1..100.

@@ -11,18 +11,8 @@ import (
 const bookFields = `id isbn title author description publishedYear priceCents currency stock inStock createdAt updatedAt unitsSold`
 
 var (
-	listBooksOp = operation{
-		query: `query RestListBooks($first: Int, $after: String, $filter: BookFilter, $orderBy: BookOrder) {
-  books(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
-    edges { node { ` + bookFields + ` } }
-    pageInfo { hasNextPage endCursor }
-    totalCount
-  }
-}`,
-		root:  "books",
-		field: trimField(nil, "filter."),
-	}
-	getBookOp = operation{
+	listBooksOp = listOp("RestListBooks", "books", bookFields, "filter: BookFilter", "orderBy: BookOrder")
+	getBookOp   = operation{
 		query: `query RestGetBook($id: ID!) { book(id: $id) { ` + bookFields + ` } }`,
 		root:  "book",
 	}
@@ -35,7 +25,7 @@ var (
 
 // listBooks serves GET /books?first&after&search&author&inStock&orderBy.
 func (h *handler) listBooks(w http.ResponseWriter, r *http.Request) {
-	vars, e := listVars(r, []string{"search", "author", "inStock", "orderBy"}, func(name, v string, vars, filter map[string]any) *httpkit.Error {
+	h.list(w, r, listBooksOp, []string{"search", "author", "inStock", "orderBy"}, func(name, v string, vars, filter map[string]any) *httpkit.Error {
 		switch name {
 		case "search", "author":
 			filter[name] = v
@@ -54,40 +44,30 @@ func (h *handler) listBooks(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if e != nil {
-		httpkit.WriteError(w, e)
-		return
-	}
-	h.list(w, r, listBooksOp, vars)
 }
 
-// list runs a connection query and answers its page.
-func (h *handler) list(w http.ResponseWriter, r *http.Request, op operation, vars map[string]any) {
-	res, e := h.run(r, op, vars)
-	if e == nil && res.value == nil {
-		h.o.Logger.Error("rest: a connection is null with no error", "path", r.URL.Path)
-		e = internal()
-	}
+// list runs a connection query, with the query parameters that listVars
+// reads through params and set, and answers its page.
+func (h *handler) list(w http.ResponseWriter, r *http.Request, op operation, params []string, set func(name, v string, vars, filter map[string]any) *httpkit.Error) {
+	vars, e := listVars(r, params, set)
 	if e != nil {
 		httpkit.WriteError(w, e)
 		return
 	}
-	p, err := toPage(res.value)
-	if err != nil {
-		h.o.Logger.Error("rest: "+err.Error(), "path", r.URL.Path)
-		httpkit.WriteError(w, internal())
-		return
+	if _, p, ok := runDecoded(h, w, r, op, vars, "a connection is null with no error", toPage); ok {
+		httpkit.WriteJSON(w, http.StatusOK, p)
 	}
-	httpkit.WriteJSON(w, http.StatusOK, p)
 }
 
 // getBook serves GET /books/{id}.
 func (h *handler) getBook(w http.ResponseWriter, r *http.Request, id string) {
-	h.get(w, r, getBookOp, id, "book")
+	h.byID(w, r, getBookOp, id, "book", false)
 }
 
-// get runs a query of one object by id and answers it, or 404.
-func (h *handler) get(w http.ResponseWriter, r *http.Request, op operation, id, what string) {
+// byID runs an operation on one object by id, what, and answers its value
+// with 200. An id that cannot name one is 404, and so is a null answer to
+// a query; a null answer to a mutation, with no error, is internal.
+func (h *handler) byID(w http.ResponseWriter, r *http.Request, op operation, id, what string, mutation bool) {
 	if _, e := query(r); e != nil {
 		httpkit.WriteError(w, e)
 		return
@@ -96,7 +76,14 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, op operation, id, 
 		httpkit.WriteError(w, notFound("there is no "+what+" with this id"))
 		return
 	}
-	res, e := h.run(r, op, map[string]any{"id": id})
+	vars := map[string]any{"id": id}
+	if mutation {
+		if res, ok := h.runValue(w, r, op, vars, op.root+" returned null with no error"); ok {
+			writeRaw(w, http.StatusOK, res.value)
+		}
+		return
+	}
+	res, e := h.run(r, op, vars)
 	if e == nil && res.value == nil {
 		e = notFound("there is no " + what + " with this id")
 	}
@@ -109,11 +96,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, op operation, id, 
 
 // createBook serves POST /books: createBook, admin only.
 func (h *handler) createBook(w http.ResponseWriter, r *http.Request) {
-	if _, e := query(r); e != nil {
-		httpkit.WriteError(w, e)
-		return
-	}
-	obj, e := h.readObject(w, r)
+	obj, e := h.readInput(w, r)
 	if e != nil {
 		httpkit.WriteError(w, e)
 		return
@@ -150,24 +133,7 @@ func (h *handler) createBook(w http.ResponseWriter, r *http.Request) {
 // create runs a mutation that creates an object and answers it with 201
 // and its Location, under prefix.
 func (h *handler) create(w http.ResponseWriter, r *http.Request, op operation, vars map[string]any, prefix string) {
-	res, e := h.run(r, op, vars)
-	if e == nil && res.value == nil {
-		h.o.Logger.Error("rest: a mutation returned null with no error", "path", r.URL.Path)
-		e = internal()
+	if res, id, ok := runDecoded(h, w, r, op, vars, "a mutation returned null with no error", idOf); ok {
+		writeCreated(w, prefix+url.PathEscape(id), res.replayed, res.value)
 	}
-	if e != nil {
-		httpkit.WriteError(w, e)
-		return
-	}
-	id, err := idOf(res.value)
-	if err != nil {
-		h.o.Logger.Error("rest: "+err.Error(), "path", r.URL.Path)
-		httpkit.WriteError(w, internal())
-		return
-	}
-	w.Header().Set("Location", prefix+url.PathEscape(id))
-	if res.replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	writeRaw(w, http.StatusCreated, res.value)
 }

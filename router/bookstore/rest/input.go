@@ -103,6 +103,15 @@ func enumParam(name, v string, values ...string) (string, *httpkit.Error) {
 	return v, nil
 }
 
+// readInput reads the input of a POST route that takes no query
+// parameter: its JSON object body, as readObject does.
+func (h *handler) readInput(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, *httpkit.Error) {
+	if _, e := query(r); e != nil {
+		return nil, e
+	}
+	return h.readObject(w, r)
+}
+
 // readObject reads a JSON object body: application/json, at most
 // MaxBodyBytes, one object and nothing after it. It returns the object's
 // members undecoded.

@@ -23,18 +23,8 @@ const orderFields = `id customerEmail status
 const idempotencyHeader = "Idempotency-Key"
 
 var (
-	listOrdersOp = operation{
-		query: `query RestListOrders($first: Int, $after: String, $filter: OrderFilter) {
-  orders(first: $first, after: $after, filter: $filter) {
-    edges { node { ` + orderFields + ` } }
-    pageInfo { hasNextPage endCursor }
-    totalCount
-  }
-}`,
-		root:  "orders",
-		field: trimField(nil, "filter."),
-	}
-	getOrderOp = operation{
+	listOrdersOp = listOp("RestListOrders", "orders", orderFields, "filter: OrderFilter")
+	getOrderOp   = operation{
 		query: `query RestGetOrder($id: ID!) { order(id: $id) { ` + orderFields + ` } }`,
 		root:  "order",
 	}
@@ -59,7 +49,7 @@ var (
 
 // listOrders serves GET /orders?first&after&customerEmail&status.
 func (h *handler) listOrders(w http.ResponseWriter, r *http.Request) {
-	vars, e := listVars(r, []string{"customerEmail", "status"}, func(name, v string, _, filter map[string]any) *httpkit.Error {
+	h.list(w, r, listOrdersOp, []string{"customerEmail", "status"}, func(name, v string, _, filter map[string]any) *httpkit.Error {
 		switch name {
 		case "customerEmail":
 			filter[name] = v
@@ -72,25 +62,16 @@ func (h *handler) listOrders(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if e != nil {
-		httpkit.WriteError(w, e)
-		return
-	}
-	h.list(w, r, listOrdersOp, vars)
 }
 
 // getOrder serves GET /orders/{id}.
 func (h *handler) getOrder(w http.ResponseWriter, r *http.Request, id string) {
-	h.get(w, r, getOrderOp, id, "order")
+	h.byID(w, r, getOrderOp, id, "order", false)
 }
 
 // placeOrder serves POST /orders, with an optional Idempotency-Key.
 func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request) {
-	if _, e := query(r); e != nil {
-		httpkit.WriteError(w, e)
-		return
-	}
-	obj, e := h.readObject(w, r)
+	obj, e := h.readInput(w, r)
 	if e != nil {
 		httpkit.WriteError(w, e)
 		return
@@ -108,35 +89,19 @@ func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request) {
 		}
 		input["idempotencyKey"] = key
 	}
-	res, e := h.run(r, placeOrderOp, map[string]any{"input": input})
-	if e == nil && res.value == nil {
-		h.o.Logger.Error("rest: placeOrder returned null with no error", "path", r.URL.Path)
-		e = internal()
-	}
-	if e != nil {
-		httpkit.WriteError(w, e)
+	res, order, ok := runDecoded(h, w, r, placeOrderOp, map[string]any{"input": input}, "placeOrder returned null with no error", decodePlaced)
+	if !ok {
 		return
 	}
 	// The order is committed: from here on the answer is 201, whatever
 	// else fails.
-	order, err := decodePlaced(res.value)
-	if err != nil {
-		h.o.Logger.Error("rest: "+err.Error(), "path", r.URL.Path)
-		httpkit.WriteError(w, internal())
-		return
-	}
 	h.fillBooks(r, order)
 	body, err := json.Marshal(order) // escaped as httpkit.WriteJSON would
 	if err != nil {
-		h.o.Logger.Error("rest: encoding an order: "+err.Error(), "path", r.URL.Path)
-		httpkit.WriteError(w, internal())
+		h.fail(w, r, fmt.Errorf("encoding an order: %w", err))
 		return
 	}
-	w.Header().Set("Location", "/orders/"+url.PathEscape(order.ID))
-	if res.replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	writeRaw(w, http.StatusCreated, body)
+	writeCreated(w, "/orders/"+url.PathEscape(order.ID), res.replayed, body)
 }
 
 // placedOrder is placeOrder's answer, its members in the contract's order.
@@ -279,24 +244,7 @@ func idempotencyKey(values []string) (string, *httpkit.Error) {
 // cancelOrder serves POST /orders/{id}/cancel: cancelOrder, admin only.
 // A body, of any type, is ignored.
 func (h *handler) cancelOrder(w http.ResponseWriter, r *http.Request, id string) {
-	if _, e := query(r); e != nil {
-		httpkit.WriteError(w, e)
-		return
-	}
-	if !validID(id) {
-		httpkit.WriteError(w, notFound("there is no order with this id"))
-		return
-	}
-	res, e := h.run(r, cancelOrderOp, map[string]any{"id": id})
-	if e == nil && res.value == nil {
-		h.o.Logger.Error("rest: cancelOrder returned null with no error", "path", r.URL.Path)
-		e = internal()
-	}
-	if e != nil {
-		httpkit.WriteError(w, e)
-		return
-	}
-	writeRaw(w, http.StatusOK, res.value)
+	h.byID(w, r, cancelOrderOp, id, "order", true)
 }
 
 // present reports whether obj has a member name that is not null.

@@ -72,6 +72,30 @@ type operation struct {
 	field func(string) string
 }
 
+// listOp is the connection query name of root, taking first, after and
+// vars (each "name: Type"), and selecting fields of each node. Its errors'
+// fields drop "filter.".
+func listOp(name, root, fields string, vars ...string) operation {
+	decls := []string{"$first: Int", "$after: String"}
+	args := []string{"first: $first", "after: $after"}
+	for _, v := range vars {
+		arg, _, _ := strings.Cut(v, ":")
+		decls = append(decls, "$"+v)
+		args = append(args, arg+": $"+arg)
+	}
+	return operation{
+		query: "query " + name + "(" + strings.Join(decls, ", ") + ") {\n" +
+			"  " + root + "(" + strings.Join(args, ", ") + ") {\n" +
+			"    edges { node { " + fields + " } }\n" +
+			"    pageInfo { hasNextPage endCursor }\n" +
+			"    totalCount\n" +
+			"  }\n" +
+			"}",
+		root:  root,
+		field: trimField(nil, "filter."),
+	}
+}
+
 // result is an operation's outcome.
 type result struct {
 	// value is the root field's JSON value, nil when it is null.
@@ -118,6 +142,45 @@ func (h *handler) run(r *http.Request, op operation, vars map[string]any) (resul
 		return res, nil
 	}
 	return res, op.fromGraphQL(rootError(resp.Errors, op.root), resp.Status)
+}
+
+// runValue runs op as run does. A null value with no error is an internal
+// error, logged as "rest: "+null. On an error it answers it and returns
+// false.
+func (h *handler) runValue(w http.ResponseWriter, r *http.Request, op operation, vars map[string]any, null string) (result, bool) {
+	res, e := h.run(r, op, vars)
+	if e == nil && res.value == nil {
+		h.o.Logger.Error("rest: "+null, "path", r.URL.Path)
+		e = internal()
+	}
+	if e != nil {
+		httpkit.WriteError(w, e)
+		return res, false
+	}
+	return res, true
+}
+
+// runDecoded runs op as runValue does and decodes its value; a value that
+// does not decode is logged and internal. On an error it answers it and
+// returns false.
+func runDecoded[T any](h *handler, w http.ResponseWriter, r *http.Request, op operation, vars map[string]any, null string, decode func(json.RawMessage) (T, error)) (result, T, bool) {
+	var v T
+	res, ok := h.runValue(w, r, op, vars, null)
+	if !ok {
+		return res, v, false
+	}
+	v, err := decode(res.value)
+	if err != nil {
+		h.fail(w, r, err)
+		return res, v, false
+	}
+	return res, v, true
+}
+
+// fail logs err, which the client is not told, and answers 500.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.o.Logger.Error("rest: "+err.Error(), "path", r.URL.Path)
+	httpkit.WriteError(w, internal())
 }
 
 // rootError picks the error that explains a null root field: the first
@@ -213,4 +276,14 @@ func writeRaw(w http.ResponseWriter, status int, v json.RawMessage) {
 	w.WriteHeader(status)
 	_, _ = w.Write(v)
 	_, _ = w.Write([]byte("\n"))
+}
+
+// writeCreated answers 201 with a created object, its Location, and
+// Idempotent-Replayed when a replay returned an earlier one.
+func writeCreated(w http.ResponseWriter, location string, replayed bool, v json.RawMessage) {
+	w.Header().Set("Location", location)
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeRaw(w, http.StatusCreated, v)
 }

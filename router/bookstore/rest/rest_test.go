@@ -57,29 +57,10 @@ type reply struct {
 // request's; a contentType of "" sends none.
 func call(t testing.TB, base, method, path, contentType, body string, header http.Header) reply {
 	t.Helper()
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading: %v", method, path, err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: raw}
+	status, h, raw := routertest.Send(t, base, method, path, contentType, body, header)
+	return reply{status: status, header: h, body: raw}
 }
 
-// object decodes the body as a JSON object, checking the Content-Type.
 func (r reply) object(t testing.TB) map[string]any {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != "application/json" {
@@ -143,13 +124,20 @@ func wantKeys(t testing.TB, what string, obj map[string]any, keys []string) {
 	}
 }
 
+// wantObject checks that v, what, is a JSON object with exactly keys.
+func wantObject(t testing.TB, what string, v any, keys []string) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("%s is %T", what, v)
+	}
+	wantKeys(t, what, m, keys)
+	return m
+}
+
 func checkBook(t testing.TB, b any) map[string]any {
 	t.Helper()
-	m, ok := b.(map[string]any)
-	if !ok {
-		t.Fatalf("a book is %T", b)
-	}
-	wantKeys(t, "a book", m, bookKeys)
+	m := wantObject(t, "a book", b, bookKeys)
 	for _, k := range []string{"createdAt", "updatedAt"} {
 		s, _ := m[k].(string)
 		if _, err := time.Parse(time.RFC3339Nano, s); err != nil || !strings.HasSuffix(s, "Z") {
@@ -161,11 +149,7 @@ func checkBook(t testing.TB, b any) map[string]any {
 
 func checkOrder(t testing.TB, o any) map[string]any {
 	t.Helper()
-	m, ok := o.(map[string]any)
-	if !ok {
-		t.Fatalf("an order is %T", o)
-	}
-	wantKeys(t, "an order", m, orderKeys)
+	m := wantObject(t, "an order", o, orderKeys)
 	items, ok := m["items"].([]any)
 	if !ok || len(items) == 0 {
 		t.Fatalf("items = %v", m["items"])
@@ -631,117 +615,134 @@ func TestBadInput(t *testing.T) {
 	huge := `{"customerEmail":"` + strings.Repeat("x", 1<<20) + `","items":[]}`
 	long := strings.Repeat("a", 4000)
 	admin := routertest.Admin()
-	for _, tc := range []struct {
+	// badRequest is a request that must fail; field is the details' field
+	// and allow the Allow header expected.
+	type badRequest struct {
 		name, method, path, ctype, body string
 		header                          http.Header
-		status                          int
-		code, field, allow              string
+		field, allow                    string
+	}
+	for _, g := range []struct {
+		status int
+		code   string
+		cases  []badRequest
 	}{
-		// Bodies.
-		{"not JSON", "POST", "/orders", "application/json", "customerEmail=x", nil, 400, "BAD_REQUEST", "", ""},
-		{"cut short", "POST", "/orders", "application/json", `{"customerEmail": "e@example.com", `, nil, 400, "BAD_REQUEST", "", ""},
-		{"bad JSON inside", "POST", "/orders", "application/json", `{"customerEmail": "e@example.com", "items": [}`, nil, 400, "BAD_REQUEST", "", ""},
-		{"empty body", "POST", "/orders", "application/json", "", nil, 400, "BAD_REQUEST", "", ""},
-		{"white space", "POST", "/orders", "application/json", " \n ", nil, 400, "BAD_REQUEST", "", ""},
-		{"a JSON array", "POST", "/orders", "application/json", "[" + okOrder + "]", nil, 400, "BAD_REQUEST", "", ""},
-		{"JSON null", "POST", "/orders", "application/json", "null", nil, 400, "BAD_REQUEST", "", ""},
-		{"a JSON string", "POST", "/orders", "application/json", `"x"`, nil, 400, "BAD_REQUEST", "", ""},
-		{"a JSON number", "POST", "/books", "application/json", `42`, admin, 400, "BAD_REQUEST", "", ""},
-		{"trailing object", "POST", "/orders", "application/json", okOrder + "{}", nil, 400, "BAD_REQUEST", "", ""},
-		{"trailing garbage", "POST", "/orders", "application/json", okOrder + " x", nil, 400, "BAD_REQUEST", "", ""},
-		{"unknown field", "POST", "/orders", "application/json", `{"customerEmail":"e@example.com","items":[],"note":"x"}`, nil, 400, "BAD_REQUEST", "note", ""},
-		{"idempotencyKey in the body", "POST", "/orders", "application/json", `{"customerEmail":"e@example.com","items":[],"idempotencyKey":"k"}`, nil, 400, "BAD_REQUEST", "idempotencyKey", ""},
-		{"field in another case", "POST", "/orders", "application/json", `{"CustomerEmail":"e@example.com","items":[]}`, nil, 400, "BAD_REQUEST", "CustomerEmail", ""},
-		{"unknown field in a line", "POST", "/orders", "application/json", `{"customerEmail":"e@example.com","items":[{"bookId":"x","quantity":1,"price":1}]}`, nil, 400, "BAD_REQUEST", "items[0].price", ""},
-		{"unknown book field", "POST", "/books", "application/json", `{"isbn":"9781861972712","title":"T","author":"A","priceCents":1,"id":"x"}`, admin, 400, "BAD_REQUEST", "id", ""},
-		{"stock sold as unitsSold", "POST", "/books", "application/json", `{"isbn":"9781861972712","title":"T","author":"A","priceCents":1,"unitsSold":3}`, admin, 400, "BAD_REQUEST", "unitsSold", ""},
-		{"huge order", "POST", "/orders", "application/json", huge, nil, 413, "BAD_REQUEST", "", ""},
-		{"huge book", "POST", "/books", "application/json", huge, admin, 413, "BAD_REQUEST", "", ""},
-		{"text/plain", "POST", "/orders", "text/plain", okOrder, nil, 415, "BAD_REQUEST", "", ""},
-		{"no content type", "POST", "/orders", "", okOrder, nil, 415, "BAD_REQUEST", "", ""},
-		{"form", "POST", "/orders", "application/x-www-form-urlencoded", "customerEmail=x", nil, 415, "BAD_REQUEST", "", ""},
-		{"bad content type", "POST", "/books", "application/json;;", okBook, admin, 415, "BAD_REQUEST", "", ""},
-		{"graphql content type", "POST", "/books", "application/graphql", okBook, admin, 415, "BAD_REQUEST", "", ""},
-
-		// Query parameters.
-		{"first not an int", "GET", "/books?first=ten", "", "", nil, 400, "BAD_USER_INPUT", "first", ""},
-		{"first empty", "GET", "/books?first=", "", "", nil, 400, "BAD_USER_INPUT", "first", ""},
-		{"first a fraction", "GET", "/books?first=1.5", "", "", nil, 400, "BAD_USER_INPUT", "first", ""},
-		{"first negative", "GET", "/books?first=-1", "", "", nil, 400, "BAD_USER_INPUT", "first", ""},
-		{"first 101", "GET", "/books?first=101", "", "", nil, 400, "BAD_USER_INPUT", "first", ""},
-		{"first huge", "GET", "/books?first=99999999999999999999999", "", "", nil, 400, "BAD_USER_INPUT", "first", ""},
-		{"first twice", "GET", "/books?first=1&first=2", "", "", nil, 400, "BAD_USER_INPUT", "first", ""},
-		{"inStock yes", "GET", "/books?inStock=yes", "", "", nil, 400, "BAD_USER_INPUT", "inStock", ""},
-		{"inStock 1", "GET", "/books?inStock=1", "", "", nil, 400, "BAD_USER_INPUT", "inStock", ""},
-		{"inStock TRUE", "GET", "/books?inStock=TRUE", "", "", nil, 400, "BAD_USER_INPUT", "inStock", ""},
-		{"orderBy lower case", "GET", "/books?orderBy=price_asc", "", "", nil, 400, "BAD_USER_INPUT", "orderBy", ""},
-		{"orderBy unknown", "GET", "/books?orderBy=RANDOM", "", "", nil, 400, "BAD_USER_INPUT", "orderBy", ""},
-		{"orderBy empty", "GET", "/books?orderBy=", "", "", nil, 400, "BAD_USER_INPUT", "orderBy", ""},
-		{"unknown parameter", "GET", "/books?sort=title", "", "", nil, 400, "BAD_USER_INPUT", "sort", ""},
-		{"parameter in another case", "GET", "/books?instock=true", "", "", nil, 400, "BAD_USER_INPUT", "instock", ""},
-		{"bad cursor", "GET", "/books?after=bm90LWEtY3Vyc29y", "", "", nil, 400, "BAD_USER_INPUT", "after", ""},
-		{"empty cursor", "GET", "/books?after=", "", "", nil, 400, "BAD_USER_INPUT", "after", ""},
-		{"NUL in search", "GET", "/books?search=a%00b", "", "", nil, 400, "BAD_USER_INPUT", "search", ""},
-		{"search not UTF-8", "GET", "/books?search=%FF", "", "", nil, 400, "BAD_USER_INPUT", "search", ""},
-		{"malformed query string", "GET", "/books?search=%zz", "", "", nil, 400, "BAD_REQUEST", "", ""},
-		{"parameter of a book", "GET", "/books/" + goBook + "?fields=title", "", "", nil, 400, "BAD_USER_INPUT", "fields", ""},
-		{"parameter of createBook", "POST", "/books?dryRun=true", "application/json", okBook, admin, 400, "BAD_USER_INPUT", "dryRun", ""},
-		{"orders status unknown", "GET", "/orders?status=SHIPPED", "", "", admin, 400, "BAD_USER_INPUT", "status", ""},
-		{"orders first 1000", "GET", "/orders?first=1000", "", "", admin, 400, "BAD_USER_INPUT", "first", ""},
-		{"orders unknown parameter", "GET", "/orders?email=a@example.com", "", "", admin, 400, "BAD_USER_INPUT", "email", ""},
-		{"orders bad cursor", "GET", "/orders?after=x", "", "", admin, 400, "BAD_USER_INPUT", "after", ""},
-		{"NUL in customerEmail", "GET", "/orders?customerEmail=%00", "", "", admin, 400, "BAD_USER_INPUT", "customerEmail", ""},
-
-		// Ids that name nothing.
-		{"book not a uuid", "GET", "/books/not-a-uuid", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"unknown book uuid", "GET", "/books/" + noOrder, "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"long book id", "GET", "/books/" + long, "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"unicode book id", "GET", "/books/%E2%98%83", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"raw unicode book id", "GET", "/books/ünïcödé", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"book id not UTF-8", "GET", "/books/%FF%FE", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"book id with NUL", "GET", "/books/a%00b", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"book id with a slash", "GET", "/books/" + url.PathEscape(goBook+"/x"), "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"book id with quotes", "GET", "/books/%22%7D%20OR%201%3D1", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"order not a uuid", "GET", "/orders/not-a-uuid", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"order is a book id", "GET", "/orders/" + goBook, "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"long order id", "GET", "/orders/" + long, "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"unicode order id", "GET", "/orders/%E2%98%83", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"order id not UTF-8", "POST", "/orders/%FF/cancel", "", "", admin, 404, "NOT_FOUND", "", ""},
-		{"cancel long id", "POST", "/orders/" + long + "/cancel", "", "", admin, 404, "NOT_FOUND", "", ""},
-		{"order a book that is not a uuid", "POST", "/orders", "application/json", orderBody("e@example.com", "not-a-uuid", 1), nil, 404, "NOT_FOUND", "", ""},
-		{"order a book with a long id", "POST", "/orders", "application/json", orderBody("e@example.com", long, 1), nil, 404, "NOT_FOUND", "", ""},
-
-		// Paths.
-		{"book sub-resource", "GET", "/books/x/y", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"books trailing slash", "GET", "/books/", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"orders trailing slash", "GET", "/orders/", "", "", nil, 404, "NOT_FOUND", "", ""},
-		{"refund", "POST", "/orders/" + noOrder + "/refund", "", "", admin, 404, "NOT_FOUND", "", ""},
-		{"cancel a book", "POST", "/books/" + goBook + "/cancel", "", "", admin, 404, "NOT_FOUND", "", ""},
-		{"cancel too deep", "POST", "/orders/" + noOrder + "/cancel/now", "", "", admin, 404, "NOT_FOUND", "", ""},
-		{"cancel with a slash", "POST", "/orders/" + noOrder + "/cancel/", "", "", admin, 404, "NOT_FOUND", "", ""},
-		{"not a route", "GET", "/bookshelf", "", "", nil, 404, "NOT_FOUND", "", ""},
-
-		// Methods.
-		{"DELETE /books", "DELETE", "/books", "", "", admin, 405, "BAD_REQUEST", "", "GET, HEAD, POST"},
-		{"PUT /books/{id}", "PUT", "/books/" + goBook, "application/json", okBook, admin, 405, "BAD_REQUEST", "", "GET, HEAD"},
-		{"PATCH /books/{id}", "PATCH", "/books/" + goBook, "application/json", okBook, admin, 405, "BAD_REQUEST", "", "GET, HEAD"},
-		{"POST /books/{id}", "POST", "/books/" + goBook, "application/json", okBook, admin, 405, "BAD_REQUEST", "", "GET, HEAD"},
-		{"DELETE /orders", "DELETE", "/orders", "", "", admin, 405, "BAD_REQUEST", "", "GET, HEAD, POST"},
-		{"PUT /orders/{id}", "PUT", "/orders/" + noOrder, "application/json", okOrder, nil, 405, "BAD_REQUEST", "", "GET, HEAD"},
-		{"DELETE /orders/{id}", "DELETE", "/orders/" + noOrder, "", "", admin, 405, "BAD_REQUEST", "", "GET, HEAD"},
-		{"GET cancel", "GET", "/orders/" + noOrder + "/cancel", "", "", admin, 405, "BAD_REQUEST", "", "POST"},
-		{"OPTIONS /books", "OPTIONS", "/books", "", "", nil, 405, "BAD_REQUEST", "", "GET, HEAD, POST"},
+		// Bodies and query strings that cannot be read.
+		{400, "BAD_REQUEST", []badRequest{
+			{name: "not JSON", method: "POST", path: "/orders", ctype: "application/json", body: "customerEmail=x"},
+			{name: "cut short", method: "POST", path: "/orders", ctype: "application/json", body: `{"customerEmail": "e@example.com", `},
+			{name: "bad JSON inside", method: "POST", path: "/orders", ctype: "application/json", body: `{"customerEmail": "e@example.com", "items": [}`},
+			{name: "empty body", method: "POST", path: "/orders", ctype: "application/json"},
+			{name: "white space", method: "POST", path: "/orders", ctype: "application/json", body: " \n "},
+			{name: "a JSON array", method: "POST", path: "/orders", ctype: "application/json", body: "[" + okOrder + "]"},
+			{name: "JSON null", method: "POST", path: "/orders", ctype: "application/json", body: "null"},
+			{name: "a JSON string", method: "POST", path: "/orders", ctype: "application/json", body: `"x"`},
+			{name: "a JSON number", method: "POST", path: "/books", ctype: "application/json", body: `42`, header: admin},
+			{name: "trailing object", method: "POST", path: "/orders", ctype: "application/json", body: okOrder + "{}"},
+			{name: "trailing garbage", method: "POST", path: "/orders", ctype: "application/json", body: okOrder + " x"},
+			{name: "unknown field", method: "POST", path: "/orders", ctype: "application/json", body: `{"customerEmail":"e@example.com","items":[],"note":"x"}`, field: "note"},
+			{name: "idempotencyKey in the body", method: "POST", path: "/orders", ctype: "application/json", body: `{"customerEmail":"e@example.com","items":[],"idempotencyKey":"k"}`, field: "idempotencyKey"},
+			{name: "field in another case", method: "POST", path: "/orders", ctype: "application/json", body: `{"CustomerEmail":"e@example.com","items":[]}`, field: "CustomerEmail"},
+			{name: "unknown field in a line", method: "POST", path: "/orders", ctype: "application/json", body: `{"customerEmail":"e@example.com","items":[{"bookId":"x","quantity":1,"price":1}]}`, field: "items[0].price"},
+			{name: "unknown book field", method: "POST", path: "/books", ctype: "application/json", body: `{"isbn":"9781861972712","title":"T","author":"A","priceCents":1,"id":"x"}`, header: admin, field: "id"},
+			{name: "stock sold as unitsSold", method: "POST", path: "/books", ctype: "application/json", body: `{"isbn":"9781861972712","title":"T","author":"A","priceCents":1,"unitsSold":3}`, header: admin, field: "unitsSold"},
+			{name: "malformed query string", method: "GET", path: "/books?search=%zz"},
+		}},
+		// Bodies too large.
+		{413, "BAD_REQUEST", []badRequest{
+			{name: "huge order", method: "POST", path: "/orders", ctype: "application/json", body: huge},
+			{name: "huge book", method: "POST", path: "/books", ctype: "application/json", body: huge, header: admin},
+		}},
+		// Bodies of another media type.
+		{415, "BAD_REQUEST", []badRequest{
+			{name: "text/plain", method: "POST", path: "/orders", ctype: "text/plain", body: okOrder},
+			{name: "no content type", method: "POST", path: "/orders", body: okOrder},
+			{name: "form", method: "POST", path: "/orders", ctype: "application/x-www-form-urlencoded", body: "customerEmail=x"},
+			{name: "bad content type", method: "POST", path: "/books", ctype: "application/json;;", body: okBook, header: admin},
+			{name: "graphql content type", method: "POST", path: "/books", ctype: "application/graphql", body: okBook, header: admin},
+		}},
+		// Query parameters that break a rule.
+		{400, "BAD_USER_INPUT", []badRequest{
+			{name: "first not an int", method: "GET", path: "/books?first=ten", field: "first"},
+			{name: "first empty", method: "GET", path: "/books?first=", field: "first"},
+			{name: "first a fraction", method: "GET", path: "/books?first=1.5", field: "first"},
+			{name: "first negative", method: "GET", path: "/books?first=-1", field: "first"},
+			{name: "first 101", method: "GET", path: "/books?first=101", field: "first"},
+			{name: "first huge", method: "GET", path: "/books?first=99999999999999999999999", field: "first"},
+			{name: "first twice", method: "GET", path: "/books?first=1&first=2", field: "first"},
+			{name: "inStock yes", method: "GET", path: "/books?inStock=yes", field: "inStock"},
+			{name: "inStock 1", method: "GET", path: "/books?inStock=1", field: "inStock"},
+			{name: "inStock TRUE", method: "GET", path: "/books?inStock=TRUE", field: "inStock"},
+			{name: "orderBy lower case", method: "GET", path: "/books?orderBy=price_asc", field: "orderBy"},
+			{name: "orderBy unknown", method: "GET", path: "/books?orderBy=RANDOM", field: "orderBy"},
+			{name: "orderBy empty", method: "GET", path: "/books?orderBy=", field: "orderBy"},
+			{name: "unknown parameter", method: "GET", path: "/books?sort=title", field: "sort"},
+			{name: "parameter in another case", method: "GET", path: "/books?instock=true", field: "instock"},
+			{name: "bad cursor", method: "GET", path: "/books?after=bm90LWEtY3Vyc29y", field: "after"},
+			{name: "empty cursor", method: "GET", path: "/books?after=", field: "after"},
+			{name: "NUL in search", method: "GET", path: "/books?search=a%00b", field: "search"},
+			{name: "search not UTF-8", method: "GET", path: "/books?search=%FF", field: "search"},
+			{name: "parameter of a book", method: "GET", path: "/books/" + goBook + "?fields=title", field: "fields"},
+			{name: "parameter of createBook", method: "POST", path: "/books?dryRun=true", ctype: "application/json", body: okBook, header: admin, field: "dryRun"},
+			{name: "orders status unknown", method: "GET", path: "/orders?status=SHIPPED", header: admin, field: "status"},
+			{name: "orders first 1000", method: "GET", path: "/orders?first=1000", header: admin, field: "first"},
+			{name: "orders unknown parameter", method: "GET", path: "/orders?email=a@example.com", header: admin, field: "email"},
+			{name: "orders bad cursor", method: "GET", path: "/orders?after=x", header: admin, field: "after"},
+			{name: "NUL in customerEmail", method: "GET", path: "/orders?customerEmail=%00", header: admin, field: "customerEmail"},
+		}},
+		// Ids that name nothing, and paths that are no route.
+		{404, "NOT_FOUND", []badRequest{
+			{name: "book not a uuid", method: "GET", path: "/books/not-a-uuid"},
+			{name: "unknown book uuid", method: "GET", path: "/books/" + noOrder},
+			{name: "long book id", method: "GET", path: "/books/" + long},
+			{name: "unicode book id", method: "GET", path: "/books/%E2%98%83"},
+			{name: "raw unicode book id", method: "GET", path: "/books/ünïcödé"},
+			{name: "book id not UTF-8", method: "GET", path: "/books/%FF%FE"},
+			{name: "book id with NUL", method: "GET", path: "/books/a%00b"},
+			{name: "book id with a slash", method: "GET", path: "/books/" + url.PathEscape(goBook+"/x")},
+			{name: "book id with quotes", method: "GET", path: "/books/%22%7D%20OR%201%3D1"},
+			{name: "order not a uuid", method: "GET", path: "/orders/not-a-uuid"},
+			{name: "order is a book id", method: "GET", path: "/orders/" + goBook},
+			{name: "long order id", method: "GET", path: "/orders/" + long},
+			{name: "unicode order id", method: "GET", path: "/orders/%E2%98%83"},
+			{name: "order id not UTF-8", method: "POST", path: "/orders/%FF/cancel", header: admin},
+			{name: "cancel long id", method: "POST", path: "/orders/" + long + "/cancel", header: admin},
+			{name: "order a book that is not a uuid", method: "POST", path: "/orders", ctype: "application/json", body: orderBody("e@example.com", "not-a-uuid", 1)},
+			{name: "order a book with a long id", method: "POST", path: "/orders", ctype: "application/json", body: orderBody("e@example.com", long, 1)},
+			{name: "book sub-resource", method: "GET", path: "/books/x/y"},
+			{name: "books trailing slash", method: "GET", path: "/books/"},
+			{name: "orders trailing slash", method: "GET", path: "/orders/"},
+			{name: "refund", method: "POST", path: "/orders/" + noOrder + "/refund", header: admin},
+			{name: "cancel a book", method: "POST", path: "/books/" + goBook + "/cancel", header: admin},
+			{name: "cancel too deep", method: "POST", path: "/orders/" + noOrder + "/cancel/now", header: admin},
+			{name: "cancel with a slash", method: "POST", path: "/orders/" + noOrder + "/cancel/", header: admin},
+			{name: "not a route", method: "GET", path: "/bookshelf"},
+		}},
+		// Methods a route does not take.
+		{405, "BAD_REQUEST", []badRequest{
+			{name: "DELETE /books", method: "DELETE", path: "/books", header: admin, allow: "GET, HEAD, POST"},
+			{name: "PUT /books/{id}", method: "PUT", path: "/books/" + goBook, ctype: "application/json", body: okBook, header: admin, allow: "GET, HEAD"},
+			{name: "PATCH /books/{id}", method: "PATCH", path: "/books/" + goBook, ctype: "application/json", body: okBook, header: admin, allow: "GET, HEAD"},
+			{name: "POST /books/{id}", method: "POST", path: "/books/" + goBook, ctype: "application/json", body: okBook, header: admin, allow: "GET, HEAD"},
+			{name: "DELETE /orders", method: "DELETE", path: "/orders", header: admin, allow: "GET, HEAD, POST"},
+			{name: "PUT /orders/{id}", method: "PUT", path: "/orders/" + noOrder, ctype: "application/json", body: okOrder, allow: "GET, HEAD"},
+			{name: "DELETE /orders/{id}", method: "DELETE", path: "/orders/" + noOrder, header: admin, allow: "GET, HEAD"},
+			{name: "GET cancel", method: "GET", path: "/orders/" + noOrder + "/cancel", header: admin, allow: "POST"},
+			{name: "OPTIONS /books", method: "OPTIONS", path: "/books", allow: "GET, HEAD, POST"},
+		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := call(t, base, tc.method, tc.path, tc.ctype, tc.body, tc.header)
-			d := r.wantError(t, tc.status, tc.code)
-			if tc.field != "" && d["field"] != tc.field {
-				t.Errorf("details %v, want field %s", d, tc.field)
-			}
-			if got := r.header.Get("Allow"); got != tc.allow {
-				t.Errorf("Allow %q, want %q", got, tc.allow)
-			}
-		})
+		for _, tc := range g.cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := call(t, base, tc.method, tc.path, tc.ctype, tc.body, tc.header)
+				d := r.wantError(t, g.status, g.code)
+				if tc.field != "" && d["field"] != tc.field {
+					t.Errorf("details %v, want field %s", d, tc.field)
+				}
+				if got := r.header.Get("Allow"); got != tc.allow {
+					t.Errorf("Allow %q, want %q", got, tc.allow)
+				}
+			})
+		}
 	}
 
 	t.Run("nothing changed", func(t *testing.T) {

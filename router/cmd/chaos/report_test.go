@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,15 @@ type summary struct {
 	firstFail, lastFail  time.Duration // -1 when none failed
 	lastOK               time.Duration
 	firstOKAfterFailures time.Duration
+}
+
+// wantNoneFailed fails the test when any of the summary's requests, named
+// by what, failed.
+func (s summary) wantNoneFailed(t *testing.T, what string) {
+	t.Helper()
+	if s.failed != 0 {
+		t.Errorf("%d %s failed, want 0: %v", s.failed, what, s.failures)
+	}
 }
 
 // summarize counts the results sent in [from, to) of the load (to <= 0:

@@ -28,6 +28,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"bookstore/graph/testkit/pgcluster"
+	"bookstore/graph/testkit/proctest"
+	"bookstore/graph/testkit/syncbuf"
 )
 
 func TestParsePorts(t *testing.T) {
@@ -285,7 +287,7 @@ func freePorts(t *testing.T, n int) []int {
 // runningStack is a devstack process and the PIDs it reported.
 type runningStack struct {
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *syncbuf.Buffer
 	waited chan error // devstack's exit, once
 
 	mu     sync.Mutex
@@ -309,7 +311,7 @@ func startDevstack(t *testing.T, bin, dir, databaseURL string, args []string) *r
 		env = append(env, "DATABASE_URL="+databaseURL)
 	}
 	cmd.Env = env
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -395,9 +397,9 @@ func (ds *runningStack) stop(t *testing.T, sig syscall.Signal) {
 	ds.mu.Unlock()
 	for name, pid := range pids {
 		if sig == syscall.SIGKILL {
-			waitGone(t, pid)
+			proctest.WaitGone(t.Context(), pid)
 		}
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			t.Errorf("%s (pid %d) is still running after devstack exited", name, pid)
 		}
 	}
@@ -427,39 +429,8 @@ func (ds *runningStack) childDies(t *testing.T, name string) {
 		t.Errorf("devstack output lacks %q:\n%s", want, out)
 	}
 	for other, pid := range pids {
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			t.Errorf("%s (pid %d) is still running after devstack exited", other, pid)
-		}
-	}
-}
-
-// alive reports whether pid is a live process (a zombie is not).
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...: the state follows the last ')'.
-	s := string(stat)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] == 'Z' {
-		return false
-	}
-	return true
-}
-
-// waitGone waits until pid is gone, or the test's deadline.
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for alive(pid) {
-		select {
-		case <-t.Context().Done():
-			return
-		case <-tick.C:
 		}
 	}
 }
@@ -500,26 +471,4 @@ func graphql(t *testing.T, endpoint, query string, out any) {
 			t.Fatalf("decoding %s: %v", r.Data, err)
 		}
 	}
-}
-
-// syncBuffer collects devstack's output from two goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) WriteString(s string) {
-	_, _ = b.Write([]byte(s))
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

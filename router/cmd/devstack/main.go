@@ -35,6 +35,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"bookstore/graph/platform/cli"
 )
 
 func main() {
@@ -96,12 +98,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return def
 	}
 	var c config
-	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: devstack [flags]\n\nRuns PostgreSQL, two replicas of each subgraph and the router on 127.0.0.1 until Ctrl-C.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("devstack", "usage: devstack [flags]\n\nRuns PostgreSQL, two replicas of each subgraph and the router on 127.0.0.1 until Ctrl-C.\n\nFlags:", stderr)
 	fs.StringVar(&c.dataDir, "data", env("DEV_DATA_DIR", ".data"), "`directory` of local state: PostgreSQL in DIR/postgres, logs in DIR/logs (env DEV_DATA_DIR)")
 	fs.StringVar(&c.binDir, "bin", env("DEV_BIN_DIR", "bin"), "`directory` of the books-subgraph, orders-subgraph and router binaries (env DEV_BIN_DIR)")
 	fs.BoolVar(&c.build, "build", true, "build the binaries into -bin first (run from the module root); -build=false uses them as they are")

@@ -139,36 +139,23 @@ func (j *joinReader) refuseUnenforced(names map[string]string, defs map[string]*
 // subgraph defines. The client schema keeps them.
 func customDirectives(doc *ast.SchemaDocument) ast.DirectiveDefinitionList {
 	spec := map[string]bool{}
-	for _, list := range []ast.SchemaDefinitionList{doc.Schema, doc.SchemaExtension} {
-		for _, sd := range list {
-			for _, l := range append(sd.Directives.ForNames("link"), sd.Directives.ForNames("core")...) {
-				url := argString(l, "url")
-				if url == "" {
-					url = argString(l, "feature")
-				}
-				if !strings.Contains(url, "specs.apollo.dev/") {
-					continue
-				}
-				parts := strings.Split(strings.TrimRight(url, "/"), "/")
-				name := parts[len(parts)-2]
-				if as := argString(l, "as"); as != "" {
-					name = as
-				}
-				spec[name] = true
-				if imports := l.Arguments.ForName("import"); imports != nil && imports.Value != nil {
-					for _, item := range imports.Value.Children {
-						v := item.Value
-						if v.Kind == ast.ObjectValue {
-							if as := v.Children.ForName("as"); as != nil {
-								spec[strings.TrimPrefix(as.Raw, "@")] = true
-								continue
-							}
-							v = v.Children.ForName("name")
-						}
-						if v != nil {
-							spec[strings.TrimPrefix(v.Raw, "@")] = true
-						}
+	for _, l := range links(doc) {
+		if !strings.Contains(l.url, "specs.apollo.dev/") {
+			continue
+		}
+		spec[l.name] = true
+		if imports := l.d.Arguments.ForName("import"); imports != nil && imports.Value != nil {
+			for _, item := range imports.Value.Children {
+				v := item.Value
+				if v.Kind == ast.ObjectValue {
+					if as := v.Children.ForName("as"); as != nil {
+						spec[strings.TrimPrefix(as.Raw, "@")] = true
+						continue
 					}
+					v = v.Children.ForName("name")
+				}
+				if v != nil {
+					spec[strings.TrimPrefix(v.Raw, "@")] = true
 				}
 			}
 		}
@@ -212,23 +199,46 @@ func executableOnly(d *ast.DirectiveDefinition) *ast.DirectiveDefinition {
 // name it is used under in the document.
 func linkNames(doc *ast.SchemaDocument) map[string]string {
 	out := map[string]string{}
+	for _, l := range links(doc) {
+		if l.hasSpec {
+			out[l.spec] = l.name
+		}
+	}
+	return out
+}
+
+// link is a @link (or @core) of a document's schema.
+type link struct {
+	d *ast.Directive
+	// url is its url (or feature).
+	url string
+	// spec is the spec it links, the URL's last segment but one ("join"
+	// of https://specs.apollo.dev/join/v0.3), when it has one (hasSpec).
+	spec    string
+	hasSpec bool
+	// name is what the document uses the spec under: its "as", else spec.
+	name string
+}
+
+// links lists the @link and @core directives of a document's schema
+// definitions and extensions.
+func links(doc *ast.SchemaDocument) []link {
+	var out []link
 	for _, list := range []ast.SchemaDefinitionList{doc.Schema, doc.SchemaExtension} {
 		for _, sd := range list {
-			for _, l := range append(sd.Directives.ForNames("link"), sd.Directives.ForNames("core")...) {
-				url := argString(l, "url")
-				if url == "" {
-					url = argString(l, "feature")
+			for _, d := range append(sd.Directives.ForNames("link"), sd.Directives.ForNames("core")...) {
+				l := link{d: d, url: argString(d, "url")}
+				if l.url == "" {
+					l.url = argString(d, "feature")
 				}
-				parts := strings.Split(strings.TrimRight(url, "/"), "/")
-				if len(parts) < 2 {
-					continue
+				if parts := strings.Split(strings.TrimRight(l.url, "/"), "/"); len(parts) >= 2 {
+					l.spec, l.hasSpec = parts[len(parts)-2], true
 				}
-				spec := parts[len(parts)-2]
-				name := spec
-				if as := argString(l, "as"); as != "" {
-					name = as
+				l.name = l.spec
+				if as := argString(d, "as"); as != "" {
+					l.name = as
 				}
-				out[spec] = name
+				out = append(out, l)
 			}
 		}
 	}

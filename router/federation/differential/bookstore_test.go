@@ -63,18 +63,7 @@ func TestBookstoreCorpus(t *testing.T) {
 	}
 	cases := oracle.Corpus(t, corpus)
 	checkAdminCases(t, corpus, cases)
-	for _, router := range routers {
-		counts := &tally{corpus: corpus, mode: router.name}
-		t.Run(router.name, func(t *testing.T) {
-			for _, c := range cases {
-				t.Run(c.Name, func(t *testing.T) {
-					defer counts.record(t, c.Name)
-					compareCase(t, corpus, c, headerFor(corpus, c), gateway, router, nil)
-				})
-			}
-		})
-		counts.log(t)
-	}
+	compareCorpus(t, corpus, cases, gateway, routers)
 }
 
 // TestBookstoreMutations runs each case of the bookstore-mutations corpus

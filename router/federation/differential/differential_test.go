@@ -64,6 +64,25 @@ func (c *tally) log(t *testing.T) {
 	t.Logf("corpus %s, router %s: %d cases, %d pass, %d fail %v", c.corpus, c.mode, c.pass+c.fail, c.pass, c.fail, c.failed)
 }
 
+// compareCorpus compares each case of a corpus on every router with Apollo
+// Gateway, sending the headers headerFor gives it: a subtest per router
+// and case. It logs each router's tally.
+func compareCorpus(t *testing.T, corpus string, cases []oracle.Case, gateway target, routers []target) {
+	t.Helper()
+	for _, router := range routers {
+		counts := &tally{corpus: corpus, mode: router.name}
+		t.Run(router.name, func(t *testing.T) {
+			for _, c := range cases {
+				t.Run(c.Name, func(t *testing.T) {
+					defer counts.record(t, c.Name)
+					compareCase(t, corpus, c, headerFor(corpus, c), gateway, router, nil)
+				})
+			}
+		})
+		counts.log(t)
+	}
+}
+
 // compareCase posts c to Apollo Gateway (want) and to the router (got) with
 // the same headers and compares the answers:
 //

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -249,11 +248,8 @@ func compositionProblems(t *testing.T, g *oracle.Graph, subgraphs []oracle.Subgr
 		return []string{fmt.Sprintf("the router's composition fails: %v", err)}
 	}
 	var problems []string
-	if a, b := compose.Canonical(apollo.Schema), compose.Canonical(ours.Schema); a != b {
-		problems = append(problems, "client schemas differ (- Apollo, + the router's composition):\n"+lineDiff(a, b))
-	}
-	if a, b := compose.CanonicalMetadata(apollo), compose.CanonicalMetadata(ours); a != b {
-		problems = append(problems, "federation metadata differs (- Apollo, + the router's composition):\n"+lineDiff(a, b))
+	for _, d := range compose.Differences(apollo, ours) {
+		problems = append(problems, "Apollo's supergraph (want) and the router's composition (got): "+d)
 	}
 	return problems
 }
@@ -293,21 +289,4 @@ func caseProblems(t *testing.T, r graphRouter, c oracle.Case, want oracle.Expect
 		return nil
 	}
 	return []string{fmt.Sprintf("%s: %s\n  want: %s\n  got:  %s", r.name, strings.Join(problems, "; "), want, res.Body)}
-}
-
-// lineDiff lists the lines only in a (-) and only in b (+).
-func lineDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var out strings.Builder
-	for _, l := range al {
-		if !slices.Contains(bl, l) {
-			out.WriteString("- " + l + "\n")
-		}
-	}
-	for _, l := range bl {
-		if !slices.Contains(al, l) {
-			out.WriteString("+ " + l + "\n")
-		}
-	}
-	return out.String()
 }

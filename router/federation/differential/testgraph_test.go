@@ -36,16 +36,5 @@ func TestTestgraphCorpus(t *testing.T) {
 		{"router (supergraph file)", fromFile.URL + "/graphql"},
 	}
 	cases := oracle.Corpus(t, corpus)
-	for _, router := range routers {
-		counts := &tally{corpus: corpus, mode: router.name}
-		t.Run(router.name, func(t *testing.T) {
-			for _, c := range cases {
-				t.Run(c.Name, func(t *testing.T) {
-					defer counts.record(t, c.Name)
-					compareCase(t, corpus, c, nil, gateway, router, nil)
-				})
-			}
-		})
-		counts.log(t)
-	}
+	compareCorpus(t, corpus, cases, gateway, routers)
 }

@@ -210,34 +210,19 @@ func ReadGraph(dir string) (*Graph, error) {
 	if g.Cases, err = readCases(filepath.Join(dir, queriesDir)); err != nil {
 		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
 	}
-	if g.Supergraph, err = readOptional(filepath.Join(dir, supergraphFile)); err != nil {
-		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
+	// The optional files, each read whole ("" when missing).
+	opt := map[string]string{}
+	for _, name := range []string{supergraphFile, refusesFile, pendingFile, readmeFile, unsupportedFile, routerFile} {
+		if opt[name], err = readOptional(filepath.Join(dir, name)); err != nil {
+			return nil, fmt.Errorf("graph %s: %w", g.Name, err)
+		}
 	}
-	refuses, err := readOptional(filepath.Join(dir, refusesFile))
-	if err != nil {
-		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
-	}
-	g.Refuses = strings.TrimSpace(refuses)
-	pending, err := readOptional(filepath.Join(dir, pendingFile))
-	if err != nil {
-		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
-	}
-	g.Pending = parsePending(pending)
-	readme, err := readOptional(filepath.Join(dir, readmeFile))
-	if err != nil {
-		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
-	}
-	g.Covers = parseCovers(readme)
-	unsupported, err := readOptional(filepath.Join(dir, unsupportedFile))
-	if err != nil {
-		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
-	}
-	g.ApolloUnsupported = strings.TrimSpace(unsupported)
-	router, err := readOptional(filepath.Join(dir, routerFile))
-	if err != nil {
-		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
-	}
-	if g.Router, err = parseRouterOptions(router); err != nil {
+	g.Supergraph = opt[supergraphFile]
+	g.Refuses = strings.TrimSpace(opt[refusesFile])
+	g.Pending = parsePending(opt[pendingFile])
+	g.Covers = parseCovers(opt[readmeFile])
+	g.ApolloUnsupported = strings.TrimSpace(opt[unsupportedFile])
+	if g.Router, err = parseRouterOptions(opt[routerFile]); err != nil {
 		return nil, fmt.Errorf("graph %s: %w", g.Name, err)
 	}
 	return g, nil

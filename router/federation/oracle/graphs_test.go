@@ -190,18 +190,28 @@ func sameFile(t *testing.T, g *Graph, name string, e Expected) bool {
 
 func removeOrphans(t *testing.T, g *Graph) {
 	t.Helper()
+	for _, name := range orphans(t, g) {
+		if err := g.RemoveExpected(name); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("removed %s: no query goes with it", g.ExpectedPath(name))
+	}
+}
+
+// orphans lists the graph's expected answers that no case has.
+func orphans(t *testing.T, g *Graph) []string {
+	t.Helper()
 	names, err := g.ExpectedNames()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []string
 	for _, name := range names {
 		if _, ok := g.Case(name); !ok {
-			if err := g.RemoveExpected(name); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("removed %s: no query goes with it", g.ExpectedPath(name))
+			out = append(out, name)
 		}
 	}
+	return out
 }
 
 func expectationText(c Case) string {
@@ -374,14 +384,8 @@ func checkQueries(t *testing.T, g *Graph) {
 // meets its expectation, and that no expected answer lacks a case.
 func checkExpectedFiles(t *testing.T, g *Graph) {
 	t.Helper()
-	names, err := g.ExpectedNames()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		if _, ok := g.Case(name); !ok {
-			t.Errorf("%s/%s.json has no query %s/%s.graphql", expectedDir, name, queriesDir, name)
-		}
+	for _, name := range orphans(t, g) {
+		t.Errorf("%s/%s.json has no query %s/%s.graphql", expectedDir, name, queriesDir, name)
 	}
 	for _, c := range g.Cases {
 		e, err := g.Expected(c.Name)

@@ -32,6 +32,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"bookstore/graph/testkit/syncbuf"
 )
 
 const (
@@ -192,7 +194,7 @@ func start(t testing.TB, args []string, ready func(string) bool) *process {
 	if err != nil {
 		t.Fatalf("oracle: %v", err)
 	}
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = stopGrace
 	if err := cmd.Start(); err != nil {
@@ -241,7 +243,7 @@ func start(t testing.TB, args []string, ready func(string) bool) *process {
 
 // stop sends SIGTERM to the process, waits for it, and sends SIGKILL when it
 // has not exited after stopGrace.
-func stop(t testing.TB, cmd *exec.Cmd, exited <-chan error, stderr *lockedBuffer) {
+func stop(t testing.TB, cmd *exec.Cmd, exited <-chan error, stderr *syncbuf.Buffer) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:
@@ -252,30 +254,6 @@ func stop(t testing.TB, cmd *exec.Cmd, exited <-chan error, stderr *lockedBuffer
 	if t.Failed() && stderr.Len() > 0 {
 		t.Logf("oracle: stderr of node %s:\n%s", cmd.Args[1], stderr.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *lockedBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
 }
 
 // SubgraphSDL is one subgraph given to Compose: its name, its routing URL

@@ -52,8 +52,16 @@ func (p *Plan) Describe() *Description {
 	if p.Operation == ast.Mutation {
 		kind = "Sequence"
 	}
-	under := map[*Fetch][]*Fetch{}
-	var roots []*Fetch
+	roots, under := p.tree()
+	return &Description{Kind: "QueryPlan", Node: group(kind, roots, under)}
+}
+
+// tree arranges the fetches as a tree: the fetches that wait for none are
+// its roots, and a fetch that waits is under the last (by ID) of those it
+// waits for. A mutation's root fetches are roots: they wait for one
+// another only to keep the order of the mutation's fields.
+func (p *Plan) tree() (roots []*Fetch, under map[*Fetch][]*Fetch) {
+	under = map[*Fetch][]*Fetch{}
 	for _, f := range p.Fetches {
 		var parent *Fetch
 		for _, d := range f.Deps {
@@ -70,7 +78,7 @@ func (p *Plan) Describe() *Description {
 			under[parent] = append(under[parent], f)
 		}
 	}
-	return &Description{Kind: "QueryPlan", Node: group(kind, roots, under)}
+	return roots, under
 }
 
 func group(kind string, fetches []*Fetch, under map[*Fetch][]*Fetch) *Node {

@@ -220,40 +220,31 @@ func (p *planner) graphReach(graph, typ string) map[string]int {
 // setHops is setReach over a known reach: every field of the set must be
 // resolved, with its sub-selection, by one of the subgraphs reached.
 func (p *planner) setHops(reach map[string]int, typ string, set ast.SelectionSet) (int, bool) {
-	hops, ok := 0, true
-	compose.FieldSetFields(set, func(f *ast.Field, cond string) {
-		if !ok {
-			return
-		}
-		owner := typ
-		if cond != "" && p.sg.Type(cond) != nil {
-			owner = cond
-		}
-		fm := p.sg.Type(owner).Field(f.Name)
+	hops := 0
+	ok := p.eachSetField(typ, set, func(f *ast.Field, fm *compose.Field) bool {
 		best := -1
 		for g, h := range reach {
-			src := fm.Source(g)
-			if src == nil || !src.ActiveIn(p.labels) || src.Requires != nil || len(src.Context) > 0 {
-				continue
-			}
-			if len(f.SelectionSet) > 0 && !p.localSet(g, fm.Type.Name(), f.SelectionSet) {
-				continue
-			}
-			if best < 0 || h < best {
+			if p.resolvesLocally(g, f, fm) && (best < 0 || h < best) {
 				best = h
 			}
 		}
-		if best < 0 {
-			ok = false
-			return
-		}
 		hops = max(hops, best)
+		return best >= 0
 	})
 	return hops, ok
 }
 
 // localSet reports whether graph resolves a whole field set of typ itself.
 func (p *planner) localSet(graph, typ string, set ast.SelectionSet) bool {
+	return p.eachSetField(typ, set, func(f *ast.Field, fm *compose.Field) bool {
+		return p.resolvesLocally(graph, f, fm)
+	})
+}
+
+// eachSetField calls fn with each field of a field set of typ, and its
+// metadata (on the fragment's type, for a field under one), until fn
+// returns false. It reports whether fn returned true for every field.
+func (p *planner) eachSetField(typ string, set ast.SelectionSet, fn func(f *ast.Field, fm *compose.Field) bool) bool {
 	ok := true
 	compose.FieldSetFields(set, func(f *ast.Field, cond string) {
 		if !ok {
@@ -263,15 +254,18 @@ func (p *planner) localSet(graph, typ string, set ast.SelectionSet) bool {
 		if cond != "" && p.sg.Type(cond) != nil {
 			owner = cond
 		}
-		fm := p.sg.Type(owner).Field(f.Name)
-		src := fm.Source(graph)
-		if src == nil || !src.ActiveIn(p.labels) || src.Requires != nil || len(src.Context) > 0 {
-			ok = false
-			return
-		}
-		if len(f.SelectionSet) > 0 && !p.localSet(graph, fm.Type.Name(), f.SelectionSet) {
-			ok = false
-		}
+		ok = fn(f, p.sg.Type(owner).Field(f.Name))
 	})
 	return ok
+}
+
+// resolvesLocally reports whether graph resolves field f (of metadata fm),
+// and its sub-selection, by itself: active, with no @requires and no
+// context.
+func (p *planner) resolvesLocally(graph string, f *ast.Field, fm *compose.Field) bool {
+	src := fm.Source(graph)
+	if src == nil || !src.ActiveIn(p.labels) || src.Requires != nil || len(src.Context) > 0 {
+		return false
+	}
+	return len(f.SelectionSet) == 0 || p.localSet(graph, fm.Type.Name(), f.SelectionSet)
 }

@@ -41,24 +41,7 @@ func supergraph(t *testing.T, files map[string]string) *compose.Supergraph {
 // the _entities paths and representation fields.
 func dump(p *plan.Plan) string {
 	var b strings.Builder
-	under := map[*plan.Fetch][]*plan.Fetch{}
-	var roots []*plan.Fetch
-	for _, f := range p.Fetches {
-		var parent *plan.Fetch
-		for _, d := range f.Deps {
-			if f.Mutation {
-				continue
-			}
-			if parent == nil || d.ID > parent.ID {
-				parent = d
-			}
-		}
-		if parent == nil {
-			roots = append(roots, f)
-		} else {
-			under[parent] = append(under[parent], f)
-		}
-	}
+	roots, under := p.Tree()
 	var walk func(f *plan.Fetch, indent string)
 	walk = func(f *plan.Fetch, indent string) {
 		fmt.Fprintf(&b, "%s%s: %s\n", indent, f.Graph, f.Query)

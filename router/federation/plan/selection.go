@@ -85,6 +85,19 @@ func (n *normalizer) selection(typeName string, sets []ast.SelectionSet) (*Selec
 	return sel, nil
 }
 
+// directives returns a selection's directives.
+func directives(s ast.Selection) ast.DirectiveList {
+	switch s := s.(type) {
+	case *ast.Field:
+		return s.Directives
+	case *ast.InlineFragment:
+		return s.Directives
+	case *ast.FragmentSpread:
+		return s.Directives
+	}
+	return nil
+}
+
 // collect implements the spec's CollectFields for one runtime type, then
 // normalizes each field's merged sub-selection.
 func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Field, error) {
@@ -97,15 +110,15 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 	var walk func(set ast.SelectionSet, visiting map[string]bool) error
 	walk = func(set ast.SelectionSet, visiting map[string]bool) error {
 		for _, s := range set {
+			ok, err := n.included(directives(s))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
 			switch s := s.(type) {
 			case *ast.Field:
-				ok, err := n.included(s.Directives)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
 				key := s.Alias
 				if key == "" {
 					key = s.Name
@@ -120,13 +133,6 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 					g.sets = append(g.sets, s.SelectionSet)
 				}
 			case *ast.InlineFragment:
-				ok, err := n.included(s.Directives)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
 				if s.TypeCondition != "" && !n.applies(s.TypeCondition, rt) {
 					continue
 				}
@@ -134,13 +140,6 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 					return err
 				}
 			case *ast.FragmentSpread:
-				ok, err := n.included(s.Directives)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
 				if visiting[s.Name] {
 					continue
 				}
@@ -152,7 +151,7 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 					continue
 				}
 				visiting[s.Name] = true
-				err = walk(frag.SelectionSet, visiting)
+				err := walk(frag.SelectionSet, visiting)
 				delete(visiting, s.Name)
 				if err != nil {
 					return err

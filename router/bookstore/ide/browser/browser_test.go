@@ -236,17 +236,31 @@ func checkRequests(t *testing.T, r *report, base *url.URL) {
 	}
 }
 
+// step returns the report's step named name, failing the test when the
+// report has none.
+func step[T any](t *testing.T, s *T, name string) *T {
+	t.Helper()
+	if s == nil {
+		t.Fatalf("no %s step in the report", name)
+	}
+	return s
+}
+
+// wantOK checks that what the browser loaded (what) was 200 of the media
+// type want.
+func wantOK(t *testing.T, what string, status int, contentType, want string) {
+	t.Helper()
+	if status != 200 || !strings.HasPrefix(contentType, want) {
+		t.Errorf("%s: %d %q, want 200 %s", what, status, contentType, want)
+	}
+}
+
 // checkLoad checks the IDE page: HTML, and GraphiQL rendered with the
 // bookstore's default query in its editor.
 func checkLoad(t *testing.T, r *report) {
 	t.Helper()
-	l := r.Steps.Load
-	if l == nil {
-		t.Fatal("no load step in the report")
-	}
-	if l.Status != 200 || !strings.HasPrefix(l.ContentType, "text/html") {
-		t.Errorf("GET /graphql from the browser: %d %q, want 200 text/html", l.Status, l.ContentType)
-	}
+	l := step(t, r.Steps.Load, "load")
+	wantOK(t, "GET /graphql from the browser", l.Status, l.ContentType, "text/html")
 	if !strings.Contains(l.Title, "GraphQL IDE") {
 		t.Errorf("page title %q", l.Title)
 	}
@@ -260,10 +274,7 @@ func checkLoad(t *testing.T, r *report) {
 // titles and unitsSold from the other subgraph included.
 func checkQuery(t *testing.T, r *report, direct *routertest.Response) {
 	t.Helper()
-	q := r.Steps.Query
-	if q == nil {
-		t.Fatal("no query step in the report")
-	}
+	q := step(t, r.Steps.Query, "query")
 	if q.Editor != federatedQuery {
 		t.Errorf("the query editor holds\n%s\nwant what was typed\n%s", q.Editor, federatedQuery)
 	}
@@ -312,10 +323,7 @@ func checkQuery(t *testing.T, r *report, direct *routertest.Response) {
 // that the book is really in the catalogue.
 func checkMutation(t *testing.T, r *report, stack *routertest.Stack, mutation, headers, isbn, title string) {
 	t.Helper()
-	m := r.Steps.Mutation
-	if m == nil {
-		t.Fatal("no mutation step in the report")
-	}
+	m := step(t, r.Steps.Mutation, "mutation")
 	if m.Headers != headers {
 		t.Errorf("the headers editor holds %q, want %q", m.Headers, headers)
 	}
@@ -353,13 +361,8 @@ func checkMutation(t *testing.T, r *report, stack *routertest.Stack, mutation, h
 // checkREST checks that GET /books in the browser shows the JSON page.
 func checkREST(t *testing.T, r *report, title string) {
 	t.Helper()
-	s := r.Steps.REST
-	if s == nil {
-		t.Fatal("no REST step in the report")
-	}
-	if s.Status != 200 || !strings.HasPrefix(s.ContentType, "application/json") {
-		t.Errorf("GET /books in the browser: %d %q, want 200 application/json", s.Status, s.ContentType)
-	}
+	s := step(t, r.Steps.REST, "REST")
+	wantOK(t, "GET /books in the browser", s.Status, s.ContentType, "application/json")
 	var page struct {
 		Items []struct {
 			Title string `json:"title"`

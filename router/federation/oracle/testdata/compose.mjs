@@ -10,11 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { composeServices } from '@apollo/composition';
+import { usageOf } from './cli.mjs';
 
-function usage(msg) {
-  process.stderr.write(`compose.mjs: ${msg}\nusage: node compose.mjs NAME=URL=FILE ... | -\n`);
-  process.exit(2);
-}
+const usage = usageOf('compose.mjs', 'node compose.mjs NAME=URL=FILE ... | -');
 
 function fromArg(arg) {
   // The URL may itself hold '=': the name ends at the first '=', the file

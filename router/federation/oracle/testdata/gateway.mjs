@@ -12,11 +12,9 @@ import './keepalive.mjs';
 import { readFileSync } from 'node:fs';
 import { IntrospectAndCompose } from '@apollo/gateway';
 import { serveGateway, stopOnSignals } from './serving.mjs';
+import { namedArgs, usageOf } from './cli.mjs';
 
-function usage(msg) {
-  process.stderr.write(`gateway.mjs: ${msg}\nusage: node gateway.mjs NAME=URL ... | --supergraph FILE\n`);
-  process.exit(2);
-}
+const usage = usageOf('gateway.mjs', 'node gateway.mjs NAME=URL ... | --supergraph FILE');
 
 function parseArgs(argv) {
   if (argv[0] === '--supergraph') {
@@ -24,11 +22,7 @@ function parseArgs(argv) {
     return { supergraphSdl: readFileSync(argv[1], 'utf8') };
   }
   if (argv.length === 0) usage('no subgraphs given');
-  const subgraphs = argv.map((arg) => {
-    const eq = arg.indexOf('=');
-    if (eq <= 0 || eq === arg.length - 1) usage(`bad subgraph "${arg}", want NAME=URL`);
-    return { name: arg.slice(0, eq), url: arg.slice(eq + 1) };
-  });
+  const subgraphs = namedArgs(argv, 'subgraph', 'URL', usage).map(({ name, value }) => ({ name, url: value }));
   return { supergraphSdl: new IntrospectAndCompose({ subgraphs }) };
 }
 

@@ -12,11 +12,9 @@ import './keepalive.mjs';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveGateway, stopOnSignals } from './serving.mjs';
+import { namedArgs, usageOf } from './cli.mjs';
 
-function usage(msg) {
-  process.stderr.write(`gateways.mjs: ${msg}\nusage: node gateways.mjs NAME=FILE ... | --supergraphs DIR\n`);
-  process.exit(2);
-}
+const usage = usageOf('gateways.mjs', 'node gateways.mjs NAME=FILE ... | --supergraphs DIR');
 
 function parseArgs(argv) {
   if (argv[0] === '--supergraphs') {
@@ -27,11 +25,7 @@ function parseArgs(argv) {
       .map((f) => ({ name: f.slice(0, -'.graphql'.length), file: join(argv[1], f) }));
   }
   if (argv.length === 0) usage('no supergraphs given');
-  return argv.map((arg) => {
-    const eq = arg.indexOf('=');
-    if (eq <= 0 || eq === arg.length - 1) usage(`bad supergraph "${arg}", want NAME=FILE`);
-    return { name: arg.slice(0, eq), file: arg.slice(eq + 1) };
-  });
+  return namedArgs(argv, 'supergraph', 'FILE', usage).map(({ name, value }) => ({ name, file: value }));
 }
 
 const list = parseArgs(process.argv.slice(2));

@@ -22,11 +22,9 @@ import { parse } from 'graphql';
 import { composeServices } from '@apollo/composition';
 import { buildSchema } from './datalang.mjs';
 import { serveSubgraph, stopOnSignals } from './serving.mjs';
+import { usageOf } from './cli.mjs';
 
-function usage(msg) {
-  process.stderr.write(`graphs.mjs: ${msg}\nusage: node graphs.mjs [--dir DIR] serve|compose [GRAPH ...]\n`);
-  process.exit(2);
-}
+const usage = usageOf('graphs.mjs', 'node graphs.mjs [--dir DIR] serve|compose [GRAPH ...]');
 
 function fail(msg) {
   process.stderr.write(`${msg}\n`);
