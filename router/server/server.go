@@ -314,34 +314,9 @@ func numbersToGo(v any) any {
 	return v
 }
 
-// WriteResponse writes a pipeline response as GraphQL over HTTP.
+// WriteResponse writes a pipeline response as GraphQL over HTTP. The
+// callers of a shared response (see gateway.Gateway.Do) write the same
+// bytes.
 func WriteResponse(w http.ResponseWriter, resp *gateway.Response) {
-	var buf bytes.Buffer
-	buf.Grow(len(resp.Data) + 64)
-	buf.WriteByte('{')
-	sep := false
-	if resp.Errors != nil {
-		buf.WriteString(`"errors":`)
-		b, _ := json.Marshal(resp.Errors)
-		buf.Write(b)
-		sep = true
-	}
-	if resp.Data != nil {
-		if sep {
-			buf.WriteByte(',')
-		}
-		buf.WriteString(`"data":`)
-		buf.Write(resp.Data)
-		sep = true
-	}
-	if len(resp.Extensions) > 0 {
-		if sep {
-			buf.WriteByte(',')
-		}
-		buf.WriteString(`"extensions":`)
-		b, _ := json.Marshal(resp.Extensions)
-		buf.Write(b)
-	}
-	buf.WriteByte('}')
-	httpkit.WriteJSONBytes(w, resp.Status, buf.Bytes())
+	httpkit.WriteJSONBytes(w, resp.Status, resp.JSON())
 }

@@ -2,12 +2,18 @@
 // plan (cached) → execute, over the current supergraph. It knows nothing of
 // HTTP beyond the status a response should get; the server and the REST
 // shims both call Do.
+//
+// Identical queries in flight at the same time share one execution and
+// one Response (see Do): a burst of the same query costs the subgraphs one
+// operation, not one per client.
 package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -30,7 +36,9 @@ import (
 	"bookstore/graph/platform/telemetry"
 	"bookstore/router/federation/compose"
 	"bookstore/router/federation/execute"
+	"bookstore/router/federation/internal/inflight"
 	"bookstore/router/federation/plan"
+	"bookstore/router/federation/transport"
 )
 
 // Defaults for the zero values of [Limits] and [Options]. The router's
@@ -78,6 +86,14 @@ type Options struct {
 	// (false). A label left out that reads "percent(N)" is on for N% of
 	// requests; any other is off.
 	OverrideLabels map[string]bool
+	// DisableDedup runs every query on its own, identical ones in flight
+	// included (see Do).
+	DisableDedup bool
+	// OnDedup, when set, is told of every query that may share an
+	// execution (see Do): shared is false for one that executes, true for
+	// one that joined an identical execution in flight. It is called as
+	// soon as the query has joined, before it waits, and must not block.
+	OnDedup func(shared bool)
 }
 
 // Gateway serves operations over the current supergraph. Swapping the
@@ -87,6 +103,20 @@ type Gateway struct {
 	opts  Options
 	state atomic.Pointer[state]
 	rules *rules.Rules
+	// flights shares identical queries in flight (nil when
+	// Options.DisableDedup); seed hashes their keys.
+	flights *inflight.Group[flight, *Response]
+	seed    maphash.Seed
+}
+
+// flight identifies a query for deduplication: the supergraph it runs
+// on, its document and operation name, and the rest of its key (see
+// flightKey).
+type flight struct {
+	st     *state
+	opName string
+	query  string
+	key    string
 }
 
 type state struct {
@@ -134,7 +164,15 @@ func New(opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{opts: opts, rules: validationRules()}
+	g := &Gateway{opts: opts, rules: validationRules(), seed: maphash.MakeSeed()}
+	if !opts.DisableDedup {
+		var onJoin func(flight, bool)
+		if opts.OnDedup != nil {
+			onJoin = func(_ flight, shared bool) { opts.OnDedup(shared) }
+		}
+		g.flights = inflight.New[flight, *Response](func(a, b flight) bool { return a == b }, onJoin)
+	}
+	return g
 }
 
 // SetSupergraph swaps in a new supergraph, with a new plan cache.
@@ -158,6 +196,17 @@ func refuse(status int, code, format string, args ...any) *Response {
 }
 
 // Do runs one operation through the pipeline.
+//
+// A query identical to one executing, the same document and operation
+// name, the same variables (as JSON values), the same forwarded headers
+// but for the request's id and trace (so never another user's
+// Authorization) and the same X-Query-Plan, does not execute: it waits for
+// that execution and gets the same Response, which is then read-only.
+// Mutations never share. A shared execution runs within the operation timeout from
+// its start, with the first caller's trace, until it ends or every caller
+// waiting for it has gone: a caller whose context ends (its client gone)
+// stops waiting without cancelling it for the others. Options.DisableDedup
+// turns the sharing off.
 func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	st := g.state.Load()
 	if st == nil {
@@ -202,17 +251,73 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	if err != nil {
 		return refuse(http.StatusBadRequest, apierror.ValidationFailed, "the operation cannot be planned: %v", err)
 	}
+	wantPlan := req.WantPlan && g.opts.ExposePlans
+	if g.flights != nil && p.op.Operation == ast.Query {
+		if key, ok := flightKey(vars, req.Header, wantPlan); ok {
+			id := flight{st: st, opName: req.OperationName, query: req.Query, key: key}
+			resp, err, shared := g.flights.Do(ctx, maphash.Comparable(g.seed, id), id, func(ctx context.Context) (*Response, error) {
+				resp := g.execute(ctx, st, pl, vars, req.Header, wantPlan)
+				resp.encoded = &encoding{}
+				return resp, nil
+			})
+			if span != nil {
+				span.SetAttributes(attribute.Bool("graphql.operation.shared", shared))
+			}
+			if err != nil {
+				// The caller gave up waiting (a client gone): what the
+				// executor answers a cancelled operation.
+				msg := "the request was cancelled"
+				if errors.Is(err, context.DeadlineExceeded) {
+					msg = "the operation did not finish in time"
+				}
+				return refuse(http.StatusOK, apierror.SubgraphUnavailable, "%s", msg)
+			}
+			return resp
+		}
+	}
+	return g.execute(ctx, st, pl, vars, req.Header, wantPlan)
+}
+
+// execute runs a plan, within the operation timeout.
+func (g *Gateway) execute(ctx context.Context, st *state, pl *plan.Plan, vars map[string]any, header http.Header, wantPlan bool) *Response {
 	ctx, cancel := context.WithTimeout(ctx, g.opts.Limits.Timeout)
 	defer cancel()
-	res := st.exec.Execute(ctx, &execute.Request{Plan: pl, Variables: vars, Header: req.Header})
+	res := st.exec.Execute(ctx, &execute.Request{Plan: pl, Variables: vars, Header: header})
 	resp := &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions}
-	if req.WantPlan && g.opts.ExposePlans {
+	if wantPlan {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}
 		resp.Extensions["queryPlan"] = pl.Describe()
 	}
 	return resp
+}
+
+// flightKey is the part of a query's deduplication key that its prepared
+// document does not give: its variables, coerced and encoded canonically
+// (object members sorted, numbers as Go writes them), so that the same
+// JSON value gives the same key whatever its spelling; the forwarded
+// headers that may change the answer (transport.AppendDedupKey:
+// Authorization, not the request's id nor its trace); and whether the
+// answer holds the plan. Override labels rolled per request are not in
+// it: queries that share take the first one's roll, as if they had rolled
+// the same. ok is false when the variables do not encode: the query then
+// runs on its own.
+func flightKey(vars map[string]any, header http.Header, wantPlan bool) (string, bool) {
+	b := make([]byte, 0, 128)
+	if wantPlan {
+		b = append(b, "plan\n"...)
+	}
+	b = transport.AppendDedupKey(b, header)
+	b = append(b, 0)
+	if len(vars) > 0 {
+		v, err := json.Marshal(vars)
+		if err != nil {
+			return "", false
+		}
+		b = append(b, v...)
+	}
+	return string(b), true
 }
 
 // maxCachedQuery is the largest document the plan cache keeps: the cache

@@ -268,3 +268,18 @@ func TestPanic(t *testing.T) {
 		t.Errorf("after the panic: %q, %v", v, err)
 	}
 }
+
+// BenchmarkDo measures a call that shares with nothing: what the sharing
+// costs a caller on its own.
+func BenchmarkDo(b *testing.B) {
+	g := inflight.New[string, string](eq, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var i uint64
+		for pb.Next() {
+			i++
+			g.Do(ctx, i, "a", func(context.Context) (string, error) { return "x", nil })
+		}
+	})
+}
