@@ -74,7 +74,10 @@ func NewHandler(o Options) http.Handler {
 	traced := func(route string, h http.Handler) http.Handler {
 		return wrap(route, telemetry.Middleware(o.Tracer, route, h))
 	}
-	mux.Handle("/graphql", traced("/graphql", http.HandlerFunc(s.graphql)))
+	// /graphql and the REST shims take gzip request bodies and compress
+	// their larger responses (see compressed).
+	codings := func(h http.Handler) http.Handler { return compressed(decompressed(o.MaxBodyBytes, h)) }
+	mux.Handle("/graphql", traced("/graphql", codings(http.HandlerFunc(s.graphql))))
 	mux.Handle("/healthz", wrap("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
@@ -100,7 +103,7 @@ func NewHandler(o Options) http.Handler {
 	}
 	if o.REST != nil {
 		for _, p := range []string{"/books", "/books/", "/orders", "/orders/"} {
-			mux.Handle(p, traced(strings.TrimSuffix(p, "/"), o.REST))
+			mux.Handle(p, traced(strings.TrimSuffix(p, "/"), codings(o.REST)))
 		}
 	}
 	mux.Handle("/", wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
