@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,6 +173,7 @@ func New(opts Options) *Gateway {
 			onJoin = func(_ flight, shared bool) { opts.OnDedup(shared) }
 		}
 		g.flights = inflight.New[flight, *Response](func(a, b flight) bool { return a == b }, onJoin)
+		g.flights.Timeout = opts.Limits.Timeout // the operation timeout, from the execution's start
 	}
 	return g
 }
@@ -202,11 +205,14 @@ func refuse(status int, code, format string, args ...any) *Response {
 // but for the request's id and trace (so never another user's
 // Authorization) and the same X-Query-Plan, does not execute: it waits for
 // that execution and gets the same Response, which is then read-only.
-// Mutations never share. A shared execution runs within the operation timeout from
-// its start, with the first caller's trace, until it ends or every caller
-// waiting for it has gone: a caller whose context ends (its client gone)
-// stops waiting without cancelling it for the others. Options.DisableDedup
-// turns the sharing off.
+// Mutations never share. The query that starts an execution runs it, on
+// its own goroutine, within the operation timeout and with its trace; the
+// others wait for it. A caller whose context ends (its client gone) does
+// not cancel the execution while others want it: one that waits stops
+// waiting at once, the one that runs it goes on to the end (its client is
+// gone: nobody waits for its answer). When every caller's context has
+// ended, the execution is cancelled. Options.DisableDedup turns the
+// sharing off.
 func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	st := g.state.Load()
 	if st == nil {
@@ -255,8 +261,9 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	if g.flights != nil && p.op.Operation == ast.Query {
 		if key, ok := flightKey(vars, req.Header, wantPlan); ok {
 			id := flight{st: st, opName: req.OperationName, query: req.Query, key: key}
-			resp, err, shared := g.flights.Do(ctx, maphash.Comparable(g.seed, id), id, func(ctx context.Context) (*Response, error) {
-				resp := g.execute(ctx, st, pl, vars, req.Header, wantPlan)
+			resp, err, shared := g.flights.DoHere(ctx, maphash.Comparable(g.seed, id), id, func(ctx context.Context) (*Response, error) {
+				// ctx ends at the operation timeout (flights.Timeout).
+				resp := g.run(ctx, st, pl, vars, req.Header, wantPlan)
 				resp.encoded = &encoding{}
 				return resp, nil
 			})
@@ -275,13 +282,13 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 			return resp
 		}
 	}
-	return g.execute(ctx, st, pl, vars, req.Header, wantPlan)
-}
-
-// execute runs a plan, within the operation timeout.
-func (g *Gateway) execute(ctx context.Context, st *state, pl *plan.Plan, vars map[string]any, header http.Header, wantPlan bool) *Response {
 	ctx, cancel := context.WithTimeout(ctx, g.opts.Limits.Timeout)
 	defer cancel()
+	return g.run(ctx, st, pl, vars, req.Header, wantPlan)
+}
+
+// run executes a plan; ctx bounds it.
+func (g *Gateway) run(ctx context.Context, st *state, pl *plan.Plan, vars map[string]any, header http.Header, wantPlan bool) *Response {
 	res := st.exec.Execute(ctx, &execute.Request{Plan: pl, Variables: vars, Header: header})
 	resp := &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions}
 	if wantPlan {
@@ -293,16 +300,15 @@ func (g *Gateway) execute(ctx context.Context, st *state, pl *plan.Plan, vars ma
 	return resp
 }
 
-// flightKey is the part of a query's deduplication key that its prepared
-// document does not give: its variables, coerced and encoded canonically
-// (object members sorted, numbers as Go writes them), so that the same
-// JSON value gives the same key whatever its spelling; the forwarded
-// headers that may change the answer (transport.AppendDedupKey:
-// Authorization, not the request's id nor its trace); and whether the
-// answer holds the plan. Override labels rolled per request are not in
-// it: queries that share take the first one's roll, as if they had rolled
-// the same. ok is false when the variables do not encode: the query then
-// runs on its own.
+// flightKey is the part of a query's deduplication key that its document
+// and operation name do not give: its variables, coerced and encoded
+// canonically (see appendCanonical), so that the same JSON value gives the
+// same key whatever its spelling; the forwarded headers that may change
+// the answer (transport.AppendDedupKey: Authorization, not the request's
+// id nor its trace); and whether the answer holds the plan. Override
+// labels rolled per request are not in it: queries that share take the
+// first one's roll, as if they had rolled the same. ok is false when the
+// variables do not encode: the query then runs on its own.
 func flightKey(vars map[string]any, header http.Header, wantPlan bool) (string, bool) {
 	b := make([]byte, 0, 128)
 	if wantPlan {
@@ -311,13 +317,87 @@ func flightKey(vars map[string]any, header http.Header, wantPlan bool) (string, 
 	b = transport.AppendDedupKey(b, header)
 	b = append(b, 0)
 	if len(vars) > 0 {
-		v, err := json.Marshal(vars)
-		if err != nil {
+		var ok bool
+		if b, ok = appendCanonical(b, vars); !ok {
 			return "", false
 		}
-		b = append(b, v...)
 	}
 	return string(b), true
+}
+
+// appendCanonical appends an encoding of a variable's value that is the
+// same for equal JSON values: object members sorted, a number by its
+// value (1, 1.0 and 1e0 alike), strings quoted. Values of other Go types
+// (a REST shim's) go through encoding/json; ok is false when one does not
+// encode.
+func appendCanonical(b []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), true
+	case bool:
+		return strconv.AppendBool(b, v), true
+	case string:
+		return strconv.AppendQuote(b, v), true
+	case int64:
+		return strconv.AppendInt(b, v, 10), true
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), true
+	case float64:
+		return appendFloat(b, v), true
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return strconv.AppendInt(b, i, 10), true
+		}
+		if f, err := v.Float64(); err == nil {
+			return appendFloat(b, f), true
+		}
+		return strconv.AppendQuote(b, v.String()), true
+	case []any:
+		b = append(b, '[')
+		for i, x := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var ok bool
+			if b, ok = appendCanonical(b, x); !ok {
+				return b, false
+			}
+		}
+		return append(b, ']'), true
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, k)
+			b = append(b, ':')
+			var ok bool
+			if b, ok = appendCanonical(b, v[k]); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return b, false
+	}
+	return append(append(append(b, '<'), raw...), '>'), true
+}
+
+// appendFloat appends a number by its value: an integral one as an
+// integer.
+func appendFloat(b []byte, f float64) []byte {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return strconv.AppendInt(b, int64(f), 10)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
 // maxCachedQuery is the largest document the plan cache keeps: the cache

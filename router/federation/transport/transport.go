@@ -466,7 +466,8 @@ func isCorrelation(k string) bool {
 // not share an answer, as two users' Authorization, have different keys.
 // Header names are taken as they are in h, canonical as Forward makes them.
 func AppendDedupKey(b []byte, h http.Header) []byte {
-	keys := make([]string, 0, len(h))
+	var one [1]string // most requests have one such header, Authorization, or none
+	keys := one[:0]
 	for k, v := range h {
 		if len(v) > 0 && !isCorrelation(k) {
 			keys = append(keys, k)

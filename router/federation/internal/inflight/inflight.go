@@ -21,15 +21,30 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // Group is a set of calls in flight. The zero value is not usable: make
 // one with New.
 type Group[I, T any] struct {
-	equal  func(a, b I) bool
-	onJoin func(id I, shared bool)
-	mu     sync.Mutex
-	calls  map[uint64][]*call[I, T]
+	// Timeout, when positive, bounds every call: fn's context ends that
+	// long after the call starts (one timer, instead of a cancellable
+	// context fn would have to wrap in its own). Set it before the first
+	// call.
+	Timeout time.Duration
+	equal   func(a, b I) bool
+	onJoin  func(id I, shared bool)
+	mu      sync.Mutex
+	calls   map[uint64][]*call[I, T]
+}
+
+// callContext returns the context of a call the caller whose context is
+// ctx starts: ctx's values, not its cancellation nor its deadline.
+func (g *Group[I, T]) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if g.Timeout > 0 {
+		return context.WithTimeout(context.WithoutCancel(ctx), g.Timeout)
+	}
+	return context.WithCancel(context.WithoutCancel(ctx))
 }
 
 // New returns a group whose calls are identified by an I: two callers
@@ -93,7 +108,7 @@ func (g *Group[I, T]) Do(ctx context.Context, hash uint64, id I, fn func(context
 		shared = true
 		c.waiters++
 	} else {
-		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		cctx, cancel := g.callContext(ctx)
 		c = &call[I, T]{id: id, hash: hash, done: make(chan struct{}), waiters: 1, cancel: cancel}
 		g.calls[hash] = append(g.calls[hash], c)
 		go g.run(cctx, c, fn)
@@ -111,6 +126,60 @@ func (g *Group[I, T]) Do(ctx context.Context, hash uint64, id I, fn func(context
 	case <-ctx.Done():
 		g.leave(c)
 		return v, ctx.Err(), shared
+	}
+}
+
+// DoHere is Do, but a caller that starts a call runs fn on its own
+// goroutine, saving the hand-over of the result from another one, and so
+// returns only when fn does, whenever its context ends: it then leaves as
+// the others do (the last one to leave cancels fn's context), but goes on
+// running fn until fn returns. Use it where the first caller's context
+// ending means nobody reads its result (a client gone), not where the
+// caller must return by a deadline. A panic in fn panics the caller that
+// ran it, with a *PanicError, as it does the others.
+func (g *Group[I, T]) DoHere(ctx context.Context, hash uint64, id I, fn func(context.Context) (T, error)) (v T, err error, shared bool) {
+	if err := ctx.Err(); err != nil {
+		return v, err, false
+	}
+	g.mu.Lock()
+	for _, x := range g.calls[hash] {
+		if g.equal(x.id, id) {
+			x.waiters++
+			g.mu.Unlock()
+			return g.wait(ctx, x, id)
+		}
+	}
+	cctx, cancel := g.callContext(ctx)
+	c := &call[I, T]{id: id, hash: hash, done: make(chan struct{}), waiters: 1, cancel: cancel}
+	g.calls[hash] = append(g.calls[hash], c)
+	g.mu.Unlock()
+	if g.onJoin != nil {
+		g.onJoin(id, false)
+	}
+	stop := context.AfterFunc(ctx, func() { g.leave(c) })
+	g.run(cctx, c, fn)
+	stop()
+	if c.panic != nil {
+		panic(c.panic)
+	}
+	return c.val, c.err, false
+}
+
+// wait waits for c, which the caller has joined, as a caller that did not
+// start it.
+func (g *Group[I, T]) wait(ctx context.Context, c *call[I, T], id I) (v T, err error, shared bool) {
+	if g.onJoin != nil {
+		g.onJoin(id, true)
+	}
+	select {
+	case <-c.done:
+		if c.panic != nil {
+			panic(c.panic)
+		}
+		return c.val, c.err, true
+	case <-ctx.Done():
+		g.leave(c)
+		return v, ctx.Err(), true
 	}
 }
 

@@ -283,3 +283,111 @@ func BenchmarkDo(b *testing.B) {
 		}
 	})
 }
+
+// DoHere runs the call on the goroutine of the caller that starts it:
+// that caller gets the result even when its context ended meanwhile,
+// while the others leave as with Do; when every caller has left, the call
+// is cancelled.
+func TestDoHere(t *testing.T) {
+	j := newJoins()
+	g := inflight.New[string, string](eq, j.join)
+	release := make(chan struct{})
+	callCtx := make(chan context.Context, 1)
+	var goroutineOfFirst atomic.Bool
+	fn := func(ctx context.Context) (string, error) {
+		callCtx <- ctx
+		select {
+		case <-release:
+			return "done", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	type result struct {
+		v      string
+		err    error
+		shared bool
+	}
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	res1, res2, res3 := make(chan result, 1), make(chan result, 1), make(chan result, 1)
+	go func() {
+		v, err, s := g.DoHere(ctx1, 1, "a", func(ctx context.Context) (string, error) {
+			goroutineOfFirst.Store(true)
+			return fn(ctx)
+		})
+		res1 <- result{v, err, s}
+	}()
+	j.wait(1)
+	ctx := <-callCtx
+	go func() { v, err, s := g.DoHere(ctx2, 1, "a", fn); res2 <- result{v, err, s} }()
+	go func() { v, err, s := g.DoHere(context.Background(), 1, "a", fn); res3 <- result{v, err, s} }()
+	j.wait(3)
+	cancel1() // the first caller's client goes; it runs the call on
+	cancel2() // another leaves
+	if r := <-res2; r.err != context.Canceled || !r.shared {
+		t.Errorf("the caller that left: %+v", r)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("cancelled with a caller waiting")
+	}
+	close(release)
+	if r := <-res1; r.v != "done" || r.err != nil || r.shared || !goroutineOfFirst.Load() {
+		t.Errorf("the first caller: %+v", r)
+	}
+	if r := <-res3; r.v != "done" || r.err != nil || !r.shared {
+		t.Errorf("the caller that stayed: %+v", r)
+	}
+
+	// The first caller alone goes away: the call is cancelled, and it
+	// returns what the call made of that.
+	ctxA, cancelA := context.WithCancel(context.Background())
+	out := make(chan result, 1)
+	go func() {
+		v, err, s := g.DoHere(ctxA, 2, "b", func(ctx context.Context) (string, error) {
+			callCtx <- ctx
+			<-ctx.Done()
+			return "", ctx.Err()
+		})
+		out <- result{v, err, s}
+	}()
+	ctx = <-callCtx
+	cancelA()
+	<-ctx.Done()
+	if r := <-out; r.err != context.Canceled {
+		t.Errorf("alone: %+v", r)
+	}
+	if n := g.InFlight(); n != 0 {
+		t.Errorf("%d calls in flight", n)
+	}
+}
+
+// Group.Timeout bounds a call from its start, whatever its callers'
+// contexts.
+func TestTimeout(t *testing.T) {
+	g := inflight.New[string, string](eq, nil)
+	g.Timeout = 50 * time.Millisecond
+	for _, do := range []func(context.Context, uint64, string, func(context.Context) (string, error)) (string, error, bool){g.Do, g.DoHere} {
+		_, err, _ := do(context.Background(), 1, "a", func(ctx context.Context) (string, error) {
+			if _, ok := ctx.Deadline(); !ok {
+				t.Error("no deadline")
+			}
+			<-ctx.Done()
+			return "", ctx.Err()
+		})
+		if err != context.DeadlineExceeded {
+			t.Errorf("err = %v", err)
+		}
+	}
+}
+
+// A call run by DoHere that panics panics its first caller too.
+func TestDoHerePanic(t *testing.T) {
+	g := inflight.New[string, string](eq, nil)
+	defer func() {
+		if p, ok := recover().(*inflight.PanicError); !ok || p.Value != "kaboom" {
+			t.Errorf("recovered %v", p)
+		}
+	}()
+	g.DoHere(context.Background(), 1, "a", func(context.Context) (string, error) { panic("kaboom") })
+}
