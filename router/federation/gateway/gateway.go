@@ -261,7 +261,7 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	if g.flights != nil && p.op.Operation == ast.Query {
 		if key, ok := flightKey(vars, req.Header, wantPlan); ok {
 			id := flight{st: st, opName: req.OperationName, query: req.Query, key: key}
-			resp, err, shared := g.flights.DoHere(ctx, maphash.Comparable(g.seed, id), id, func(ctx context.Context) (*Response, error) {
+			resp, err, shared := g.flights.Do(ctx, maphash.Comparable(g.seed, id), id, func(ctx context.Context) (*Response, error) {
 				// ctx ends at the operation timeout (flights.Timeout).
 				resp := g.run(ctx, st, pl, vars, req.Header, wantPlan)
 				resp.encoded = &encoding{}
@@ -311,11 +311,11 @@ func (g *Gateway) run(ctx context.Context, st *state, pl *plan.Plan, vars map[st
 // variables do not encode: the query then runs on its own.
 func flightKey(vars map[string]any, header http.Header, wantPlan bool) (string, bool) {
 	b := make([]byte, 0, 128)
+	b = append(b, '0')
 	if wantPlan {
-		b = append(b, "plan\n"...)
+		b[0] = '1'
 	}
-	b = transport.AppendDedupKey(b, header)
-	b = append(b, 0)
+	b = transport.AppendDedupKey(b, header) // self-delimiting
 	if len(vars) > 0 {
 		var ok bool
 		if b, ok = appendCanonical(b, vars); !ok {

@@ -285,27 +285,32 @@ func TestDedupSharedFailure(t *testing.T) {
 	}
 }
 
-// A caller that gives up does not cancel the request for the others, the
-// one that started it included; when every caller has given up, the
-// request is cancelled.
+// A caller that gives up does not cancel the request for the others: one
+// that waits for it returns at once, the one that sent it goes on to the
+// answer; when every caller has given up, the request is cancelled.
 func TestDedupCallerLeaves(t *testing.T) {
 	g := startGate(t, 0)
 	j := newJoined()
 	c := newClient(t, Config{OnDedup: j.on}, g.url)
 	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
 	first, cancelFirst := context.WithCancel(context.Background())
-	out1, out2 := make(chan result, 1), make(chan result, 1)
+	second, cancelSecond := context.WithCancel(context.Background())
+	out1, out2, out3 := make(chan result, 1), make(chan result, 1), make(chan result, 1)
 	go func() { resp, err := c.Do(first, req); out1 <- result{resp, err} }()
 	g.await(t, 1)
-	go func() { resp, err := c.Do(context.Background(), req); out2 <- result{resp, err} }()
-	j.wait(2)
-	cancelFirst()
-	if r := <-out1; r.resp != nil || !errors.Is(r.err, context.Canceled) || !errors.Is(r.err, ErrUnavailable) {
+	go func() { resp, err := c.Do(second, req); out2 <- result{resp, err} }()
+	go func() { resp, err := c.Do(context.Background(), req); out3 <- result{resp, err} }()
+	j.wait(3)
+	cancelSecond()
+	if r := <-out2; r.resp != nil || !errors.Is(r.err, context.Canceled) || !errors.Is(r.err, ErrUnavailable) {
 		t.Fatalf("the caller that left: %v, %v", r.resp, r.err)
 	}
+	cancelFirst()
 	close(g.release)
-	if r := <-out2; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":1`) {
-		t.Fatalf("the caller that stayed: %v", r.err)
+	for i, out := range []chan result{out1, out3} {
+		if r := <-out; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":1`) {
+			t.Fatalf("caller %d: %v", i, r.err)
+		}
 	}
 	if n, x := g.n.Load(), g.cancelled.Load(); n != 1 || x != 0 {
 		t.Fatalf("%d requests, %d cancelled; want 1 and 0", n, x)
@@ -336,6 +341,31 @@ func TestDedupCallerLeaves(t *testing.T) {
 			t.Fatal("the request was not cancelled once nobody waited")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A shared request ends by the deadline of the caller that sent it, as it
+// would alone; a caller that shared it and still has time then sends its
+// own.
+func TestDedupFirstCallersDeadline(t *testing.T) {
+	g := startGate(t, 0)
+	j := newJoined()
+	c := newClient(t, Config{OnDedup: j.on}, g.url)
+	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	out1, out2 := make(chan result, 1), make(chan result, 1)
+	go func() { resp, err := c.Do(short, req); out1 <- result{resp, err} }()
+	g.await(t, 1)
+	go func() { resp, err := c.Do(context.Background(), req); out2 <- result{resp, err} }()
+	j.wait(2)
+	if r := <-out1; !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("the first caller: %v, %v", r.resp, r.err)
+	}
+	g.await(t, 1) // the second caller's own request
+	close(g.release)
+	if r := <-out2; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":2`) {
+		t.Fatalf("the second caller: %v", r.err)
 	}
 }
 

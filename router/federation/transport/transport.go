@@ -40,6 +40,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -373,6 +374,7 @@ func New(cfg Config) (*Client, error) {
 		onJoin = func(id dedupID, shared bool) { cfg.OnDedup(id.subgraph, shared) }
 	}
 	c.flights = inflight.New[dedupID, *Response](sameRequest, onJoin)
+	c.flights.KeepDeadline = true // a request ends by its first caller's deadline, as alone
 
 	c.dialer = &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -465,6 +467,7 @@ func isCorrelation(k string) bool {
 // Tracestate, X-Request-Id), in a canonical order: two requests that must
 // not share an answer, as two users' Authorization, have different keys.
 // Header names are taken as they are in h, canonical as Forward makes them.
+// The key is self-delimiting: a caller may append more after it.
 func AppendDedupKey(b []byte, h http.Header) []byte {
 	var one [1]string // most requests have one such header, Authorization, or none
 	keys := one[:0]
@@ -474,13 +477,19 @@ func AppendDedupKey(b []byte, h http.Header) []byte {
 		}
 	}
 	slices.Sort(keys)
+	// The number of headers, then each string after its length: the key
+	// ends where it says, whatever follows, and lengths cost less than
+	// quoting.
+	b = binary.AppendUvarint(b, uint64(len(keys)))
 	for _, k := range keys {
-		b = strconv.AppendQuote(b, k)
-		for _, v := range h[k] {
-			b = append(b, ' ')
-			b = strconv.AppendQuote(b, v)
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		vs := h[k]
+		b = binary.AppendUvarint(b, uint64(len(vs)))
+		for _, v := range vs {
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
 		}
-		b = append(b, '\n')
 	}
 	return b
 }
@@ -575,12 +584,14 @@ const (
 // its request instead of sending its own, unless deduplication is off for
 // the subgraph (Config.DisableDedup, Config.Dedup). Every caller gets the
 // same answer, or the same error, each its own Response, with the same
-// read-only Body. The request runs until it is answered or every caller
-// sharing it has given up: a caller whose context ends gets an error
-// wrapping ErrUnavailable and its context's error, and the others go on
-// waiting. Sharing sits above the replicas and the retries: the callers
-// share the retries too, and a failing replica counts one failure, not
-// one per caller.
+// read-only Body. The caller that sends the request does so on its own
+// goroutine, within its own deadline; the request is cancelled only when
+// every caller sharing it has given up. A caller that waits for it and
+// whose context ends gets at once an error wrapping ErrUnavailable and its
+// context's error; one whose context still has time when the request ran
+// out of the first caller's sends its own. Sharing sits above the
+// replicas and the retries: the callers share the retries too, and a
+// failing replica counts one failure, not one per caller.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	p := c.pools[req.Subgraph]
 	if p == nil {
@@ -594,6 +605,11 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		return c.send(ctx, p, req)
 	})
 	if err != nil {
+		if errors.Is(err, inflight.ErrExpired) {
+			// The request shared ran out of its first caller's time,
+			// not of this one's: send this one's own.
+			return c.send(ctx, p, req)
+		}
 		if cerr := ctx.Err(); cerr != nil && err == cerr {
 			// This caller gave up waiting for the shared request.
 			return nil, &unavailableError{subgraph: p.name, cause: fmt.Errorf("waiting for an identical request in flight: %w", err)}

@@ -7,17 +7,18 @@
 // identical client queries (package gateway), and the subgraph client one
 // request among identical subgraph queries (package transport).
 //
-// A call runs on a goroutine of its own, with a context that keeps the
-// first caller's values (its trace, say) but not its cancellation nor its
-// deadline: a caller whose context ends stops waiting and gets its
-// context's error, and the others go on waiting. When the last caller has
-// stopped waiting, the call's context is cancelled, since nobody wants its
-// result any more, and the next caller starts a new call. So fn must bound
-// itself (a timeout of its own) or rely on its callers leaving.
+// The caller that starts a call runs it on its own goroutine (no hand-over
+// to another), with a context that keeps the caller's values (its trace,
+// say) but not its cancellation: a caller whose context ends must not
+// cancel the call for the others. The others wait, each until the result
+// is there or its own context ends. When every caller's context has ended,
+// the first's included, the call's context is cancelled, since nobody
+// wants its result any more, and the next caller starts a new call.
 package inflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -27,25 +28,26 @@ import (
 // Group is a set of calls in flight. The zero value is not usable: make
 // one with New.
 type Group[I, T any] struct {
-	// Timeout, when positive, bounds every call: fn's context ends that
-	// long after the call starts (one timer, instead of a cancellable
-	// context fn would have to wrap in its own). Set it before the first
-	// call.
+	// Timeout, when positive, bounds every call: its context ends that long
+	// after it starts, and every caller sharing it gets what fn made of
+	// that. Set it before the first call.
 	Timeout time.Duration
-	equal   func(a, b I) bool
-	onJoin  func(id I, shared bool)
-	mu      sync.Mutex
-	calls   map[uint64][]*call[I, T]
+	// KeepDeadline, without Timeout, gives a call the deadline of the
+	// context of the caller that starts it, so that this caller returns by
+	// its deadline, as it would alone. A caller that shared the call and
+	// still has time when the call ends by that deadline gets ErrExpired
+	// instead of its result, and should do the work itself. Set it before
+	// the first call.
+	KeepDeadline bool
+	equal        func(a, b I) bool
+	onJoin       func(id I, shared bool)
+	mu           sync.Mutex
+	calls        map[uint64][]*call[I, T]
 }
 
-// callContext returns the context of a call the caller whose context is
-// ctx starts: ctx's values, not its cancellation nor its deadline.
-func (g *Group[I, T]) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if g.Timeout > 0 {
-		return context.WithTimeout(context.WithoutCancel(ctx), g.Timeout)
-	}
-	return context.WithCancel(context.WithoutCancel(ctx))
-}
+// ErrExpired is what a caller gets when the call it shared ran out of the
+// first caller's time before its own (see Group.KeepDeadline).
+var ErrExpired = errors.New("inflight: the shared call ran out of its first caller's time")
 
 // New returns a group whose calls are identified by an I: two callers
 // share a call when their identities have the same hash (see Do) and equal
@@ -65,12 +67,13 @@ type call[I, T any] struct {
 	val     T
 	err     error
 	panic   *PanicError
-	waiters int // callers waiting; guarded by the group's mu
+	expired bool // the call's context ended by its first caller's deadline
+	waiters int  // callers waiting; guarded by the group's mu
 	cancel  context.CancelFunc
 }
 
-// PanicError is what a caller panics with when the call it waited for
-// panicked: every waiter panics in turn, as each would have without
+// PanicError is what a caller panics with when the call it shared
+// panicked: every caller panics in turn, as each would have without
 // sharing. It holds the original value and the stack where it panicked.
 type PanicError struct {
 	Value any
@@ -81,82 +84,44 @@ func (p *PanicError) Error() string {
 	return fmt.Sprintf("panic in a shared call: %v\n\n%s", p.Value, p.Stack)
 }
 
-// Do returns the result of fn for id, running fn unless a call with an
-// equal identity (and the same hash) is in flight, in which case it waits
-// for that call instead. shared reports that the result came from a call
-// another caller started. hash must be the same for equal identities;
-// different identities may share a hash (they are then told apart by
-// equal).
+// Do returns the result of fn for id: it runs fn, on the caller's
+// goroutine, unless a call with an equal identity (and the same hash) is
+// in flight, in which case it waits for that call instead. shared reports
+// that the result came from a call another caller started. hash must be
+// the same for equal identities; different identities may share a hash
+// (they are then told apart by equal).
 //
-// When ctx ends before the result is there, Do returns ctx.Err() itself,
-// unwrapped, and the call goes on for the other callers, if any. A ctx
-// already ended starts nothing. A call that panicked makes every caller
-// waiting for it panic with a *PanicError.
+// A caller that waits for another's call and whose ctx ends first returns
+// ctx.Err() itself, unwrapped, at once; the call goes on for the others.
+// The caller that runs fn returns when fn does, whenever its ctx ends
+// (fn's context ends with it only when nobody else waits, or by its
+// deadline: see Group.KeepDeadline). A ctx already ended starts nothing.
+// A call that panicked makes every caller panic with a *PanicError.
 func (g *Group[I, T]) Do(ctx context.Context, hash uint64, id I, fn func(context.Context) (T, error)) (v T, err error, shared bool) {
 	if err := ctx.Err(); err != nil {
 		return v, err, false
 	}
 	g.mu.Lock()
-	var c *call[I, T]
-	for _, x := range g.calls[hash] {
-		if g.equal(x.id, id) {
-			c = x
-			break
-		}
-	}
-	if c != nil {
-		shared = true
-		c.waiters++
-	} else {
-		cctx, cancel := g.callContext(ctx)
-		c = &call[I, T]{id: id, hash: hash, done: make(chan struct{}), waiters: 1, cancel: cancel}
-		g.calls[hash] = append(g.calls[hash], c)
-		go g.run(cctx, c, fn)
-	}
-	g.mu.Unlock()
-	if g.onJoin != nil {
-		g.onJoin(id, shared)
-	}
-	select {
-	case <-c.done:
-		if c.panic != nil {
-			panic(c.panic)
-		}
-		return c.val, c.err, shared
-	case <-ctx.Done():
-		g.leave(c)
-		return v, ctx.Err(), shared
-	}
-}
-
-// DoHere is Do, but a caller that starts a call runs fn on its own
-// goroutine, saving the hand-over of the result from another one, and so
-// returns only when fn does, whenever its context ends: it then leaves as
-// the others do (the last one to leave cancels fn's context), but goes on
-// running fn until fn returns. Use it where the first caller's context
-// ending means nobody reads its result (a client gone), not where the
-// caller must return by a deadline. A panic in fn panics the caller that
-// ran it, with a *PanicError, as it does the others.
-func (g *Group[I, T]) DoHere(ctx context.Context, hash uint64, id I, fn func(context.Context) (T, error)) (v T, err error, shared bool) {
-	if err := ctx.Err(); err != nil {
-		return v, err, false
-	}
-	g.mu.Lock()
-	for _, x := range g.calls[hash] {
-		if g.equal(x.id, id) {
-			x.waiters++
+	for _, c := range g.calls[hash] {
+		if g.equal(c.id, id) {
+			c.waiters++
 			g.mu.Unlock()
-			return g.wait(ctx, x, id)
+			return g.wait(ctx, c, id)
 		}
 	}
-	cctx, cancel := g.callContext(ctx)
+	cctx, cancel, ownDeadline := g.callContext(ctx)
 	c := &call[I, T]{id: id, hash: hash, done: make(chan struct{}), waiters: 1, cancel: cancel}
 	g.calls[hash] = append(g.calls[hash], c)
 	g.mu.Unlock()
 	if g.onJoin != nil {
 		g.onJoin(id, false)
 	}
-	stop := context.AfterFunc(ctx, func() { g.leave(c) })
+	stop := context.AfterFunc(ctx, func() {
+		// At the deadline the call shares, its own timer ends it, with
+		// the error fn must see (context.DeadlineExceeded), at the same
+		// moment: cancelling it here would race that.
+		g.leave(c, !ownDeadline || !errors.Is(ctx.Err(), context.DeadlineExceeded))
+	})
 	g.run(cctx, c, fn)
 	stop()
 	if c.panic != nil {
@@ -165,20 +130,39 @@ func (g *Group[I, T]) DoHere(ctx context.Context, hash uint64, id I, fn func(con
 	return c.val, c.err, false
 }
 
-// wait waits for c, which the caller has joined, as a caller that did not
-// start it.
+// callContext returns the context of a call that the caller whose context
+// is ctx starts: ctx's values, not its cancellation; Timeout, or ctx's
+// deadline with KeepDeadline (ownDeadline then reports it).
+func (g *Group[I, T]) callContext(ctx context.Context) (_ context.Context, _ context.CancelFunc, ownDeadline bool) {
+	detached := context.WithoutCancel(ctx)
+	if g.Timeout > 0 {
+		cctx, cancel := context.WithTimeout(detached, g.Timeout)
+		return cctx, cancel, false
+	}
+	if d, ok := ctx.Deadline(); ok && g.KeepDeadline {
+		cctx, cancel := context.WithDeadline(detached, d)
+		return cctx, cancel, true
+	}
+	cctx, cancel := context.WithCancel(detached)
+	return cctx, cancel, false
+}
+
+// wait waits for c, which the caller has joined, started by another.
 func (g *Group[I, T]) wait(ctx context.Context, c *call[I, T], id I) (v T, err error, shared bool) {
 	if g.onJoin != nil {
 		g.onJoin(id, true)
 	}
 	select {
 	case <-c.done:
-		if c.panic != nil {
+		switch {
+		case c.panic != nil:
 			panic(c.panic)
+		case c.expired && ctx.Err() == nil:
+			return v, ErrExpired, true
 		}
 		return c.val, c.err, true
 	case <-ctx.Done():
-		g.leave(c)
+		g.leave(c, true)
 		return v, ctx.Err(), true
 	}
 }
@@ -191,6 +175,7 @@ func (g *Group[I, T]) run(ctx context.Context, c *call[I, T], fn func(context.Co
 			// A panic (or runtime.Goexit, where recover gives nil).
 			c.panic = &PanicError{Value: recover(), Stack: debug.Stack()}
 		}
+		c.expired = g.KeepDeadline && g.Timeout <= 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
 		g.mu.Lock()
 		g.remove(c)
 		g.mu.Unlock()
@@ -201,10 +186,11 @@ func (g *Group[I, T]) run(ctx context.Context, c *call[I, T], fn func(context.Co
 	returned = true
 }
 
-// leave records that a waiter of c stopped waiting; the last one cancels
-// the call and forgets it, so that the next caller starts afresh rather
-// than joining a call being cancelled.
-func (g *Group[I, T]) leave(c *call[I, T]) {
+// leave records that a caller of c stopped waiting; the last one forgets
+// the call, so that the next caller starts afresh rather than joining a
+// call being cancelled, and cancels it unless told not to (the call ends
+// by itself).
+func (g *Group[I, T]) leave(c *call[I, T], cancel bool) {
 	g.mu.Lock()
 	c.waiters--
 	last := c.waiters == 0
@@ -212,7 +198,7 @@ func (g *Group[I, T]) leave(c *call[I, T]) {
 		g.remove(c)
 	}
 	g.mu.Unlock()
-	if last {
+	if last && cancel {
 		c.cancel()
 	}
 }

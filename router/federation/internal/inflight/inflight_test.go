@@ -130,88 +130,6 @@ func TestErrorShared(t *testing.T) {
 	}
 }
 
-// A caller whose context ends stops waiting, with its context's error;
-// the call goes on, uncancelled, for the others. When the last one leaves,
-// the call is cancelled and forgotten: the next caller starts a new one.
-func TestLeaving(t *testing.T) {
-	j := newJoins()
-	g := inflight.New[string, string](eq, j.join)
-	release := make(chan struct{})
-	callCtx := make(chan context.Context, 1)
-	fn := func(ctx context.Context) (string, error) {
-		callCtx <- ctx
-		select {
-		case <-release:
-			return "done", nil
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-	}
-	ctx1, cancel1 := context.WithCancel(context.Background())
-	type result struct {
-		v   string
-		err error
-	}
-	res1, res2 := make(chan result, 1), make(chan result, 1)
-	go func() { v, err, _ := g.Do(ctx1, 1, "a", fn); res1 <- result{v, err} }()
-	j.wait(1)
-	go func() { v, err, _ := g.Do(context.Background(), 1, "a", fn); res2 <- result{v, err} }()
-	j.wait(2)
-	ctx := <-callCtx
-	cancel1() // the first caller, who started the call, goes away
-	if r := <-res1; r.err != context.Canceled || r.v != "" {
-		t.Errorf("the caller that left: %q, %v", r.v, r.err)
-	}
-	if ctx.Err() != nil {
-		t.Fatal("the call was cancelled while a caller still waited")
-	}
-	close(release)
-	if r := <-res2; r.err != nil || r.v != "done" {
-		t.Errorf("the caller that stayed: %q, %v", r.v, r.err)
-	}
-
-	// Everyone leaves: the call is cancelled.
-	j2 := newJoins()
-	g2 := inflight.New[string, string](eq, j2.join)
-	ctxA, cancelA := context.WithCancel(context.Background())
-	ctxB, cancelB := context.WithTimeout(context.Background(), time.Hour)
-	errs := make(chan error, 2)
-	for _, c := range []context.Context{ctxA, ctxB} {
-		go func() {
-			_, err, _ := g2.Do(c, 1, "a", func(ctx context.Context) (string, error) {
-				callCtx <- ctx
-				<-ctx.Done()
-				return "", ctx.Err()
-			})
-			errs <- err
-		}()
-	}
-	j2.wait(2)
-	ctx = <-callCtx
-	if _, ok := ctx.Deadline(); ok {
-		t.Error("the call's context has a caller's deadline")
-	}
-	cancelA()
-	if err := <-errs; err != context.Canceled {
-		t.Errorf("err = %v", err)
-	}
-	if ctx.Err() != nil {
-		t.Fatal("cancelled with a caller left")
-	}
-	cancelB()
-	if err := <-errs; err != context.Canceled {
-		t.Errorf("err = %v", err)
-	}
-	<-ctx.Done() // cancelled once nobody waits
-	if n := g2.InFlight(); n != 0 {
-		t.Errorf("%d calls in flight after every caller left", n)
-	}
-	v, err, shared := g2.Do(context.Background(), 1, "a", func(context.Context) (string, error) { return "fresh", nil })
-	if v != "fresh" || err != nil || shared {
-		t.Errorf("after: %q, %v, shared %v", v, err, shared)
-	}
-}
-
 // A context already ended starts nothing.
 func TestEndedContext(t *testing.T) {
 	g := inflight.New[string, string](eq, nil)
@@ -240,8 +158,8 @@ func TestValues(t *testing.T) {
 	}
 }
 
-// A call that panics makes every waiter panic with a *PanicError holding
-// the value; the group stays usable.
+// A call that panics makes every caller panic with a *PanicError holding
+// the value, the one that ran it included; the group stays usable.
 func TestPanic(t *testing.T) {
 	j := newJoins()
 	g := inflight.New[string, string](eq, j.join)
@@ -284,16 +202,18 @@ func BenchmarkDo(b *testing.B) {
 	})
 }
 
-// DoHere runs the call on the goroutine of the caller that starts it:
-// that caller gets the result even when its context ended meanwhile,
-// while the others leave as with Do; when every caller has left, the call
-// is cancelled.
-func TestDoHere(t *testing.T) {
+// The caller that starts a call runs it on its own goroutine, and gets
+// the result even when its context ended meanwhile; a caller that waits
+// for it and whose context ends leaves at once with its context's error;
+// the call goes on, uncancelled, while anyone wants it. When every caller
+// has left, the call is cancelled and forgotten: the next caller starts a
+// new one.
+func TestLeaving(t *testing.T) {
 	j := newJoins()
 	g := inflight.New[string, string](eq, j.join)
 	release := make(chan struct{})
 	callCtx := make(chan context.Context, 1)
-	var goroutineOfFirst atomic.Bool
+	var onFirst atomic.Bool
 	fn := func(ctx context.Context) (string, error) {
 		callCtx <- ctx
 		select {
@@ -312,16 +232,16 @@ func TestDoHere(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	res1, res2, res3 := make(chan result, 1), make(chan result, 1), make(chan result, 1)
 	go func() {
-		v, err, s := g.DoHere(ctx1, 1, "a", func(ctx context.Context) (string, error) {
-			goroutineOfFirst.Store(true)
+		v, err, s := g.Do(ctx1, 1, "a", func(ctx context.Context) (string, error) {
+			onFirst.Store(true)
 			return fn(ctx)
 		})
 		res1 <- result{v, err, s}
 	}()
 	j.wait(1)
 	ctx := <-callCtx
-	go func() { v, err, s := g.DoHere(ctx2, 1, "a", fn); res2 <- result{v, err, s} }()
-	go func() { v, err, s := g.DoHere(context.Background(), 1, "a", fn); res3 <- result{v, err, s} }()
+	go func() { v, err, s := g.Do(ctx2, 1, "a", fn); res2 <- result{v, err, s} }()
+	go func() { v, err, s := g.Do(context.Background(), 1, "a", fn); res3 <- result{v, err, s} }()
 	j.wait(3)
 	cancel1() // the first caller's client goes; it runs the call on
 	cancel2() // another leaves
@@ -331,63 +251,126 @@ func TestDoHere(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatal("cancelled with a caller waiting")
 	}
+	if _, ok := ctx.Deadline(); ok {
+		t.Error("the call has a deadline")
+	}
 	close(release)
-	if r := <-res1; r.v != "done" || r.err != nil || r.shared || !goroutineOfFirst.Load() {
+	if r := <-res1; r.v != "done" || r.err != nil || r.shared || !onFirst.Load() {
 		t.Errorf("the first caller: %+v", r)
 	}
 	if r := <-res3; r.v != "done" || r.err != nil || !r.shared {
 		t.Errorf("the caller that stayed: %+v", r)
 	}
 
-	// The first caller alone goes away: the call is cancelled, and it
-	// returns what the call made of that.
+	// Everyone leaves, the first caller last: the call is cancelled, and
+	// the first caller returns what the call made of that.
+	j2 := newJoins()
+	g2 := inflight.New[string, string](eq, j2.join)
 	ctxA, cancelA := context.WithCancel(context.Background())
-	out := make(chan result, 1)
-	go func() {
-		v, err, s := g.DoHere(ctxA, 2, "b", func(ctx context.Context) (string, error) {
-			callCtx <- ctx
-			<-ctx.Done()
-			return "", ctx.Err()
-		})
-		out <- result{v, err, s}
-	}()
+	ctxB, cancelB := context.WithCancel(context.Background())
+	wait := func(ctx context.Context) (string, error) {
+		callCtx <- ctx
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	outA, outB := make(chan result, 1), make(chan result, 1)
+	go func() { v, err, s := g2.Do(ctxA, 1, "a", wait); outA <- result{v, err, s} }()
+	j2.wait(1)
 	ctx = <-callCtx
+	go func() { v, err, s := g2.Do(ctxB, 1, "a", wait); outB <- result{v, err, s} }()
+	j2.wait(2)
+	cancelB()
+	if r := <-outB; r.err != context.Canceled {
+		t.Errorf("the caller that left: %+v", r)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("cancelled with a caller left")
+	}
 	cancelA()
 	<-ctx.Done()
-	if r := <-out; r.err != context.Canceled {
-		t.Errorf("alone: %+v", r)
+	if r := <-outA; r.err != context.Canceled {
+		t.Errorf("the first caller: %+v", r)
 	}
-	if n := g.InFlight(); n != 0 {
-		t.Errorf("%d calls in flight", n)
+	if n := g2.InFlight(); n != 0 {
+		t.Errorf("%d calls in flight after every caller left", n)
+	}
+	v, err, shared := g2.Do(context.Background(), 1, "a", func(context.Context) (string, error) { return "fresh", nil })
+	if v != "fresh" || err != nil || shared {
+		t.Errorf("after: %q, %v, shared %v", v, err, shared)
 	}
 }
 
 // Group.Timeout bounds a call from its start, whatever its callers'
-// contexts.
+// contexts, and every caller gets what the call made of it.
 func TestTimeout(t *testing.T) {
-	g := inflight.New[string, string](eq, nil)
-	g.Timeout = 50 * time.Millisecond
-	for _, do := range []func(context.Context, uint64, string, func(context.Context) (string, error)) (string, error, bool){g.Do, g.DoHere} {
-		_, err, _ := do(context.Background(), 1, "a", func(ctx context.Context) (string, error) {
-			if _, ok := ctx.Deadline(); !ok {
-				t.Error("no deadline")
-			}
-			<-ctx.Done()
-			return "", ctx.Err()
-		})
-		if err != context.DeadlineExceeded {
+	j := newJoins()
+	g := inflight.New[string, string](eq, j.join)
+	g.Timeout = 100 * time.Millisecond
+	start := make(chan struct{})
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err, _ := g.Do(context.Background(), 1, "a", func(ctx context.Context) (string, error) {
+				if _, ok := ctx.Deadline(); !ok {
+					t.Error("no deadline")
+				}
+				<-start
+				<-ctx.Done()
+				return "", ctx.Err()
+			})
+			errs <- err
+		}()
+	}
+	j.wait(2)
+	close(start)
+	for range 2 {
+		if err := <-errs; err != context.DeadlineExceeded {
 			t.Errorf("err = %v", err)
 		}
 	}
 }
 
-// A call run by DoHere that panics panics its first caller too.
-func TestDoHerePanic(t *testing.T) {
-	g := inflight.New[string, string](eq, nil)
-	defer func() {
-		if p, ok := recover().(*inflight.PanicError); !ok || p.Value != "kaboom" {
-			t.Errorf("recovered %v", p)
+// With KeepDeadline, a call has its first caller's deadline: that caller
+// returns by it, and a caller that shared the call and still has time gets
+// ErrExpired, to do the work itself; one whose time is up too gets its
+// own context's error.
+func TestKeepDeadline(t *testing.T) {
+	j := newJoins()
+	g := inflight.New[string, string](eq, j.join)
+	g.KeepDeadline = true
+	first, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	started := make(chan struct{})
+	type result struct {
+		err    error
+		shared bool
+	}
+	res1, res2 := make(chan result, 1), make(chan result, 1)
+	fn := func(ctx context.Context) (string, error) {
+		d, ok := ctx.Deadline()
+		if fd, _ := first.Deadline(); !ok || !d.Equal(fd) {
+			t.Errorf("deadline %v, %v", d, ok)
 		}
-	}()
-	g.DoHere(context.Background(), 1, "a", func(context.Context) (string, error) { panic("kaboom") })
+		close(started)
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	go func() { _, err, s := g.Do(first, 1, "a", fn); res1 <- result{err, s} }()
+	<-started
+	go func() { _, err, s := g.Do(context.Background(), 1, "a", fn); res2 <- result{err, s} }()
+	j.wait(2)
+	if r := <-res1; r.err != context.DeadlineExceeded || r.shared {
+		t.Errorf("the first caller: %+v", r)
+	}
+	if r := <-res2; r.err != inflight.ErrExpired || !r.shared {
+		t.Errorf("the caller with time left: %+v", r)
+	}
+
+	// A first caller without a deadline gives the call none.
+	g.Do(context.Background(), 2, "b", func(ctx context.Context) (string, error) {
+		if _, ok := ctx.Deadline(); ok {
+			t.Error("a deadline")
+		}
+		return "", nil
+	})
 }
