@@ -423,3 +423,19 @@ func BenchmarkDedup(b *testing.B) {
 		})
 	}
 }
+
+// A passthrough's Data is a slice of the subgraph's answer, which the
+// operations that shared the request all read: it is capped at its
+// length, so that appending to it copies.
+func TestDataIsCapped(t *testing.T) {
+	sg, err := compose.Compose([]compose.Subgraph{{Name: "a", SDL: subgraphSDL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gateway.New(gateway.Options{Fetcher: answering{}})
+	g.SetSupergraph(sg)
+	resp := g.Do(context.Background(), &gateway.Request{Query: `{ hello }`})
+	if string(resp.Data) != `{"hello":"x"}` || cap(resp.Data) != len(resp.Data) {
+		t.Errorf("Data %s, len %d, cap %d", resp.Data, len(resp.Data), cap(resp.Data))
+	}
+}

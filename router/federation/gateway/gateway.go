@@ -290,7 +290,11 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 // run executes a plan; ctx bounds it.
 func (g *Gateway) run(ctx context.Context, st *state, pl *plan.Plan, vars map[string]any, header http.Header, wantPlan bool) *Response {
 	res := st.exec.Execute(ctx, &execute.Request{Plan: pl, Variables: vars, Header: header})
-	resp := &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions}
+	// Data may be a slice of a subgraph's answer (a passthrough), whose
+	// bytes other operations that shared the request read too: capped at
+	// its length, an append to it copies instead of writing over theirs.
+	data := res.Data[:len(res.Data):len(res.Data)]
+	resp := &Response{Status: http.StatusOK, Data: data, Errors: res.Errors, Extensions: res.Extensions}
 	if wantPlan {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
