@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"bookstore/graph/testkit/gqltest"
 	"bookstore/graph/testkit/testdb"
@@ -75,4 +80,101 @@ func fetchesOf(t *testing.T, baseURL, prefix string) float64 {
 		n += v
 	}
 	return n
+}
+
+// TestCompressionEndToEnd: a page of books, from the REST shim and from
+// /graphql, comes compressed to a client that accepts gzip or zstd, and
+// decompresses to the plain answer; a gzipped request body is taken.
+// Identical requests at once all get the whole answer.
+func TestCompressionEndToEnd(t *testing.T) {
+	s := routertest.StartBookstore(t, routertest.Options{})
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	get := func(path, accept string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, s.Router.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, b
+	}
+	const page = "/books?first=30"
+	plainRes, plain := get(page, "")
+	if plainRes.StatusCode != 200 || len(plain) < 4<<10 || plainRes.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("plain: %d, %d bytes, %q", plainRes.StatusCode, len(plain), plainRes.Header.Get("Content-Encoding"))
+	}
+	for _, accept := range []string{"gzip", "zstd", "gzip, deflate, br, zstd"} {
+		res, b := get(page, accept)
+		var got []byte
+		switch enc := res.Header.Get("Content-Encoding"); enc {
+		case "gzip":
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		case "zstd":
+			d, err := zstd.NewReader(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err = d.DecodeAll(b, nil)
+			d.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatalf("Accept-Encoding %q: Content-Encoding %q", accept, enc)
+		}
+		if !bytes.Equal(got, plain) || !strings.Contains(res.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("Accept-Encoding %q: %d bytes decoded, %d plain; Vary %q", accept, len(got), len(plain), res.Header.Get("Vary"))
+		}
+		if len(b)*3 > len(plain) {
+			t.Errorf("Accept-Encoding %q: %d bytes compressed to %d", accept, len(plain), len(b))
+		}
+	}
+
+	// A gzipped GraphQL request.
+	var zbody bytes.Buffer
+	zw := gzip.NewWriter(&zbody)
+	io.WriteString(zw, `{"query":"{ books(first: 2) { edges { node { title } } } }"}`)
+	zw.Close()
+	r := s.Router.Do(t, http.MethodPost, "/graphql", "application/json", zbody.String(), http.Header{"Content-Encoding": {"gzip"}})
+	if r.Status != 200 || !strings.Contains(string(r.Data), "Brave New World") {
+		t.Fatalf("gzipped request: %d %s", r.Status, r.Body)
+	}
+
+	// Identical requests at once, REST and GraphQL: every one gets the
+	// whole answer, whether it shared or not.
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				res, b := get(page, "")
+				if res.StatusCode != 200 || !bytes.Equal(b, plain) {
+					t.Errorf("GET %s: %d, %d bytes", page, res.StatusCode, len(b))
+				}
+				return
+			}
+			r := s.Router.GraphQL(t, `{ books(first: 2) { edges { node { title } } } }`, nil, nil)
+			if r.Status != 200 || len(r.Errors) > 0 || !strings.Contains(string(r.Data), "Brave New World") {
+				t.Errorf("GraphQL: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -361,6 +361,11 @@ func TestMetrics(t *testing.T) {
 		{`router_plan_cache_lookups_total{result="miss"}`, 4},
 		{`router_replica_ejections_total{subgraph="books"}`, 0},
 		{`router_subgraph_fetches_total{outcome="error",subgraph="orders"}`, 0},
+		// One after the other, every query ran: none shared.
+		{`router_inbound_dedup_total{result="executed"}`, 4},
+		{`router_inbound_dedup_total{result="shared"}`, 0},
+		{`router_subgraph_dedup_total{result="sent",subgraph="books"}`, 4},
+		{`router_subgraph_dedup_total{result="shared",subgraph="orders"}`, 0},
 	} {
 		if got := metric(body, c.series); got != c.want {
 			t.Errorf("%s = %v, want %v", c.series, got, c.want)

@@ -135,6 +135,10 @@ func table(c *Config) []setting {
 			help: "time for one subgraph request"},
 		{flag: "subgraph-timeout", env: "SUBGRAPH_TIMEOUTS", arg: "name=DURATION", list: true, parse: subgraphTimeout(c),
 			help: "a subgraph's own request timeout, over SUBGRAPH_TIMEOUT"},
+		{flag: "inbound-dedup", env: "INBOUND_DEDUP", arg: "BOOL", def: "true", parse: negated(&c.DisableInboundDedup),
+			help: "identical client queries in flight together (document, variables, Authorization) share one execution and one response"},
+		{flag: "subgraph-dedup", env: "SUBGRAPH_DEDUP", arg: "BOOL|name=BOOL", list: true, def: "true", parse: subgraphDedup(c),
+			help: "identical subgraph queries in flight together share one request: true or false for every subgraph, name=BOOL for one, over that"},
 		{env: "SUBGRAPH_CONN_MAX_AGE", arg: "DURATION", def: "1m", parse: duration(&c.SubgraphConnMaxAge),
 			help: "retire a connection to a subgraph once it is this old (0: never), so that a load balancer in front of replicas spreads requests over new ones"},
 		{env: "SUBGRAPH_IDLE_TIMEOUT", arg: "DURATION", def: transport.DefaultIdleTimeout.String(), parse: positiveDuration(&c.SubgraphIdleTimeout),
@@ -478,6 +482,19 @@ func boolean(p *bool) func(string) error {
 	}
 }
 
+// negated sets *p to the opposite of a boolean: the setting turns on what
+// *p turns off.
+func negated(p *bool) func(string) error {
+	return func(v string) error {
+		var on bool
+		if err := boolean(&on)(v); err != nil {
+			return err
+		}
+		*p = !on
+		return nil
+	}
+}
+
 func positive[T int | int64](p *T) func(string) error {
 	return func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -581,6 +598,36 @@ func subgraphTimeout(c *Config) func(string) error {
 			c.SubgraphTimeouts = map[string]time.Duration{}
 		}
 		c.SubgraphTimeouts[name] = td
+		return nil
+	}
+}
+
+// subgraphDedup parses an item of --subgraph-dedup: true or false for
+// every subgraph, or name=true|false for one, which wins over that.
+func subgraphDedup(c *Config) func(string) error {
+	return func(v string) error {
+		const want = "want true, false or name=BOOL, e.g. orders=false"
+		v = strings.TrimSpace(v)
+		if !strings.Contains(v, "=") {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New(want)
+			}
+			c.DisableSubgraphDedup = !on
+			return nil
+		}
+		name, b, err := nameValue(v, want)
+		if err != nil {
+			return err
+		}
+		on, err := strconv.ParseBool(strings.TrimSpace(b))
+		if err != nil {
+			return errors.New(want)
+		}
+		if c.SubgraphDedup == nil {
+			c.SubgraphDedup = map[string]bool{}
+		}
+		c.SubgraphDedup[name] = on
 		return nil
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -47,7 +48,8 @@ func TestParse(t *testing.T) {
 					c.MaxBodyBytes != 1<<20 || c.Limits.Timeout != 15*time.Second || c.PollInterval != 10*time.Second ||
 					c.PlanCacheSize != 1000 || c.SubgraphTimeout != 10*time.Second ||
 					c.SubgraphConnMaxAge != time.Minute || c.ExposeQueryPlans || c.DrainPeriod != 5*time.Second ||
-					c.SubgraphIdleTimeout != 2*time.Second || c.ShutdownTimeout != 20*time.Second || c.LogLevel.String() != "INFO" {
+					c.SubgraphIdleTimeout != 2*time.Second || c.ShutdownTimeout != 20*time.Second || c.LogLevel.String() != "INFO" ||
+					c.DisableInboundDedup || c.DisableSubgraphDedup || c.SubgraphDedup != nil {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -57,12 +59,14 @@ func TestParse(t *testing.T) {
 			env: map[string]string{"PORT": "9000", "SUBGRAPHS": "books=http://b/query;orders=http://o1/query,http://o2/query",
 				"INTROSPECTION": "false", "MAX_DEPTH": "10", "OPERATION_TIMEOUT": "2s", "SUBGRAPH_TIMEOUTS": "orders=1s",
 				"SUBGRAPH_CONN_MAX_AGE": "0", "EXPOSE_QUERY_PLANS": "true", "DRAIN_PERIOD": "0", "SUBGRAPH_IDLE_TIMEOUT": "1s",
-				"OVERRIDE_LABELS": "a=on; b=off", "LOG_LEVEL": "warn", "POLL_INTERVAL": "1m"},
+				"OVERRIDE_LABELS": "a=on; b=off", "LOG_LEVEL": "warn", "POLL_INTERVAL": "1m",
+				"INBOUND_DEDUP": "false", "SUBGRAPH_DEDUP": "false; orders=true"},
 			check: func(t *testing.T, c *Config) {
 				if c.Listen != ":9000" || len(c.Subgraphs["orders"]) != 2 || c.Introspection || c.Limits.MaxDepth != 10 || !c.ExposeQueryPlans ||
 					c.Limits.Timeout != 2*time.Second || c.SubgraphTimeouts["orders"] != time.Second || c.SubgraphConnMaxAge != 0 ||
 					c.DrainPeriod != 0 || c.SubgraphIdleTimeout != time.Second || !c.OverrideLabels["a"] || c.OverrideLabels["b"] ||
-					c.LogLevel.String() != "WARN" || c.PollInterval != time.Minute {
+					c.LogLevel.String() != "WARN" || c.PollInterval != time.Minute ||
+					!c.DisableInboundDedup || !c.DisableSubgraphDedup || len(c.SubgraphDedup) != 1 || !c.SubgraphDedup["orders"] {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -70,12 +74,14 @@ func TestParse(t *testing.T) {
 		{
 			name: "flags win over the environment",
 			args: []string{"--listen", "127.0.0.1:7000", "--subgraph", "books=http://flag/query", "--introspection", "true", "--expose-query-plans", "false",
-				"--override-label", "a=off", "--subgraph-timeout", "books=3s", "--subgraph-timeout", "orders=4s"},
+				"--override-label", "a=off", "--subgraph-timeout", "books=3s", "--subgraph-timeout", "orders=4s",
+				"--inbound-dedup=true", "--subgraph-dedup", "orders=false"},
 			env: map[string]string{"PORT": "9000", "SUBGRAPHS": "books=http://env/query", "INTROSPECTION": "false", "EXPOSE_QUERY_PLANS": "true",
-				"OVERRIDE_LABELS": "a=on;b=on", "SUBGRAPH_TIMEOUTS": "books=1s"},
+				"OVERRIDE_LABELS": "a=on;b=on", "SUBGRAPH_TIMEOUTS": "books=1s", "INBOUND_DEDUP": "false", "SUBGRAPH_DEDUP": "false"},
 			check: func(t *testing.T, c *Config) {
 				if c.Listen != "127.0.0.1:7000" || len(c.Subgraphs) != 1 || c.Subgraphs["books"][0] != "http://flag/query" || !c.Introspection || c.ExposeQueryPlans ||
-					len(c.OverrideLabels) != 1 || c.OverrideLabels["a"] || c.SubgraphTimeouts["books"] != 3*time.Second || c.SubgraphTimeouts["orders"] != 4*time.Second {
+					len(c.OverrideLabels) != 1 || c.OverrideLabels["a"] || c.SubgraphTimeouts["books"] != 3*time.Second || c.SubgraphTimeouts["orders"] != 4*time.Second ||
+					c.DisableInboundDedup || c.DisableSubgraphDedup || len(c.SubgraphDedup) != 1 || c.SubgraphDedup["orders"] {
 					t.Errorf("%+v", c)
 				}
 			},
@@ -150,6 +156,10 @@ func TestParse(t *testing.T) {
 		{name: "bad introspection", args: []string{"--subgraph", "a=http://a", "--introspection", "maybe"}, wantErr: "introspection"},
 		{name: "bad query plan setting", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"EXPOSE_QUERY_PLANS": "yes please"}, wantErr: "EXPOSE_QUERY_PLANS"},
 		{name: "bad override label", args: []string{"--subgraph", "a=http://a", "--override-label", "a=maybe"}, wantErr: "--override-label"},
+		{name: "bad inbound dedup", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"INBOUND_DEDUP": "sometimes"}, wantErr: "INBOUND_DEDUP"},
+		{name: "bad subgraph dedup", args: []string{"--subgraph", "a=http://a", "--subgraph-dedup", "maybe"}, wantErr: "--subgraph-dedup"},
+		{name: "bad subgraph dedup item", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"SUBGRAPH_DEDUP": "orders=perhaps"}, wantErr: "SUBGRAPH_DEDUP"},
+		{name: "subgraph dedup with no name", args: []string{"--subgraph", "a=http://a", "--subgraph-dedup", "=false"}, wantErr: "name=BOOL"},
 		{name: "bad log level", args: []string{"--subgraph", "a=http://a"}, env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
 		{name: "unknown field in the config file", args: []string{"--config", badFile}, wantErr: "unknown field"},
 		{name: "missing config file", args: []string{"--subgraph", "a=http://a", "--config", filepath.Join(t.TempDir(), "none.json")}, wantErr: "config file"},
@@ -194,6 +204,10 @@ func TestPrecedence(t *testing.T) {
 			get: func(c *Config) any { return c.Introspection }, want: [4]any{false, true, false, true}},
 		{flag: "subgraph-timeout", env: "SUBGRAPH_TIMEOUTS", give: layers{"a=1s", "a=2s", map[string]string{"a": "3s"}},
 			get: func(c *Config) any { return c.SubgraphTimeouts["a"] }, want: [4]any{time.Second, 2 * time.Second, 3 * time.Second, time.Duration(0)}},
+		{flag: "inbound-dedup", env: "INBOUND_DEDUP", give: layers{"false", "true", false},
+			get: func(c *Config) any { return c.DisableInboundDedup }, want: [4]any{true, false, true, false}},
+		{flag: "subgraph-dedup", env: "SUBGRAPH_DEDUP", give: layers{"a=false", "a=true", map[string]string{"a": "false"}},
+			get: func(c *Config) any { v, ok := c.SubgraphDedup["a"]; return fmt.Sprint(v, ok) }, want: [4]any{"false true", "true true", "false true", "false false"}},
 		{env: "MAX_DEPTH", give: layers{"", "7", 8},
 			get: func(c *Config) any { return c.Limits.MaxDepth }, want: [4]any{nil, 7, 8, 25}},
 		{env: "DRAIN_PERIOD", give: layers{"", "0", "1s"},
@@ -277,7 +291,8 @@ func TestConfigFile(t *testing.T) {
 	path := writeFile(t, `{
 		"subgraphs": {"books": ["http://b1/query", "http://b2/query"], "orders": "http://o/query"},
 		"port": 9000, "introspection": false, "max_depth": 7, "poll_interval": "1m",
-		"subgraph_timeouts": "books=1s;orders=2s", "override_labels": ["a=on", "b=off"], "log_level": "debug"
+		"subgraph_timeouts": "books=1s;orders=2s", "override_labels": ["a=on", "b=off"], "log_level": "debug",
+		"inbound_dedup": false, "subgraph_dedup": {"orders": "false"}
 	}`)
 	c, err := Parse([]string{"--config", path}, getenv(nil), io.Discard)
 	if err != nil {
@@ -285,7 +300,8 @@ func TestConfigFile(t *testing.T) {
 	}
 	if len(c.Subgraphs["books"]) != 2 || c.Subgraphs["orders"][0] != "http://o/query" || c.Listen != ":9000" || c.Introspection ||
 		c.Limits.MaxDepth != 7 || c.PollInterval != time.Minute || c.SubgraphTimeouts["orders"] != 2*time.Second ||
-		!c.OverrideLabels["a"] || c.OverrideLabels["b"] || c.LogLevel.String() != "DEBUG" {
+		!c.OverrideLabels["a"] || c.OverrideLabels["b"] || c.LogLevel.String() != "DEBUG" ||
+		!c.DisableInboundDedup || c.DisableSubgraphDedup || c.SubgraphDedup["orders"] || len(c.SubgraphDedup) != 1 {
 		t.Errorf("%+v", c)
 	}
 	for content, want := range map[string]string{

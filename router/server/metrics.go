@@ -23,6 +23,8 @@ type metrics struct {
 	fetchTimes *prometheus.HistogramVec
 	plans      *prometheus.CounterVec
 	ejections  *prometheus.CounterVec
+	inbound    *prometheus.CounterVec // inbound deduplication
+	subgraph   *prometheus.CounterVec // subgraph deduplication
 	// operations labels requests by operation; clients choose the names.
 	operations *telemetry.Operations
 }
@@ -56,9 +58,19 @@ func newMetrics() *metrics {
 		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "router_replica_ejections_total", Help: "Replica ejections (three failures in a row, a replica draining, or a failed probe of an ejected one), by subgraph.",
 		}, []string{"subgraph"}),
+		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "router_inbound_dedup_total",
+			Help: "Client queries that could share an execution, by result: executed, or shared (joined an identical query executing).",
+		}, []string{"result"}),
+		subgraph: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "router_subgraph_dedup_total",
+			Help: "Subgraph queries that could share a request, by subgraph and result: sent, or shared (joined an identical request in flight).",
+		}, []string{"subgraph", "result"}),
 	}
+	m.inbound.WithLabelValues("executed")
+	m.inbound.WithLabelValues("shared")
 	m.operations = telemetry.NewOperations()
-	m.reg.MustRegister(m.requests, m.latency, m.fetches, m.fetchTimes, m.plans, m.ejections,
+	m.reg.MustRegister(m.requests, m.latency, m.fetches, m.fetchTimes, m.plans, m.ejections, m.inbound, m.subgraph,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -75,6 +87,24 @@ func (m *metrics) subgraphs(names []string) {
 		m.fetches.WithLabelValues(n, "ok")
 		m.fetches.WithLabelValues(n, "error")
 		m.fetchTimes.WithLabelValues(n)
+		m.subgraph.WithLabelValues(n, "sent")
+		m.subgraph.WithLabelValues(n, "shared")
+	}
+}
+
+func (m *metrics) inboundShared(shared bool) {
+	if shared {
+		m.inbound.WithLabelValues("shared").Inc()
+	} else {
+		m.inbound.WithLabelValues("executed").Inc()
+	}
+}
+
+func (m *metrics) subgraphShared(subgraph string, shared bool) {
+	if shared {
+		m.subgraph.WithLabelValues(subgraph, "shared").Inc()
+	} else {
+		m.subgraph.WithLabelValues(subgraph, "sent").Inc()
 	}
 }
 

@@ -83,6 +83,15 @@ type Config struct {
 	// OverrideLabels forces progressive @override labels on or off (see
 	// gateway.Options.OverrideLabels).
 	OverrideLabels map[string]bool
+	// DisableInboundDedup runs every client query on its own, even when an
+	// identical one is executing (see gateway.Gateway.Do).
+	DisableInboundDedup bool
+	// DisableSubgraphDedup sends every subgraph query, even when an
+	// identical one is in flight (see transport.Client.Do), to every
+	// subgraph but those SubgraphDedup turns on; SubgraphDedup turns the
+	// sharing on (true) or off (false) for the subgraphs it names.
+	DisableSubgraphDedup bool
+	SubgraphDedup        map[string]bool
 	// TracerProvider, when set, traces requests (see package telemetry);
 	// nil turns tracing off, at no cost.
 	TracerProvider trace.TracerProvider
@@ -139,6 +148,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	client, err := transport.New(transport.Config{
 		Subgraphs: subgraphs, Timeout: cfg.SubgraphTimeout, Timeouts: cfg.SubgraphTimeouts,
 		MaxConnAge: cfg.SubgraphConnMaxAge, IdleTimeout: cfg.SubgraphIdleTimeout, OnEject: m.ejected,
+		DisableDedup: cfg.DisableSubgraphDedup, Dedup: cfg.SubgraphDedup, OnDedup: m.subgraphShared,
 	})
 	if err != nil {
 		return nil, err
@@ -152,6 +162,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 		Limits: cfg.Limits, Introspection: cfg.Introspection, PlanCacheSize: cfg.PlanCacheSize,
 		Fetcher: client, Logger: logger, OnFetch: m.fetched, OnPlanCache: m.planCache,
 		Tracer: tracer, ExposePlans: cfg.ExposeQueryPlans, OverrideLabels: cfg.OverrideLabels,
+		DisableDedup: cfg.DisableInboundDedup, OnDedup: m.inboundShared,
 	})
 	page := ide.New("/graphql")
 	if missing := page.Missing(); len(missing) > 0 {

@@ -74,7 +74,10 @@ func NewHandler(o Options) http.Handler {
 	traced := func(route string, h http.Handler) http.Handler {
 		return wrap(route, telemetry.Middleware(o.Tracer, route, h))
 	}
-	mux.Handle("/graphql", traced("/graphql", http.HandlerFunc(s.graphql)))
+	// /graphql and the REST shims take gzip request bodies and compress
+	// their larger responses (see compressed).
+	codings := func(h http.Handler) http.Handler { return compressed(decompressed(o.MaxBodyBytes, h)) }
+	mux.Handle("/graphql", traced("/graphql", codings(http.HandlerFunc(s.graphql))))
 	mux.Handle("/healthz", wrap("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
@@ -100,7 +103,7 @@ func NewHandler(o Options) http.Handler {
 	}
 	if o.REST != nil {
 		for _, p := range []string{"/books", "/books/", "/orders", "/orders/"} {
-			mux.Handle(p, traced(strings.TrimSuffix(p, "/"), o.REST))
+			mux.Handle(p, traced(strings.TrimSuffix(p, "/"), codings(o.REST)))
 		}
 	}
 	mux.Handle("/", wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -314,34 +317,9 @@ func numbersToGo(v any) any {
 	return v
 }
 
-// WriteResponse writes a pipeline response as GraphQL over HTTP.
+// WriteResponse writes a pipeline response as GraphQL over HTTP. The
+// callers of a shared response (see gateway.Gateway.Do) write the same
+// bytes.
 func WriteResponse(w http.ResponseWriter, resp *gateway.Response) {
-	var buf bytes.Buffer
-	buf.Grow(len(resp.Data) + 64)
-	buf.WriteByte('{')
-	sep := false
-	if resp.Errors != nil {
-		buf.WriteString(`"errors":`)
-		b, _ := json.Marshal(resp.Errors)
-		buf.Write(b)
-		sep = true
-	}
-	if resp.Data != nil {
-		if sep {
-			buf.WriteByte(',')
-		}
-		buf.WriteString(`"data":`)
-		buf.Write(resp.Data)
-		sep = true
-	}
-	if len(resp.Extensions) > 0 {
-		if sep {
-			buf.WriteByte(',')
-		}
-		buf.WriteString(`"extensions":`)
-		b, _ := json.Marshal(resp.Extensions)
-		buf.Write(b)
-	}
-	buf.WriteByte('}')
-	httpkit.WriteJSONBytes(w, resp.Status, buf.Bytes())
+	httpkit.WriteJSONBytes(w, resp.Status, resp.JSON())
 }

@@ -57,14 +57,19 @@ func IsJSON(ct string) bool {
 
 // ReadBody reads r's body, at most limit bytes. Past the limit it fails
 // with BodyTooLarge (413; http.MaxBytesReader also has the server close
-// the connection after the response); any other failure to read is 400.
-// Both are BAD_REQUEST.
+// the connection after the response); a body whose reader fails with an
+// *Error (a decoder's: the body is not valid gzip) fails with that Error;
+// any other failure to read is 400 BAD_REQUEST.
 func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *Error) {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, BodyTooLarge(limit)
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, e
 		}
 		return nil, NewError(http.StatusBadRequest, apierror.BadRequest, "the body could not be read")
 	}

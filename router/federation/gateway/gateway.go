@@ -2,14 +2,22 @@
 // plan (cached) → execute, over the current supergraph. It knows nothing of
 // HTTP beyond the status a response should get; the server and the REST
 // shims both call Do.
+//
+// Identical queries in flight at the same time share one execution and
+// one Response (see Do): a burst of the same query costs the subgraphs one
+// operation, not one per client.
 package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +38,9 @@ import (
 	"bookstore/graph/platform/telemetry"
 	"bookstore/router/federation/compose"
 	"bookstore/router/federation/execute"
+	"bookstore/router/federation/internal/inflight"
 	"bookstore/router/federation/plan"
+	"bookstore/router/federation/transport"
 )
 
 // Defaults for the zero values of [Limits] and [Options]. The router's
@@ -78,6 +88,14 @@ type Options struct {
 	// (false). A label left out that reads "percent(N)" is on for N% of
 	// requests; any other is off.
 	OverrideLabels map[string]bool
+	// DisableDedup runs every query on its own, identical ones in flight
+	// included (see Do).
+	DisableDedup bool
+	// OnDedup, when set, is told of every query that may share an
+	// execution (see Do): shared is false for one that executes, true for
+	// one that joined an identical execution in flight. It is called as
+	// soon as the query has joined, before it waits, and must not block.
+	OnDedup func(shared bool)
 }
 
 // Gateway serves operations over the current supergraph. Swapping the
@@ -87,6 +105,20 @@ type Gateway struct {
 	opts  Options
 	state atomic.Pointer[state]
 	rules *rules.Rules
+	// flights shares identical queries in flight (nil when
+	// Options.DisableDedup); seed hashes their keys.
+	flights *inflight.Group[flight, *Response]
+	seed    maphash.Seed
+}
+
+// flight identifies a query for deduplication: the supergraph it runs
+// on, its document and operation name, and the rest of its key (see
+// flightKey).
+type flight struct {
+	st     *state
+	opName string
+	query  string
+	key    string
 }
 
 type state struct {
@@ -134,7 +166,16 @@ func New(opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{opts: opts, rules: validationRules()}
+	g := &Gateway{opts: opts, rules: validationRules(), seed: maphash.MakeSeed()}
+	if !opts.DisableDedup {
+		var onJoin func(flight, bool)
+		if opts.OnDedup != nil {
+			onJoin = func(_ flight, shared bool) { opts.OnDedup(shared) }
+		}
+		g.flights = inflight.New[flight, *Response](func(a, b flight) bool { return a == b }, onJoin)
+		g.flights.Timeout = opts.Limits.Timeout // the operation timeout, from the execution's start
+	}
+	return g
 }
 
 // SetSupergraph swaps in a new supergraph, with a new plan cache.
@@ -158,6 +199,20 @@ func refuse(status int, code, format string, args ...any) *Response {
 }
 
 // Do runs one operation through the pipeline.
+//
+// A query identical to one executing, the same document and operation
+// name, the same variables (as JSON values), the same forwarded headers
+// but for the request's id and trace (so never another user's
+// Authorization) and the same X-Query-Plan, does not execute: it waits for
+// that execution and gets the same Response, which is then read-only.
+// Mutations never share. The query that starts an execution runs it, on
+// its own goroutine, within the operation timeout and with its trace; the
+// others wait for it. A caller whose context ends (its client gone) does
+// not cancel the execution while others want it: one that waits stops
+// waiting at once, the one that runs it goes on to the end (its client is
+// gone: nobody waits for its answer). When every caller's context has
+// ended, the execution is cancelled. Options.DisableDedup turns the
+// sharing off.
 func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	st := g.state.Load()
 	if st == nil {
@@ -202,17 +257,151 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	if err != nil {
 		return refuse(http.StatusBadRequest, apierror.ValidationFailed, "the operation cannot be planned: %v", err)
 	}
+	wantPlan := req.WantPlan && g.opts.ExposePlans
+	if g.flights != nil && p.op.Operation == ast.Query {
+		if key, ok := flightKey(vars, req.Header, wantPlan); ok {
+			id := flight{st: st, opName: req.OperationName, query: req.Query, key: key}
+			resp, err, shared := g.flights.Do(ctx, maphash.Comparable(g.seed, id), id, func(ctx context.Context) (*Response, error) {
+				// ctx ends at the operation timeout (flights.Timeout).
+				resp := g.run(ctx, st, pl, vars, req.Header, wantPlan)
+				resp.encoded = &encoding{}
+				return resp, nil
+			})
+			if span != nil {
+				span.SetAttributes(attribute.Bool("graphql.operation.shared", shared))
+			}
+			if err != nil {
+				// The caller gave up waiting (a client gone): what the
+				// executor answers a cancelled operation.
+				msg := "the request was cancelled"
+				if errors.Is(err, context.DeadlineExceeded) {
+					msg = "the operation did not finish in time"
+				}
+				return refuse(http.StatusOK, apierror.SubgraphUnavailable, "%s", msg)
+			}
+			return resp
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.opts.Limits.Timeout)
 	defer cancel()
-	res := st.exec.Execute(ctx, &execute.Request{Plan: pl, Variables: vars, Header: req.Header})
-	resp := &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions}
-	if req.WantPlan && g.opts.ExposePlans {
+	return g.run(ctx, st, pl, vars, req.Header, wantPlan)
+}
+
+// run executes a plan; ctx bounds it.
+func (g *Gateway) run(ctx context.Context, st *state, pl *plan.Plan, vars map[string]any, header http.Header, wantPlan bool) *Response {
+	res := st.exec.Execute(ctx, &execute.Request{Plan: pl, Variables: vars, Header: header})
+	// Data may be a slice of a subgraph's answer (a passthrough), whose
+	// bytes other operations that shared the request read too: capped at
+	// its length, an append to it copies instead of writing over theirs.
+	data := res.Data[:len(res.Data):len(res.Data)]
+	resp := &Response{Status: http.StatusOK, Data: data, Errors: res.Errors, Extensions: res.Extensions}
+	if wantPlan {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}
 		resp.Extensions["queryPlan"] = pl.Describe()
 	}
 	return resp
+}
+
+// flightKey is the part of a query's deduplication key that its document
+// and operation name do not give: its variables, coerced and encoded
+// canonically (see appendCanonical), so that the same JSON value gives the
+// same key whatever its spelling; the forwarded headers that may change
+// the answer (transport.AppendDedupKey: Authorization, not the request's
+// id nor its trace); and whether the answer holds the plan. Override
+// labels rolled per request are not in it: queries that share take the
+// first one's roll, as if they had rolled the same. ok is false when the
+// variables do not encode: the query then runs on its own.
+func flightKey(vars map[string]any, header http.Header, wantPlan bool) (string, bool) {
+	b := make([]byte, 0, 128)
+	b = append(b, '0')
+	if wantPlan {
+		b[0] = '1'
+	}
+	b = transport.AppendDedupKey(b, header) // self-delimiting
+	if len(vars) > 0 {
+		var ok bool
+		if b, ok = appendCanonical(b, vars); !ok {
+			return "", false
+		}
+	}
+	return string(b), true
+}
+
+// appendCanonical appends an encoding of a variable's value that is the
+// same for equal JSON values: object members sorted, a number by its
+// value (1, 1.0 and 1e0 alike), strings quoted. Values of other Go types
+// (a REST shim's) go through encoding/json; ok is false when one does not
+// encode.
+func appendCanonical(b []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), true
+	case bool:
+		return strconv.AppendBool(b, v), true
+	case string:
+		return strconv.AppendQuote(b, v), true
+	case int64:
+		return strconv.AppendInt(b, v, 10), true
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), true
+	case float64:
+		return appendFloat(b, v), true
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return strconv.AppendInt(b, i, 10), true
+		}
+		if f, err := v.Float64(); err == nil {
+			return appendFloat(b, f), true
+		}
+		return strconv.AppendQuote(b, v.String()), true
+	case []any:
+		b = append(b, '[')
+		for i, x := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var ok bool
+			if b, ok = appendCanonical(b, x); !ok {
+				return b, false
+			}
+		}
+		return append(b, ']'), true
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, k)
+			b = append(b, ':')
+			var ok bool
+			if b, ok = appendCanonical(b, v[k]); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return b, false
+	}
+	return append(append(append(b, '<'), raw...), '>'), true
+}
+
+// appendFloat appends a number by its value: an integral one as an
+// integer.
+func appendFloat(b []byte, f float64) []byte {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return strconv.AppendInt(b, int64(f), 10)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
 // maxCachedQuery is the largest document the plan cache keeps: the cache

@@ -29,14 +29,21 @@
 // Every attempt and the whole request are bounded by the caller's context
 // (the router's operation deadline): a query that timed out on one replica
 // is retried on the next only while time remains.
+//
+// Identical queries in flight at the same time share one request (see
+// [Client.Do]): above the replicas and the retries, so that N callers
+// asking the same thing cost a subgraph one request, and a failing replica
+// one failure, not N.
 package transport
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net"
 	"net/http"
@@ -50,6 +57,7 @@ import (
 
 	"bookstore/graph/platform/drain"
 	"bookstore/graph/platform/httpkit"
+	"bookstore/router/federation/internal/inflight"
 )
 
 // Defaults for the zero values of [Config].
@@ -127,6 +135,19 @@ type Config struct {
 	// TLS, if set, configures https replicas (a private CA, client
 	// certificates); by default the system's roots verify them.
 	TLS *tls.Config
+	// DisableDedup turns off the sharing of identical queries in flight
+	// (see Do) for every subgraph but those Dedup turns on.
+	DisableDedup bool
+	// Dedup turns the sharing on (true) or off (false) for the subgraphs
+	// it names, over DisableDedup. A name that is not a subgraph's is an
+	// error.
+	Dedup map[string]bool
+	// OnDedup, if set, is told of every query request of a subgraph that
+	// shares: shared is false for one sent to the subgraph, true for one
+	// that joined an identical request in flight. It is called as soon as
+	// the request has joined, before it waits, on the caller's goroutine,
+	// and must not block.
+	OnDedup func(subgraph string, shared bool)
 }
 
 // Request is one GraphQL request to a subgraph.
@@ -136,13 +157,16 @@ type Request struct {
 	// Body is the JSON GraphQL request, {"query": ..., "variables": ...}.
 	// The client only reads it; the caller must not modify it once Do is
 	// called, since the connection may still be writing it when Do returns
-	// early with an answer.
+	// early with an answer (or an identical request sharing it may still
+	// be comparing it).
 	Body []byte
 	// Mutation marks an operation that must not run twice: it is retried
-	// only when the request surely never reached a replica.
+	// only when the request surely never reached a replica, and never
+	// shared with another.
 	Mutation bool
 	// Header holds headers to send along, already filtered (see Forward);
-	// it may be nil. Content-Type and Accept are set by the client.
+	// it may be nil. Content-Type and Accept are set by the client. The
+	// client only reads it.
 	Header http.Header
 }
 
@@ -150,7 +174,10 @@ type Request struct {
 // GraphQL error, such as gqlgen's 422 for a document that does not
 // validate). The caller parses the GraphQL body.
 type Response struct {
-	Status  int
+	Status int
+	// Body is the answer's body. It is read-only: callers whose identical
+	// queries shared one request (see Client.Do) share the same bytes, so
+	// a caller that wants to change them must copy them first.
 	Body    []byte
 	Replica string // the URL that answered, its password, if any, redacted
 }
@@ -176,6 +203,9 @@ type Client struct {
 	sdlRequest   []byte
 	probeRequest []byte
 	probes       probes
+	// flights shares identical queries in flight; seed hashes them.
+	flights *inflight.Group[dedupID, *Response]
+	seed    maphash.Seed
 }
 
 // probes runs the probes of ejected replicas, each on a goroutine of its
@@ -194,6 +224,7 @@ type pool struct {
 	timeout  time.Duration
 	replicas []*replica
 	next     atomic.Uint64 // round-robin counter
+	dedup    bool          // identical queries in flight share a request
 }
 
 // replica is one URL of a subgraph and its health.
@@ -297,7 +328,10 @@ func New(cfg Config) (*Client, error) {
 		if len(urls) == 0 {
 			return nil, fmt.Errorf("transport: subgraph %q: no replica URLs", name)
 		}
-		p := &pool{name: name, timeout: c.timeout, replicas: make([]*replica, 0, len(urls))}
+		p := &pool{name: name, timeout: c.timeout, replicas: make([]*replica, 0, len(urls)), dedup: !cfg.DisableDedup}
+		if on, ok := cfg.Dedup[name]; ok {
+			p.dedup = on
+		}
 		if d, ok := cfg.Timeouts[name]; ok {
 			if d <= 0 {
 				return nil, fmt.Errorf("transport: subgraph %q: timeout %v is not positive", name, d)
@@ -329,6 +363,18 @@ func New(cfg Config) (*Client, error) {
 		c.names = append(c.names, name)
 	}
 	slices.Sort(c.names)
+	for name := range cfg.Dedup {
+		if c.pools[name] == nil {
+			return nil, fmt.Errorf("transport: deduplication set for %q, which is not a subgraph", name)
+		}
+	}
+	c.seed = maphash.MakeSeed()
+	var onJoin func(dedupID, bool)
+	if cfg.OnDedup != nil {
+		onJoin = func(id dedupID, shared bool) { cfg.OnDedup(id.subgraph, shared) }
+	}
+	c.flights = inflight.New[dedupID, *Response](sameRequest, onJoin)
+	c.flights.KeepDeadline = true // a request ends by its first caller's deadline, as alone
 
 	c.dialer = &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -383,17 +429,128 @@ func (c *Client) Close() {
 	}
 }
 
+// forwarded are the headers of a client's request that the router passes
+// on to subgraphs.
+var forwarded = [...]string{"Authorization", "Traceparent", "Tracestate", "X-Request-Id"}
+
+// correlation are the forwarded headers that only name a request for logs
+// and traces: a subgraph's answer does not depend on them. They are left
+// out of the keys of deduplication (see AppendDedupKey): X-Request-Id and
+// traceparent differ on every request (the router gives a request without
+// an id one of its own), so keying on them would share nothing, and two
+// requests that differ only in them get the same answer. Authorization,
+// which decides what a subgraph answers, is in the keys, and so is any
+// header forwarded later that is not listed here.
+var correlation = [...]string{"Traceparent", "Tracestate", "X-Request-Id"}
+
 // Forward returns the headers of a client's request that the router passes
 // on to subgraphs: Authorization, Traceparent, Tracestate and X-Request-Id,
 // and no other. The result is never nil and shares no slice with in.
 func Forward(in http.Header) http.Header {
-	out := make(http.Header, 4)
-	for _, k := range [...]string{"Authorization", "Traceparent", "Tracestate", "X-Request-Id"} {
+	out := make(http.Header, len(forwarded))
+	for _, k := range forwarded {
 		if v := in[k]; len(v) > 0 {
 			out[k] = slices.Clone(v)
 		}
 	}
 	return out
+}
+
+// isCorrelation reports whether the header named k (canonical) is a
+// correlation header.
+func isCorrelation(k string) bool {
+	return slices.Contains(correlation[:], k)
+}
+
+// AppendDedupKey appends to b the headers of h that may change a
+// subgraph's answer, every one but the correlation headers (Traceparent,
+// Tracestate, X-Request-Id), in a canonical order: two requests that must
+// not share an answer, as two users' Authorization, have different keys.
+// Header names are taken as they are in h, canonical as Forward makes them.
+// The key is self-delimiting: a caller may append more after it.
+func AppendDedupKey(b []byte, h http.Header) []byte {
+	var one [1]string // most requests have one such header, Authorization, or none
+	keys := one[:0]
+	for k, v := range h {
+		if len(v) > 0 && !isCorrelation(k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	// The number of headers, then each string after its length: the key
+	// ends where it says, whatever follows, and lengths cost less than
+	// quoting.
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		vs := h[k]
+		b = binary.AppendUvarint(b, uint64(len(vs)))
+		for _, v := range vs {
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+	}
+	return b
+}
+
+// dedupID identifies a query request for deduplication: its subgraph, its
+// body and the headers AppendDedupKey keys on.
+type dedupID struct {
+	subgraph string
+	body     []byte
+	header   http.Header
+}
+
+// sameRequest reports whether two requests are identical for
+// deduplication.
+func sameRequest(a, b dedupID) bool {
+	return a.subgraph == b.subgraph && bytes.Equal(a.body, b.body) && sameHeaders(a.header, b.header)
+}
+
+// sameHeaders reports whether a and b hold the same headers, correlation
+// headers aside.
+func sameHeaders(a, b http.Header) bool {
+	n := 0
+	for k, v := range a {
+		if len(v) == 0 || isCorrelation(k) {
+			continue
+		}
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+		n++
+	}
+	for k, v := range b {
+		if len(v) > 0 && !isCorrelation(k) {
+			n--
+		}
+	}
+	return n == 0
+}
+
+// hash hashes a request's identity, the same for identical ones: the
+// headers are summed, so that their order does not count.
+func (c *Client) hash(id dedupID) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(id.subgraph)
+	h.WriteByte(0)
+	h.Write(id.body)
+	sum := h.Sum64()
+	for k, v := range id.header {
+		if len(v) == 0 || isCorrelation(k) {
+			continue
+		}
+		h.Reset()
+		h.WriteString(k)
+		for _, x := range v {
+			h.WriteByte(0)
+			h.WriteString(x)
+		}
+		sum += h.Sum64()
+	}
+	return sum
 }
 
 // outcome says what Do does after a failed attempt.
@@ -421,11 +578,50 @@ const (
 // Two answers are errors that are neither retried nor ErrUnavailable: a body
 // over MaxResponseBytes (ErrResponseTooLarge), and a status that is not 2xx,
 // 5xx, 408 or 429 without a JSON body (a 404 page, say: a misconfigured URL).
+//
+// A query (not Mutation) identical to one in flight, the same subgraph,
+// body and headers (correlation headers aside: see AppendDedupKey), shares
+// its request instead of sending its own, unless deduplication is off for
+// the subgraph (Config.DisableDedup, Config.Dedup). Every caller gets the
+// same answer, or the same error, each its own Response, with the same
+// read-only Body. The caller that sends the request does so on its own
+// goroutine, within its own deadline; the request is cancelled only when
+// every caller sharing it has given up. A caller that waits for it and
+// whose context ends gets at once an error wrapping ErrUnavailable and its
+// context's error; one whose context still has time when the request ran
+// out of the first caller's sends its own. Sharing sits above the
+// replicas and the retries: the callers share the retries too, and a
+// failing replica counts one failure, not one per caller.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	p := c.pools[req.Subgraph]
 	if p == nil {
 		return nil, fmt.Errorf("transport: unknown subgraph %q", req.Subgraph)
 	}
+	if req.Mutation || !p.dedup {
+		return c.send(ctx, p, req)
+	}
+	id := dedupID{subgraph: req.Subgraph, body: req.Body, header: req.Header}
+	resp, err, _ := c.flights.Do(ctx, c.hash(id), id, func(ctx context.Context) (*Response, error) {
+		return c.send(ctx, p, req)
+	})
+	if err != nil {
+		if errors.Is(err, inflight.ErrExpired) {
+			// The request shared ran out of its first caller's time,
+			// not of this one's: send this one's own.
+			return c.send(ctx, p, req)
+		}
+		if cerr := ctx.Err(); cerr != nil && err == cerr {
+			// This caller gave up waiting for the shared request.
+			return nil, &unavailableError{subgraph: p.name, cause: fmt.Errorf("waiting for an identical request in flight: %w", err)}
+		}
+		return nil, err
+	}
+	own := *resp // each caller its own Response; the body is shared
+	return &own, nil
+}
+
+// send sends req to one of p's replicas (see Do), retrying on the next.
+func (c *Client) send(ctx context.Context, p *pool, req Request) (*Response, error) {
 	h := c.header(req.Header)
 	n := uint64(len(p.replicas))
 	start := p.next.Add(1) - 1

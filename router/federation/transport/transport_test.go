@@ -848,11 +848,24 @@ func TestFetchSDL(t *testing.T) {
 }
 
 // TestConcurrentKill runs many queries at once and kills a replica midway:
-// not one query fails.
+// not one query fails, whether identical queries share requests or not.
 func TestConcurrentKill(t *testing.T) {
+	for _, dedup := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dedup=%v", dedup), func(t *testing.T) { testConcurrentKill(t, dedup) })
+	}
+}
+
+func testConcurrentKill(t *testing.T, dedup bool) {
 	rs := []*backend{startReplica(t, "a", answer), startReplica(t, "b", answer), startReplica(t, "c", answer)}
-	var ejections atomic.Int64
-	c := newClient(t, Config{EjectFor: time.Hour, OnEject: func(string, string) { ejections.Add(1) }},
+	var ejections, sent, shared atomic.Int64
+	c := newClient(t, Config{EjectFor: time.Hour, OnEject: func(string, string) { ejections.Add(1) },
+		DisableDedup: !dedup, OnDedup: func(_ string, s bool) {
+			if s {
+				shared.Add(1)
+			} else {
+				sent.Add(1)
+			}
+		}},
 		rs[0].url, rs[1].url, rs[2].url)
 
 	const workers, perWorker = 32, 150
@@ -888,9 +901,22 @@ func TestConcurrentKill(t *testing.T) {
 		t.Fatalf("%d ejections, want 1", n)
 	}
 	hits := rs[1].hits.Load()
-	if total := rs[0].hits.Load() + hits + rs[2].hits.Load(); total < workers*perWorker {
-		t.Fatalf("replicas saw %d requests, fewer than %d", total, workers*perWorker)
+	total := rs[0].hits.Load() + hits + rs[2].hits.Load()
+	if !dedup {
+		if total < workers*perWorker {
+			t.Fatalf("replicas saw %d requests, fewer than %d", total, workers*perWorker)
+		}
+		if sent.Load()+shared.Load() != 0 {
+			t.Fatalf("dedup off, yet %d sent and %d shared counted", sent.Load(), shared.Load())
+		}
+		return
 	}
+	// Every query was sent or shared, and every one sent reached a
+	// replica at least once.
+	if s, sh := sent.Load(), shared.Load(); s+sh != workers*perWorker || total < s {
+		t.Fatalf("%d sent, %d shared, replicas saw %d requests", s, sh, total)
+	}
+	t.Logf("%d queries: %d sent, %d shared; replicas saw %d requests", workers*perWorker, sent.Load(), shared.Load(), total)
 }
 
 func BenchmarkDo(b *testing.B) {
@@ -900,7 +926,9 @@ func BenchmarkDo(b *testing.B) {
 		io.WriteString(w, `{"data":{"books":{"totalCount":42}}}`)
 	}))
 	defer srv.Close()
-	c, err := New(Config{Subgraphs: map[string][]string{"books": {srv.URL + "/a", srv.URL + "/b"}}})
+	// Without sharing, so that every Do is an exchange, as it measured
+	// before there was any (BenchmarkDoDedup measures the sharing).
+	c, err := New(Config{Subgraphs: map[string][]string{"books": {srv.URL + "/a", srv.URL + "/b"}}, DisableDedup: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -916,6 +944,57 @@ func BenchmarkDo(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDoDedup measures Do with identical queries in flight sharing
+// requests ("identical": the subgraph sees fewer), and what the sharing
+// costs queries that never share ("distinct": every body differs), against
+// the same without it ("off").
+func BenchmarkDoDedup(b *testing.B) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"data":{"books":{"totalCount":42}}}`)
+	}))
+	defer srv.Close()
+	for _, bc := range []struct {
+		name     string
+		off      bool
+		distinct bool
+	}{
+		{"identical", false, false},
+		{"identical-off", true, false},
+		{"distinct", false, true},
+		{"distinct-off", true, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c, err := New(Config{Subgraphs: map[string][]string{"books": {srv.URL + "/a"}}, DisableDedup: bc.off})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			hdr := Forward(http.Header{"Authorization": {"Bearer x"}, "X-Request-Id": {"r"}})
+			var seq atomic.Int64
+			hits.Store(0)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				body := query
+				for pb.Next() {
+					if bc.distinct {
+						body = fmt.Appendf(nil, `{"query":"{ books(first: %d) { totalCount } }"}`, seq.Add(1))
+					}
+					if _, err := c.Do(ctx, Request{Subgraph: "books", Body: body, Header: hdr}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(hits.Load())/float64(b.N), "requests/op")
+		})
+	}
 }
 
 // An https replica is reached over TLS, verified against the configured

@@ -15,6 +15,7 @@ package openapitest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
@@ -136,9 +138,14 @@ func Covers(path string) bool {
 
 // Validate checks one answer to req (for a path that Covers accepts)
 // against the document: that its status is documented for the
-// operation, and that its headers and body are the documented ones. The
+// operation, and that its headers and body are the documented ones. A
+// body with a Content-Encoding (gzip, zstd) is checked decoded. The
 // request's body is not read. The error, if any, lists every discrepancy.
 func (v *Validator) Validate(req *http.Request, status int, header http.Header, body []byte) error {
+	body, err := decode(header.Get("Content-Encoding"), body)
+	if err != nil {
+		return fmt.Errorf("%s %s answered %d with a body that does not decode: %v", req.Method, req.URL.RequestURI(), status, err)
+	}
 	resp := &http.Response{
 		StatusCode: status, Header: header, Request: req,
 		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
@@ -252,4 +259,30 @@ func describe(errs []*liberrors.ValidationError) string {
 		}
 	}
 	return b.String()
+}
+
+// decode returns a body decoded from its Content-Encoding; an empty body
+// (HEAD's) stays empty.
+func decode(coding string, body []byte) ([]byte, error) {
+	if len(body) == 0 {
+		return body, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(coding)) {
+	case "", "identity":
+		return body, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(zr)
+	case "zstd":
+		d, err := zstd.NewReader(nil)
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		return d.DecodeAll(body, nil)
+	}
+	return nil, fmt.Errorf("unknown Content-Encoding %q", coding)
 }

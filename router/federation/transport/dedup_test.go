@@ -1,0 +1,418 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// gate is a subgraph replica that holds every request until the test
+// releases it (or the request's client gives up), so that requests are
+// surely in flight together. Each answer names its request's number and
+// Authorization, so that callers who shared a request get the same bytes
+// and the others do not.
+type gate struct {
+	srv      *httptest.Server
+	url      string
+	arrivals chan int // the number of each request, as it arrives
+	release  chan struct{}
+	n        atomic.Int64
+	// cancelled counts requests whose client went away while held.
+	cancelled atomic.Int64
+	status    int // 0: 200 JSON; else that status, text/plain
+}
+
+func startGate(t *testing.T, status int) *gate {
+	t.Helper()
+	g := &gate{arrivals: make(chan int, 100), release: make(chan struct{}), status: status}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		n := int(g.n.Add(1))
+		g.arrivals <- n
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+			g.cancelled.Add(1)
+			return
+		}
+		if g.status != 0 {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(g.status)
+			io.WriteString(w, "no")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"data":{"request":%d,"auth":%q}}`, n, r.Header.Get("Authorization"))
+	}))
+	g.url = g.srv.URL + "/query"
+	t.Cleanup(g.srv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-g.release:
+		default:
+			close(g.release)
+		}
+	})
+	return g
+}
+
+// await waits for the next n requests to arrive; past a generous bound it
+// fails the test (a request that never comes, since it was shared).
+func (g *gate) await(t *testing.T, n int) {
+	t.Helper()
+	for i := range n {
+		select {
+		case <-g.arrivals:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d requests reached the subgraph", i, n)
+		}
+	}
+}
+
+// joined counts the callers that joined (OnDedup), and lets a test wait
+// until n have.
+type joined struct {
+	mu           sync.Mutex
+	cond         *sync.Cond
+	sent, shared int
+}
+
+func newJoined() *joined {
+	j := &joined{}
+	j.cond = sync.NewCond(&j.mu)
+	return j
+}
+
+func (j *joined) on(_ string, shared bool) {
+	j.mu.Lock()
+	if shared {
+		j.shared++
+	} else {
+		j.sent++
+	}
+	j.mu.Unlock()
+	j.cond.Broadcast()
+}
+
+func (j *joined) wait(n int) {
+	j.mu.Lock()
+	for j.sent+j.shared < n {
+		j.cond.Wait()
+	}
+	j.mu.Unlock()
+}
+
+type result struct {
+	resp *Response
+	err  error
+}
+
+// Identical queries in flight share one request; queries that differ in
+// their body, in a header that counts (Authorization) or in being a
+// mutation do not, nor queries to a subgraph whose sharing is off. Headers
+// that only name a request (X-Request-Id, traceparent) do not count.
+func TestDedup(t *testing.T) {
+	q := []byte(`{"query":"{ books { title } }"}`)
+	auth := func(v string) http.Header { return http.Header{"Authorization": {v}} }
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		reqs     []Request
+		requests int // reaching the subgraph
+	}{
+		{name: "identical", reqs: []Request{{Body: q}, {Body: q}, {Body: q}, {Body: q}}, requests: 1},
+		{name: "identical, same Authorization", reqs: []Request{{Body: q, Header: auth("Bearer a")}, {Body: q, Header: auth("Bearer a")}}, requests: 1},
+		{name: "only the request ids and traces differ", reqs: []Request{
+			{Body: q, Header: http.Header{"Authorization": {"Bearer a"}, "X-Request-Id": {"1"}, "Traceparent": {"00-01-01-01"}}},
+			{Body: q, Header: http.Header{"Authorization": {"Bearer a"}, "X-Request-Id": {"2"}, "Tracestate": {"x=y"}}},
+		}, requests: 1},
+		{name: "different Authorization", reqs: []Request{{Body: q, Header: auth("Bearer a")}, {Body: q, Header: auth("Bearer b")}, {Body: q}}, requests: 3},
+		{name: "different bodies", reqs: []Request{{Body: q}, {Body: []byte(`{"query":"{ authors { name } }"}`)}}, requests: 2},
+		{name: "mutations", reqs: []Request{{Body: q, Mutation: true}, {Body: q, Mutation: true}}, requests: 2},
+		{name: "a mutation and a query", reqs: []Request{{Body: q, Mutation: true}, {Body: q}}, requests: 2},
+		{name: "off", cfg: Config{DisableDedup: true}, reqs: []Request{{Body: q}, {Body: q}}, requests: 2},
+		{name: "off for the subgraph", cfg: Config{Dedup: map[string]bool{"books": false}}, reqs: []Request{{Body: q}, {Body: q}}, requests: 2},
+		{name: "on for the subgraph only", cfg: Config{DisableDedup: true, Dedup: map[string]bool{"books": true}}, reqs: []Request{{Body: q}, {Body: q}}, requests: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := startGate(t, 0)
+			j := newJoined()
+			cfg := tc.cfg
+			cfg.OnDedup = j.on
+			c := newClient(t, cfg, g.url)
+			results := make([]chan result, len(tc.reqs))
+			for i, req := range tc.reqs {
+				results[i] = make(chan result, 1)
+				req.Subgraph = "books"
+				go func() {
+					resp, err := c.Do(context.Background(), req)
+					results[i] <- result{resp, err}
+				}()
+			}
+			// Every request has reached the subgraph, or joined one that
+			// has: none can arrive late and start a request of its own.
+			g.await(t, tc.requests)
+			on := !cfg.DisableDedup
+			if v, ok := cfg.Dedup["books"]; ok {
+				on = v
+			}
+			queries := len(tc.reqs) - countMutations(tc.reqs)
+			if on {
+				j.wait(queries)
+			}
+			close(g.release)
+			bodies := map[string]int{}
+			for i, req := range tc.reqs {
+				r := <-results[i]
+				if r.err != nil {
+					t.Fatalf("request %d: %v", i, r.err)
+				}
+				bodies[string(r.resp.Body)]++
+				if want := fmt.Sprintf(`"auth":%q`, req.Header.Get("Authorization")); !strings.Contains(string(r.resp.Body), want) {
+					t.Errorf("request %d, Authorization %q, got %s", i, req.Header.Get("Authorization"), r.resp.Body)
+				}
+			}
+			if n := g.n.Load(); n != int64(tc.requests) {
+				t.Errorf("the subgraph got %d requests, want %d", n, tc.requests)
+			}
+			if len(bodies) != tc.requests {
+				t.Errorf("%d different answers, want %d: %v", len(bodies), tc.requests, bodies)
+			}
+			wantSent, wantShared := 0, 0
+			if on {
+				wantSent = tc.requests - countMutations(tc.reqs)
+				wantShared = queries - wantSent
+			}
+			if j.sent != wantSent || j.shared != wantShared {
+				t.Errorf("OnDedup: %d sent, %d shared; want %d and %d", j.sent, j.shared, wantSent, wantShared)
+			}
+		})
+	}
+}
+
+func countMutations(reqs []Request) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Mutation {
+			n++
+		}
+	}
+	return n
+}
+
+// Callers sharing a request each get their own Response, with the same
+// bytes.
+func TestDedupResponses(t *testing.T) {
+	g := startGate(t, 0)
+	j := newJoined()
+	c := newClient(t, Config{OnDedup: j.on}, g.url)
+	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+	out := make(chan result, 2)
+	for range 2 {
+		go func() {
+			resp, err := c.Do(context.Background(), req)
+			out <- result{resp, err}
+		}()
+	}
+	g.await(t, 1)
+	j.wait(2)
+	close(g.release)
+	a, b := <-out, <-out
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	if a.resp == b.resp || string(a.resp.Body) != string(b.resp.Body) || a.resp.Status != 200 || a.resp.Replica != b.resp.Replica {
+		t.Errorf("%+v and %+v", a.resp, b.resp)
+	}
+	a.resp.Status = 500 // a caller's changes stay its own
+	if b.resp.Status != 200 {
+		t.Error("the callers share a Response")
+	}
+}
+
+// A shared request that fails, or times out, fails every caller that
+// shared it, with the error each would have had alone; the subgraph saw one
+// request.
+func TestDedupSharedFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		hang   bool
+		want   error
+	}{
+		{name: "502", status: http.StatusBadGateway, want: ErrUnavailable},
+		{name: "timeout", hang: true, want: context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := startGate(t, tc.status)
+			j := newJoined()
+			cfg := Config{OnDedup: j.on, EjectAfter: 100}
+			if tc.hang {
+				cfg.Timeout = 200 * time.Millisecond
+			}
+			c := newClient(t, cfg, g.url)
+			const n = 3
+			out := make(chan result, n)
+			for range n {
+				go func() {
+					resp, err := c.Do(context.Background(), Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)})
+					out <- result{resp, err}
+				}()
+			}
+			g.await(t, 1)
+			j.wait(n)
+			if !tc.hang {
+				close(g.release)
+			}
+			for range n {
+				r := <-out
+				if r.err == nil || !errors.Is(r.err, tc.want) || !errors.Is(r.err, ErrUnavailable) {
+					t.Errorf("err = %v, want one wrapping %v", r.err, tc.want)
+				}
+			}
+			if got := g.n.Load(); got != 1 {
+				t.Errorf("the subgraph got %d requests, want 1", got)
+			}
+		})
+	}
+}
+
+// A caller that gives up does not cancel the request for the others: one
+// that waits for it returns at once, the one that sent it goes on to the
+// answer; when every caller has given up, the request is cancelled.
+func TestDedupCallerLeaves(t *testing.T) {
+	g := startGate(t, 0)
+	j := newJoined()
+	c := newClient(t, Config{OnDedup: j.on}, g.url)
+	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+	first, cancelFirst := context.WithCancel(context.Background())
+	second, cancelSecond := context.WithCancel(context.Background())
+	out1, out2, out3 := make(chan result, 1), make(chan result, 1), make(chan result, 1)
+	go func() { resp, err := c.Do(first, req); out1 <- result{resp, err} }()
+	g.await(t, 1)
+	go func() { resp, err := c.Do(second, req); out2 <- result{resp, err} }()
+	go func() { resp, err := c.Do(context.Background(), req); out3 <- result{resp, err} }()
+	j.wait(3)
+	cancelSecond()
+	if r := <-out2; r.resp != nil || !errors.Is(r.err, context.Canceled) || !errors.Is(r.err, ErrUnavailable) {
+		t.Fatalf("the caller that left: %v, %v", r.resp, r.err)
+	}
+	cancelFirst()
+	close(g.release)
+	for i, out := range []chan result{out1, out3} {
+		if r := <-out; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":1`) {
+			t.Fatalf("caller %d: %v", i, r.err)
+		}
+	}
+	if n, x := g.n.Load(), g.cancelled.Load(); n != 1 || x != 0 {
+		t.Fatalf("%d requests, %d cancelled; want 1 and 0", n, x)
+	}
+
+	// Everyone gives up: the subgraph sees its request cancelled.
+	g2 := startGate(t, 0)
+	j2 := newJoined()
+	c2 := newClient(t, Config{OnDedup: j2.on}, g2.url)
+	ctxA, cancelA := context.WithCancel(context.Background())
+	ctxB, cancelB := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	for _, ctx := range []context.Context{ctxA, ctxB} {
+		go func() { _, err := c2.Do(ctx, req); errs <- err }()
+	}
+	g2.await(t, 1)
+	j2.wait(2)
+	cancelA()
+	cancelB()
+	for range 2 {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v", err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for g2.cancelled.Load() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the request was not cancelled once nobody waited")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A shared request ends by the deadline of the caller that sent it, as it
+// would alone; a caller that shared it and still has time then sends its
+// own.
+func TestDedupFirstCallersDeadline(t *testing.T) {
+	g := startGate(t, 0)
+	j := newJoined()
+	c := newClient(t, Config{OnDedup: j.on}, g.url)
+	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	out1, out2 := make(chan result, 1), make(chan result, 1)
+	go func() { resp, err := c.Do(short, req); out1 <- result{resp, err} }()
+	g.await(t, 1)
+	go func() { resp, err := c.Do(context.Background(), req); out2 <- result{resp, err} }()
+	j.wait(2)
+	if r := <-out1; !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("the first caller: %v, %v", r.resp, r.err)
+	}
+	g.await(t, 1) // the second caller's own request
+	close(g.release)
+	if r := <-out2; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":2`) {
+		t.Fatalf("the second caller: %v", r.err)
+	}
+}
+
+func TestDedupUnknownSubgraph(t *testing.T) {
+	_, err := New(Config{Subgraphs: map[string][]string{"books": {"http://127.0.0.1:1/query"}}, Dedup: map[string]bool{"authors": false}})
+	if err == nil || !strings.Contains(err.Error(), `"authors"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The key holds every header but the correlation ones, in a canonical
+// order.
+func TestAppendDedupKey(t *testing.T) {
+	key := func(h http.Header) string { return string(AppendDedupKey(nil, h)) }
+	for _, tc := range []struct {
+		name string
+		a, b http.Header
+		same bool
+	}{
+		{"none", nil, http.Header{}, true},
+		{"request ids", http.Header{"X-Request-Id": {"a"}}, http.Header{"X-Request-Id": {"b"}}, true},
+		{"traces", http.Header{"Traceparent": {"a"}, "Tracestate": {"x"}}, nil, true},
+		{"authorization", http.Header{"Authorization": {"Bearer a"}}, http.Header{"Authorization": {"Bearer b"}}, false},
+		{"authorization or none", http.Header{"Authorization": {"Bearer a"}}, nil, false},
+		{"an empty value is none", http.Header{"Authorization": {}}, nil, true},
+		{"values in order", http.Header{"Authorization": {"a", "b"}}, http.Header{"Authorization": {"b", "a"}}, false},
+		{"no ambiguity", http.Header{"Authorization": {"a b"}}, http.Header{"Authorization": {"a", "b"}}, false},
+		{"another header counts", http.Header{"X-Tenant": {"a"}}, http.Header{"X-Tenant": {"b"}}, false},
+		{"order of headers", http.Header{"Authorization": {"a"}, "X-Tenant": {"b"}}, http.Header{"X-Tenant": {"b"}, "Authorization": {"a"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := key(tc.a) == key(tc.b); got != tc.same {
+				t.Errorf("keys %q and %q: same %v, want %v", key(tc.a), key(tc.b), got, tc.same)
+			}
+			if got := sameHeaders(tc.a, tc.b); got != tc.same {
+				t.Errorf("sameHeaders: %v, want %v", got, tc.same)
+			}
+		})
+	}
+	// Every header Forward passes on is keyed, or a correlation header.
+	fwd := Forward(http.Header{"Authorization": {"x"}, "Traceparent": {"x"}, "Tracestate": {"x"}, "X-Request-Id": {"x"}})
+	for k := range fwd {
+		if !isCorrelation(k) && !strings.Contains(key(http.Header{k: {"x"}}), k) {
+			t.Errorf("%s is forwarded but not keyed", k)
+		}
+	}
+	if isCorrelation("Authorization") {
+		t.Error("Authorization is a correlation header")
+	}
+}
