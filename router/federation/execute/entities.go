@@ -6,10 +6,10 @@ import (
 	"bookstore/router/federation/plan"
 )
 
-// batch is one request of an entity fetch: per _entities field of the
-// fetch, the representations to send (each once) and the objects each
-// stands for; and the values of the fetch's contextual arguments, the
-// same for every object of the batch.
+// batch is what one entity request sends: per _entities field of the
+// request, the representations (each once) and the objects each stands
+// for; and the values of the fetch's contextual arguments, the same for
+// every object of the batch.
 type batch struct {
 	reps    [][][]byte
 	targets [][][]target
@@ -28,15 +28,10 @@ func collectBatches(data *object, f *plan.Fetch, tk string) []*batch {
 	byContext := map[string]*batch{}
 	for i, e := range f.Entities {
 		walkEntities(data, e, tk, func(obj *object, typename string, path []any, ancestors []*object) {
-			rep := e.Types[typename]
-			buf := make([]byte, 0, 64)
-			buf = append(buf, `{"__typename":`...)
-			buf = appendJSONString(buf, rep.Typename)
-			buf, ok := appendRepFields(buf, obj, rep.Fields, tk)
+			buf, ok := representation(obj, e.Types[typename], tk)
 			if !ok {
 				return
 			}
-			buf = append(buf, '}')
 			ctx, ok := contextValues(f.Context, ancestors, tk)
 			if !ok {
 				return
@@ -44,27 +39,91 @@ func collectBatches(data *object, f *plan.Fetch, tk string) []*batch {
 			key := string(bytes.Join(ctx, []byte{0}))
 			b := byContext[key]
 			if b == nil {
-				b = &batch{
-					reps: make([][][]byte, len(f.Entities)), targets: make([][][]target, len(f.Entities)),
-					context: ctx, index: make([]map[string]int, len(f.Entities)),
-				}
+				b = newBatch(len(f.Entities))
+				b.context = ctx
 				byContext[key] = b
 				batches = append(batches, b)
 			}
-			if b.index[i] == nil {
-				b.index[i] = map[string]int{}
-			}
-			j, seen := b.index[i][string(buf)]
-			if !seen {
-				j = len(b.reps[i])
-				b.index[i][string(buf)] = j
-				b.reps[i] = append(b.reps[i], buf)
-				b.targets[i] = append(b.targets[i], nil)
-			}
-			b.targets[i][j] = append(b.targets[i][j], target{obj: obj, path: append([]any{}, path...)})
+			b.add(i, buf, target{obj: obj, path: append([]any{}, path...)})
 		})
 	}
 	return batches
+}
+
+func newBatch(fields int) *batch {
+	return &batch{reps: make([][][]byte, fields), targets: make([][][]target, fields), index: make([]map[string]int, fields)}
+}
+
+// add adds an object to field i's representations: its representation
+// rep, unless the field has it already, and the object among the targets
+// of that representation.
+func (b *batch) add(i int, rep []byte, t target) {
+	if b.index[i] == nil {
+		b.index[i] = map[string]int{}
+	}
+	j, seen := b.index[i][string(rep)]
+	if !seen {
+		j = len(b.reps[i])
+		b.index[i][string(rep)] = j
+		b.reps[i] = append(b.reps[i], rep)
+		b.targets[i] = append(b.targets[i], nil)
+	}
+	b.targets[i][j] = append(b.targets[i][j], t)
+}
+
+// representation builds the representation of obj that rep describes. It
+// reports false when obj lacks a key field.
+func representation(obj *object, rep *plan.Representation, tk string) ([]byte, bool) {
+	buf := make([]byte, 0, 64)
+	buf = append(buf, `{"__typename":`...)
+	buf = appendJSONString(buf, rep.Typename)
+	buf, ok := appendRepFields(buf, obj, rep.Fields, tk)
+	if !ok {
+		return nil, false
+	}
+	return append(buf, '}'), true
+}
+
+// entityObject is one object an Entities of a fetch finds: its
+// representation, and where it is.
+type entityObject struct {
+	rep []byte
+	t   target
+}
+
+// findEntities finds, for each _entities field of f (a fetch without
+// contextual arguments), the objects at its path whose __typename it
+// takes, with their representations. It reports whether it found any.
+func findEntities(data *object, f *plan.Fetch, tk string) ([][]entityObject, bool) {
+	out := make([][]entityObject, len(f.Entities))
+	found := false
+	for i, e := range f.Entities {
+		walkEntities(data, e, tk, func(obj *object, typename string, path []any, _ []*object) {
+			buf, ok := representation(obj, e.Types[typename], tk)
+			if !ok {
+				return
+			}
+			out[i] = append(out[i], entityObject{rep: buf, t: target{obj: obj, path: append([]any{}, path...)}})
+			found = true
+		})
+	}
+	return out, found
+}
+
+// batch builds the request's batch of the objects findEntities found for
+// each of fetches: each object under the field of its Entities, each
+// representation once per field.
+func (r *request) batch(fetches []*plan.Fetch, found [][][]entityObject) *batch {
+	b := newBatch(len(r.fields))
+	for k, f := range fetches {
+		for i, e := range f.Entities {
+			fi := r.field[e]
+			for _, o := range found[k][i] {
+				b.add(fi, o.rep, o.t)
+			}
+		}
+	}
+	return b
 }
 
 // walkEntities calls fn for every object at e.Path whose __typename e

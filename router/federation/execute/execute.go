@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -80,13 +80,16 @@ type Result struct {
 	Extensions map[string]any
 }
 
+// execution is one Execute. Its data, errors and extensions are only
+// touched by the goroutine that runs the plan.
 type execution struct {
 	ex   *Executor
 	req  *Request
-	mu   sync.Mutex
 	data *object
 	errs []Error
 	ext  map[string]any
+	// arriving counts the responses received and not yet parsed.
+	arriving atomic.Int32
 }
 
 // Execute runs a plan. Subgraph failures become errors in the result; the
@@ -115,35 +118,6 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 		s.buf = append(s.buf[:0], "null"...)
 	}
 	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
-}
-
-// run runs a plan's fetches, each as soon as the fetches it depends on are
-// done, as many at a time as the dependencies allow.
-func (x *execution) run(ctx context.Context, fetches []*plan.Fetch) {
-	switch len(fetches) {
-	case 0:
-		return
-	case 1:
-		x.fetch(ctx, fetches[0])
-		return
-	}
-	done := make([]chan struct{}, len(fetches))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	var wg sync.WaitGroup
-	for _, f := range fetches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(done[f.ID])
-			for _, d := range f.Deps {
-				<-done[d.ID]
-			}
-			x.fetch(ctx, f)
-		}()
-	}
-	wg.Wait()
 }
 
 // subgraphResponse is a subgraph's GraphQL response.
@@ -221,61 +195,26 @@ type target struct {
 	path []any
 }
 
-func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
-	if f.Entities == nil {
-		sr, ok := x.send(ctx, f, nil)
-		if !ok {
-			return
-		}
-		x.mu.Lock()
-		mergeObject(x.data, sr.Data)
-		var errs responseErrors
-		for _, e := range sr.Errors {
-			errs.add(x.subgraphError(f, e, e.Path))
-		}
-		x.errs = append(x.errs, errs.errors()...)
-		// A replayed placeOrder says so in its response's extensions; the
-		// REST shim turns it into the Idempotent-Replayed header.
-		x.replayed(sr)
-		x.mu.Unlock()
-		return
+// mergeRoot merges a root fetch's response into the data.
+func (x *execution) mergeRoot(r *request, sr *subgraphResponse) {
+	mergeObject(x.data, sr.Data)
+	var errs responseErrors
+	for _, e := range sr.Errors {
+		errs.add(x.subgraphError(r.graph, e, e.Path))
 	}
-	x.mu.Lock()
-	batches := collectBatches(x.data, f, x.req.Plan.TypenameKey)
-	x.mu.Unlock()
-	switch len(batches) {
-	case 0:
-	case 1:
-		x.fetchEntities(ctx, f, batches[0])
-	default:
-		// Contextual arguments differ between objects: one request per
-		// set of values.
-		var wg sync.WaitGroup
-		for _, b := range batches[1:] {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				x.fetchEntities(ctx, f, b)
-			}()
-		}
-		x.fetchEntities(ctx, f, batches[0])
-		wg.Wait()
-	}
+	x.errs = append(x.errs, errs.errors()...)
+	// A replayed placeOrder says so in its response's extensions; the
+	// REST shim turns it into the Idempotent-Replayed header.
+	x.replayed(sr)
 }
 
-// fetchEntities sends one batch of an entity fetch and merges the
-// entities it gets into the objects they stand for.
-func (x *execution) fetchEntities(ctx context.Context, f *plan.Fetch, b *batch) {
-	sr, ok := x.send(ctx, f, b)
-	if !ok {
-		return
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	for i, e := range f.Entities {
+// mergeEntities merges the entities an entity request got into the
+// objects they stand for.
+func (x *execution) mergeEntities(r *request, b *batch, sr *subgraphResponse) {
+	for i, fd := range r.fields {
 		var list []any
 		if sr.Data != nil {
-			v, _ := sr.Data.get(e.Alias)
+			v, _ := sr.Data.get(fd.alias)
 			list, _ = v.([]any)
 		}
 		for j, item := range list {
@@ -290,29 +229,26 @@ func (x *execution) fetchEntities(ctx context.Context, f *plan.Fetch, b *batch) 
 	}
 	var errs responseErrors
 	for _, e := range sr.Errors {
-		x.entityErrors(f, b.targets, e, &errs)
+		x.entityErrors(r, b.targets, e, &errs)
 	}
 	x.errs = append(x.errs, errs.errors()...)
 }
 
 // entityErrors re-paths an _entities error to the client paths of the
 // objects its representation came from.
-func (x *execution) entityErrors(f *plan.Fetch, targets [][][]target, e subgraphError, out *responseErrors) {
+func (x *execution) entityErrors(r *request, targets [][][]target, e subgraphError, out *responseErrors) {
 	if len(e.Path) >= 2 {
 		alias, _ := e.Path[0].(string)
 		idx, ok := pathIndex(e.Path[1])
-		for i, ent := range f.Entities {
-			if ent.Alias != alias || !ok || idx >= len(targets[i]) {
-				continue
-			}
+		if i, found := r.fieldIndex(alias); found && ok && idx < len(targets[i]) {
 			for _, t := range targets[i][idx] {
 				path := append(append([]any{}, t.path...), e.Path[2:]...)
-				out.add(x.subgraphError(f, e, path))
+				out.add(x.subgraphError(r.graph, e, path))
 			}
 			return
 		}
 	}
-	out.add(x.subgraphError(f, e, nil))
+	out.add(x.subgraphError(r.graph, e, nil))
 }
 
 // responseErrors gathers the client errors one subgraph response makes.
@@ -361,7 +297,7 @@ func pathIndex(v any) (int, bool) {
 // subgraphError turns a subgraph's error into a client error: its path
 // re-based, internal aliases dropped, and a contract code ensured. cut
 // reports whether the path was cut back at a field the planner added.
-func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) (out Error, cut bool) {
+func (x *execution) subgraphError(graph string, e subgraphError, path []any) (out Error, cut bool) {
 	ext := e.Extensions
 	if ext == nil {
 		ext = map[string]any{}
@@ -369,7 +305,7 @@ func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) (o
 	if _, ok := ext["code"].(string); !ok {
 		ext["code"] = apierror.Internal
 	}
-	ext["serviceName"] = f.Graph
+	ext["serviceName"] = graph
 	out = Error{Message: e.Message, Extensions: ext}
 	for _, p := range path {
 		if s, ok := p.(string); ok && x.req.Plan.IsInternalKey(s) {
@@ -380,23 +316,21 @@ func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) (o
 	return out, false
 }
 
-// fail records a fetch that got no usable answer.
-func (x *execution) fail(f *plan.Fetch, err error) {
-	code, msg := apierror.SubgraphUnavailable, fmt.Sprintf("subgraph %q is unavailable", f.Graph)
+// fail records a request that got no usable answer.
+func (x *execution) fail(graph string, err error) {
+	code, msg := apierror.SubgraphUnavailable, fmt.Sprintf("subgraph %q is unavailable", graph)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		msg = fmt.Sprintf("subgraph %q did not answer in time", f.Graph)
+		msg = fmt.Sprintf("subgraph %q did not answer in time", graph)
 	case errors.Is(err, context.Canceled):
 		msg = "the request was cancelled"
 	case !errors.Is(err, transport.ErrUnavailable):
-		code, msg = apierror.Internal, fmt.Sprintf("subgraph %q answered with an invalid response", f.Graph)
+		code, msg = apierror.Internal, fmt.Sprintf("subgraph %q answered with an invalid response", graph)
 	}
 	if x.ex.Logger != nil {
-		x.ex.Logger.Warn("subgraph fetch failed", "subgraph", f.Graph, "err", err.Error())
+		x.ex.Logger.Warn("subgraph fetch failed", "subgraph", graph, "err", err.Error())
 	}
-	x.mu.Lock()
-	x.errs = append(x.errs, Error{Message: msg, Extensions: map[string]any{"code": code, "serviceName": f.Graph}})
-	x.mu.Unlock()
+	x.errs = append(x.errs, Error{Message: msg, Extensions: map[string]any{"code": code, "serviceName": graph}})
 }
 
 // mergeObject merges src into dst, recursing where both hold an object
@@ -437,20 +371,22 @@ func mergeObject(dst, src *object) {
 	}
 }
 
-// post sends one fetch to its subgraph; on failure it records the error
-// and returns false.
-func (x *execution) post(ctx context.Context, f *plan.Fetch, b *batch) (*transport.Response, bool) {
-	body, err := encodeRequest(f, x.req.Variables, b)
+// post sends one request to its subgraph.
+func (x *execution) post(ctx context.Context, r *request, b *batch) (*transport.Response, error) {
+	body, err := encodeRequest(r, x.req.Variables, b)
 	if err != nil {
-		x.fail(f, fmt.Errorf("encoding the request: %w", err))
-		return nil, false
+		return nil, fmt.Errorf("encoding the request: %w", err)
 	}
 	header := x.req.Header
 	var span trace.Span
 	if x.ex.Tracer != nil {
-		ctx, span = x.ex.Tracer.Start(ctx, "fetch "+f.Graph, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attribute.String("graphql.federation.subgraph", f.Graph),
-				attribute.Int("graphql.federation.entity_paths", len(f.Entities))))
+		paths := 0
+		for _, f := range r.fetches {
+			paths += len(f.Entities)
+		}
+		ctx, span = x.ex.Tracer.Start(ctx, "fetch "+r.graph, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("graphql.federation.subgraph", r.graph),
+				attribute.Int("graphql.federation.entity_paths", paths)))
 		defer span.End()
 		header = header.Clone()
 		if header == nil {
@@ -462,9 +398,10 @@ func (x *execution) post(ctx context.Context, f *plan.Fetch, b *batch) (*transpo
 	if x.ex.OnFetch != nil {
 		start = time.Now()
 	}
-	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: header})
+	mutation := len(r.fetches) == 1 && r.fetches[0].Mutation
+	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: r.graph, Body: body, Mutation: mutation, Header: header})
 	if x.ex.OnFetch != nil {
-		x.ex.OnFetch(f.Graph, time.Since(start), err)
+		x.ex.OnFetch(r.graph, time.Since(start), err)
 	}
 	if span != nil {
 		telemetry.Fail(span, err)
@@ -473,30 +410,26 @@ func (x *execution) post(ctx context.Context, f *plan.Fetch, b *batch) (*transpo
 				attribute.Int("http.response.status_code", resp.Status))
 		}
 	}
-	if err != nil {
-		x.fail(f, err)
-		return nil, false
-	}
-	return resp, true
+	return resp, err
 }
 
-// send posts one fetch and parses the answer; on failure it records the
-// error and returns false.
-func (x *execution) send(ctx context.Context, f *plan.Fetch, b *batch) (*subgraphResponse, bool) {
-	resp, ok := x.post(ctx, f, b)
-	if !ok {
-		return nil, false
+// exchange posts one request and parses the answer. While it parses, the
+// execution counts it as arriving.
+func (x *execution) exchange(ctx context.Context, r *request, b *batch) (*subgraphResponse, error) {
+	resp, err := x.post(ctx, r, b)
+	if err != nil {
+		return nil, err
 	}
+	x.arriving.Add(1)
+	defer x.arriving.Add(-1)
 	sr, err := parseResponse(resp.Body)
 	if err != nil {
-		x.fail(f, fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", f.Graph, resp.Status, err))
-		return nil, false
+		return nil, fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", r.graph, resp.Status, err)
 	}
 	if sr.Data == nil && len(sr.Errors) == 0 {
-		x.fail(f, fmt.Errorf("subgraph %q answered %d with neither data nor errors", f.Graph, resp.Status))
-		return nil, false
+		return nil, fmt.Errorf("subgraph %q answered %d with neither data nor errors", r.graph, resp.Status)
 	}
-	return sr, true
+	return sr, nil
 }
 
 // replayed carries a replayed placeOrder's response extension through; the
@@ -519,12 +452,13 @@ func (x *execution) replayed(sr *subgraphResponse) {
 // its errors are rewritten. It returns nil when the fetch failed, for the
 // general path to answer with nulls and the error.
 func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
-	resp, ok := x.post(ctx, f, nil)
-	if !ok {
+	resp, err := x.post(ctx, rootRequest(f), nil)
+	if err != nil {
+		x.fail(f.Graph, err)
 		return nil
 	}
 	bad := func(why string) *Result {
-		x.fail(f, fmt.Errorf("subgraph %q answered %d with %s", f.Graph, resp.Status, why))
+		x.fail(f.Graph, fmt.Errorf("subgraph %q answered %d with %s", f.Graph, resp.Status, why))
 		return nil
 	}
 	parts, err := splitTop(resp.Body, "data", "errors", "extensions")
@@ -540,7 +474,7 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 			return bad("neither data nor errors")
 		}
 		for _, e := range sr.Errors {
-			ce, _ := x.subgraphError(f, e, e.Path)
+			ce, _ := x.subgraphError(f.Graph, e, e.Path)
 			x.errs = append(x.errs, ce)
 		}
 		return nil
@@ -554,7 +488,7 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 		}
 		for _, item := range list {
 			e := toSubgraphError(item)
-			ce, _ := x.subgraphError(f, e, e.Path)
+			ce, _ := x.subgraphError(f.Graph, e, e.Path)
 			res.Errors = append(res.Errors, ce)
 		}
 	}
@@ -567,14 +501,22 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 	return res
 }
 
-// encodeRequest writes a fetch's request body: its query, the client
-// variables it uses, and for an entity fetch the batch's representations
-// and contextual arguments, as JSON built directly rather than through
+// encodeRequest writes a request's body: its query, the client variables
+// it uses, and for an entity request the batch's representations and
+// contextual arguments, as JSON built directly rather than through
 // encoding/json's reflection.
-func encodeRequest(f *plan.Fetch, clientVars map[string]any, b *batch) ([]byte, error) {
-	buf := make([]byte, 0, len(f.QueryJSON)+64)
+func encodeRequest(r *request, clientVars map[string]any, b *batch) ([]byte, error) {
+	size := len(r.query) + 64
+	if b != nil {
+		for _, reps := range b.reps {
+			for _, rep := range reps {
+				size += len(rep) + 1
+			}
+		}
+	}
+	buf := make([]byte, 0, size)
 	buf = append(buf, `{"query":`...)
-	buf = append(buf, f.QueryJSON...)
+	buf = append(buf, r.query...)
 	first := true
 	member := func(name string) {
 		if first {
@@ -586,7 +528,7 @@ func encodeRequest(f *plan.Fetch, clientVars map[string]any, b *batch) ([]byte, 
 		buf = appendJSONString(buf, name)
 		buf = append(buf, ':')
 	}
-	for _, name := range f.Variables {
+	for _, name := range r.vars {
 		v, ok := clientVars[name]
 		if !ok {
 			continue
@@ -599,18 +541,18 @@ func encodeRequest(f *plan.Fetch, clientVars map[string]any, b *batch) ([]byte, 
 		buf = append(buf, raw...)
 	}
 	if b != nil {
-		for i, c := range f.Context {
+		for i, c := range r.context {
 			member(c.Variable)
 			buf = append(buf, b.context[i]...)
 		}
-		for i, e := range f.Entities {
-			member(e.Variable)
+		for i, fd := range r.fields {
+			member(fd.variable)
 			buf = append(buf, '[')
-			for j, r := range b.reps[i] {
+			for j, rep := range b.reps[i] {
 				if j > 0 {
 					buf = append(buf, ',')
 				}
-				buf = append(buf, r...)
+				buf = append(buf, rep...)
 			}
 			buf = append(buf, ']')
 		}

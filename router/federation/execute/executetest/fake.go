@@ -107,9 +107,63 @@ type Request struct {
 type Fetcher struct {
 	sg   *compose.Supergraph
 	subs map[string]*fake
+	gate *gate
 
 	mu   sync.Mutex
 	reqs []Request
+}
+
+// Together holds the first root request (one without representations) of
+// each of graphs until every one of them has arrived, and then answers
+// them one after another, each as soon as the one before has returned: as
+// if their answers arrived at the same time. Call it before the requests
+// are sent.
+func (f *Fetcher) Together(graphs ...string) {
+	f.gate = &gate{graphs: graphs, arrived: map[string]bool{}, all: make(chan struct{}), prev: closed()}
+}
+
+func closed() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// gate holds requests for Fetcher.Together.
+type gate struct {
+	graphs []string
+	mu     sync.Mutex
+	// arrived holds the graphs whose request arrived; all is closed when
+	// all have; prev is closed when the request before the last to
+	// arrive has been answered.
+	arrived map[string]bool
+	all     chan struct{}
+	prev    chan struct{}
+}
+
+// pass holds a request of graph as Together says, and returns what to
+// call once it is answered.
+func (g *gate) pass(ctx context.Context, graph string) func() {
+	g.mu.Lock()
+	if !slices.Contains(g.graphs, graph) || g.arrived[graph] {
+		g.mu.Unlock()
+		return func() {}
+	}
+	g.arrived[graph] = true
+	turn, mine := g.prev, make(chan struct{})
+	g.prev = mine
+	if len(g.arrived) == len(g.graphs) {
+		close(g.all)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.all:
+	case <-ctx.Done():
+	}
+	select {
+	case <-turn:
+	case <-ctx.Done():
+	}
+	return func() { close(mine) }
 }
 
 // fake is a Subgraph with its data parsed.
@@ -265,6 +319,15 @@ func (f *Fetcher) Calls(subgraph string) []Request {
 
 // Do answers one request from its subgraph's data.
 func (f *Fetcher) Do(ctx context.Context, req transport.Request) (*transport.Response, error) {
+	resp, err := f.serve(ctx, req)
+	if f.gate != nil && !bytes.Contains(req.Body, []byte("_entities")) {
+		// The answer is ready: the wait is for the others' only.
+		defer f.gate.pass(ctx, req.Subgraph)()
+	}
+	return resp, err
+}
+
+func (f *Fetcher) serve(ctx context.Context, req transport.Request) (*transport.Response, error) {
 	fk := f.subs[req.Subgraph]
 	if fk == nil {
 		return nil, fmt.Errorf("executetest: no subgraph %q", req.Subgraph)
