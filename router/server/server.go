@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -232,6 +233,7 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, req *gateway.Reques
 		w.Header().Set("Allow", "POST")
 	}
 	WriteResponse(w, resp)
+	resp.Release()
 }
 
 // WantsPlan reports whether the request asks for its query plan
@@ -314,34 +316,43 @@ func numbersToGo(v any) any {
 	return v
 }
 
-// WriteResponse writes a pipeline response as GraphQL over HTTP.
+// WriteResponse writes a pipeline response as GraphQL over HTTP, with its
+// Content-Length: the data goes out as the executor wrote it, between a
+// head and a tail written here, not copied into one body.
 func WriteResponse(w http.ResponseWriter, resp *gateway.Response) {
-	var buf bytes.Buffer
-	buf.Grow(len(resp.Data) + 64)
-	buf.WriteByte('{')
+	head := make([]byte, 0, 64)
+	head = append(head, '{')
 	sep := false
 	if resp.Errors != nil {
-		buf.WriteString(`"errors":`)
+		head = append(head, `"errors":`...)
 		b, _ := json.Marshal(resp.Errors)
-		buf.Write(b)
+		head = append(head, b...)
 		sep = true
 	}
 	if resp.Data != nil {
 		if sep {
-			buf.WriteByte(',')
+			head = append(head, ',')
 		}
-		buf.WriteString(`"data":`)
-		buf.Write(resp.Data)
+		head = append(head, `"data":`...)
 		sep = true
 	}
+	var tail []byte
 	if len(resp.Extensions) > 0 {
 		if sep {
-			buf.WriteByte(',')
+			tail = append(tail, ',')
 		}
-		buf.WriteString(`"extensions":`)
+		tail = append(tail, `"extensions":`...)
 		b, _ := json.Marshal(resp.Extensions)
-		buf.Write(b)
+		tail = append(tail, b...)
 	}
-	buf.WriteByte('}')
-	httpkit.WriteJSONBytes(w, resp.Status, buf.Bytes())
+	tail = append(tail, '}')
+	h := w.Header()
+	h.Set("Content-Type", httpkit.MediaTypeJSON)
+	h.Set("Content-Length", strconv.Itoa(len(head)+len(resp.Data)+len(tail)))
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(head)
+	if len(resp.Data) > 0 {
+		_, _ = w.Write(resp.Data)
+	}
+	_, _ = w.Write(tail)
 }

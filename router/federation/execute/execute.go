@@ -78,16 +78,34 @@ type Result struct {
 	Data       json.RawMessage
 	Errors     []Error
 	Extensions map[string]any
+	// pooled is the buffer Data was written in, when it came from the
+	// pool.
+	pooled []byte
+}
+
+// Release returns the result's buffer for reuse: Data must not be used
+// after. Calling it is optional (a result not released is collected).
+func (r *Result) Release() {
+	if r.pooled != nil {
+		putBuffer(r.pooled)
+		r.pooled, r.Data = nil, nil
+	}
 }
 
 // execution is one Execute. Its data, errors and extensions are only
 // touched by the goroutine that runs the plan.
 type execution struct {
-	ex   *Executor
-	req  *Request
-	data *object
-	errs []Error
-	ext  map[string]any
+	ex  *Executor
+	req *Request
+	// data is the response's data, in arena; the responses' values are in
+	// arenas.
+	data   *objNode
+	arena  *arena
+	arenas []*arena
+	// received is the size of the responses' bodies.
+	received int
+	errs     []Error
+	ext      map[string]any
 	// arriving counts the responses received and not yet parsed.
 	arriving atomic.Int32
 }
@@ -95,7 +113,9 @@ type execution struct {
 // Execute runs a plan. Subgraph failures become errors in the result; the
 // data the other fetches got is still returned.
 func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
-	x := &execution{ex: ex, req: req, data: &object{}}
+	x := &execution{ex: ex, req: req, arena: getArena()}
+	x.data = &x.arena.nodes.alloc(1)[0]
+	defer x.release()
 	p := req.Plan
 	if p.Introspection {
 		if err := x.introspect(p.Root); err != nil {
@@ -111,49 +131,22 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 	default:
 		x.run(ctx, p.Fetches)
 	}
-	s := shaper{vars: req.Variables, fetchErrors: x.errs, schema: ex.Schema, typenameKey: p.TypenameKey}
-	s.buf = make([]byte, 0, 1024)
-	root := x.data
-	if null := s.object(root, p.Root); null {
+	s := shaper{fetchErrors: x.errs, schema: ex.Schema, typenameKey: p.TypenameKey, path: x.arena.path[:0]}
+	s.buf = getBuffer(max(1024, x.received+x.received/4))
+	if null := s.object(x.data, p.Root); null {
 		s.buf = append(s.buf[:0], "null"...)
 	}
-	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
+	x.arena.path = s.path[:0]
+	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext, pooled: s.buf}
 }
 
-// subgraphResponse is a subgraph's GraphQL response.
-type subgraphResponse struct {
-	Data       *object
-	Errors     []subgraphError
-	Extensions any
-}
-
-// parseResponse reads a subgraph's response body.
-func parseResponse(body []byte) (*subgraphResponse, error) {
-	v, err := parseJSON(body)
-	if err != nil {
-		return nil, err
+// release returns the execution's arenas to their pool.
+func (x *execution) release() {
+	for _, a := range x.arenas {
+		a.release()
 	}
-	top, ok := v.(*object)
-	if !ok {
-		return nil, errors.New("the body is not a JSON object")
-	}
-	sr := &subgraphResponse{}
-	if d, _ := top.get("data"); d != nil {
-		if sr.Data, ok = d.(*object); !ok {
-			return nil, errors.New("data is not an object")
-		}
-	}
-	sr.Extensions, _ = top.get("extensions")
-	if e, _ := top.get("errors"); e != nil {
-		list, ok := e.([]any)
-		if !ok {
-			return nil, errors.New("errors is not a list")
-		}
-		for _, item := range list {
-			sr.Errors = append(sr.Errors, toSubgraphError(item))
-		}
-	}
-	return sr, nil
+	x.arena.release()
+	x.arenas, x.arena, x.data = nil, nil, nil
 }
 
 func toSubgraphError(v any) subgraphError {
@@ -189,61 +182,59 @@ type subgraphError struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
-// target is one object entity data merges into, and its response path.
-type target struct {
-	obj  *object
-	path []any
-}
-
 // mergeRoot merges a root fetch's response into the data.
 func (x *execution) mergeRoot(r *request, sr *subgraphResponse) {
-	mergeObject(x.data, sr.Data)
+	if sr.data != nil {
+		x.arena.merge(x.data, sr.data)
+	}
 	var errs responseErrors
-	for _, e := range sr.Errors {
+	for _, e := range sr.errors {
 		errs.add(x.subgraphError(r.graph, e, e.Path))
 	}
 	x.errs = append(x.errs, errs.errors()...)
 	// A replayed placeOrder says so in its response's extensions; the
 	// REST shim turns it into the Idempotent-Replayed header.
-	x.replayed(sr)
+	x.replayed(sr.extensions)
 }
 
 // mergeEntities merges the entities an entity request got into the
 // objects they stand for.
 func (x *execution) mergeEntities(r *request, b *batch, sr *subgraphResponse) {
-	for i, fd := range r.fields {
-		var list []any
-		if sr.Data != nil {
-			v, _ := sr.Data.get(fd.alias)
-			list, _ = v.([]any)
-		}
-		for j, item := range list {
-			obj, ok := item.(*object)
-			if !ok || j >= len(b.targets[i]) {
+	if sr.data != nil {
+		for i, fd := range r.fields {
+			v, _ := sr.data.get(fd.alias)
+			if v.k != kArray {
 				continue
 			}
-			for _, t := range b.targets[i][j] {
-				mergeObject(t.obj, obj)
+			items := v.items()
+			for _, t := range b.fields[i].targets {
+				if int(t.rep) < len(items) && items[t.rep].k == kObject {
+					x.arena.merge(t.obj, items[t.rep].obj())
+				}
 			}
 		}
 	}
+	if len(sr.errors) == 0 {
+		return
+	}
 	var errs responseErrors
-	for _, e := range sr.Errors {
-		x.entityErrors(r, b.targets, e, &errs)
+	for _, e := range sr.errors {
+		x.entityErrors(r, b, e, &errs)
 	}
 	x.errs = append(x.errs, errs.errors()...)
 }
 
 // entityErrors re-paths an _entities error to the client paths of the
 // objects its representation came from.
-func (x *execution) entityErrors(r *request, targets [][][]target, e subgraphError, out *responseErrors) {
+func (x *execution) entityErrors(r *request, b *batch, e subgraphError, out *responseErrors) {
 	if len(e.Path) >= 2 {
 		alias, _ := e.Path[0].(string)
 		idx, ok := pathIndex(e.Path[1])
-		if i, found := r.fieldIndex(alias); found && ok && idx < len(targets[i]) {
-			for _, t := range targets[i][idx] {
-				path := append(append([]any{}, t.path...), e.Path[2:]...)
-				out.add(x.subgraphError(r.graph, e, path))
+		if i, found := r.fieldIndex(alias); found && ok && idx < len(b.fields[i].reps) {
+			for _, t := range b.fields[i].targets {
+				if int(t.rep) == idx {
+					out.add(x.subgraphError(r.graph, e, append(t.clientPath(), e.Path[2:]...)))
+				}
 			}
 			return
 		}
@@ -333,44 +324,6 @@ func (x *execution) fail(graph string, err error) {
 	x.errs = append(x.errs, Error{Message: msg, Extensions: map[string]any{"code": code, "serviceName": graph}})
 }
 
-// mergeObject merges src into dst, recursing where both hold an object
-// (or lists of objects) under one key.
-func mergeObject(dst, src *object) {
-	if src == nil {
-		return
-	}
-	for i, k := range src.keys {
-		v := src.vals[i]
-		old, ok := dst.get(k)
-		if !ok {
-			dst.keys = append(dst.keys, k)
-			dst.vals = append(dst.vals, v)
-			continue
-		}
-		switch o := old.(type) {
-		case *object:
-			if n, ok := v.(*object); ok {
-				mergeObject(o, n)
-				continue
-			}
-		case []any:
-			if n, ok := v.([]any); ok && len(n) == len(o) {
-				for i := range o {
-					om, ok1 := o[i].(*object)
-					nm, ok2 := n[i].(*object)
-					if ok1 && ok2 {
-						mergeObject(om, nm)
-					} else {
-						o[i] = n[i]
-					}
-				}
-				continue
-			}
-		}
-		dst.set(k, v)
-	}
-}
-
 // post sends one request to its subgraph.
 func (x *execution) post(ctx context.Context, r *request, b *batch) (*transport.Response, error) {
 	body, err := encodeRequest(r, x.req.Variables, b)
@@ -413,29 +366,45 @@ func (x *execution) post(ctx context.Context, r *request, b *batch) (*transport.
 	return resp, err
 }
 
-// exchange posts one request and parses the answer. While it parses, the
-// execution counts it as arriving.
-func (x *execution) exchange(ctx context.Context, r *request, b *batch) (*subgraphResponse, error) {
+// exchange posts one request and parses the answer into an arena of its
+// own. While it parses, the execution counts it as arriving.
+func (x *execution) exchange(ctx context.Context, r *request, b *batch) (c completion) {
+	c.req, c.b = r, b
 	resp, err := x.post(ctx, r, b)
 	if err != nil {
-		return nil, err
+		c.err = err
+		return c
 	}
 	x.arriving.Add(1)
 	defer x.arriving.Add(-1)
-	sr, err := parseResponse(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", r.graph, resp.Status, err)
+	c.size = len(resp.Body)
+	a := getArena()
+	sr, err := parseResponse(resp.Body, a)
+	switch {
+	case err != nil:
+		c.err = fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", r.graph, resp.Status, err)
+	case !sr.hasData && len(sr.errors) == 0:
+		c.err = fmt.Errorf("subgraph %q answered %d with neither data nor errors", r.graph, resp.Status)
 	}
-	if sr.Data == nil && len(sr.Errors) == 0 {
-		return nil, fmt.Errorf("subgraph %q answered %d with neither data nor errors", r.graph, resp.Status)
+	if c.err != nil {
+		a.release()
+		return c
 	}
-	return sr, nil
+	c.sr, c.arena = sr, a
+	return c
 }
 
 // replayed carries a replayed placeOrder's response extension through; the
 // REST shim turns it into the Idempotent-Replayed header.
-func (x *execution) replayed(sr *subgraphResponse) {
-	ext, ok := sr.Extensions.(*object)
+func (x *execution) replayed(raw []byte) {
+	if len(raw) == 0 {
+		return
+	}
+	v, err := parseJSON(raw)
+	if err != nil {
+		return
+	}
+	ext, ok := v.(*object)
 	if !ok {
 		return
 	}
@@ -452,7 +421,7 @@ func (x *execution) replayed(sr *subgraphResponse) {
 // its errors are rewritten. It returns nil when the fetch failed, for the
 // general path to answer with nulls and the error.
 func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
-	resp, err := x.post(ctx, rootRequest(f), nil)
+	resp, err := x.post(ctx, rootRequest(x.req.Plan, f), nil)
 	if err != nil {
 		x.fail(f.Graph, err)
 		return nil
@@ -469,11 +438,14 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 	if len(raw.Data) == 0 || raw.Data[0] != '{' {
 		// No data (a request error) or data null: the general path answers
 		// nulls and keeps the subgraph's errors.
-		sr, err := parseResponse(resp.Body)
-		if err != nil || len(sr.Errors) == 0 {
+		if len(raw.Data) > 0 && string(raw.Data) != "null" {
+			return bad("data that is not an object")
+		}
+		errs, err := parseErrors(raw.Errors)
+		if err != nil || len(errs) == 0 {
 			return bad("neither data nor errors")
 		}
-		for _, e := range sr.Errors {
+		for _, e := range errs {
 			ce, _ := x.subgraphError(f.Graph, e, e.Path)
 			x.errs = append(x.errs, ce)
 		}
@@ -481,23 +453,17 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 	}
 	res := &Result{Data: raw.Data}
 	if len(raw.Errors) > 0 && string(raw.Errors) != "null" {
-		v, err := parseJSON(raw.Errors)
-		list, ok := v.([]any)
-		if err != nil || !ok {
+		errs, err := parseErrors(raw.Errors)
+		if err != nil {
 			return bad("malformed errors")
 		}
-		for _, item := range list {
-			e := toSubgraphError(item)
+		for _, e := range errs {
 			ce, _ := x.subgraphError(f.Graph, e, e.Path)
 			res.Errors = append(res.Errors, ce)
 		}
 	}
-	if len(raw.Extensions) > 0 {
-		if ext, err := parseJSON(raw.Extensions); err == nil {
-			x.replayed(&subgraphResponse{Extensions: ext})
-			res.Extensions = x.ext
-		}
-	}
+	x.replayed(raw.Extensions)
+	res.Extensions = x.ext
 	return res
 }
 
@@ -508,11 +474,7 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 func encodeRequest(r *request, clientVars map[string]any, b *batch) ([]byte, error) {
 	size := len(r.query) + 64
 	if b != nil {
-		for _, reps := range b.reps {
-			for _, rep := range reps {
-				size += len(rep) + 1
-			}
-		}
+		size += len(b.buf) + 64*len(b.fields)
 	}
 	buf := make([]byte, 0, size)
 	buf = append(buf, `{"query":`...)
@@ -548,11 +510,11 @@ func encodeRequest(r *request, clientVars map[string]any, b *batch) ([]byte, err
 		for i, fd := range r.fields {
 			member(fd.variable)
 			buf = append(buf, '[')
-			for j, rep := range b.reps[i] {
+			for j := range b.fields[i].reps {
 				if j > 0 {
 					buf = append(buf, ',')
 				}
-				buf = append(buf, rep...)
+				buf = append(buf, b.rep(i, int32(j))...)
 			}
 			buf = append(buf, ']')
 		}

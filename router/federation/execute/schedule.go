@@ -48,9 +48,16 @@ func (r *request) fieldIndex(alias string) (int, bool) {
 	return 0, false
 }
 
-// rootRequest is the request of a root fetch.
-func rootRequest(f *plan.Fetch) *request {
-	return &request{graph: f.Graph, fetches: []*plan.Fetch{f}, query: f.QueryJSON, vars: f.Variables}
+// rootRequest returns the request of a root fetch, kept in the plan's
+// memo.
+func rootRequest(p *plan.Plan, f *plan.Fetch) *request {
+	var kb [32]byte
+	key := strconv.AppendInt(append(kb[:0], "root,"...), int64(f.ID), 10)
+	if r, ok := p.Memo.Load(key); ok {
+		return r.(*request)
+	}
+	r := &request{graph: f.Graph, fetches: []*plan.Fetch{f}, query: f.QueryJSON, vars: f.Variables}
+	return p.Memo.LoadOrStore(key, r).(*request)
 }
 
 // entityRequest returns the request of entity fetches of one subgraph
@@ -139,12 +146,15 @@ func buildEntityRequest(p *plan.Plan, fetches []*plan.Fetch) *request {
 	return r
 }
 
-// completion is a request's outcome, which the scheduler merges.
+// completion is a request's outcome, which the scheduler merges: the
+// response parsed into arena, or the error.
 type completion struct {
-	req *request
-	b   *batch
-	sr  *subgraphResponse
-	err error
+	req   *request
+	b     *batch
+	sr    subgraphResponse
+	arena *arena
+	size  int
+	err   error
 }
 
 // scheduler runs a plan's fetches, each as soon as the fetches it depends
@@ -180,9 +190,7 @@ func (x *execution) run(ctx context.Context, fetches []*plan.Fetch) {
 	}
 	if len(fetches) == 1 {
 		// No other fetch to wait for: the request runs here.
-		r := rootRequest(fetches[0])
-		sr, err := x.exchange(ctx, r, nil)
-		s.complete(completion{req: r, sr: sr, err: err}, nil)
+		s.complete(x.exchange(ctx, rootRequest(x.req.Plan, fetches[0]), nil), nil)
 		return
 	}
 	s.launch(ready)
@@ -234,7 +242,7 @@ func (s *scheduler) launch(ready []*plan.Fetch) {
 		for _, f := range ready {
 			switch {
 			case f.Entities == nil:
-				s.start(rootRequest(f), nil)
+				s.start(rootRequest(x.req.Plan, f), nil)
 			case len(f.Context) > 0:
 				batches := collectBatches(x.data, f, x.req.Plan.TypenameKey)
 				if len(batches) == 0 {
@@ -254,24 +262,23 @@ func (s *scheduler) launch(ready []*plan.Fetch) {
 		}
 		for _, g := range graphs {
 			var group []*plan.Fetch
-			var found [][][]entityObject
+			c := &x.arena.coll
+			c.reset()
 			for _, f := range ready {
 				if f.Graph != g || f.Entities == nil || len(f.Context) > 0 {
 					continue
 				}
-				objs, any := findEntities(x.data, f, x.req.Plan.TypenameKey)
-				if !any {
+				if !c.find(x.data, f, x.req.Plan.TypenameKey) {
 					next = s.finished(f, next)
 					continue
 				}
 				group = append(group, f)
-				found = append(found, objs)
 			}
 			if len(group) == 0 {
 				continue
 			}
 			r := entityRequest(x.req.Plan, group)
-			s.start(r, r.batch(group, found))
+			s.start(r, c.batch(r))
 		}
 		ready = next
 	}
@@ -281,8 +288,7 @@ func (s *scheduler) launch(ready []*plan.Fetch) {
 func (s *scheduler) start(r *request, b *batch) {
 	s.inflight++
 	go func() {
-		sr, err := s.x.exchange(s.ctx, r, b)
-		s.done <- completion{req: r, b: b, sr: sr, err: err}
+		s.done <- s.x.exchange(s.ctx, r, b)
 	}()
 }
 
@@ -290,13 +296,17 @@ func (s *scheduler) start(r *request, b *batch) {
 // ready to ready.
 func (s *scheduler) complete(c completion, ready []*plan.Fetch) []*plan.Fetch {
 	x := s.x
+	if c.arena != nil {
+		x.arenas = append(x.arenas, c.arena)
+	}
+	x.received += c.size
 	switch {
 	case c.err != nil:
 		x.fail(c.req.graph, c.err)
 	case c.b == nil:
-		x.mergeRoot(c.req, c.sr)
+		x.mergeRoot(c.req, &c.sr)
 	default:
-		x.mergeEntities(c.req, c.b, c.sr)
+		x.mergeEntities(c.req, c.b, &c.sr)
 	}
 	for _, f := range c.req.fetches {
 		if len(f.Context) > 0 && f.Entities != nil {

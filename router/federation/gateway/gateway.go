@@ -205,7 +205,7 @@ func (g *Gateway) Do(ctx context.Context, req *Request) *Response {
 	ctx, cancel := context.WithTimeout(ctx, g.opts.Limits.Timeout)
 	defer cancel()
 	res := st.exec.Execute(ctx, &execute.Request{Plan: pl, Variables: vars, Header: req.Header})
-	resp := &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions}
+	resp := &Response{Status: http.StatusOK, Data: res.Data, Errors: res.Errors, Extensions: res.Extensions, result: res}
 	if req.WantPlan && g.opts.ExposePlans {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}

@@ -37,6 +37,17 @@ type Response struct {
 	Data       json.RawMessage `json:"data,omitempty"`
 	Errors     []Error         `json:"errors,omitempty"`
 	Extensions map[string]any  `json:"extensions,omitempty"`
+
+	result *execute.Result
+}
+
+// Release returns the buffer Data is in for reuse, once the response is
+// written: Data must not be used after. Calling it is optional.
+func (r *Response) Release() {
+	if r.result != nil {
+		r.result.Release()
+		r.result, r.Data = nil, nil
+	}
 }
 
 // Error is one GraphQL error as the client sees it. Extensions always hold a
