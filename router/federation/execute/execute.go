@@ -22,13 +22,7 @@ import (
 	"bookstore/graph/apierror"
 	"bookstore/graph/platform/telemetry"
 	"bookstore/router/federation/plan"
-	"bookstore/router/federation/transport"
 )
-
-// Fetcher sends one request to a subgraph. *transport.Client is one.
-type Fetcher interface {
-	Do(ctx context.Context, req transport.Request) (*transport.Response, error)
-}
 
 // Error is one GraphQL error of the response.
 type Error struct {
@@ -62,6 +56,11 @@ type Executor struct {
 	// Tracer, when set, makes a client span of every fetch and sends its
 	// trace context to the subgraph in traceparent.
 	Tracer trace.Tracer
+	// PassExtensions names the members of subgraph responses' extensions
+	// that the result's extensions carry through, as they are (a later
+	// response's value replacing an earlier one's): the bookstore's REST
+	// shim reads orders-subgraph's idempotentReplayed there.
+	PassExtensions []string
 }
 
 // Request is one execution of a plan.
@@ -192,9 +191,7 @@ func (x *execution) mergeRoot(r *request, sr *subgraphResponse) {
 		errs.add(x.subgraphError(r.graph, e, e.Path))
 	}
 	x.errs = append(x.errs, errs.errors()...)
-	// A replayed placeOrder says so in its response's extensions; the
-	// REST shim turns it into the Idempotent-Replayed header.
-	x.replayed(sr.extensions)
+	x.passExtensions(sr.extensions)
 }
 
 // mergeEntities merges the entities an entity request got into the
@@ -315,7 +312,7 @@ func (x *execution) fail(graph string, err error) {
 		msg = fmt.Sprintf("subgraph %q did not answer in time", graph)
 	case errors.Is(err, context.Canceled):
 		msg = "the request was cancelled"
-	case !errors.Is(err, transport.ErrUnavailable):
+	case !errors.Is(err, ErrUnavailable):
 		code, msg = apierror.Internal, fmt.Sprintf("subgraph %q answered with an invalid response", graph)
 	}
 	if x.ex.Logger != nil {
@@ -325,7 +322,7 @@ func (x *execution) fail(graph string, err error) {
 }
 
 // post sends one request to its subgraph.
-func (x *execution) post(ctx context.Context, r *request, b *batch) (*transport.Response, error) {
+func (x *execution) post(ctx context.Context, r *request, b *batch) (*FetchResponse, error) {
 	body, err := encodeRequest(r, x.req.Variables, b)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the request: %w", err)
@@ -352,7 +349,7 @@ func (x *execution) post(ctx context.Context, r *request, b *batch) (*transport.
 		start = time.Now()
 	}
 	mutation := len(r.fetches) == 1 && r.fetches[0].Mutation
-	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: r.graph, Body: body, Mutation: mutation, Header: header})
+	resp, err := x.ex.Fetcher.Do(ctx, FetchRequest{Subgraph: r.graph, Body: body, Mutation: mutation, Header: header})
 	if x.ex.OnFetch != nil {
 		x.ex.OnFetch(r.graph, time.Since(start), err)
 	}
@@ -394,10 +391,10 @@ func (x *execution) exchange(ctx context.Context, r *request, b *batch) (c compl
 	return c
 }
 
-// replayed carries a replayed placeOrder's response extension through; the
-// REST shim turns it into the Idempotent-Replayed header.
-func (x *execution) replayed(raw []byte) {
-	if len(raw) == 0 {
+// passExtensions carries the members of a response's extensions that
+// PassExtensions names through to the result's extensions.
+func (x *execution) passExtensions(raw []byte) {
+	if len(raw) == 0 || len(x.ex.PassExtensions) == 0 {
 		return
 	}
 	v, err := parseJSON(raw)
@@ -408,11 +405,13 @@ func (x *execution) replayed(raw []byte) {
 	if !ok {
 		return
 	}
-	if v, _ := ext.get("idempotentReplayed"); v == true {
-		if x.ext == nil {
-			x.ext = map[string]any{}
+	for _, name := range x.ex.PassExtensions {
+		if v, ok := ext.get(name); ok {
+			if x.ext == nil {
+				x.ext = map[string]any{}
+			}
+			x.ext[name] = toInterface(v)
 		}
-		x.ext["idempotentReplayed"] = true
 	}
 }
 
@@ -462,7 +461,7 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 			res.Errors = append(res.Errors, ce)
 		}
 	}
-	x.replayed(raw.Extensions)
+	x.passExtensions(raw.Extensions)
 	res.Extensions = x.ext
 	return res
 }

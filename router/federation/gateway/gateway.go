@@ -78,6 +78,10 @@ type Options struct {
 	// (false). A label left out that reads "percent(N)" is on for N% of
 	// requests; any other is off.
 	OverrideLabels map[string]bool
+	// PassExtensions names the members of subgraph responses' extensions
+	// that a response's extensions carry through (see
+	// execute.Executor.PassExtensions).
+	PassExtensions []string
 }
 
 // Gateway serves operations over the current supergraph. Swapping the
@@ -146,7 +150,7 @@ func (g *Gateway) SetSupergraph(sg *compose.Supergraph) {
 		cache:   cache,
 		labels:  newLabels(sg.OverrideLabels, g.opts.OverrideLabels),
 		exec: &execute.Executor{Fetcher: g.opts.Fetcher, Logger: g.opts.Logger, Schema: sg.Schema,
-			OnFetch: g.opts.OnFetch, Tracer: g.opts.Tracer},
+			OnFetch: g.opts.OnFetch, Tracer: g.opts.Tracer, PassExtensions: g.opts.PassExtensions},
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"bookstore/router/federation/execute"
-	"bookstore/router/federation/transport"
 )
 
 // Memo is a Fetcher for benchmarks: it answers each distinct request (its
@@ -17,13 +16,13 @@ type Memo struct {
 	f execute.Fetcher
 
 	mu      sync.RWMutex
-	answers map[string]map[string]*transport.Response
+	answers map[string]map[string]*execute.FetchResponse
 	calls   atomic.Int64
 }
 
 // NewMemo wraps f.
 func NewMemo(f execute.Fetcher) *Memo {
-	return &Memo{f: f, answers: map[string]map[string]*transport.Response{}}
+	return &Memo{f: f, answers: map[string]map[string]*execute.FetchResponse{}}
 }
 
 // Calls returns the number of requests received so far.
@@ -32,7 +31,7 @@ func (m *Memo) Calls() int64 { return m.calls.Load() }
 // Do answers req from memory, or asks the wrapped fetcher the first time.
 // An answer is shared between the requests it answers: the caller must
 // not modify it.
-func (m *Memo) Do(ctx context.Context, req transport.Request) (*transport.Response, error) {
+func (m *Memo) Do(ctx context.Context, req execute.FetchRequest) (*execute.FetchResponse, error) {
 	m.calls.Add(1)
 	m.mu.RLock()
 	resp := m.answers[req.Subgraph][string(req.Body)]
@@ -46,7 +45,7 @@ func (m *Memo) Do(ctx context.Context, req transport.Request) (*transport.Respon
 	}
 	m.mu.Lock()
 	if m.answers[req.Subgraph] == nil {
-		m.answers[req.Subgraph] = map[string]*transport.Response{}
+		m.answers[req.Subgraph] = map[string]*execute.FetchResponse{}
 	}
 	m.answers[req.Subgraph][string(req.Body)] = resp
 	m.mu.Unlock()
