@@ -12,9 +12,11 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -56,17 +58,21 @@ type Plan struct {
 }
 
 // Memo is a concurrency-safe map from byte-string keys to values, for
-// Plan.Memo. Its zero value is empty and ready to use.
+// Plan.Memo: written once per key, read on every execution, so reads take
+// no lock (a store copies the map). Its zero value is empty and ready to
+// use.
 type Memo struct {
-	mu sync.RWMutex
-	m  map[string]any
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]any]
 }
 
 // Load returns the value stored under key, if any.
 func (m *Memo) Load(key []byte) (any, bool) {
-	m.mu.RLock()
-	v, ok := m.m[string(key)]
-	m.mu.RUnlock()
+	p := m.m.Load()
+	if p == nil {
+		return nil, false
+	}
+	v, ok := (*p)[string(key)]
 	return v, ok
 }
 
@@ -75,13 +81,18 @@ func (m *Memo) Load(key []byte) (any, bool) {
 func (m *Memo) LoadOrStore(key []byte, v any) any {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if old, ok := m.m[string(key)]; ok {
-		return old
+	old := m.m.Load()
+	if old != nil {
+		if x, ok := (*old)[string(key)]; ok {
+			return x
+		}
 	}
-	if m.m == nil {
-		m.m = map[string]any{}
+	n := map[string]any{}
+	if old != nil {
+		n = maps.Clone(*old)
 	}
-	m.m[string(key)] = v
+	n[string(key)] = v
+	m.m.Store(&n)
 	return v
 }
 
