@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"bookstore/router/federation/compose"
+	"bookstore/router/federation/execute"
 	"bookstore/router/federation/gateway"
-	"bookstore/router/federation/transport"
 	"bookstore/router/server"
 )
 
@@ -20,8 +20,8 @@ import (
 // that reaches a fetch ends in SUBGRAPH_UNAVAILABLE.
 type down struct{}
 
-func (down) Do(context.Context, transport.Request) (*transport.Response, error) {
-	return nil, transport.ErrUnavailable
+func (down) Do(context.Context, execute.FetchRequest) (*execute.FetchResponse, error) {
+	return nil, execute.ErrUnavailable
 }
 
 func handler(t testing.TB) http.Handler {

@@ -160,9 +160,12 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	}
 	gw := gateway.New(gateway.Options{
 		Limits: cfg.Limits, Introspection: cfg.Introspection, PlanCacheSize: cfg.PlanCacheSize,
-		Fetcher: client, Logger: logger, OnFetch: m.fetched, OnPlanCache: m.planCache,
+		Fetcher: transport.Fetcher{Client: client}, Logger: logger, OnFetch: m.fetched, OnPlanCache: m.planCache,
 		Tracer: tracer, ExposePlans: cfg.ExposeQueryPlans, OverrideLabels: cfg.OverrideLabels,
 		DisableDedup: cfg.DisableInboundDedup, OnDedup: m.inboundShared,
+		// A replayed placeOrder says so in its response's extensions; the
+		// REST shim turns it into the Idempotent-Replayed header.
+		PassExtensions: []string{"idempotentReplayed"},
 	})
 	page := ide.New("/graphql")
 	if missing := page.Missing(); len(missing) > 0 {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -235,6 +236,7 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, req *gateway.Reques
 		w.Header().Set("Allow", "POST")
 	}
 	WriteResponse(w, resp)
+	resp.Release()
 }
 
 // WantsPlan reports whether the request asks for its query plan
@@ -317,9 +319,19 @@ func numbersToGo(v any) any {
 	return v
 }
 
-// WriteResponse writes a pipeline response as GraphQL over HTTP. The
-// callers of a shared response (see gateway.Gateway.Do) write the same
-// bytes.
+// WriteResponse writes a pipeline response as GraphQL over HTTP, with its
+// Content-Length: the data goes out as the executor wrote it, between a
+// head and a tail written here, not copied into one body. The callers of
+// a shared response (see gateway.Gateway.Do) write the same bytes.
 func WriteResponse(w http.ResponseWriter, resp *gateway.Response) {
-	httpkit.WriteJSONBytes(w, resp.Status, resp.JSON())
+	head, tail := resp.Frame()
+	h := w.Header()
+	h.Set("Content-Type", httpkit.MediaTypeJSON)
+	h.Set("Content-Length", strconv.Itoa(len(head)+len(resp.Data)+len(tail)))
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(head)
+	if len(resp.Data) > 0 {
+		_, _ = w.Write(resp.Data)
+	}
+	_, _ = w.Write(tail)
 }

@@ -2,99 +2,336 @@ package execute
 
 import (
 	"bytes"
+	"hash/maphash"
 
 	"bookstore/router/federation/plan"
 )
 
-// batch is one request of an entity fetch: per _entities field of the
-// fetch, the representations to send (each once) and the objects each
-// stands for; and the values of the fetch's contextual arguments, the
-// same for every object of the batch.
+// batch is what one entity request sends: per _entities field of the
+// request, the representations (each once) and the objects they stand
+// for; and the values of the fetch's contextual arguments, the same for
+// every object of the batch.
 type batch struct {
-	reps    [][][]byte
-	targets [][][]target
+	// buf holds every representation, one after another.
+	buf     []byte
+	fields  []batchField
 	context [][]byte
-	// index finds a representation already in the batch, per field.
-	index []map[string]int
+	// paths holds the targets' paths.
+	paths []int32
 }
 
-// collectBatches finds, for each _entities field of f, the objects at its
-// path whose __typename it takes, and builds their representations. An
-// object that lacks a key field is left out. Objects whose contextual
-// arguments differ go to different batches; without contextual arguments
-// there is at most one batch. No batch means nothing to fetch.
-func collectBatches(data *object, f *plan.Fetch, tk string) []*batch {
+// batchField is one _entities field's part of a batch.
+type batchField struct {
+	reps    []span
+	targets []target
+	set     repSet
+}
+
+// span is a run of a batch's buf.
+type span struct{ start, end int32 }
+
+// target is one object entity data merges into: the representation (an
+// index into its field's reps) it sent, the Entities it was found by, and
+// its place in the response.
+type target struct {
+	obj *objNode
+	rep int32
+	src *plan.Entities
+	// path is the object's response path in compact form (see
+	// pathFinder).
+	path []int32
+}
+
+func (b *batch) rep(i int, j int32) []byte {
+	s := b.fields[i].reps[j]
+	return b.buf[s.start:s.end]
+}
+
+// clientPath returns a target's response path.
+func (t *target) clientPath() []any {
+	out := make([]any, 0, len(t.path))
+	for _, p := range t.path {
+		if p < 0 {
+			out = append(out, t.src.Path[-p-1])
+		} else {
+			out = append(out, int(p))
+		}
+	}
+	return out
+}
+
+// add records an object for field i, whose representation was just
+// written to buf from start on: the representation is kept unless the
+// field has it already, in which case buf is cut back.
+func (b *batch) add(i int, start int, t target) {
+	f := &b.fields[i]
+	rep := b.buf[start:]
+	j, found := f.set.find(b, i, rep)
+	if found {
+		b.buf = b.buf[:start]
+	} else {
+		j = int32(len(f.reps))
+		f.reps = append(f.reps, span{int32(start), int32(len(b.buf))})
+		f.set.insert(b, i, j)
+	}
+	t.rep = j
+	f.targets = append(f.targets, t)
+}
+
+// repSet finds a field's representations by their bytes: an open-address
+// hash set of indexes into the field's reps.
+type repSet struct {
+	slots []int32 // index+1; 0 is empty
+	n     int
+}
+
+var repSeed = maphash.MakeSeed()
+
+func (s *repSet) find(b *batch, i int, rep []byte) (int32, bool) {
+	if len(s.slots) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(s.slots) - 1)
+	for h := maphash.Bytes(repSeed, rep) & mask; ; h = (h + 1) & mask {
+		j := s.slots[h]
+		if j == 0 {
+			return 0, false
+		}
+		if bytes.Equal(b.rep(i, j-1), rep) {
+			return j - 1, true
+		}
+	}
+}
+
+func (s *repSet) insert(b *batch, i int, j int32) {
+	if (s.n+1)*2 > len(s.slots) {
+		old := s.slots
+		s.slots = make([]int32, max(16, len(old)*2))
+		s.n = 0
+		for _, k := range old {
+			if k != 0 {
+				s.put(b, i, k-1)
+			}
+		}
+	}
+	s.put(b, i, j)
+}
+
+func (s *repSet) put(b *batch, i int, j int32) {
+	mask := uint64(len(s.slots) - 1)
+	h := maphash.Bytes(repSeed, b.rep(i, j)) & mask
+	for s.slots[h] != 0 {
+		h = (h + 1) & mask
+	}
+	s.slots[h] = j + 1
+	s.n++
+}
+
+// pathFinder walks the objects at an Entities' path and keeps each
+// one's response path compactly: a list index as itself, the key at
+// depth d of the Entities' path as -(d+1).
+type pathFinder struct {
+	e         *plan.Entities
+	tk        string
+	path      []int32
+	ancestors []*objNode
+	fn        func(obj *objNode, typename string)
+}
+
+func (w *pathFinder) walk(v value, depth int) {
+	switch v.k {
+	case kArray:
+		for i, item := range v.items() {
+			w.path = append(w.path, int32(i))
+			w.walk(item, depth)
+			w.path = w.path[:len(w.path)-1]
+		}
+	case kObject:
+		o := v.obj()
+		w.ancestors[depth] = o
+		if depth < len(w.e.Path) {
+			next, _ := o.get(w.e.Path[depth])
+			w.path = append(w.path, int32(-depth-1))
+			w.walk(next, depth+1)
+			w.path = w.path[:len(w.path)-1]
+			return
+		}
+		typename, _ := o.typename(w.tk)
+		if _, ok := w.e.Types[typename]; ok {
+			w.fn(o, typename)
+		}
+	}
+}
+
+// walkEntities calls fn for every object at e.Path whose __typename e
+// takes; w.path is its response path then, and w.ancestors[d] the object
+// d path keys down from the root.
+func walkEntities(w *pathFinder, data *objNode, e *plan.Entities, tk string, fn func(obj *objNode, typename string)) {
+	w.e, w.tk, w.fn = e, tk, fn
+	w.path = w.path[:0]
+	if cap(w.ancestors) < len(e.Path)+1 {
+		w.ancestors = make([]*objNode, len(e.Path)+1)
+	}
+	w.ancestors = w.ancestors[:len(e.Path)+1]
+	w.walk(objectValue(data), 0)
+}
+
+// appendRepresentation appends the representation of obj that rep
+// describes. It reports false when obj lacks a key field.
+func appendRepresentation(buf []byte, obj *objNode, rep *plan.Representation, tk string) ([]byte, bool) {
+	buf = append(buf, `{"__typename":`...)
+	buf = appendJSONString(buf, rep.Typename)
+	buf, ok := appendRepFields(buf, obj, rep.Fields, tk)
+	if !ok {
+		return buf, false
+	}
+	return append(buf, '}'), true
+}
+
+// collectBatches finds, for each _entities field of f (a fetch with
+// contextual arguments, alone in its request), the objects at its path
+// whose __typename it takes, and builds their representations. An object
+// that lacks a key field is left out. Objects whose contextual arguments
+// differ go to different batches. No batch means nothing to fetch.
+func collectBatches(data *objNode, f *plan.Fetch, tk string) []*batch {
 	var batches []*batch
 	byContext := map[string]*batch{}
+	var w pathFinder
 	for i, e := range f.Entities {
-		walkEntities(data, e, tk, func(obj *object, typename string, path []any, ancestors []*object) {
-			rep := e.Types[typename]
-			buf := make([]byte, 0, 64)
-			buf = append(buf, `{"__typename":`...)
-			buf = appendJSONString(buf, rep.Typename)
-			buf, ok := appendRepFields(buf, obj, rep.Fields, tk)
-			if !ok {
-				return
-			}
-			buf = append(buf, '}')
-			ctx, ok := contextValues(f.Context, ancestors, tk)
+		walkEntities(&w, data, e, tk, func(obj *objNode, typename string) {
+			ctx, ok := contextValues(f.Context, w.ancestors, tk)
 			if !ok {
 				return
 			}
 			key := string(bytes.Join(ctx, []byte{0}))
 			b := byContext[key]
 			if b == nil {
-				b = &batch{
-					reps: make([][][]byte, len(f.Entities)), targets: make([][][]target, len(f.Entities)),
-					context: ctx, index: make([]map[string]int, len(f.Entities)),
-				}
+				b = &batch{fields: make([]batchField, len(f.Entities)), context: ctx}
 				byContext[key] = b
 				batches = append(batches, b)
 			}
-			if b.index[i] == nil {
-				b.index[i] = map[string]int{}
-			}
-			j, seen := b.index[i][string(buf)]
-			if !seen {
-				j = len(b.reps[i])
-				b.index[i][string(buf)] = j
-				b.reps[i] = append(b.reps[i], buf)
-				b.targets[i] = append(b.targets[i], nil)
-			}
-			b.targets[i][j] = append(b.targets[i][j], target{obj: obj, path: append([]any{}, path...)})
-		})
-	}
-	return batches
-}
-
-// walkEntities calls fn for every object at e.Path whose __typename e
-// takes, with its response path and the objects on the way to it
-// (ancestors[d] is the object d path keys down from the root).
-func walkEntities(data *object, e *plan.Entities, tk string, fn func(obj *object, typename string, path []any, ancestors []*object)) {
-	ancestors := make([]*object, len(e.Path)+1)
-	var walk func(v any, depth int, path []any)
-	walk = func(v any, depth int, path []any) {
-		switch v := v.(type) {
-		case []any:
-			for i, item := range v {
-				walk(item, depth, append(path, i))
-			}
-		case *object:
-			ancestors[depth] = v
-			if depth < len(e.Path) {
-				key := e.Path[depth]
-				next, _ := v.get(key)
-				walk(next, depth+1, append(path, key))
+			start := len(b.buf)
+			buf, ok := appendRepresentation(b.buf, obj, e.Types[typename], tk)
+			if !ok {
+				b.buf = buf[:start]
 				return
 			}
-			tn, _ := v.get(tk)
-			typename, _ := tn.(string)
-			if _, ok := e.Types[typename]; ok {
-				fn(v, typename, path, ancestors)
-			}
+			b.buf = buf
+			pstart := len(b.paths)
+			b.paths = append(b.paths, w.path...)
+			b.add(i, start, target{obj: obj, src: e, path: b.paths[pstart:len(b.paths):len(b.paths)]})
+		})
+	}
+	for k, b := range batches {
+		if b.empty() {
+			batches[k] = nil
 		}
 	}
-	walk(data, 0, make([]any, 0, len(e.Path)+4))
+	out := batches[:0]
+	for _, b := range batches {
+		if b != nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (b *batch) empty() bool {
+	for _, f := range b.fields {
+		if len(f.reps) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// found is one object an Entities of a ready fetch found, before the
+// fetch's request is chosen.
+type found struct {
+	e     int // the Entities' index in the group's list
+	start int32
+	end   int32 // its representation in the collector's buf
+	obj   *objNode
+	path  span // its path in the collector's paths
+}
+
+// collector finds the objects of the entity fetches of one subgraph that
+// are ready together, and builds their request's batch.
+type collector struct {
+	w        pathFinder
+	buf      []byte
+	paths    []int32
+	found    []found
+	entities []*plan.Entities
+}
+
+// reset readies the collector for a group.
+func (c *collector) reset() {
+	clear(c.found)
+	clear(c.entities)
+	c.buf, c.found, c.entities, c.paths = c.buf[:0], c.found[:0], c.entities[:0], c.paths[:0]
+	c.w.fn = nil
+	clear(c.w.ancestors)
+}
+
+// find finds the objects of f's Entities. It reports whether it found
+// any; if not, it forgets what it wrote.
+func (c *collector) find(data *objNode, f *plan.Fetch, tk string) bool {
+	n := len(c.found)
+	for _, e := range f.Entities {
+		idx := len(c.entities)
+		c.entities = append(c.entities, e)
+		walkEntities(&c.w, data, e, tk, func(obj *objNode, typename string) {
+			start := len(c.buf)
+			buf, ok := appendRepresentation(c.buf, obj, e.Types[typename], tk)
+			if !ok {
+				c.buf = buf[:start]
+				return
+			}
+			c.buf = buf
+			pstart := len(c.paths)
+			c.paths = append(c.paths, c.w.path...)
+			c.found = append(c.found, found{e: idx, start: int32(start), end: int32(len(c.buf)), obj: obj,
+				path: span{int32(pstart), int32(len(c.paths))}})
+		})
+	}
+	if len(c.found) == n {
+		c.entities = c.entities[:len(c.entities)-len(f.Entities)]
+		return false
+	}
+	return true
+}
+
+// batch builds the batch of request r from what find found.
+func (c *collector) batch(r *request) *batch {
+	b := &batch{fields: make([]batchField, len(r.fields)), buf: make([]byte, 0, len(c.buf))}
+	b.paths = make([]int32, len(c.paths))
+	copy(b.paths, c.paths)
+	counts := make([]int, len(r.fields))
+	for _, o := range c.found {
+		counts[r.field[c.entities[o.e]]]++
+	}
+	for i, n := range counts {
+		b.fields[i].targets = make([]target, 0, n)
+		b.fields[i].reps = make([]span, 0, n)
+		b.fields[i].set.slots = make([]int32, max(16, ceilPow2(2*n)))
+	}
+	for _, o := range c.found {
+		e := c.entities[o.e]
+		start := len(b.buf)
+		b.buf = append(b.buf, c.buf[o.start:o.end]...)
+		b.add(r.field[e], start, target{obj: o.obj, src: e, path: b.paths[o.path.start:o.path.end:o.path.end]})
+	}
+	return b
+}
+
+// ceilPow2 returns the least power of two not under n.
+func ceilPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
 }
 
 // appendRepFields appends ,"name":value for each field read from obj. It
@@ -102,21 +339,18 @@ func walkEntities(data *object, e *plan.Entities, tk string, fn func(obj *object
 // brought it did not: its entity was unknown there, or the fetch failed),
 // or null and not optional (a key). tk is the response key of objects'
 // __typename.
-func appendRepFields(buf []byte, obj *object, fields []*plan.RepField, tk string) ([]byte, bool) {
+func appendRepFields(buf []byte, obj *objNode, fields []*plan.RepField, tk string) ([]byte, bool) {
 	for _, f := range fields {
 		v, ok := obj.get(f.Key)
-		if !ok || v == nil && !f.Optional {
+		if !ok || v.k == kNull && !f.Optional {
 			return buf, false
 		}
 		buf = append(buf, ',')
 		buf = appendJSONString(buf, f.Name)
 		buf = append(buf, ':')
 		if f.Sub == nil {
-			if v == nil {
-				buf = append(buf, "null"...)
-				continue
-			}
-			if err := appendLeaf(&buf, v); err != nil {
+			var err error
+			if buf, err = appendValue(buf, v); err != nil {
 				return buf, false
 			}
 			continue
@@ -130,13 +364,13 @@ func appendRepFields(buf []byte, obj *object, fields []*plan.RepField, tk string
 
 // appendRepValue appends an object value of a representation (or a list
 // of them, or null), with the fields o describes.
-func appendRepValue(buf []byte, v any, o *plan.RepObject, tk string) ([]byte, bool) {
-	switch v := v.(type) {
-	case nil:
+func appendRepValue(buf []byte, v value, o *plan.RepObject, tk string) ([]byte, bool) {
+	switch v.k {
+	case kNull:
 		return append(buf, "null"...), true
-	case []any:
+	case kArray:
 		buf = append(buf, '[')
-		for i, item := range v {
+		for i, item := range v.items() {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
@@ -146,20 +380,20 @@ func appendRepValue(buf []byte, v any, o *plan.RepObject, tk string) ([]byte, bo
 			}
 		}
 		return append(buf, ']'), true
-	case *object:
+	case kObject:
+		obj := v.obj()
 		start := len(buf)
 		buf = append(buf, '{')
-		tn, _ := v.get(tk)
-		typename, _ := tn.(string)
+		typename, _ := obj.typename(tk)
 		if o.Typename {
 			buf = append(buf, `,"__typename":`...)
 			buf = appendJSONString(buf, typename)
 		}
 		var ok bool
-		if buf, ok = appendRepFields(buf, v, o.Fields, tk); !ok {
+		if buf, ok = appendRepFields(buf, obj, o.Fields, tk); !ok {
 			return buf, false
 		}
-		if buf, ok = appendRepFields(buf, v, o.ByType[typename], tk); !ok {
+		if buf, ok = appendRepFields(buf, obj, o.ByType[typename], tk); !ok {
 			return buf, false
 		}
 		if len(buf) > start+1 {
@@ -175,7 +409,7 @@ func appendRepValue(buf []byte, v any, o *plan.RepObject, tk string) ([]byte, bo
 // contextValues reads each contextual argument from the ancestor that
 // sets its context, as JSON. It reports false when an ancestor is not
 // there.
-func contextValues(ctxs []*plan.ContextValue, ancestors []*object, tk string) ([][]byte, bool) {
+func contextValues(ctxs []*plan.ContextValue, ancestors []*objNode, tk string) ([][]byte, bool) {
 	if len(ctxs) == 0 {
 		return nil, true
 	}
@@ -184,11 +418,8 @@ func contextValues(ctxs []*plan.ContextValue, ancestors []*object, tk string) ([
 		if c.Depth >= len(ancestors) || ancestors[c.Depth] == nil {
 			return nil, false
 		}
-		v := contextValue(ancestors[c.Depth], c.Value, tk)
-		var buf []byte
-		if v == nil {
-			buf = []byte("null")
-		} else if err := appendLeaf(&buf, v); err != nil {
+		buf, err := appendValue(nil, contextValue(ancestors[c.Depth], c.Value, tk))
+		if err != nil {
 			return nil, false
 		}
 		out[i] = buf
@@ -198,27 +429,25 @@ func contextValues(ctxs []*plan.ContextValue, ancestors []*object, tk string) ([
 
 // contextValue follows a contextual argument's selection down from obj to
 // its one leaf.
-func contextValue(obj *object, o *plan.RepObject, tk string) any {
+func contextValue(obj *objNode, o *plan.RepObject, tk string) value {
 	if o == nil {
-		return nil
+		return value{}
 	}
 	fields := o.Fields
 	if len(o.ByType) > 0 {
-		tn, _ := obj.get(tk)
-		typename, _ := tn.(string)
+		typename, _ := obj.typename(tk)
 		fields = append(fields[:len(fields):len(fields)], o.ByType[typename]...)
 	}
 	if len(fields) == 0 {
-		return nil
+		return value{}
 	}
 	f := fields[0]
 	v, _ := obj.get(f.Key)
 	if f.Sub == nil {
 		return v
 	}
-	sub, ok := v.(*object)
-	if !ok {
-		return nil
+	if v.k != kObject {
+		return value{}
 	}
-	return contextValue(sub, f.Sub, tk)
+	return contextValue(v.obj(), f.Sub, tk)
 }

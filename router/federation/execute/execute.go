@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -22,13 +22,7 @@ import (
 	"bookstore/graph/apierror"
 	"bookstore/graph/platform/telemetry"
 	"bookstore/router/federation/plan"
-	"bookstore/router/federation/transport"
 )
-
-// Fetcher sends one request to a subgraph. *transport.Client is one.
-type Fetcher interface {
-	Do(ctx context.Context, req transport.Request) (*transport.Response, error)
-}
 
 // Error is one GraphQL error of the response.
 type Error struct {
@@ -62,6 +56,11 @@ type Executor struct {
 	// Tracer, when set, makes a client span of every fetch and sends its
 	// trace context to the subgraph in traceparent.
 	Tracer trace.Tracer
+	// PassExtensions names the members of subgraph responses' extensions
+	// that the result's extensions carry through, as they are (a later
+	// response's value replacing an earlier one's): the bookstore's REST
+	// shim reads orders-subgraph's idempotentReplayed there.
+	PassExtensions []string
 }
 
 // Request is one execution of a plan.
@@ -78,21 +77,44 @@ type Result struct {
 	Data       json.RawMessage
 	Errors     []Error
 	Extensions map[string]any
+	// pooled is the buffer Data was written in, when it came from the
+	// pool.
+	pooled []byte
 }
 
+// Release returns the result's buffer for reuse: Data must not be used
+// after. Calling it is optional (a result not released is collected).
+func (r *Result) Release() {
+	if r.pooled != nil {
+		putBuffer(r.pooled)
+		r.pooled, r.Data = nil, nil
+	}
+}
+
+// execution is one Execute. Its data, errors and extensions are only
+// touched by the goroutine that runs the plan.
 type execution struct {
-	ex   *Executor
-	req  *Request
-	mu   sync.Mutex
-	data *object
-	errs []Error
-	ext  map[string]any
+	ex  *Executor
+	req *Request
+	// data is the response's data, in arena; the responses' values are in
+	// arenas.
+	data   *objNode
+	arena  *arena
+	arenas []*arena
+	// received is the size of the responses' bodies.
+	received int
+	errs     []Error
+	ext      map[string]any
+	// arriving counts the responses received and not yet parsed.
+	arriving atomic.Int32
 }
 
 // Execute runs a plan. Subgraph failures become errors in the result; the
 // data the other fetches got is still returned.
 func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
-	x := &execution{ex: ex, req: req, data: &object{}}
+	x := &execution{ex: ex, req: req, arena: getArena()}
+	x.data = &x.arena.nodes.alloc(1)[0]
+	defer x.release()
 	p := req.Plan
 	if p.Introspection {
 		if err := x.introspect(p.Root); err != nil {
@@ -108,78 +130,22 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 	default:
 		x.run(ctx, p.Fetches)
 	}
-	s := shaper{vars: req.Variables, fetchErrors: x.errs, schema: ex.Schema, typenameKey: p.TypenameKey}
-	s.buf = make([]byte, 0, 1024)
-	root := x.data
-	if null := s.object(root, p.Root); null {
+	s := shaper{fetchErrors: x.errs, schema: ex.Schema, typenameKey: p.TypenameKey, path: x.arena.path[:0]}
+	s.buf = getBuffer(max(1024, x.received+x.received/4))
+	if null := s.object(x.data, p.Root); null {
 		s.buf = append(s.buf[:0], "null"...)
 	}
-	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext}
+	x.arena.path = s.path[:0]
+	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext, pooled: s.buf}
 }
 
-// run runs a plan's fetches, each as soon as the fetches it depends on are
-// done, as many at a time as the dependencies allow.
-func (x *execution) run(ctx context.Context, fetches []*plan.Fetch) {
-	switch len(fetches) {
-	case 0:
-		return
-	case 1:
-		x.fetch(ctx, fetches[0])
-		return
+// release returns the execution's arenas to their pool.
+func (x *execution) release() {
+	for _, a := range x.arenas {
+		a.release()
 	}
-	done := make([]chan struct{}, len(fetches))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	var wg sync.WaitGroup
-	for _, f := range fetches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(done[f.ID])
-			for _, d := range f.Deps {
-				<-done[d.ID]
-			}
-			x.fetch(ctx, f)
-		}()
-	}
-	wg.Wait()
-}
-
-// subgraphResponse is a subgraph's GraphQL response.
-type subgraphResponse struct {
-	Data       *object
-	Errors     []subgraphError
-	Extensions any
-}
-
-// parseResponse reads a subgraph's response body.
-func parseResponse(body []byte) (*subgraphResponse, error) {
-	v, err := parseJSON(body)
-	if err != nil {
-		return nil, err
-	}
-	top, ok := v.(*object)
-	if !ok {
-		return nil, errors.New("the body is not a JSON object")
-	}
-	sr := &subgraphResponse{}
-	if d, _ := top.get("data"); d != nil {
-		if sr.Data, ok = d.(*object); !ok {
-			return nil, errors.New("data is not an object")
-		}
-	}
-	sr.Extensions, _ = top.get("extensions")
-	if e, _ := top.get("errors"); e != nil {
-		list, ok := e.([]any)
-		if !ok {
-			return nil, errors.New("errors is not a list")
-		}
-		for _, item := range list {
-			sr.Errors = append(sr.Errors, toSubgraphError(item))
-		}
-	}
-	return sr, nil
+	x.arena.release()
+	x.arenas, x.arena, x.data = nil, nil, nil
 }
 
 func toSubgraphError(v any) subgraphError {
@@ -215,104 +181,62 @@ type subgraphError struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
-// target is one object entity data merges into, and its response path.
-type target struct {
-	obj  *object
-	path []any
-}
-
-func (x *execution) fetch(ctx context.Context, f *plan.Fetch) {
-	if f.Entities == nil {
-		sr, ok := x.send(ctx, f, nil)
-		if !ok {
-			return
-		}
-		x.mu.Lock()
-		mergeObject(x.data, sr.Data)
-		var errs responseErrors
-		for _, e := range sr.Errors {
-			errs.add(x.subgraphError(f, e, e.Path))
-		}
-		x.errs = append(x.errs, errs.errors()...)
-		// A replayed placeOrder says so in its response's extensions; the
-		// REST shim turns it into the Idempotent-Replayed header.
-		x.replayed(sr)
-		x.mu.Unlock()
-		return
-	}
-	x.mu.Lock()
-	batches := collectBatches(x.data, f, x.req.Plan.TypenameKey)
-	x.mu.Unlock()
-	switch len(batches) {
-	case 0:
-	case 1:
-		x.fetchEntities(ctx, f, batches[0])
-	default:
-		// Contextual arguments differ between objects: one request per
-		// set of values.
-		var wg sync.WaitGroup
-		for _, b := range batches[1:] {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				x.fetchEntities(ctx, f, b)
-			}()
-		}
-		x.fetchEntities(ctx, f, batches[0])
-		wg.Wait()
-	}
-}
-
-// fetchEntities sends one batch of an entity fetch and merges the
-// entities it gets into the objects they stand for.
-func (x *execution) fetchEntities(ctx context.Context, f *plan.Fetch, b *batch) {
-	sr, ok := x.send(ctx, f, b)
-	if !ok {
-		return
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	for i, e := range f.Entities {
-		var list []any
-		if sr.Data != nil {
-			v, _ := sr.Data.get(e.Alias)
-			list, _ = v.([]any)
-		}
-		for j, item := range list {
-			obj, ok := item.(*object)
-			if !ok || j >= len(b.targets[i]) {
-				continue
-			}
-			for _, t := range b.targets[i][j] {
-				mergeObject(t.obj, obj)
-			}
-		}
+// mergeRoot merges a root fetch's response into the data.
+func (x *execution) mergeRoot(r *request, sr *subgraphResponse) {
+	if sr.data != nil {
+		x.arena.merge(x.data, sr.data)
 	}
 	var errs responseErrors
-	for _, e := range sr.Errors {
-		x.entityErrors(f, b.targets, e, &errs)
+	for _, e := range sr.errors {
+		errs.add(x.subgraphError(r.graph, e, e.Path))
+	}
+	x.errs = append(x.errs, errs.errors()...)
+	x.passExtensions(sr.extensions)
+}
+
+// mergeEntities merges the entities an entity request got into the
+// objects they stand for.
+func (x *execution) mergeEntities(r *request, b *batch, sr *subgraphResponse) {
+	if sr.data != nil {
+		for i, fd := range r.fields {
+			v, _ := sr.data.get(fd.alias)
+			if v.k != kArray {
+				continue
+			}
+			items := v.items()
+			for _, t := range b.fields[i].targets {
+				if int(t.rep) < len(items) && items[t.rep].k == kObject {
+					x.arena.merge(t.obj, items[t.rep].obj())
+				}
+			}
+		}
+	}
+	if len(sr.errors) == 0 {
+		return
+	}
+	var errs responseErrors
+	for _, e := range sr.errors {
+		x.entityErrors(r, b, e, &errs)
 	}
 	x.errs = append(x.errs, errs.errors()...)
 }
 
 // entityErrors re-paths an _entities error to the client paths of the
 // objects its representation came from.
-func (x *execution) entityErrors(f *plan.Fetch, targets [][][]target, e subgraphError, out *responseErrors) {
+func (x *execution) entityErrors(r *request, b *batch, e subgraphError, out *responseErrors) {
 	if len(e.Path) >= 2 {
 		alias, _ := e.Path[0].(string)
 		idx, ok := pathIndex(e.Path[1])
-		for i, ent := range f.Entities {
-			if ent.Alias != alias || !ok || idx >= len(targets[i]) {
-				continue
-			}
-			for _, t := range targets[i][idx] {
-				path := append(append([]any{}, t.path...), e.Path[2:]...)
-				out.add(x.subgraphError(f, e, path))
+		if i, found := r.fieldIndex(alias); found && ok && idx < len(b.fields[i].reps) {
+			for _, t := range b.fields[i].targets {
+				if int(t.rep) == idx {
+					out.add(x.subgraphError(r.graph, e, append(t.clientPath(), e.Path[2:]...)))
+				}
 			}
 			return
 		}
 	}
-	out.add(x.subgraphError(f, e, nil))
+	out.add(x.subgraphError(r.graph, e, nil))
 }
 
 // responseErrors gathers the client errors one subgraph response makes.
@@ -361,7 +285,7 @@ func pathIndex(v any) (int, bool) {
 // subgraphError turns a subgraph's error into a client error: its path
 // re-based, internal aliases dropped, and a contract code ensured. cut
 // reports whether the path was cut back at a field the planner added.
-func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) (out Error, cut bool) {
+func (x *execution) subgraphError(graph string, e subgraphError, path []any) (out Error, cut bool) {
 	ext := e.Extensions
 	if ext == nil {
 		ext = map[string]any{}
@@ -369,7 +293,7 @@ func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) (o
 	if _, ok := ext["code"].(string); !ok {
 		ext["code"] = apierror.Internal
 	}
-	ext["serviceName"] = f.Graph
+	ext["serviceName"] = graph
 	out = Error{Message: e.Message, Extensions: ext}
 	for _, p := range path {
 		if s, ok := p.(string); ok && x.req.Plan.IsInternalKey(s) {
@@ -380,77 +304,39 @@ func (x *execution) subgraphError(f *plan.Fetch, e subgraphError, path []any) (o
 	return out, false
 }
 
-// fail records a fetch that got no usable answer.
-func (x *execution) fail(f *plan.Fetch, err error) {
-	code, msg := apierror.SubgraphUnavailable, fmt.Sprintf("subgraph %q is unavailable", f.Graph)
+// fail records a request that got no usable answer.
+func (x *execution) fail(graph string, err error) {
+	code, msg := apierror.SubgraphUnavailable, fmt.Sprintf("subgraph %q is unavailable", graph)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		msg = fmt.Sprintf("subgraph %q did not answer in time", f.Graph)
+		msg = fmt.Sprintf("subgraph %q did not answer in time", graph)
 	case errors.Is(err, context.Canceled):
 		msg = "the request was cancelled"
-	case !errors.Is(err, transport.ErrUnavailable):
-		code, msg = apierror.Internal, fmt.Sprintf("subgraph %q answered with an invalid response", f.Graph)
+	case !errors.Is(err, ErrUnavailable):
+		code, msg = apierror.Internal, fmt.Sprintf("subgraph %q answered with an invalid response", graph)
 	}
 	if x.ex.Logger != nil {
-		x.ex.Logger.Warn("subgraph fetch failed", "subgraph", f.Graph, "err", err.Error())
+		x.ex.Logger.Warn("subgraph fetch failed", "subgraph", graph, "err", err.Error())
 	}
-	x.mu.Lock()
-	x.errs = append(x.errs, Error{Message: msg, Extensions: map[string]any{"code": code, "serviceName": f.Graph}})
-	x.mu.Unlock()
+	x.errs = append(x.errs, Error{Message: msg, Extensions: map[string]any{"code": code, "serviceName": graph}})
 }
 
-// mergeObject merges src into dst, recursing where both hold an object
-// (or lists of objects) under one key.
-func mergeObject(dst, src *object) {
-	if src == nil {
-		return
-	}
-	for i, k := range src.keys {
-		v := src.vals[i]
-		old, ok := dst.get(k)
-		if !ok {
-			dst.keys = append(dst.keys, k)
-			dst.vals = append(dst.vals, v)
-			continue
-		}
-		switch o := old.(type) {
-		case *object:
-			if n, ok := v.(*object); ok {
-				mergeObject(o, n)
-				continue
-			}
-		case []any:
-			if n, ok := v.([]any); ok && len(n) == len(o) {
-				for i := range o {
-					om, ok1 := o[i].(*object)
-					nm, ok2 := n[i].(*object)
-					if ok1 && ok2 {
-						mergeObject(om, nm)
-					} else {
-						o[i] = n[i]
-					}
-				}
-				continue
-			}
-		}
-		dst.set(k, v)
-	}
-}
-
-// post sends one fetch to its subgraph; on failure it records the error
-// and returns false.
-func (x *execution) post(ctx context.Context, f *plan.Fetch, b *batch) (*transport.Response, bool) {
-	body, err := encodeRequest(f, x.req.Variables, b)
+// post sends one request to its subgraph.
+func (x *execution) post(ctx context.Context, r *request, b *batch) (*FetchResponse, error) {
+	body, err := encodeRequest(r, x.req.Variables, b)
 	if err != nil {
-		x.fail(f, fmt.Errorf("encoding the request: %w", err))
-		return nil, false
+		return nil, fmt.Errorf("encoding the request: %w", err)
 	}
 	header := x.req.Header
 	var span trace.Span
 	if x.ex.Tracer != nil {
-		ctx, span = x.ex.Tracer.Start(ctx, "fetch "+f.Graph, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attribute.String("graphql.federation.subgraph", f.Graph),
-				attribute.Int("graphql.federation.entity_paths", len(f.Entities))))
+		paths := 0
+		for _, f := range r.fetches {
+			paths += len(f.Entities)
+		}
+		ctx, span = x.ex.Tracer.Start(ctx, "fetch "+r.graph, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("graphql.federation.subgraph", r.graph),
+				attribute.Int("graphql.federation.entity_paths", paths)))
 		defer span.End()
 		header = header.Clone()
 		if header == nil {
@@ -462,9 +348,10 @@ func (x *execution) post(ctx context.Context, f *plan.Fetch, b *batch) (*transpo
 	if x.ex.OnFetch != nil {
 		start = time.Now()
 	}
-	resp, err := x.ex.Fetcher.Do(ctx, transport.Request{Subgraph: f.Graph, Body: body, Mutation: f.Mutation, Header: header})
+	mutation := len(r.fetches) == 1 && r.fetches[0].Mutation
+	resp, err := x.ex.Fetcher.Do(ctx, FetchRequest{Subgraph: r.graph, Body: body, Mutation: mutation, Header: header})
 	if x.ex.OnFetch != nil {
-		x.ex.OnFetch(f.Graph, time.Since(start), err)
+		x.ex.OnFetch(r.graph, time.Since(start), err)
 	}
 	if span != nil {
 		telemetry.Fail(span, err)
@@ -473,44 +360,58 @@ func (x *execution) post(ctx context.Context, f *plan.Fetch, b *batch) (*transpo
 				attribute.Int("http.response.status_code", resp.Status))
 		}
 	}
-	if err != nil {
-		x.fail(f, err)
-		return nil, false
-	}
-	return resp, true
+	return resp, err
 }
 
-// send posts one fetch and parses the answer; on failure it records the
-// error and returns false.
-func (x *execution) send(ctx context.Context, f *plan.Fetch, b *batch) (*subgraphResponse, bool) {
-	resp, ok := x.post(ctx, f, b)
-	if !ok {
-		return nil, false
-	}
-	sr, err := parseResponse(resp.Body)
+// exchange posts one request and parses the answer into an arena of its
+// own. While it parses, the execution counts it as arriving.
+func (x *execution) exchange(ctx context.Context, r *request, b *batch) (c completion) {
+	c.req, c.b = r, b
+	resp, err := x.post(ctx, r, b)
 	if err != nil {
-		x.fail(f, fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", f.Graph, resp.Status, err))
-		return nil, false
+		c.err = err
+		return c
 	}
-	if sr.Data == nil && len(sr.Errors) == 0 {
-		x.fail(f, fmt.Errorf("subgraph %q answered %d with neither data nor errors", f.Graph, resp.Status))
-		return nil, false
+	x.arriving.Add(1)
+	defer x.arriving.Add(-1)
+	c.size = len(resp.Body)
+	a := getArena()
+	sr, err := parseResponse(resp.Body, a)
+	switch {
+	case err != nil:
+		c.err = fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", r.graph, resp.Status, err)
+	case !sr.hasData && len(sr.errors) == 0:
+		c.err = fmt.Errorf("subgraph %q answered %d with neither data nor errors", r.graph, resp.Status)
 	}
-	return sr, true
+	if c.err != nil {
+		a.release()
+		return c
+	}
+	c.sr, c.arena = sr, a
+	return c
 }
 
-// replayed carries a replayed placeOrder's response extension through; the
-// REST shim turns it into the Idempotent-Replayed header.
-func (x *execution) replayed(sr *subgraphResponse) {
-	ext, ok := sr.Extensions.(*object)
+// passExtensions carries the members of a response's extensions that
+// PassExtensions names through to the result's extensions.
+func (x *execution) passExtensions(raw []byte) {
+	if len(raw) == 0 || len(x.ex.PassExtensions) == 0 {
+		return
+	}
+	v, err := parseJSON(raw)
+	if err != nil {
+		return
+	}
+	ext, ok := v.(*object)
 	if !ok {
 		return
 	}
-	if v, _ := ext.get("idempotentReplayed"); v == true {
-		if x.ext == nil {
-			x.ext = map[string]any{}
+	for _, name := range x.ex.PassExtensions {
+		if v, ok := ext.get(name); ok {
+			if x.ext == nil {
+				x.ext = map[string]any{}
+			}
+			x.ext[name] = toInterface(v)
 		}
-		x.ext["idempotentReplayed"] = true
 	}
 }
 
@@ -519,12 +420,13 @@ func (x *execution) replayed(sr *subgraphResponse) {
 // its errors are rewritten. It returns nil when the fetch failed, for the
 // general path to answer with nulls and the error.
 func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
-	resp, ok := x.post(ctx, f, nil)
-	if !ok {
+	resp, err := x.post(ctx, rootRequest(x.req.Plan, f), nil)
+	if err != nil {
+		x.fail(f.Graph, err)
 		return nil
 	}
 	bad := func(why string) *Result {
-		x.fail(f, fmt.Errorf("subgraph %q answered %d with %s", f.Graph, resp.Status, why))
+		x.fail(f.Graph, fmt.Errorf("subgraph %q answered %d with %s", f.Graph, resp.Status, why))
 		return nil
 	}
 	parts, err := splitTop(resp.Body, "data", "errors", "extensions")
@@ -535,46 +437,47 @@ func (x *execution) passthrough(ctx context.Context, f *plan.Fetch) *Result {
 	if len(raw.Data) == 0 || raw.Data[0] != '{' {
 		// No data (a request error) or data null: the general path answers
 		// nulls and keeps the subgraph's errors.
-		sr, err := parseResponse(resp.Body)
-		if err != nil || len(sr.Errors) == 0 {
+		if len(raw.Data) > 0 && string(raw.Data) != "null" {
+			return bad("data that is not an object")
+		}
+		errs, err := parseErrors(raw.Errors)
+		if err != nil || len(errs) == 0 {
 			return bad("neither data nor errors")
 		}
-		for _, e := range sr.Errors {
-			ce, _ := x.subgraphError(f, e, e.Path)
+		for _, e := range errs {
+			ce, _ := x.subgraphError(f.Graph, e, e.Path)
 			x.errs = append(x.errs, ce)
 		}
 		return nil
 	}
 	res := &Result{Data: raw.Data}
 	if len(raw.Errors) > 0 && string(raw.Errors) != "null" {
-		v, err := parseJSON(raw.Errors)
-		list, ok := v.([]any)
-		if err != nil || !ok {
+		errs, err := parseErrors(raw.Errors)
+		if err != nil {
 			return bad("malformed errors")
 		}
-		for _, item := range list {
-			e := toSubgraphError(item)
-			ce, _ := x.subgraphError(f, e, e.Path)
+		for _, e := range errs {
+			ce, _ := x.subgraphError(f.Graph, e, e.Path)
 			res.Errors = append(res.Errors, ce)
 		}
 	}
-	if len(raw.Extensions) > 0 {
-		if ext, err := parseJSON(raw.Extensions); err == nil {
-			x.replayed(&subgraphResponse{Extensions: ext})
-			res.Extensions = x.ext
-		}
-	}
+	x.passExtensions(raw.Extensions)
+	res.Extensions = x.ext
 	return res
 }
 
-// encodeRequest writes a fetch's request body: its query, the client
-// variables it uses, and for an entity fetch the batch's representations
-// and contextual arguments, as JSON built directly rather than through
+// encodeRequest writes a request's body: its query, the client variables
+// it uses, and for an entity request the batch's representations and
+// contextual arguments, as JSON built directly rather than through
 // encoding/json's reflection.
-func encodeRequest(f *plan.Fetch, clientVars map[string]any, b *batch) ([]byte, error) {
-	buf := make([]byte, 0, len(f.QueryJSON)+64)
+func encodeRequest(r *request, clientVars map[string]any, b *batch) ([]byte, error) {
+	size := len(r.query) + 64
+	if b != nil {
+		size += len(b.buf) + 64*len(b.fields)
+	}
+	buf := make([]byte, 0, size)
 	buf = append(buf, `{"query":`...)
-	buf = append(buf, f.QueryJSON...)
+	buf = append(buf, r.query...)
 	first := true
 	member := func(name string) {
 		if first {
@@ -586,7 +489,7 @@ func encodeRequest(f *plan.Fetch, clientVars map[string]any, b *batch) ([]byte, 
 		buf = appendJSONString(buf, name)
 		buf = append(buf, ':')
 	}
-	for _, name := range f.Variables {
+	for _, name := range r.vars {
 		v, ok := clientVars[name]
 		if !ok {
 			continue
@@ -599,18 +502,18 @@ func encodeRequest(f *plan.Fetch, clientVars map[string]any, b *batch) ([]byte, 
 		buf = append(buf, raw...)
 	}
 	if b != nil {
-		for i, c := range f.Context {
+		for i, c := range r.context {
 			member(c.Variable)
 			buf = append(buf, b.context[i]...)
 		}
-		for i, e := range f.Entities {
-			member(e.Variable)
+		for i, fd := range r.fields {
+			member(fd.variable)
 			buf = append(buf, '[')
-			for j, r := range b.reps[i] {
+			for j := range b.fields[i].reps {
 				if j > 0 {
 					buf = append(buf, ',')
 				}
-				buf = append(buf, r...)
+				buf = append(buf, b.rep(i, int32(j))...)
 			}
 			buf = append(buf, ']')
 		}

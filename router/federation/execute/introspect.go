@@ -15,16 +15,16 @@ func (x *execution) introspect(root *plan.Selection) error {
 	for _, f := range root.Fields[root.TypeName] {
 		switch f.Name {
 		case "__schema":
-			x.data.set(f.Key, x.resolve(f.Sub, schema))
+			x.arena.set(x.data, f.Key, x.arena.fromGo(x.resolve(f.Sub, schema)))
 		case "__type":
 			name, err := x.stringArg(f, "name")
 			if err != nil {
 				return err
 			}
 			if def := x.ex.Schema.Types[name]; def != nil {
-				x.data.set(f.Key, x.resolve(f.Sub, introspection.WrapTypeFromDef(x.ex.Schema, def)))
+				x.arena.set(x.data, f.Key, x.arena.fromGo(x.resolve(f.Sub, introspection.WrapTypeFromDef(x.ex.Schema, def))))
 			} else {
-				x.data.set(f.Key, nil)
+				x.arena.set(x.data, f.Key, value{})
 			}
 		}
 	}

@@ -416,8 +416,7 @@ func (p *jsonParser) skip(depth int) error {
 	case c == 'n':
 		return p.literal("null")
 	default:
-		_, err := p.number()
-		return err
+		return p.scanNumber()
 	}
 }
 

@@ -24,6 +24,12 @@ func FuzzParseJSON(f *testing.F) {
 			if err := p.skip(0); err == nil && p.end() == nil {
 				t.Fatalf("%q: skip accepts what encoding/json refuses (%v)", s, wantErr)
 			}
+			a := getArena()
+			defer a.release()
+			vp := &valueParser{jsonParser: jsonParser{b: []byte(s)}, a: a}
+			if _, err := vp.value(0); err == nil && vp.end() == nil {
+				t.Fatalf("%q: the value parser accepts what encoding/json refuses (%v)", s, wantErr)
+			}
 		}
 		got, err := parseJSON([]byte(s))
 		if (err != nil) != (wantErr != nil) {
@@ -34,6 +40,27 @@ func FuzzParseJSON(f *testing.F) {
 		}
 		if g := normalize(toInterface(got)); !reflect.DeepEqual(g, want) {
 			t.Fatalf("%q: got %#v, want %#v", s, g, want)
+		}
+		// The arena's parser reads the same values, and writes strings as
+		// encoding/json writes them.
+		a := getArena()
+		defer a.release()
+		vp := &valueParser{jsonParser: jsonParser{b: []byte(s)}, a: a}
+		v, err := vp.value(0)
+		if err == nil {
+			err = vp.end()
+		}
+		if err != nil {
+			t.Fatalf("%q: the value parser fails: %v", s, err)
+		}
+		if g := normalize(toGo(v)); !reflect.DeepEqual(g, want) {
+			t.Fatalf("%q: value parser got %#v, want %#v", s, g, want)
+		}
+		if str, ok := want.(string); ok {
+			out, _ := appendValue(nil, v)
+			if enc := appendJSONString(nil, str); string(out) != string(enc) {
+				t.Fatalf("%q: written %s, want %s", s, out, enc)
+			}
 		}
 		// Skipping accepts exactly what parsing accepts.
 		p := &jsonParser{b: []byte(s)}
@@ -73,34 +100,36 @@ func normalize(v any) any {
 	return v
 }
 
-func TestObjectKeepsOrder(t *testing.T) {
-	v, err := parseJSON([]byte(`{"b":1,"a":{"y":2,"x":3},"c":[{"k":1}]}`))
+func TestMergeKeepsOrder(t *testing.T) {
+	a := getArena()
+	defer a.release()
+	o := mustObject(t, a, `{"b":1,"a":{"y":2,"x":3},"c":[{"k":1}]}`)
+	a.merge(o, mustObject(t, a, `{"a":{"z":4},"d":5,"c":[{"m":2}],"b":"one"}`))
+	out, err := appendValue(nil, objectValue(o))
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := v.(*object)
-	if !reflect.DeepEqual(o.keys, []string{"b", "a", "c"}) {
-		t.Errorf("keys %v", o.keys)
+	want := `{"a":{"x":3,"y":2,"z":4},"b":"one","c":[{"k":1,"m":2}],"d":5}` // encoding/json sorts map keys
+	if string(out) != want {
+		t.Errorf("merged %s, want %s", out, want)
 	}
-	mergeObject(o, mustObject(t, `{"a":{"z":4},"d":5,"c":[{"m":2}]}`))
-	s := &shaper{}
-	var buf []byte
-	_ = appendLeaf(&buf, toInterface(o))
-	s.buf = buf
-	want := `{"a":{"x":3,"y":2,"z":4},"b":1,"c":[{"k":1,"m":2}],"d":5}` // encoding/json sorts map keys
-	if string(s.buf) != want {
-		t.Errorf("merged %s, want %s", s.buf, want)
+	var keys []string
+	for n := o; n != nil; n = n.next {
+		for _, f := range n.fields {
+			keys = append(keys, f.key)
+		}
 	}
-	if !reflect.DeepEqual(o.keys, []string{"b", "a", "c", "d"}) {
-		t.Errorf("merged keys %v", o.keys)
+	if !reflect.DeepEqual(keys, []string{"b", "a", "c", "d"}) {
+		t.Errorf("merged keys %v", keys)
 	}
 }
 
-func mustObject(t *testing.T, s string) *object {
+func mustObject(t *testing.T, a *arena, s string) *objNode {
 	t.Helper()
-	v, err := parseJSON([]byte(s))
+	vp := &valueParser{jsonParser: jsonParser{b: []byte(s)}, a: a}
+	v, err := vp.value(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v.(*object)
+	return v.obj()
 }

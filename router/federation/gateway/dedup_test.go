@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bookstore/router/federation/compose"
+	"bookstore/router/federation/execute"
 	"bookstore/router/federation/gateway"
 	"bookstore/router/federation/transport"
 )
@@ -153,7 +154,7 @@ func newGateway(t *testing.T, s *subgraph, opts gateway.Options) *gateway.Gatewa
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Fetcher = client
+	opts.Fetcher = transport.Fetcher{Client: client}
 	g := gateway.New(opts)
 	g.SetSupergraph(sg)
 	return g
@@ -380,8 +381,8 @@ func TestDedupClientLeaves(t *testing.T) {
 // gateway alone.
 type answering struct{}
 
-func (answering) Do(context.Context, transport.Request) (*transport.Response, error) {
-	return &transport.Response{Status: 200, Body: []byte(`{"data":{"hello":"x"}}`)}, nil
+func (answering) Do(context.Context, execute.FetchRequest) (*execute.FetchResponse, error) {
+	return &execute.FetchResponse{Status: 200, Body: []byte(`{"data":{"hello":"x"}}`)}, nil
 }
 
 // BenchmarkDedup measures what the sharing costs queries that never share

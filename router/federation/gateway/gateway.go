@@ -96,6 +96,10 @@ type Options struct {
 	// one that joined an identical execution in flight. It is called as
 	// soon as the query has joined, before it waits, and must not block.
 	OnDedup func(shared bool)
+	// PassExtensions names the members of subgraph responses' extensions
+	// that a response's extensions carry through (see
+	// execute.Executor.PassExtensions).
+	PassExtensions []string
 }
 
 // Gateway serves operations over the current supergraph. Swapping the
@@ -187,7 +191,7 @@ func (g *Gateway) SetSupergraph(sg *compose.Supergraph) {
 		cache:   cache,
 		labels:  newLabels(sg.OverrideLabels, g.opts.OverrideLabels),
 		exec: &execute.Executor{Fetcher: g.opts.Fetcher, Logger: g.opts.Logger, Schema: sg.Schema,
-			OnFetch: g.opts.OnFetch, Tracer: g.opts.Tracer},
+			OnFetch: g.opts.OnFetch, Tracer: g.opts.Tracer, PassExtensions: g.opts.PassExtensions},
 	})
 }
 
@@ -294,7 +298,7 @@ func (g *Gateway) run(ctx context.Context, st *state, pl *plan.Plan, vars map[st
 	// bytes other operations that shared the request read too: capped at
 	// its length, an append to it copies instead of writing over theirs.
 	data := res.Data[:len(res.Data):len(res.Data)]
-	resp := &Response{Status: http.StatusOK, Data: data, Errors: res.Errors, Extensions: res.Extensions}
+	resp := &Response{Status: http.StatusOK, Data: data, Errors: res.Errors, Extensions: res.Extensions, result: res}
 	if wantPlan {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"sync"
@@ -43,15 +42,58 @@ type Response struct {
 	Data       json.RawMessage `json:"data,omitempty"`
 	Errors     []Error         `json:"errors,omitempty"`
 	Extensions map[string]any  `json:"extensions,omitempty"`
-	// encoded, when set, keeps the JSON encoding once made, for the
-	// callers who share the Response.
+	// encoded, when set, marks a Response that callers share (see Do):
+	// its JSON encoding is made once, and its buffer is never released.
 	encoded *encoding
+	// result holds the executor's buffer Data is in (see Release).
+	result *execute.Result
 }
 
 // encoding is a Response's JSON, made once.
 type encoding struct {
 	once sync.Once
 	b    []byte
+}
+
+// Release returns the buffer Data is in for reuse, once the response is
+// written: Data must not be used after. Calling it is optional. A shared
+// Response keeps its buffer (other callers may still be writing it), which
+// is then collected.
+func (r *Response) Release() {
+	if r.result != nil && r.encoded == nil {
+		r.result.Release()
+		r.result, r.Data = nil, nil
+	}
+}
+
+// Frame returns what a response body of GraphQL over HTTP holds around
+// Data: head is {"errors":[...],"data": (each member only when present)
+// and tail is ,"extensions":{...}} (or just }).
+func (r *Response) Frame() (head, tail []byte) {
+	head = append(make([]byte, 0, 64), '{')
+	sep := false
+	if r.Errors != nil {
+		head = append(head, `"errors":`...)
+		b, _ := json.Marshal(r.Errors)
+		head = append(head, b...)
+		sep = true
+	}
+	if r.Data != nil {
+		if sep {
+			head = append(head, ',')
+		}
+		head = append(head, `"data":`...)
+		sep = true
+	}
+	if len(r.Extensions) > 0 {
+		if sep {
+			tail = append(tail, ',')
+		}
+		tail = append(tail, `"extensions":`...)
+		b, _ := json.Marshal(r.Extensions)
+		tail = append(tail, b...)
+	}
+	return head, append(tail, '}')
 }
 
 // JSON returns the response body of GraphQL over HTTP:
@@ -67,34 +109,9 @@ func (r *Response) JSON() []byte {
 }
 
 func (r *Response) encode() []byte {
-	var buf bytes.Buffer
-	buf.Grow(len(r.Data) + 64)
-	buf.WriteByte('{')
-	sep := false
-	if r.Errors != nil {
-		buf.WriteString(`"errors":`)
-		b, _ := json.Marshal(r.Errors)
-		buf.Write(b)
-		sep = true
-	}
-	if r.Data != nil {
-		if sep {
-			buf.WriteByte(',')
-		}
-		buf.WriteString(`"data":`)
-		buf.Write(r.Data)
-		sep = true
-	}
-	if len(r.Extensions) > 0 {
-		if sep {
-			buf.WriteByte(',')
-		}
-		buf.WriteString(`"extensions":`)
-		b, _ := json.Marshal(r.Extensions)
-		buf.Write(b)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes()
+	head, tail := r.Frame()
+	b := make([]byte, 0, len(head)+len(r.Data)+len(tail))
+	return append(append(append(b, head...), r.Data...), tail...)
 }
 
 // Error is one GraphQL error as the client sees it. Extensions always hold a

@@ -12,9 +12,11 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -49,6 +51,49 @@ type Plan struct {
 	// of objects: "__typename", unless the client put another field under
 	// that key.
 	TypenameKey string
+	// Memo holds what an executor derives from the plan and keeps for the
+	// plan's lifetime (the requests it makes of several fetches); the
+	// planner leaves it empty and never reads it.
+	Memo Memo
+}
+
+// Memo is a concurrency-safe map from byte-string keys to values, for
+// Plan.Memo: written once per key, read on every execution, so reads take
+// no lock (a store copies the map). Its zero value is empty and ready to
+// use.
+type Memo struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]any]
+}
+
+// Load returns the value stored under key, if any.
+func (m *Memo) Load(key []byte) (any, bool) {
+	p := m.m.Load()
+	if p == nil {
+		return nil, false
+	}
+	v, ok := (*p)[string(key)]
+	return v, ok
+}
+
+// LoadOrStore returns the value stored under key, storing v there first
+// if there is none.
+func (m *Memo) LoadOrStore(key []byte, v any) any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.m.Load()
+	if old != nil {
+		if x, ok := (*old)[string(key)]; ok {
+			return x
+		}
+	}
+	n := map[string]any{}
+	if old != nil {
+		n = maps.Clone(*old)
+	}
+	n[string(key)] = v
+	m.m.Store(&n)
+	return v
 }
 
 // Fetch is one request to one subgraph.
@@ -57,9 +102,11 @@ type Fetch struct {
 	ID    int
 	Graph string
 	// Query is the subgraph operation's text, and QueryJSON the same as a
-	// JSON string, ready for a request body.
+	// JSON string, ready for a request body. Name is the operation's name
+	// in it ("" when the client's operation has none).
 	Query     string
 	QueryJSON []byte
+	Name      string
 	// Variables are the client variables Query uses.
 	Variables []string
 	// Entities are the _entities selections of an entity fetch, one per
@@ -93,6 +140,10 @@ type Entities struct {
 	// Types maps each __typename an object at Path may have in the data
 	// to the representation sent for it.
 	Types map[string]*Representation
+	// Selection is the _entities field's selection set as Query writes it
+	// ("{... on T {f g}}"): two Entities of one subgraph with the same
+	// Selection can share one _entities field.
+	Selection string
 
 	fragments *subSelection
 	reps      map[string]*repBuilder

@@ -23,7 +23,10 @@ func (p *planner) finish() {
 					body.WriteByte(' ')
 				}
 				fmt.Fprintf(&body, "%s: _entities(representations: $%s) ", e.Alias, e.Variable)
-				e.fragments.write(&body, used)
+				var sel strings.Builder
+				e.fragments.write(&sel, used)
+				e.Selection = sel.String()
+				body.WriteString(e.Selection)
 				e.Types = make(map[string]*Representation, len(e.reps))
 				for t, r := range e.reps {
 					e.Types[t] = &Representation{Typename: r.typename, Fields: r.fields}
@@ -38,7 +41,8 @@ func (p *planner) finish() {
 			q.WriteString("query")
 		}
 		if p.opName != "" {
-			fmt.Fprintf(&q, " %s__%s__%d", p.opName, nameSafe(f.Graph), i)
+			f.Name = fmt.Sprintf("%s__%s__%d", p.opName, nameSafe(f.Graph), i)
+			q.WriteString(" " + f.Name)
 		}
 		var decls []string
 		for name := range used {

@@ -36,7 +36,7 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"bookstore/router/federation/compose"
-	"bookstore/router/federation/transport"
+	"bookstore/router/federation/execute"
 )
 
 // Subgraph is one fake subgraph: its data, and optionally how it fails.
@@ -58,7 +58,7 @@ type Subgraph struct {
 	Resolve func(FieldCall) any
 
 	// Unavailable makes every request fail as a subgraph that cannot be
-	// reached: Do returns an error wrapping transport.ErrUnavailable.
+	// reached: Do returns an error wrapping execute.ErrUnavailable.
 	Unavailable bool
 	// Body, when set, is answered verbatim (with Status, 200 when zero),
 	// whatever the request: a body that is not GraphQL, for instance.
@@ -72,7 +72,7 @@ type Subgraph struct {
 	Delay time.Duration
 	// Answer, when set, sees every request first; a non-nil response or
 	// error is the answer, and (nil, nil) lets the data answer.
-	Answer func(ctx context.Context, r Request) (*transport.Response, error)
+	Answer func(ctx context.Context, r Request) (*execute.FetchResponse, error)
 }
 
 // FieldCall is a field with arguments, as Subgraph.Resolve sees it.
@@ -107,9 +107,63 @@ type Request struct {
 type Fetcher struct {
 	sg   *compose.Supergraph
 	subs map[string]*fake
+	gate *gate
 
 	mu   sync.Mutex
 	reqs []Request
+}
+
+// Together holds the first root request (one without representations) of
+// each of graphs until every one of them has arrived, and then answers
+// them one after another, each as soon as the one before has returned: as
+// if their answers arrived at the same time. Call it before the requests
+// are sent.
+func (f *Fetcher) Together(graphs ...string) {
+	f.gate = &gate{graphs: graphs, arrived: map[string]bool{}, all: make(chan struct{}), prev: closed()}
+}
+
+func closed() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// gate holds requests for Fetcher.Together.
+type gate struct {
+	graphs []string
+	mu     sync.Mutex
+	// arrived holds the graphs whose request arrived; all is closed when
+	// all have; prev is closed when the request before the last to
+	// arrive has been answered.
+	arrived map[string]bool
+	all     chan struct{}
+	prev    chan struct{}
+}
+
+// pass holds a request of graph as Together says, and returns what to
+// call once it is answered.
+func (g *gate) pass(ctx context.Context, graph string) func() {
+	g.mu.Lock()
+	if !slices.Contains(g.graphs, graph) || g.arrived[graph] {
+		g.mu.Unlock()
+		return func() {}
+	}
+	g.arrived[graph] = true
+	turn, mine := g.prev, make(chan struct{})
+	g.prev = mine
+	if len(g.arrived) == len(g.graphs) {
+		close(g.all)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.all:
+	case <-ctx.Done():
+	}
+	select {
+	case <-turn:
+	case <-ctx.Done():
+	}
+	return func() { close(mine) }
 }
 
 // fake is a Subgraph with its data parsed.
@@ -264,7 +318,16 @@ func (f *Fetcher) Calls(subgraph string) []Request {
 }
 
 // Do answers one request from its subgraph's data.
-func (f *Fetcher) Do(ctx context.Context, req transport.Request) (*transport.Response, error) {
+func (f *Fetcher) Do(ctx context.Context, req execute.FetchRequest) (*execute.FetchResponse, error) {
+	resp, err := f.serve(ctx, req)
+	if f.gate != nil && !bytes.Contains(req.Body, []byte("_entities")) {
+		// The answer is ready: the wait is for the others' only.
+		defer f.gate.pass(ctx, req.Subgraph)()
+	}
+	return resp, err
+}
+
+func (f *Fetcher) serve(ctx context.Context, req execute.FetchRequest) (*execute.FetchResponse, error) {
 	fk := f.subs[req.Subgraph]
 	if fk == nil {
 		return nil, fmt.Errorf("executetest: no subgraph %q", req.Subgraph)
@@ -315,13 +378,13 @@ func (f *Fetcher) Do(ctx context.Context, req transport.Request) (*transport.Res
 	}
 	switch {
 	case spec.Unavailable:
-		return nil, fmt.Errorf("executetest: subgraph %q is down: %w", req.Subgraph, transport.ErrUnavailable)
+		return nil, fmt.Errorf("executetest: subgraph %q is down: %w", req.Subgraph, execute.ErrUnavailable)
 	case spec.Body != "":
 		status := spec.Status
 		if status == 0 {
 			status = http.StatusOK
 		}
-		return &transport.Response{Status: status, Body: []byte(spec.Body), Replica: "fake://" + req.Subgraph}, nil
+		return &execute.FetchResponse{Status: status, Body: []byte(spec.Body), Replica: "fake://" + req.Subgraph}, nil
 	case len(spec.Errors) > 0:
 		out := response{Data: json.RawMessage("null")}
 		for _, msg := range spec.Errors {
@@ -368,12 +431,12 @@ func requestError(msg, code string) response {
 	return response{Errors: []gqlError{{Message: msg, Extensions: map[string]any{"code": code}}}}
 }
 
-func answer(subgraph string, r response) (*transport.Response, error) {
+func answer(subgraph string, r response) (*execute.FetchResponse, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("executetest: encoding the response: %w", err)
 	}
-	return &transport.Response{Status: http.StatusOK, Body: b, Replica: "fake://" + subgraph}, nil
+	return &execute.FetchResponse{Status: http.StatusOK, Body: b, Replica: "fake://" + subgraph}, nil
 }
 
 func operation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, error) {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"bookstore/router/federation/compose"
+	"bookstore/router/federation/execute"
 	"bookstore/router/federation/execute/executetest"
-	"bookstore/router/federation/transport"
 )
 
 func graph(t *testing.T) *compose.Supergraph {
@@ -168,7 +168,7 @@ func TestProjection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := f.Do(context.Background(), transport.Request{Subgraph: tc.graph, Body: body(t, tc.query, tc.vars)})
+			resp, err := f.Do(context.Background(), execute.FetchRequest{Subgraph: tc.graph, Body: body(t, tc.query, tc.vars)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,7 @@ func TestFailures(t *testing.T) {
 		{
 			name:    "unavailable",
 			sub:     &executetest.Subgraph{Unavailable: true},
-			wantErr: transport.ErrUnavailable,
+			wantErr: execute.ErrUnavailable,
 		},
 		{
 			name:       "a body as it is",
@@ -227,9 +227,9 @@ func TestFailures(t *testing.T) {
 			name: "an answer of the test's own, only for some requests",
 			sub: &executetest.Subgraph{
 				Query: `{"items": []}`,
-				Answer: func(_ context.Context, r executetest.Request) (*transport.Response, error) {
+				Answer: func(_ context.Context, r executetest.Request) (*execute.FetchResponse, error) {
 					if strings.Contains(r.Query, "items") {
-						return &transport.Response{Status: 200, Body: []byte(`{"data":{"items":null}}`)}, nil
+						return &execute.FetchResponse{Status: 200, Body: []byte(`{"data":{"items":null}}`)}, nil
 					}
 					return nil, nil
 				},
@@ -248,7 +248,7 @@ func TestFailures(t *testing.T) {
 				ctx, cancel = tc.ctx()
 			}
 			defer cancel()
-			resp, err := f.Do(ctx, transport.Request{Subgraph: "a", Body: query})
+			resp, err := f.Do(ctx, execute.FetchRequest{Subgraph: "a", Body: query})
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tc.wantErr)
@@ -280,7 +280,7 @@ func TestRecording(t *testing.T) {
 	}
 	q := `query($r0: [_Any!]!, $r1: [_Any!]!) { _0: _entities(representations: $r0) { __typename } _1: _entities(representations: $r1) { __typename } }`
 	h := http.Header{"X-Test": {"1"}}
-	for _, r := range []transport.Request{
+	for _, r := range []execute.FetchRequest{
 		{Subgraph: "b", Body: body(t, q, map[string]any{"r0": reps, "r1": reps[:1]}), Header: h},
 		{Subgraph: "a", Body: body(t, `mutation { x }`, nil), Mutation: true},
 	} {
@@ -296,7 +296,7 @@ func TestRecording(t *testing.T) {
 	if got := f.Calls("b")[0].Representations; !slices.Equal(got, want) {
 		t.Errorf("representations = %v, want %v", got, want)
 	}
-	if _, err := f.Do(context.Background(), transport.Request{Subgraph: "nope"}); err == nil {
+	if _, err := f.Do(context.Background(), execute.FetchRequest{Subgraph: "nope"}); err == nil {
 		t.Error("a request to an unknown subgraph succeeded")
 	}
 }

@@ -62,6 +62,14 @@ func Run(t testing.TB, sg *compose.Supergraph, subgraphs map[string]*Subgraph, q
 // RunWith is Run with a Fetcher already made.
 func RunWith(t testing.TB, sg *compose.Supergraph, f *Fetcher, query string, vars map[string]any) *Outcome {
 	t.Helper()
+	return RunExecutor(t, sg, &execute.Executor{Fetcher: f, Schema: sg.Schema}, query, vars)
+}
+
+// RunExecutor is Run with an Executor of the caller's, whose Fetcher is a
+// *Fetcher.
+func RunExecutor(t testing.TB, sg *compose.Supergraph, ex *execute.Executor, query string, vars map[string]any) *Outcome {
+	t.Helper()
+	f, _ := ex.Fetcher.(*Fetcher)
 	doc, errs := gqlparser.LoadQuery(sg.Schema, query)
 	if errs != nil {
 		t.Fatalf("the query does not validate: %v", errs)
@@ -80,7 +88,6 @@ func RunWith(t testing.TB, sg *compose.Supergraph, f *Fetcher, query string, var
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	ex := &execute.Executor{Fetcher: f, Schema: sg.Schema}
 	res := ex.Execute(ctx, &execute.Request{Plan: p, Variables: coerced})
 	return &Outcome{Plan: p, Result: res, Fetcher: f}
 }
