@@ -12,6 +12,9 @@ func (p *planner) finish() {
 	for i, f := range p.fetches {
 		used := map[string]bool{}
 		var body strings.Builder
+		// sels holds where each _entities field's selection is in body.
+		var selBuf [8][2]int
+		sels := selBuf[:0]
 		if f.Entities == nil {
 			f.root.write(&body, used)
 		} else {
@@ -23,10 +26,9 @@ func (p *planner) finish() {
 					body.WriteByte(' ')
 				}
 				fmt.Fprintf(&body, "%s: _entities(representations: $%s) ", e.Alias, e.Variable)
-				var sel strings.Builder
-				e.fragments.write(&sel, used)
-				e.Selection = sel.String()
-				body.WriteString(e.Selection)
+				start := body.Len()
+				e.fragments.write(&body, used)
+				sels = append(sels, [2]int{start, body.Len()})
 				e.Types = make(map[string]*Representation, len(e.reps))
 				for t, r := range e.reps {
 					e.Types[t] = &Representation{Typename: r.typename, Fields: r.fields}
@@ -40,9 +42,12 @@ func (p *planner) finish() {
 		} else {
 			q.WriteString("query")
 		}
+		var name [2]int
 		if p.opName != "" {
-			f.Name = fmt.Sprintf("%s__%s__%d", p.opName, nameSafe(f.Graph), i)
-			q.WriteString(" " + f.Name)
+			q.WriteByte(' ')
+			name[0] = q.Len()
+			fmt.Fprintf(&q, "%s__%s__%d", p.opName, nameSafe(f.Graph), i)
+			name[1] = q.Len()
 		}
 		var decls []string
 		for name := range used {
@@ -64,9 +69,14 @@ func (p *planner) finish() {
 			q.WriteString("(" + strings.Join(decls, ", ") + ")")
 		}
 		q.WriteByte(' ')
+		bodyAt := q.Len()
 		q.WriteString(body.String())
 		f.Query = q.String()
 		f.QueryJSON, _ = json.Marshal(f.Query)
+		f.Name = f.Query[name[0]:name[1]]
+		for i, e := range f.Entities {
+			e.Selection = f.Query[bodyAt+sels[i][0] : bodyAt+sels[i][1]]
+		}
 	}
 }
 
