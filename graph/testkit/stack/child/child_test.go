@@ -267,10 +267,16 @@ func TestFreePorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	more, err := child.FreePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Distinct across calls too, free, and below the ephemeral range,
+	// where no outgoing connection takes them.
 	seen := map[int]bool{}
-	for _, p := range ports {
-		if seen[p] || !child.PortFree(p) {
-			t.Errorf("port %d: listed twice or not free (%v)", p, ports)
+	for _, p := range append(ports, more...) {
+		if seen[p] || !child.PortFree(p) || p >= 32768 || p < 1024 {
+			t.Errorf("port %d: listed twice, not free or in the ephemeral range (%v, %v)", p, ports, more)
 		}
 		seen[p] = true
 	}
