@@ -27,7 +27,14 @@ func (p *Process) WaitReady(ctx context.Context, url string, timeout time.Durati
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return nil
+				// Another process on the port answers too: only a child
+				// still running is ready.
+				select {
+				case <-p.done:
+					return p.DeathReport()
+				default:
+					return nil
+				}
 			}
 		}
 		select {
