@@ -54,26 +54,20 @@ func parseResponse(body []byte, a *arena) (subgraphResponse, error) {
 	if p.i >= len(p.b) || p.b[p.i] != '{' {
 		return sr, errors.New("the body is not a JSON object")
 	}
-	p.i++
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if p.open('}') {
 		return sr, p.end()
 	}
 	for {
-		p.space()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return sr, p.errorf("want a key")
+		if err := p.keyStart(); err != nil {
+			return sr, err
 		}
 		key, err := p.key()
 		if err != nil {
 			return sr, err
 		}
-		p.space()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return sr, p.errorf("want ':'")
+		if err := p.colon(); err != nil {
+			return sr, err
 		}
-		p.i++
 		p.space()
 		switch key {
 		case "data":
@@ -107,18 +101,11 @@ func parseResponse(body []byte, a *arena) (subgraphResponse, error) {
 				return sr, err
 			}
 		}
-		p.space()
-		if p.i >= len(p.b) {
-			return sr, p.errorf("unexpected end")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
+		if done, err := p.next('}', "unexpected end"); done || err != nil {
+			if err != nil {
+				return sr, err
+			}
 			return sr, p.end()
-		default:
-			return sr, p.errorf("want ',' or '}'")
 		}
 	}
 }
@@ -176,56 +163,40 @@ func (p *valueParser) value(depth int) (value, error) {
 }
 
 func (p *valueParser) object(depth int) (value, error) {
-	p.i++ // {
 	a := p.a
 	mark := len(a.fstack)
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if p.open('}') {
 		return objectValue(a.newObject(mark)), nil
 	}
 	for {
-		p.space()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return value{}, p.errorf("want a key")
+		if err := p.keyStart(); err != nil {
+			return value{}, err
 		}
 		key, err := p.key()
 		if err != nil {
 			return value{}, err
 		}
-		p.space()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return value{}, p.errorf("want ':'")
+		if err := p.colon(); err != nil {
+			return value{}, err
 		}
-		p.i++
 		v, err := p.value(depth + 1)
 		if err != nil {
 			return value{}, err
 		}
 		a.fstack = append(a.fstack, field{key: key, val: v})
-		p.space()
-		if p.i >= len(p.b) {
-			return value{}, p.errorf("unexpected end in an object")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
+		if done, err := p.next('}', "unexpected end in an object"); done || err != nil {
+			if err != nil {
+				return value{}, err
+			}
 			return objectValue(a.newObject(mark)), nil
-		default:
-			return value{}, p.errorf("want ',' or '}'")
 		}
 	}
 }
 
 func (p *valueParser) list(depth int) (value, error) {
-	p.i++ // [
 	a := p.a
 	mark := len(a.vstack)
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
+	if p.open(']') {
 		return value{k: kArray}, nil
 	}
 	for {
@@ -234,18 +205,11 @@ func (p *valueParser) list(depth int) (value, error) {
 			return value{}, err
 		}
 		a.vstack = append(a.vstack, v)
-		p.space()
-		if p.i >= len(p.b) {
-			return value{}, p.errorf("unexpected end in an array")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
+		if done, err := p.next(']', "unexpected end in an array"); done || err != nil {
+			if err != nil {
+				return value{}, err
+			}
 			return a.newList(mark), nil
-		default:
-			return value{}, p.errorf("want ',' or ']'")
 		}
 	}
 }

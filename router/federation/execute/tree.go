@@ -93,6 +93,60 @@ func (p *jsonParser) errorf(format string, args ...any) error {
 	return fmt.Errorf("%w at byte %d: %s", errJSON, p.i, fmt.Sprintf(format, args...))
 }
 
+// The framing of objects and arrays, shared by every scanner here: each
+// passes over the brackets, keys' quotes, colons and commas the same way
+// and reports the same errors, and reads the members' keys and values its
+// own way.
+
+// open passes over the bracket at p.i and reports whether the container is
+// empty, passing over its closer too.
+func (p *jsonParser) open(closer byte) bool {
+	p.i++
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == closer {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// keyStart checks that a member's key starts next.
+func (p *jsonParser) keyStart() error {
+	p.space()
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return p.errorf("want a key")
+	}
+	return nil
+}
+
+// colon passes over the ':' after a member's key.
+func (p *jsonParser) colon() error {
+	p.space()
+	if p.i >= len(p.b) || p.b[p.i] != ':' {
+		return p.errorf("want ':'")
+	}
+	p.i++
+	return nil
+}
+
+// next passes over what follows a member or an element: a ',' (more to
+// come) or closer (done). atEnd is the error's text when the input ends.
+func (p *jsonParser) next(closer byte, atEnd string) (done bool, err error) {
+	p.space()
+	if p.i >= len(p.b) {
+		return false, p.errorf("%s", atEnd)
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return false, nil
+	case closer:
+		p.i++
+		return true, nil
+	}
+	return false, p.errorf("want ',' or %q", closer)
+}
+
 func (p *jsonParser) space() {
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
@@ -141,55 +195,39 @@ func (p *jsonParser) literal(word string) error {
 }
 
 func (p *jsonParser) object(depth int) (any, error) {
-	p.i++ // {
 	o := &object{}
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if p.open('}') {
 		return o, nil
 	}
 	for {
-		p.space()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return nil, p.errorf("want a key")
+		if err := p.keyStart(); err != nil {
+			return nil, err
 		}
 		key, err := p.string()
 		if err != nil {
 			return nil, err
 		}
-		p.space()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return nil, p.errorf("want ':'")
+		if err := p.colon(); err != nil {
+			return nil, err
 		}
-		p.i++
 		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
 		o.keys = append(o.keys, key)
 		o.vals = append(o.vals, v)
-		p.space()
-		if p.i >= len(p.b) {
-			return nil, p.errorf("unexpected end in an object")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
+		if done, err := p.next('}', "unexpected end in an object"); done || err != nil {
+			if err != nil {
+				return nil, err
+			}
 			return o, nil
-		default:
-			return nil, p.errorf("want ',' or '}'")
 		}
 	}
 }
 
 func (p *jsonParser) array(depth int) (any, error) {
-	p.i++ // [
 	list := []any{}
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
+	if p.open(']') {
 		return list, nil
 	}
 	for {
@@ -198,18 +236,11 @@ func (p *jsonParser) array(depth int) (any, error) {
 			return nil, err
 		}
 		list = append(list, v)
-		p.space()
-		if p.i >= len(p.b) {
-			return nil, p.errorf("unexpected end in an array")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
+		if done, err := p.next(']', "unexpected end in an array"); done || err != nil {
+			if err != nil {
+				return nil, err
+			}
 			return list, nil
-		default:
-			return nil, p.errorf("want ',' or ']'")
 		}
 	}
 }
@@ -369,42 +400,26 @@ func (p *jsonParser) skip(depth int) error {
 		if c == '[' {
 			closer = ']'
 		}
-		p.i++
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == closer {
-			p.i++
+		if p.open(closer) {
 			return nil
 		}
 		for {
 			if c == '{' {
-				p.space()
-				if p.i >= len(p.b) || p.b[p.i] != '"' {
-					return p.errorf("want a key")
+				if err := p.keyStart(); err != nil {
+					return err
 				}
 				if err := p.skipString(); err != nil {
 					return err
 				}
-				p.space()
-				if p.i >= len(p.b) || p.b[p.i] != ':' {
-					return p.errorf("want ':'")
+				if err := p.colon(); err != nil {
+					return err
 				}
-				p.i++
 			}
 			if err := p.skip(depth + 1); err != nil {
 				return err
 			}
-			p.space()
-			if p.i >= len(p.b) {
-				return p.errorf("unexpected end")
-			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-			case closer:
-				p.i++
-				return nil
-			default:
-				return p.errorf("want ',' or %q", closer)
+			if done, err := p.next(closer, "unexpected end"); done || err != nil {
+				return err
 			}
 		}
 	case c == '"':
@@ -462,26 +477,20 @@ func splitTop(b []byte, keys ...string) ([][]byte, error) {
 	if p.i >= len(b) || b[p.i] != '{' {
 		return nil, p.errorf("want an object")
 	}
-	p.i++
-	p.space()
-	if p.i < len(b) && b[p.i] == '}' {
-		p.i++
+	if p.open('}') {
 		return out, p.end()
 	}
 	for {
-		p.space()
-		if p.i >= len(b) || b[p.i] != '"' {
-			return nil, p.errorf("want a key")
+		if err := p.keyStart(); err != nil {
+			return nil, err
 		}
 		key, err := p.string()
 		if err != nil {
 			return nil, err
 		}
-		p.space()
-		if p.i >= len(b) || b[p.i] != ':' {
-			return nil, p.errorf("want ':'")
+		if err := p.colon(); err != nil {
+			return nil, err
 		}
-		p.i++
 		p.space()
 		start := p.i
 		if err := p.skip(1); err != nil {
@@ -492,18 +501,11 @@ func splitTop(b []byte, keys ...string) ([][]byte, error) {
 				out[i] = b[start:p.i]
 			}
 		}
-		p.space()
-		if p.i >= len(b) {
-			return nil, p.errorf("unexpected end")
-		}
-		switch b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
+		if done, err := p.next('}', "unexpected end"); done || err != nil {
+			if err != nil {
+				return nil, err
+			}
 			return out, p.end()
-		default:
-			return nil, p.errorf("want ',' or '}'")
 		}
 	}
 }
