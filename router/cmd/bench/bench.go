@@ -350,12 +350,7 @@ func (b *bench) placeOrders(ctx context.Context) error {
 // keeps its body as the reference for every later response, and checks
 // that all sides return the same data.
 func (b *bench) preflight(ctx context.Context, c *comparison) error {
-	var first []byte
-	for _, t := range c.sides {
-		body, err := t.do(ctx)
-		if err != nil {
-			return fmt.Errorf("pre-flight of %s (%s): %v: %.600s", t.name, t.url, err, body)
-		}
+	return sendEach(ctx, c, func(t *target, body []byte) ([]byte, error) {
 		var r struct {
 			Data map[string]struct {
 				Edges []struct {
@@ -366,7 +361,7 @@ func (b *bench) preflight(ctx context.Context, c *comparison) error {
 			}
 		}
 		if err := json.Unmarshal(body, &r); err != nil {
-			return fmt.Errorf("pre-flight of %s: %w", t.name, err)
+			return nil, fmt.Errorf("pre-flight of %s: %w", t.name, err)
 		}
 		var edges, items int
 		for _, conn := range r.Data {
@@ -376,13 +371,38 @@ func (b *bench) preflight(ctx context.Context, c *comparison) error {
 			}
 		}
 		if edges != 20 || (c.query == ordersQuery && items < 20) {
-			return fmt.Errorf("pre-flight of %s: want 20 edges (with items for orders), got %d edges, %d items: %.600s", t.name, edges, items, body)
+			return nil, fmt.Errorf("pre-flight of %s: want 20 edges (with items for orders), got %d edges, %d items: %.600s", t.name, edges, items, body)
+		}
+		return body, nil
+	}, func(t *target, first, got []byte) error {
+		b.logf("WARNING: %s answers different data from %s:\n  %.300s\n  %.300s", t.name, c.sides[0].name, first, got)
+		return nil
+	})
+}
+
+// sendEach sends each side's request once and vets its answer with check,
+// which returns the part of it that every side must agree on. Each answer
+// becomes its side's reference for every later one. differ hears of each
+// side whose part differs from the first side's; its error ends the
+// pre-flight.
+func sendEach(ctx context.Context, c *comparison, check func(t *target, body []byte) ([]byte, error), differ func(t *target, first, got []byte) error) error {
+	var first []byte
+	for _, t := range c.sides {
+		body, err := t.do(ctx)
+		if err != nil {
+			return fmt.Errorf("pre-flight of %s (%s): %v: %.600s", t.name, t.url, err, body)
+		}
+		got, err := check(t, body)
+		if err != nil {
+			return err
 		}
 		t.want = body
 		if first == nil {
-			first = body
-		} else if !sameJSON(first, body) {
-			b.logf("WARNING: %s answers different data from %s:\n  %.300s\n  %.300s", t.name, c.sides[0].name, first, body)
+			first = got
+		} else if !sameJSON(first, got) {
+			if err := differ(t, first, got); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -519,6 +539,19 @@ func (b *bench) startApollo(ctx context.Context) error {
 		return err
 	}
 	b.apollo = p
+	u, err := b.awaitListening(ctx, p, "apollo-gateway")
+	if err != nil {
+		return err
+	}
+	b.apolloURL = u
+	b.logf("bench: started apollo-gateway (pid %d) on %s", p.PID(), u)
+	return nil
+}
+
+// awaitListening waits for the "LISTENING <url>" line of p, a gateway
+// named name in messages, and returns the URL. The lines after it are
+// read and dropped, so that p never blocks on them.
+func (b *bench) awaitListening(ctx context.Context, p *child.Process, name string) (string, error) {
 	timer := time.NewTimer(b.cfg.readyWait)
 	defer timer.Stop()
 	for {
@@ -526,21 +559,19 @@ func (b *bench) startApollo(ctx context.Context) error {
 		case line, ok := <-p.Lines():
 			if !ok {
 				<-p.Done()
-				return p.DeathReport()
+				return "", p.DeathReport()
 			}
 			if u, found := strings.CutPrefix(line, "LISTENING "); found {
-				b.apolloURL = u
-				b.logf("bench: started apollo-gateway (pid %d) on %s", p.PID(), u)
 				go func() {
 					for range p.Lines() {
 					}
 				}()
-				return nil
+				return u, nil
 			}
 		case <-timer.C:
-			return fmt.Errorf("apollo-gateway printed no LISTENING line within %s; the end of %s:\n%s", b.cfg.readyWait, p.LogPath(), p.Tail(15))
+			return "", fmt.Errorf("%s printed no LISTENING line within %s; the end of %s:\n%s", name, b.cfg.readyWait, p.LogPath(), p.Tail(15))
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		}
 	}
 }

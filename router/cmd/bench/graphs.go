@@ -207,13 +207,7 @@ func (b *bench) startGraphRouter(ctx context.Context, g *graphRun, name string, 
 	if err != nil {
 		return nil, err
 	}
-	gw := &gateway{name: name, url: "http://" + child.HostPort(port) + "/graphql", proc: p}
-	g.running = append(g.running, gw)
-	if err := p.WaitReady(ctx, "http://"+child.HostPort(port)+"/readyz", b.cfg.readyWait); err != nil {
-		return nil, err
-	}
-	b.progress("started %s (pid %d) on %s %s", name, p.PID(), child.HostPort(port), strings.Join(env, " "))
-	return gw, nil
+	return b.awaitGateway(ctx, g, name, p, port, "/readyz", " "+strings.Join(env, " "))
 }
 
 // startApolloOn starts Apollo Gateway (the oracle's gateway.mjs) on a
@@ -228,30 +222,11 @@ func (b *bench) startApolloOn(ctx context.Context, g *graphRun, name, supergraph
 	}
 	gw := &gateway{name: name, proc: p}
 	g.running = append(g.running, gw)
-	timer := time.NewTimer(b.cfg.readyWait)
-	defer timer.Stop()
-	for {
-		select {
-		case line, ok := <-p.Lines():
-			if !ok {
-				<-p.Done()
-				return nil, p.DeathReport()
-			}
-			if u, found := strings.CutPrefix(line, "LISTENING "); found {
-				gw.url = u
-				b.progress("started %s (pid %d) on %s", name, p.PID(), u)
-				go func() {
-					for range p.Lines() {
-					}
-				}()
-				return gw, nil
-			}
-		case <-timer.C:
-			return nil, fmt.Errorf("%s printed no LISTENING line within %s; the end of %s:\n%s", name, b.cfg.readyWait, p.LogPath(), p.Tail(15))
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	if gw.url, err = b.awaitListening(ctx, p, name); err != nil {
+		return nil, err
 	}
+	b.progress("started %s (pid %d) on %s", name, p.PID(), gw.url)
+	return gw, nil
 }
 
 // startHive starts Hive Gateway with its Rust query planner on a supergraph
@@ -273,12 +248,20 @@ func (b *bench) startHive(ctx context.Context, g *graphRun, name, supergraph str
 	if err != nil {
 		return nil, err
 	}
-	gw := &gateway{name: name, url: "http://" + child.HostPort(port) + "/graphql", proc: p}
+	return b.awaitGateway(ctx, g, name, p, port, "/readiness", "")
+}
+
+// awaitGateway records p, a gateway serving /graphql on a local port, as
+// one of g's running gateways and waits until readyPath answers 200. The
+// progress line that says so ends with note.
+func (b *bench) awaitGateway(ctx context.Context, g *graphRun, name string, p *child.Process, port int, readyPath, note string) (*gateway, error) {
+	base := "http://" + child.HostPort(port)
+	gw := &gateway{name: name, url: base + "/graphql", proc: p}
 	g.running = append(g.running, gw)
-	if err := p.WaitReady(ctx, "http://"+child.HostPort(port)+"/readiness", b.cfg.readyWait); err != nil {
+	if err := p.WaitReady(ctx, base+readyPath, b.cfg.readyWait); err != nil {
 		return nil, err
 	}
-	b.progress("started %s (pid %d) on %s", name, p.PID(), child.HostPort(port))
+	b.progress("started %s (pid %d) on %s%s", name, p.PID(), child.HostPort(port), note)
 	return gw, nil
 }
 
@@ -440,26 +423,17 @@ func (g *graphRun) fetches(names []string) func() int64 {
 // and no errors, keeps the body as the reference for every later answer,
 // and checks that every side answers the first side's data.
 func (b *bench) graphPreflight(ctx context.Context, c *comparison) error {
-	var first []byte
-	for _, t := range c.sides {
-		body, err := t.do(ctx)
-		if err != nil {
-			return fmt.Errorf("pre-flight of %s (%s): %v: %.600s", t.name, t.url, err, body)
-		}
+	return sendEach(ctx, c, func(t *target, body []byte) ([]byte, error) {
 		var r struct {
 			Data json.RawMessage `json:"data"`
 		}
 		if err := json.Unmarshal(body, &r); err != nil || len(r.Data) < 100 {
-			return fmt.Errorf("pre-flight of %s: no data (%v): %.600s", t.name, err, body)
+			return nil, fmt.Errorf("pre-flight of %s: no data (%v): %.600s", t.name, err, body)
 		}
-		t.want = body
-		if first == nil {
-			first = r.Data
-		} else if !sameJSON(first, r.Data) {
-			return fmt.Errorf("pre-flight: %s answers different data from %s:\n  %.300s\n  %.300s", t.name, c.sides[0].name, first, r.Data)
-		}
-	}
-	return nil
+		return r.Data, nil
+	}, func(t *target, first, got []byte) error {
+		return fmt.Errorf("pre-flight: %s answers different data from %s:\n  %.300s\n  %.300s", t.name, c.sides[0].name, first, got)
+	})
 }
 
 func (b *bench) graphE(ctx context.Context, g *graphRun) error {

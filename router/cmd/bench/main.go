@@ -68,6 +68,7 @@ import (
 	"syscall"
 	"time"
 
+	"bookstore/graph/platform/cli"
 	"bookstore/migrations/seedlarge"
 )
 
@@ -130,12 +131,7 @@ func sections(only string) (map[string]bool, error) {
 // reported, not an error).
 func Main(args []string, stdout, stderr io.Writer) int {
 	var cfg config
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./router/cmd/bench [flags]   (from the module root)\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("bench", "usage: go run ./router/cmd/bench [flags]   (from the module root)\n\nFlags:", stderr)
 	fs.DurationVar(&cfg.duration, "duration", time.Second, "length of one measured round of one side")
 	fs.IntVar(&cfg.rounds, "rounds", 10, "measured rounds; each round runs every side of a comparison once, in rotating order")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured warm-up per side before the rounds")

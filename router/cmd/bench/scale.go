@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bookstore/graph/cursor"
 	"bookstore/graph/testkit/pgcluster"
 	"bookstore/graph/testkit/stack"
 	"bookstore/migrations/seedlarge"
@@ -429,32 +428,9 @@ func (b *bench) discover(ctx context.Context, ds *dataSet) error {
 	if err := q(&p.anyOrder, `SELECT id::text FROM orders.orders ORDER BY id DESC LIMIT 1`); err != nil {
 		return err
 	}
-	p.midCursor = map[string]string{}
-	for _, o := range bookOrders {
-		key, dir := map[string][2]string{
-			"TITLE_ASC": {"lower(title)", "ASC"}, "TITLE_DESC": {"lower(title)", "DESC"},
-			"PRICE_ASC": {"price_cents", "ASC"}, "PRICE_DESC": {"price_cents", "DESC"},
-			"NEWEST": {"created_at", "DESC"},
-		}[o][0], map[string]string{"TITLE_ASC": "ASC", "TITLE_DESC": "DESC", "PRICE_ASC": "ASC", "PRICE_DESC": "DESC", "NEWEST": "DESC"}[o]
-		var k any
-		var id string
-		err := conn.QueryRow(ctx, `SELECT `+key+`, id::text FROM books.books ORDER BY `+key+` `+dir+`, id
-OFFSET (SELECT count(*) / 2 FROM books.books) LIMIT 1`).Scan(&k, &id)
-		if err != nil {
-			return fmt.Errorf("the mid-catalogue row of %s: %w", o, err)
-		}
-		if t, ok := k.(time.Time); ok {
-			k = t.UTC().Format(time.RFC3339Nano)
-		}
-		p.midCursor[o] = cursor.Encode(o, k, id)
+	if p.midCursor, p.ordersMid, err = seedlarge.MidCursors(ctx, conn); err != nil {
+		return err
 	}
-	var t time.Time
-	var id string
-	if err := conn.QueryRow(ctx, `SELECT created_at, id::text FROM orders.orders ORDER BY created_at DESC, id
-OFFSET (SELECT count(*) / 2 FROM orders.orders) LIMIT 1`).Scan(&t, &id); err != nil {
-		return fmt.Errorf("the mid-list order: %w", err)
-	}
-	p.ordersMid = cursor.Encode("NEWEST", t.UTC().Format(time.RFC3339Nano), id)
 	if err := q(&p.author, `SELECT author FROM books.books GROUP BY author ORDER BY count(*) DESC, author LIMIT 1`); err != nil {
 		return err
 	}
