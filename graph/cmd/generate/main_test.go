@@ -24,68 +24,16 @@ import (
 // functions are the stand-in's functions, each with what rewrite must
 // make of it ("" for unchanged).
 var functions = []struct{ src, want string }{
-	{`func list(ctx context.Context, v []int) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		return graphql.MarshalInt(v[i])
-	})
-	_ = scalar.DateTime{}
-	return ret
-}`, `func list(ctx context.Context, v []int) graphql.Marshaler {
-	ret := gqlrun.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		return graphql.MarshalInt(v[i])
-	})
-	_ = scalar.DateTime{}
-	return ret
-}`},
+	{listFunc, edited(listFunc, "graphql.MarshalSliceConcurrently(", "gqlrun.MarshalSlice(")},
 	// An object with no concurrent field: no @defer group; its fields
 	// marshalled by gqlrun.Fields.
-	{`func (ec *executionContext) _Plain(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, plainImplementors)
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-	if n := len(deferred.Defers); n > 0 {
-		ec.ProcessDeferredGroup(deferred)
-	}
-	return out
-}`, `func (ec *executionContext) _Plain(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, plainImplementors)
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.DeferredGroup{}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-	if n := len(deferred.Defers); n > 0 {
-		ec.ProcessDeferredGroup(deferred)
-	}
-	return gqlrun.Fields(fields, out)
-}`},
+	{object("Plain", plainDispatch), edited(object("Plain", plainDispatch),
+		"graphql.NewDeferredGroup(ctx)", "graphql.DeferredGroup{}",
+		"return out\n", "return gqlrun.Fields(fields, out)\n")},
 	// An object with a concurrent field: a group when a field is deferred.
-	{`func (ec *executionContext) _Concurrent(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, concurrentImplementors)
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	out.ResolveConcurrently(ec.OperationContext, &deferred, 0, true, true, nil)
-	out.Dispatch(ctx)
-	if n := len(deferred.Defers); n > 0 {
-		ec.ProcessDeferredGroup(deferred)
-	}
-	return out
-}`, `func (ec *executionContext) _Concurrent(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, concurrentImplementors)
-	out := graphql.NewFieldSet(fields)
-	deferred := gqlrun.DeferredGroup(ctx, fields)
-	out.ResolveConcurrently(ec.OperationContext, &deferred, 0, true, true, nil)
-	out.Dispatch(ctx)
-	if n := len(deferred.Defers); n > 0 {
-		ec.ProcessDeferredGroup(deferred)
-	}
-	return gqlrun.Fields(fields, out)
-}`},
+	{object("Concurrent", concurrentDispatch), edited(object("Concurrent", concurrentDispatch),
+		"graphql.NewDeferredGroup(ctx)", "gqlrun.DeferredGroup(ctx, fields)",
+		"return out\n", "return gqlrun.Fields(fields, out)\n")},
 	// Not an object's field set: left alone.
 	{`func (ec *executionContext) other(ctx context.Context) graphql.Marshaler {
 	out := graphql.NewFieldSet(nil)
@@ -105,6 +53,51 @@ var functions = []struct{ src, want string }{
 	{leaf("method", "obj.Name()", "marshalNString2string", "string", scalarContext, "nil"), ""},
 	{leaf("object", "obj.Child", "marshalNChild2ᚖmodelᚐChild", "*model.Child", objectContext, "nil"), ""},
 	{leaf("directive", "obj.Name", "marshalNString2string", "string", scalarContext, "ec.directives"), ""},
+}
+
+// listFunc marshals a list as gqlgen generates it.
+const listFunc = `func list(ctx context.Context, v []int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		return graphql.MarshalInt(v[i])
+	})
+	_ = scalar.DateTime{}
+	return ret
+}`
+
+// What an object's field-set function does between making its @defer
+// group and processing it: an object with no concurrent field dispatches
+// and checks for invalid fields; one with a concurrent field resolves
+// concurrently first.
+const (
+	plainDispatch = `	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}`
+	concurrentDispatch = `	out.ResolveConcurrently(ec.OperationContext, &deferred, 0, true, true, nil)
+	out.Dispatch(ctx)`
+)
+
+// object writes the field-set function of the object type name as gqlgen
+// generates it, with dispatch in its middle.
+func object(name, dispatch string) string {
+	implementors := strings.ToLower(name[:1]) + name[1:] + "Implementors"
+	return strings.NewReplacer("NAME", name, "IMPLEMENTORS", implementors, "DISPATCH", dispatch).Replace(
+		`func (ec *executionContext) _NAME(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, IMPLEMENTORS)
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+DISPATCH
+	if n := len(deferred.Defers); n > 0 {
+		ec.ProcessDeferredGroup(deferred)
+	}
+	return out
+}`)
+}
+
+// edited is src with each old string, followed by its new one in
+// oldNew, replaced: what rewrite makes of src.
+func edited(src string, oldNew ...string) string {
+	return strings.NewReplacer(oldNew...).Replace(src)
 }
 
 const (
