@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bookstore/graph/testkit/repofile"
+	"bookstore/graph/testkit/wanterr"
 )
 
 // writeFile writes a config file into a temporary directory.
@@ -168,14 +170,8 @@ func TestParse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse(tc.args, getenv(tc.env), io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
-				}
+			if wanterr.Check(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			tc.check(t, c)
 		})
@@ -361,17 +357,7 @@ func TestUsage(t *testing.T) {
 
 // The README documents every flag and variable, with its default.
 func TestREADME(t *testing.T) {
-	raw, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(raw)
-	start := strings.Index(readme, "\n## The router\n")
-	end := strings.Index(readme, "\n### Federation support\n")
-	if start < 0 || end < start {
-		t.Fatal("README.md has no section The router")
-	}
-	section := readme[start:end]
+	section := repofile.Section(t, "../../README.md", "## The router", "### Federation support")
 	for _, s := range table(&Config{}) {
 		row := ""
 		for _, l := range strings.Split(section, "\n") {
@@ -401,30 +387,15 @@ func TestREADME(t *testing.T) {
 // What the Kubernetes manifests give the router is a configuration it
 // accepts.
 func TestManifestEnvironment(t *testing.T) {
-	f, err := os.Open("../../kustomize/base/config/router.env")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	env := map[string]string{}
+	keys, env := repofile.Env(t, "../../kustomize/base/config/router.env")
 	known := map[string]bool{}
 	for _, s := range table(&Config{}) {
 		known[s.env] = true
 	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		env[k] = v
+	for _, k := range keys {
 		if !known[k] && !regexp.MustCompile(`^(OTEL_|GO)`).MatchString(k) {
 			t.Errorf("router.env sets %s, which the router does not read", k)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	c, err := Parse(nil, getenv(env), io.Discard)
 	if err != nil {
