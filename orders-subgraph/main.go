@@ -2,8 +2,8 @@
 // cancelling orders, and Book.unitsSold for the books subgraph's entity, as
 // an Apollo Federation v2 subgraph at /query.
 //
-// Configuration comes from the environment; see graph/platform/service.Config, plus
-// ORDERS_LIST_PUBLIC, and the README.
+// Configuration comes from the environment; see graph/platform/service.Config
+// and OrdersConfig (ORDERS_LIST_PUBLIC), and the README.
 package main
 
 import (

@@ -54,10 +54,21 @@ type Config struct {
 	LogLevel slog.Level
 }
 
+// OrdersConfig is the orders subgraph's own configuration, read from the
+// environment by its rows of settings.
+type OrdersConfig struct {
+	// ListPublic lets anyone list orders, for local development; else the
+	// list is admin only (the contract).
+	ListPublic bool
+}
+
 // setting is one environment variable of a subgraph.
 type setting struct {
 	env string // the variable; LogValue names it in lower case
 	def string // its default, parsed as the variable would be; "" for none
+	// subgraph, when set, names the one subgraph that reads the variable;
+	// the others ignore it.
+	subgraph string
 	// required, when set, makes an empty variable an error, and shows
 	// what a value looks like.
 	required string
@@ -83,10 +94,14 @@ type field struct {
 	value func() any
 }
 
-// settings is the subgraphs' table of settings, each parsing into c: the
-// one place that names a variable or gives its default. The listen
+// ordersSubgraph is the orders subgraph's name in settings.
+const ordersSubgraph = "orders-subgraph"
+
+// settings is the subgraphs' table of settings, the one place that names a
+// variable or gives its default: the rows every subgraph reads, parsing
+// into c, then the orders subgraph's own, parsing into o. The listen
 // address's default is the binary's own.
-func settings(c *Config, defaultAddr string) []setting {
+func settings(c *Config, o *OrdersConfig, defaultAddr string) []setting {
 	return []setting{
 		{env: "ADDR", def: defaultAddr, field: text(&c.Addr)},
 		{env: "DATABASE_URL", required: "postgres://user:password@host:5432/db", log: logNever, field: text(&c.DatabaseURL)},
@@ -102,6 +117,7 @@ func settings(c *Config, defaultAddr string) []setting {
 		{env: "SHUTDOWN_TIMEOUT", def: httpkit.DefaultShutdownTimeout.String(), field: positive(&c.ShutdownTimeout)},
 		{env: "MAX_BODY_BYTES", def: "1048576", field: atLeast(&c.MaxBodyBytes, 1024)},
 		{env: "LOG_LEVEL", def: "info", field: level(&c.LogLevel)},
+		{env: "ORDERS_LIST_PUBLIC", def: "false", subgraph: ordersSubgraph, field: boolean(&o.ListPublic)},
 	}
 }
 
@@ -109,7 +125,10 @@ func settings(c *Config, defaultAddr string) []setting {
 // secrets out of logs: the token and the database URL are never printed.
 func (c Config) LogValue() slog.Value {
 	var attrs []slog.Attr
-	for _, s := range settings(&c, "") {
+	for _, s := range settings(&c, &OrdersConfig{}, "") {
+		if s.subgraph != "" {
+			continue
+		}
 		key := strings.ToLower(s.env)
 		switch s.log {
 		case logValue:
@@ -121,12 +140,34 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// FromEnv reads the configuration through getenv (os.Getenv in main); an
-// unset or empty variable takes its default.
+// FromEnv reads the configuration every subgraph shares through getenv
+// (os.Getenv in main); an unset or empty variable takes its default.
 func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 	var c Config
+	errs := readSettings(getenv, settings(&c, &OrdersConfig{}, defaultAddr), "")
+	if c.MinConns > c.MaxConns {
+		errs = append(errs, fmt.Errorf("DB_MIN_CONNS (%d) is more than DB_MAX_CONNS (%d)", c.MinConns, c.MaxConns))
+	}
+	return c, errors.Join(errs...)
+}
+
+// OrdersFromEnv reads the orders subgraph's own variables through getenv,
+// as FromEnv reads the shared ones.
+func OrdersFromEnv(getenv func(string) string) (OrdersConfig, error) {
+	var o OrdersConfig
+	errs := readSettings(getenv, settings(&Config{}, &o, ""), ordersSubgraph)
+	return o, errors.Join(errs...)
+}
+
+// readSettings parses the variables of the rows that subgraph reads ("":
+// the shared rows) through getenv, each into its field, and returns what
+// was wrong with them.
+func readSettings(getenv func(string) string, rows []setting, subgraph string) []error {
 	var errs []error
-	for _, s := range settings(&c, defaultAddr) {
+	for _, s := range rows {
+		if s.subgraph != subgraph {
+			continue
+		}
 		v, given := getenv(s.env), true
 		if v == "" {
 			v, given = s.def, false
@@ -145,10 +186,7 @@ func FromEnv(getenv func(string) string, defaultAddr string) (Config, error) {
 			}
 		}
 	}
-	if c.MinConns > c.MaxConns {
-		errs = append(errs, fmt.Errorf("DB_MIN_CONNS (%d) is more than DB_MAX_CONNS (%d)", c.MinConns, c.MaxConns))
-	}
-	return c, errors.Join(errs...)
+	return errs
 }
 
 // The fields of the table.
@@ -218,17 +256,21 @@ func level(p *slog.Level) field {
 	}
 }
 
-// Bool reads a boolean environment value: "true", "1", "yes" or "on" (any
-// case) are true, an empty value is def, anything else is an error.
-func Bool(getenv func(string) string, name string, def bool) (bool, error) {
-	switch v := strings.ToLower(strings.TrimSpace(getenv(name))); v {
-	case "":
-		return def, nil
-	case "true", "1", "yes", "on":
-		return true, nil
-	case "false", "0", "no", "off":
-		return false, nil
-	default:
-		return false, fmt.Errorf("%s must be true or false, got %q", name, v)
+// boolean reads "true", "1", "yes" or "on" (any case, spaces around) as
+// true, and "false", "0", "no", "off" or a blank value as false.
+func boolean(p *bool) field {
+	return field{
+		parse: func(v string) error {
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "true", "1", "yes", "on":
+				*p = true
+			case "false", "0", "no", "off", "":
+				*p = false
+			default:
+				return errors.New("true or false")
+			}
+			return nil
+		},
+		value: func() any { return *p },
 	}
 }

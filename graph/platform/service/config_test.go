@@ -1,6 +1,7 @@
 package service
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -43,39 +44,54 @@ func TestFromEnv(t *testing.T) {
 
 // Each variable of the table sets its field, and takes its default when
 // unset; every variable has a row here.
+// settingsRead is what the table's rows set: the shared configuration,
+// and the orders subgraph's own.
+type settingsRead struct {
+	Config
+	Orders OrdersConfig
+}
+
+// readAll reads every row of the table through getenv.
+func readAll(getenv func(string) string) (settingsRead, error) {
+	c, err := FromEnv(getenv, ":4001")
+	o, oerr := OrdersFromEnv(getenv)
+	return settingsRead{c, o}, errors.Join(err, oerr)
+}
+
 func TestSettings(t *testing.T) {
 	base := map[string]string{"DATABASE_URL": "postgres://h/db"}
 	rows := map[string]bool{}
 	for _, tc := range []struct {
 		env, give string
-		get       func(Config) any
+		get       func(settingsRead) any
 		def, want any
 	}{
-		{"ADDR", ":9999", func(c Config) any { return c.Addr }, ":4001", ":9999"},
-		{"DATABASE_URL", "postgres://u@x/y", func(c Config) any { return c.DatabaseURL }, "postgres://h/db", "postgres://u@x/y"},
-		{"ADMIN_TOKEN", "t", func(c Config) any { return c.AdminToken }, "", "t"},
-		{"DB_MAX_CONNS", "20", func(c Config) any { return c.MaxConns }, int32(8), int32(20)},
-		{"DB_MIN_CONNS", "0", func(c Config) any { return c.MinConns }, int32(1), int32(0)},
-		{"DB_STATEMENT_TIMEOUT", "750ms", func(c Config) any { return c.StatementTimeout }, 5 * time.Second, 750 * time.Millisecond},
-		{"REQUEST_TIMEOUT", "3s", func(c Config) any { return c.RequestTimeout }, 15 * time.Second, 3 * time.Second},
-		{"DB_IDLE_IN_TRANSACTION_TIMEOUT", "0", func(c Config) any { return c.IdleInTransactionTimeout }, 5 * time.Second, time.Duration(0)},
-		{"DRAIN_PERIOD", "0s", func(c Config) any { return c.DrainPeriod }, 5 * time.Second, time.Duration(0)},
-		{"SHUTDOWN_TIMEOUT", "1m", func(c Config) any { return c.ShutdownTimeout }, 20 * time.Second, time.Minute},
-		{"MAX_BODY_BYTES", "4096", func(c Config) any { return c.MaxBodyBytes }, int64(1 << 20), int64(4096)},
-		{"LOG_LEVEL", "DEBUG", func(c Config) any { return c.LogLevel }, slog.LevelInfo, slog.LevelDebug},
+		{"ADDR", ":9999", func(c settingsRead) any { return c.Addr }, ":4001", ":9999"},
+		{"DATABASE_URL", "postgres://u@x/y", func(c settingsRead) any { return c.DatabaseURL }, "postgres://h/db", "postgres://u@x/y"},
+		{"ADMIN_TOKEN", "t", func(c settingsRead) any { return c.AdminToken }, "", "t"},
+		{"DB_MAX_CONNS", "20", func(c settingsRead) any { return c.MaxConns }, int32(8), int32(20)},
+		{"DB_MIN_CONNS", "0", func(c settingsRead) any { return c.MinConns }, int32(1), int32(0)},
+		{"DB_STATEMENT_TIMEOUT", "750ms", func(c settingsRead) any { return c.StatementTimeout }, 5 * time.Second, 750 * time.Millisecond},
+		{"REQUEST_TIMEOUT", "3s", func(c settingsRead) any { return c.RequestTimeout }, 15 * time.Second, 3 * time.Second},
+		{"DB_IDLE_IN_TRANSACTION_TIMEOUT", "0", func(c settingsRead) any { return c.IdleInTransactionTimeout }, 5 * time.Second, time.Duration(0)},
+		{"DRAIN_PERIOD", "0s", func(c settingsRead) any { return c.DrainPeriod }, 5 * time.Second, time.Duration(0)},
+		{"SHUTDOWN_TIMEOUT", "1m", func(c settingsRead) any { return c.ShutdownTimeout }, 20 * time.Second, time.Minute},
+		{"MAX_BODY_BYTES", "4096", func(c settingsRead) any { return c.MaxBodyBytes }, int64(1 << 20), int64(4096)},
+		{"LOG_LEVEL", "DEBUG", func(c settingsRead) any { return c.LogLevel }, slog.LevelInfo, slog.LevelDebug},
+		{"ORDERS_LIST_PUBLIC", "yes", func(c settingsRead) any { return c.Orders.ListPublic }, false, true},
 	} {
 		rows[tc.env] = true
-		d, err := FromEnv(env(base), ":4001")
+		d, err := readAll(env(base))
 		if err != nil || tc.get(d) != tc.def {
 			t.Errorf("%s unset: %v (%v), want %v", tc.env, tc.get(d), err, tc.def)
 		}
 		given := map[string]string{"DATABASE_URL": "postgres://h/db", tc.env: tc.give}
-		c, err := FromEnv(env(given), ":4001")
+		c, err := readAll(env(given))
 		if err != nil || tc.get(c) != tc.want {
 			t.Errorf("%s=%s: %v (%v), want %v", tc.env, tc.give, tc.get(c), err, tc.want)
 		}
 	}
-	for _, s := range settings(&Config{}, "") {
+	for _, s := range settings(&Config{}, &OrdersConfig{}, "") {
 		if !rows[s.env] {
 			t.Errorf("%s has no row in TestSettings", s.env)
 		}
@@ -85,7 +101,7 @@ func TestSettings(t *testing.T) {
 // The README documents every variable, with its default.
 func TestREADME(t *testing.T) {
 	section := repofile.Section(t, "../../../README.md", "## Configuration", "### Connections")
-	for _, s := range settings(&Config{}, "") {
+	for _, s := range settings(&Config{}, &OrdersConfig{}, "") {
 		var row []string
 		for _, l := range strings.Split(section, "\n") {
 			if strings.HasPrefix(l, "| `"+s.env+"` |") {
@@ -102,21 +118,21 @@ func TestREADME(t *testing.T) {
 	}
 }
 
-// The variables the Kubernetes manifests give the subgraphs are theirs,
-// and accepted.
+// The variables the Kubernetes manifests give each subgraph are the ones
+// it reads, and accepted.
 func TestManifestEnvironment(t *testing.T) {
-	known := map[string]bool{"ORDERS_LIST_PUBLIC": true} // the orders subgraph's own
-	for _, s := range settings(&Config{}, "") {
-		known[s.env] = true
-	}
-	for _, name := range []string{"books-subgraph", "orders-subgraph"} {
+	for _, name := range []string{"books-subgraph", ordersSubgraph} {
+		known := map[string]bool{}
+		for _, s := range settings(&Config{}, &OrdersConfig{}, "") {
+			known[s.env] = s.subgraph == "" || s.subgraph == name
+		}
 		keys, vars := repofile.Env(t, "../../../kustomize/base/config/"+name+".env")
 		for _, k := range keys {
 			if !known[k] && !strings.HasPrefix(k, "OTEL_") {
 				t.Errorf("%s.env sets %s, which the subgraph does not read", name, k)
 			}
 		}
-		if _, err := FromEnv(env(vars), ":1"); err != nil {
+		if _, err := readAll(env(vars)); err != nil {
 			t.Errorf("%s.env: %v", name, err)
 		}
 	}
@@ -145,14 +161,15 @@ func TestFromEnvRejects(t *testing.T) {
 	}
 }
 
-func TestBool(t *testing.T) {
-	for v, want := range map[string]bool{"": false, "true": true, "TRUE": true, "1": true, "on": true, "false": false, "0": false, "no": false} {
-		got, err := Bool(env(map[string]string{"X": v}), "X", false)
-		if err != nil || got != want {
-			t.Errorf("Bool(%q) = %v, %v", v, got, err)
+// ORDERS_LIST_PUBLIC is a boolean, false unless set.
+func TestOrdersFromEnv(t *testing.T) {
+	for v, want := range map[string]bool{"": false, " ": false, "true": true, "TRUE": true, "1": true, "on": true, "Yes ": true, "false": false, "0": false, "no": false, "OFF": false} {
+		got, err := OrdersFromEnv(env(map[string]string{"ORDERS_LIST_PUBLIC": v}))
+		if err != nil || got.ListPublic != want {
+			t.Errorf("ORDERS_LIST_PUBLIC=%q: %v, %v", v, got.ListPublic, err)
 		}
 	}
-	if _, err := Bool(env(map[string]string{"X": "maybe"}), "X", false); err == nil {
-		t.Error("Bool(maybe) accepted")
+	if _, err := OrdersFromEnv(env(map[string]string{"ORDERS_LIST_PUBLIC": "maybe"})); err == nil || err.Error() != `ORDERS_LIST_PUBLIC must be true or false, got "maybe"` {
+		t.Errorf("ORDERS_LIST_PUBLIC=maybe: %v", err)
 	}
 }

@@ -289,39 +289,21 @@ func gql(ctx context.Context, endpoint, query string, vars map[string]any, out a
 // router, spreading them over the catalogue's stock.
 func (b *bench) placeOrders(ctx context.Context) error {
 	endpoint := b.svcs.Router().URL() + "/graphql"
-	var cat struct {
-		Books struct {
-			Edges []struct {
-				Node struct {
-					ID    string
-					Stock int
-				}
-			}
-		}
-	}
-	if err := gql(ctx, endpoint, `{ books(first: 100) { edges { node { id stock } } } }`, nil, &cat); err != nil {
-		return fmt.Errorf("reading the catalogue: %w", err)
-	}
-	type book struct {
-		id    string
-		stock int
-	}
-	var books []*book
-	for _, e := range cat.Books.Edges {
-		books = append(books, &book{e.Node.ID, e.Node.Stock})
+	books, err := readStock(ctx, endpoint, "first: 100")
+	if err != nil {
+		return err
 	}
 	next := 0
-	pick := func(not *book) *book {
+	pick := func(not *stockedBook) *stockedBook {
 		for range len(books) {
-			bk := books[next%len(books)]
+			bk := &books[next%len(books)]
 			next++
-			if bk != not && bk.stock >= 2 {
+			if bk != not && bk.Stock >= 2 {
 				return bk
 			}
 		}
 		return nil
 	}
-	const mutation = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`
 	for i := range b.cfg.orders {
 		first := pick(nil)
 		second := pick(first)
@@ -329,20 +311,58 @@ func (b *bench) placeOrders(ctx context.Context) error {
 			return fmt.Errorf("the catalogue has too little stock for %d orders", b.cfg.orders)
 		}
 		q1, q2 := 1, 1+i%2
-		first.stock -= q1
-		second.stock -= q2
-		input := map[string]any{
-			"customerEmail": fmt.Sprintf("bench-%d@example.com", i),
-			"items": []map[string]any{
-				{"bookId": first.id, "quantity": q1},
-				{"bookId": second.id, "quantity": q2},
-			},
-		}
-		if err := gql(ctx, endpoint, mutation, map[string]any{"input": input}, nil); err != nil {
-			return fmt.Errorf("placing order %d: %w", i+1, err)
+		first.Stock -= q1
+		second.Stock -= q2
+		if err := placeOrder(ctx, endpoint, i, fmt.Sprintf("bench-%d@example.com", i), orderItem{first.ID, q1}, orderItem{second.ID, q2}); err != nil {
+			return err
 		}
 	}
 	b.logf("bench: placed %d orders through the router", b.cfg.orders)
+	return nil
+}
+
+// stockedBook is a book of the catalogue and its stock.
+type stockedBook struct {
+	ID    string
+	Stock int
+}
+
+// readStock reads the catalogue's books and their stock through a router's
+// /graphql endpoint; args are the books query's arguments.
+func readStock(ctx context.Context, endpoint, args string) ([]stockedBook, error) {
+	var cat struct {
+		Books struct {
+			Edges []struct{ Node stockedBook }
+		}
+	}
+	if err := gql(ctx, endpoint, `{ books(`+args+`) { edges { node { id stock } } } }`, nil, &cat); err != nil {
+		return nil, fmt.Errorf("reading the catalogue: %w", err)
+	}
+	books := make([]stockedBook, len(cat.Books.Edges))
+	for i, e := range cat.Books.Edges {
+		books[i] = e.Node
+	}
+	return books, nil
+}
+
+// orderItem is a line of an order: a book and how many of it.
+type orderItem struct {
+	bookID   string
+	quantity int
+}
+
+// placeOrder places the order numbered i (from 0) for customer through a
+// router's /graphql endpoint.
+func placeOrder(ctx context.Context, endpoint string, i int, customer string, items ...orderItem) error {
+	const mutation = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`
+	lines := make([]map[string]any, len(items))
+	for k, it := range items {
+		lines[k] = map[string]any{"bookId": it.bookID, "quantity": it.quantity}
+	}
+	input := map[string]any{"customerEmail": customer, "items": lines}
+	if err := gql(ctx, endpoint, mutation, map[string]any{"input": input}, nil); err != nil {
+		return fmt.Errorf("placing order %d: %w", i+1, err)
+	}
 	return nil
 }
 

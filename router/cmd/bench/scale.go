@@ -356,40 +356,22 @@ func (b *bench) loadLarge(ctx context.Context, ds *dataSet) error {
 // from customers customers: the first line one of the three books with the
 // most stock, the second one of the others in turn.
 func (b *bench) placeOrdersAt(ctx context.Context, endpoint string, n, customers int) error {
-	var cat struct {
-		Books struct {
-			Edges []struct {
-				Node struct {
-					ID    string
-					Stock int
-				}
-			}
-		}
+	books, err := readStock(ctx, endpoint, "first: 100, filter: {inStock: true}")
+	if err != nil {
+		return err
 	}
-	if err := gql(ctx, endpoint, `{ books(first: 100, filter: {inStock: true}) { edges { node { id stock } } } }`, nil, &cat); err != nil {
-		return fmt.Errorf("reading the catalogue: %w", err)
-	}
-	books := cat.Books.Edges
 	if len(books) < 4 {
 		return errors.New("the catalogue has fewer than 4 books in stock")
 	}
-	sort.SliceStable(books, func(i, j int) bool { return books[i].Node.Stock > books[j].Node.Stock })
-	const mutation = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`
+	sort.SliceStable(books, func(i, j int) bool { return books[i].Stock > books[j].Stock })
 	for i := range n {
-		second := books[3+i%(len(books)-3)].Node
+		second := &books[3+i%(len(books)-3)]
 		if second.Stock < 1 {
 			continue
 		}
-		books[3+i%(len(books)-3)].Node.Stock--
-		input := map[string]any{
-			"customerEmail": fmt.Sprintf("bench-%d@example.com", i%customers),
-			"items": []map[string]any{
-				{"bookId": books[i%3].Node.ID, "quantity": 1},
-				{"bookId": second.ID, "quantity": 1},
-			},
-		}
-		if err := gql(ctx, endpoint, mutation, map[string]any{"input": input}, nil); err != nil {
-			return fmt.Errorf("placing order %d: %w", i+1, err)
+		second.Stock--
+		if err := placeOrder(ctx, endpoint, i, fmt.Sprintf("bench-%d@example.com", i%customers), orderItem{books[i%3].ID, 1}, orderItem{second.ID, 1}); err != nil {
+			return err
 		}
 	}
 	return nil
