@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/maphash"
 
+	"bookstore/router/federation/internal/jsonstr"
 	"bookstore/router/federation/plan"
 )
 
@@ -180,7 +181,7 @@ func walkEntities(w *pathFinder, data *objNode, e *plan.Entities, tk string, fn 
 // describes. It reports false when obj lacks a key field.
 func appendRepresentation(buf []byte, obj *objNode, rep *plan.Representation, tk string) ([]byte, bool) {
 	buf = append(buf, `{"__typename":`...)
-	buf = appendJSONString(buf, rep.Typename)
+	buf = jsonstr.AppendHTMLSafe(buf, rep.Typename)
 	buf, ok := appendRepFields(buf, obj, rep.Fields, tk)
 	if !ok {
 		return buf, false
@@ -346,7 +347,7 @@ func appendRepFields(buf []byte, obj *objNode, fields []*plan.RepField, tk strin
 			return buf, false
 		}
 		buf = append(buf, ',')
-		buf = appendJSONString(buf, f.Name)
+		buf = jsonstr.AppendHTMLSafe(buf, f.Name)
 		buf = append(buf, ':')
 		if f.Sub == nil {
 			var err error
@@ -387,7 +388,7 @@ func appendRepValue(buf []byte, v value, o *plan.RepObject, tk string) ([]byte, 
 		typename, _ := obj.typename(tk)
 		if o.Typename {
 			buf = append(buf, `,"__typename":`...)
-			buf = appendJSONString(buf, typename)
+			buf = jsonstr.AppendHTMLSafe(buf, typename)
 		}
 		var ok bool
 		if buf, ok = appendRepFields(buf, obj, o.Fields, tk); !ok {
