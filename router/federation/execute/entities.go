@@ -177,6 +177,23 @@ func walkEntities(w *pathFinder, data *objNode, e *plan.Entities, tk string, fn 
 	w.walk(objectValue(data), 0)
 }
 
+// appendFound appends the representation (as rep) of an object an
+// Entities found to *buf, and its path to *paths, and returns where each
+// starts. An object that has no representation leaves both as they were
+// and ok false.
+func appendFound(buf *[]byte, paths *[]int32, obj *objNode, rep *plan.Representation, tk string, path []int32) (start, pstart int, ok bool) {
+	start = len(*buf)
+	b, ok := appendRepresentation(*buf, obj, rep, tk)
+	if !ok {
+		*buf = b[:start]
+		return 0, 0, false
+	}
+	*buf = b
+	pstart = len(*paths)
+	*paths = append(*paths, path...)
+	return start, pstart, true
+}
+
 // appendRepresentation appends the representation of obj that rep
 // describes. It reports false when obj lacks a key field.
 func appendRepresentation(buf []byte, obj *objNode, rep *plan.Representation, tk string) ([]byte, bool) {
@@ -211,15 +228,10 @@ func collectBatches(data *objNode, f *plan.Fetch, tk string) []*batch {
 				byContext[key] = b
 				batches = append(batches, b)
 			}
-			start := len(b.buf)
-			buf, ok := appendRepresentation(b.buf, obj, e.Types[typename], tk)
+			start, pstart, ok := appendFound(&b.buf, &b.paths, obj, e.Types[typename], tk, w.path)
 			if !ok {
-				b.buf = buf[:start]
 				return
 			}
-			b.buf = buf
-			pstart := len(b.paths)
-			b.paths = append(b.paths, w.path...)
 			b.add(i, start, target{obj: obj, src: e, path: b.paths[pstart:len(b.paths):len(b.paths)]})
 		})
 	}
@@ -283,15 +295,10 @@ func (c *collector) find(data *objNode, f *plan.Fetch, tk string) bool {
 		idx := len(c.entities)
 		c.entities = append(c.entities, e)
 		walkEntities(&c.w, data, e, tk, func(obj *objNode, typename string) {
-			start := len(c.buf)
-			buf, ok := appendRepresentation(c.buf, obj, e.Types[typename], tk)
+			start, pstart, ok := appendFound(&c.buf, &c.paths, obj, e.Types[typename], tk, c.w.path)
 			if !ok {
-				c.buf = buf[:start]
 				return
 			}
-			c.buf = buf
-			pstart := len(c.paths)
-			c.paths = append(c.paths, c.w.path...)
 			c.found = append(c.found, found{e: idx, start: int32(start), end: int32(len(c.buf)), obj: obj,
 				path: span{int32(pstart), int32(len(c.paths))}})
 		})
