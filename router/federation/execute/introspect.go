@@ -173,21 +173,12 @@ func (x *execution) field(f *plan.Field, obj any) any {
 			return x.resolve(f.Sub, nilType(o.OfType()))
 		}
 	case *introspection.Field:
-		switch f.Name {
-		case "name":
-			return o.Name
-		case "type":
-			return x.resolve(f.Sub, o.Type)
-		}
+		return x.nameAndType(f, o.Name, o.Type)
 	case *introspection.InputValue:
-		switch f.Name {
-		case "name":
-			return o.Name
-		case "type":
-			return x.resolve(f.Sub, o.Type)
-		case "defaultValue":
+		if f.Name == "defaultValue" {
 			return str(o.DefaultValue)
 		}
+		return x.nameAndType(f, o.Name, o.Type)
 	case *introspection.EnumValue:
 		if f.Name == "name" {
 			return o.Name
@@ -205,6 +196,17 @@ func (x *execution) field(f *plan.Field, obj any) any {
 		case "isRepeatable":
 			return o.IsRepeatable
 		}
+	}
+	return nil
+}
+
+// nameAndType answers the name and type of a field or an input value.
+func (x *execution) nameAndType(f *plan.Field, name string, typ *introspection.Type) any {
+	switch f.Name {
+	case "name":
+		return name
+	case "type":
+		return x.resolve(f.Sub, typ)
 	}
 	return nil
 }

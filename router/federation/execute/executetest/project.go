@@ -292,10 +292,7 @@ func (p *projector) collectInto(set ast.SelectionSet, rt string, out *[]*collect
 			if !p.included(s.Directives) {
 				continue
 			}
-			key := s.Alias
-			if key == "" {
-				key = s.Name
-			}
+			key := s.Alias // the name, when the request gives no alias
 			c := index[key]
 			if c == nil {
 				c = &collected{key: key}

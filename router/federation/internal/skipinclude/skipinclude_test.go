@@ -21,32 +21,35 @@ func directives(t *testing.T, dirs string) ast.DirectiveList {
 }
 
 func TestIncluded(t *testing.T) {
-	for _, c := range []struct {
-		dirs      string
-		vars      map[string]any
-		want      bool
-		wantErr   bool
-		missingIf string
-	}{
-		{dirs: "", want: true},
-		{dirs: "@deprecated", want: true},
-		{dirs: "@skip(if: true)", want: false},
-		{dirs: "@skip(if: false)", want: true},
-		{dirs: "@include(if: true)", want: true},
-		{dirs: "@include(if: false)", want: false},
-		{dirs: "@skip(if: $s)", vars: map[string]any{"s": true}, want: false},
-		{dirs: "@skip(if: $s)", want: true},          // unset: not a Boolean
-		{dirs: "@include(if: $s)", want: false},      // likewise
-		{dirs: "@include(if: \"yes\")", want: false}, // not a Boolean
-		{dirs: "@skip(if: false) @include(if: false)", want: false},
-		{dirs: "@skip", want: true, missingIf: "@skip without if"},
-		{dirs: "@skip(if: true) @include", want: false, missingIf: "@include without if"},
-		{dirs: "@include(if: 99999999999999999999)", wantErr: true},
+	vars := map[string]any{"yes": true, "no": false}
+	// want is "in", "out" or "error" (Included's); missingIf is
+	// MissingIf's error.
+	for _, c := range []struct{ dirs, want, missingIf string }{
+		{dirs: "", want: "in"},
+		{dirs: "@deprecated", want: "in"},
+		{dirs: "@skip(if: true)", want: "out"},
+		{dirs: "@skip(if: false)", want: "in"},
+		{dirs: "@include(if: true)", want: "in"},
+		{dirs: "@include(if: false)", want: "out"},
+		{dirs: "@skip(if: $yes)", want: "out"},
+		{dirs: "@include(if: $no)", want: "out"},
+		{dirs: "@skip(if: $unset)", want: "in"},     // not a Boolean
+		{dirs: "@include(if: $unset)", want: "out"}, // likewise
+		{dirs: `@include(if: "yes")`, want: "out"},  // likewise
+		{dirs: "@skip(if: false) @include(if: false)", want: "out"},
+		{dirs: "@skip", want: "in", missingIf: "@skip without if"},
+		{dirs: "@skip(if: true) @include", want: "out", missingIf: "@include without if"},
+		{dirs: "@include(if: 99999999999999999999)", want: "error"},
 	} {
 		dirs := directives(t, c.dirs)
-		got, err := skipinclude.Included(dirs, c.vars)
-		if got != c.want || (err != nil) != c.wantErr {
-			t.Errorf("Included(%s) = %v, %v; want %v, error %v", c.dirs, got, err, c.want, c.wantErr)
+		got := "out"
+		if ok, err := skipinclude.Included(dirs, vars); err != nil {
+			got = "error"
+		} else if ok {
+			got = "in"
+		}
+		if got != c.want {
+			t.Errorf("Included(%s): %s, want %s", c.dirs, got, c.want)
 		}
 		var missing string
 		if err := skipinclude.MissingIf(dirs); err != nil {
