@@ -34,17 +34,9 @@ func serve(t testing.TB) string {
 func post(t testing.TB, url, query string, vars map[string]any) []byte {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	res, err := http.Post(url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: HTTP %d: %.500s", url, res.StatusCode, raw)
+	status, _, raw := routertest.Send(t, url, http.MethodPost, "", "application/json", string(body), nil)
+	if status != http.StatusOK {
+		t.Fatalf("POST %s: HTTP %d: %.500s", url, status, raw)
 	}
 	return raw
 }

@@ -9,10 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"bookstore/router/federation/internal/jsonstr"
+	"bookstore/router/federation/internal/skipinclude"
 )
 
 // This file is the subgraphs' GraphQL executor: small, schema-less and
@@ -248,7 +250,7 @@ func operation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, e
 
 func appendError(dst []byte, err error) []byte {
 	dst = append(dst, `{"data":null,"errors":[{"message":`...)
-	dst = appendString(dst, err.Error())
+	dst = jsonstr.Append(dst, err.Error())
 	return append(dst, `}]}`...)
 }
 
@@ -336,26 +338,13 @@ func (e *executor) collectInto(groups *[]group, index map[string]int, typename s
 	return nil
 }
 
-// included applies @skip and @include.
+// included applies @skip and @include, a @skip or an @include without if
+// an error.
 func (e *executor) included(dirs ast.DirectiveList) (bool, error) {
-	for _, d := range dirs {
-		if d.Name != "skip" && d.Name != "include" {
-			continue
-		}
-		arg := d.Arguments.ForName("if")
-		if arg == nil {
-			return false, fmt.Errorf("@%s without if", d.Name)
-		}
-		v, err := arg.Value.Value(e.vars)
-		if err != nil {
-			return false, err
-		}
-		b, _ := v.(bool)
-		if (d.Name == "skip") == b {
-			return false, nil
-		}
+	if err := skipinclude.MissingIf(dirs); err != nil {
+		return false, err
 	}
-	return true, nil
+	return skipinclude.Included(dirs, e.vars)
 }
 
 // object appends obj's selected fields as a JSON object.
@@ -371,11 +360,11 @@ func (e *executor) object(dst []byte, obj Object, key collectKey, sel ast.Select
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, g.key)
+		dst = jsonstr.Append(dst, g.key)
 		dst = append(dst, ':')
 		f := g.fields[0]
 		if f.Name == "__typename" {
-			dst = appendString(dst, typename)
+			dst = jsonstr.Append(dst, typename)
 			continue
 		}
 		v, err := obj.Field(f.Name, Args{field: f, vars: e.vars})
@@ -402,12 +391,11 @@ func (e *executor) object(dst []byte, obj Object, key collectKey, sel ast.Select
 
 // value appends a resolved value.
 func (e *executor) value(dst []byte, v any, key collectKey, sel ast.SelectionSet) ([]byte, error) {
-	var err error
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
 	case string:
-		return appendString(dst, v), nil
+		return jsonstr.Append(dst, v), nil
 	case int:
 		return strconv.AppendInt(dst, int64(v), 10), nil
 	case int64:
@@ -421,60 +409,32 @@ func (e *executor) value(dst []byte, v any, key collectKey, sel ast.SelectionSet
 	case Object:
 		return e.object(dst, v, key, sel)
 	case []Object:
-		dst = append(dst, '[')
-		for i, o := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if o == nil {
-				dst = append(dst, "null"...)
-				continue
-			}
-			if dst, err = e.value(dst, o, key, sel); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendList(dst, v, func(dst []byte, o Object) ([]byte, error) { return e.value(dst, o, key, sel) })
 	case []string:
-		dst = append(dst, '[')
-		for i, s := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, s)
-		}
-		return append(dst, ']'), nil
+		return appendList(dst, v, func(dst []byte, s string) ([]byte, error) { return jsonstr.Append(dst, s), nil })
 	case []int:
-		dst = append(dst, '[')
-		for i, n := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendInt(dst, int64(n), 10)
-		}
-		return append(dst, ']'), nil
+		return appendList(dst, v, func(dst []byte, n int) ([]byte, error) { return strconv.AppendInt(dst, int64(n), 10), nil })
 	case []float64:
-		dst = append(dst, '[')
-		for i, f := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendFloat(dst, f)
-		}
-		return append(dst, ']'), nil
+		return appendList(dst, v, func(dst []byte, f float64) ([]byte, error) { return appendFloat(dst, f), nil })
 	case []any:
-		dst = append(dst, '[')
-		for i, x := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = e.value(dst, x, key, sel); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendList(dst, v, func(dst []byte, x any) ([]byte, error) { return e.value(dst, x, key, sel) })
 	}
 	return dst, fmt.Errorf("cannot write a %T", v)
+}
+
+// appendList appends list as a JSON array, each element written by elem.
+func appendList[T any](dst []byte, list []T, elem func(dst []byte, x T) ([]byte, error)) ([]byte, error) {
+	dst = append(dst, '[')
+	for i, x := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = elem(dst, x); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
 }
 
 func appendFloat(dst []byte, f float64) []byte {
@@ -482,56 +442,4 @@ func appendFloat(dst []byte, f float64) []byte {
 		return append(dst, "null"...)
 	}
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
-}
-
-const hex = "0123456789abcdef"
-
-// appendString appends s as a JSON string, escaped as encoding/json does
-// (without its HTML escaping).
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

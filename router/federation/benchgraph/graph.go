@@ -275,12 +275,7 @@ func (a accUser) Field(name string, _ Args) (any, error) {
 }
 
 func (d *dataset) accountsSubgraph() *Subgraph {
-	byID := map[string]Object{}
-	all := make([]Object, len(d.users))
-	for i, u := range d.users {
-		all[i] = accUser{u}
-		byID[u.id] = all[i]
-	}
+	all, byID := objectsByKey(d.users, func(u *user) Object { return accUser{u} }, userID)
 	q := &query{sdl: accountsSDL, fields: func(name string, args Args) (any, error) {
 		switch name {
 		case "me":
@@ -296,13 +291,7 @@ func (d *dataset) accountsSubgraph() *Subgraph {
 		}
 		return nil, unknownField(name)
 	}}
-	q.entities = map[string]resolver{"User": func(rep map[string]any) (Object, error) {
-		id, err := keyString(rep, "id")
-		if o, ok := byID[id]; ok && err == nil {
-			return o, nil
-		}
-		return nil, err
-	}}
+	q.entities = map[string]resolver{"User": lookup(byID, "id")}
 	return &Subgraph{Name: "accounts", SDL: accountsSDL, root: q}
 }
 
@@ -327,12 +316,7 @@ func (o prodProduct) Field(name string, _ Args) (any, error) {
 }
 
 func (d *dataset) productsSubgraph() *Subgraph {
-	byUPC := map[string]Object{}
-	all := make([]Object, len(d.products))
-	for i, p := range d.products {
-		all[i] = prodProduct{p}
-		byUPC[p.upc] = all[i]
-	}
+	all, byUPC := objectsByKey(d.products, func(p *product) Object { return prodProduct{p} }, productUPC)
 	q := &query{sdl: productsSDL, fields: func(name string, args Args) (any, error) {
 		if name != "topProducts" {
 			return nil, unknownField(name)
@@ -343,13 +327,7 @@ func (d *dataset) productsSubgraph() *Subgraph {
 		}
 		return all[:max(0, min(n, len(all)))], nil
 	}}
-	q.entities = map[string]resolver{"Product": func(rep map[string]any) (Object, error) {
-		upc, err := keyString(rep, "upc")
-		if o, ok := byUPC[upc]; ok && err == nil {
-			return o, nil
-		}
-		return nil, err
-	}}
+	q.entities = map[string]resolver{"Product": lookup(byUPC, "upc")}
 	return &Subgraph{Name: "products", SDL: productsSDL, root: q}
 }
 
@@ -430,11 +408,12 @@ type revProduct struct {
 	reviews []Object
 }
 
-// revGraph holds the reviews subgraph's objects, each made once.
+// revGraph holds the reviews subgraph's objects, each made once: users
+// by id, products by upc.
 type revGraph struct {
 	reviews  map[*review]*revReview
-	users    map[string]*revUser
-	products map[string]*revProduct
+	users    map[string]Object
+	products map[string]Object
 }
 
 func (*revReview) Typename() string { return "Review" }
@@ -480,11 +459,9 @@ func (o *revProduct) Field(name string, _ Args) (any, error) {
 }
 
 func (d *dataset) reviewsSubgraph() *Subgraph {
-	g := &revGraph{reviews: map[*review]*revReview{}, users: map[string]*revUser{}, products: map[string]*revProduct{}}
-	byID := map[string]Object{}
+	g := &revGraph{reviews: map[*review]*revReview{}}
 	for _, r := range d.reviews {
 		g.reviews[r] = &revReview{r: r, g: g}
-		byID[r.id] = g.reviews[r]
 	}
 	list := func(rs []*review) []Object {
 		out := make([]Object, len(rs))
@@ -493,37 +470,39 @@ func (d *dataset) reviewsSubgraph() *Subgraph {
 		}
 		return out
 	}
-	for _, u := range d.users {
-		g.users[u.id] = &revUser{u: u, reviews: list(u.reviews)}
-	}
-	for _, p := range d.products {
-		g.products[p.upc] = &revProduct{p: p, reviews: list(p.reviews)}
-	}
+	_, byID := objectsByKey(d.reviews, func(r *review) Object { return g.reviews[r] }, func(r *review) string { return r.id })
+	_, g.users = objectsByKey(d.users, func(u *user) Object { return &revUser{u: u, reviews: list(u.reviews)} }, userID)
+	_, g.products = objectsByKey(d.products, func(p *product) Object { return &revProduct{p: p, reviews: list(p.reviews)} }, productUPC)
 	q := &query{sdl: reviewsSDL}
-	q.entities = map[string]resolver{
-		"Review": func(rep map[string]any) (Object, error) {
-			id, err := keyString(rep, "id")
-			if o, ok := byID[id]; ok && err == nil {
-				return o, nil
-			}
-			return nil, err
-		},
-		"User": func(rep map[string]any) (Object, error) {
-			id, err := keyString(rep, "id")
-			if o, ok := g.users[id]; ok && err == nil {
-				return o, nil
-			}
-			return nil, err
-		},
-		"Product": func(rep map[string]any) (Object, error) {
-			upc, err := keyString(rep, "upc")
-			if o, ok := g.products[upc]; ok && err == nil {
-				return o, nil
-			}
-			return nil, err
-		},
-	}
+	q.entities = map[string]resolver{"Review": lookup(byID, "id"), "User": lookup(g.users, "id"), "Product": lookup(g.products, "upc")}
 	return &Subgraph{Name: "reviews", SDL: reviewsSDL, root: q}
+}
+
+func userID(u *user) string        { return u.id }
+func productUPC(p *product) string { return p.upc }
+
+// objectsByKey makes an Object of each of items, in order, and indexes
+// them by key.
+func objectsByKey[T any](items []T, object func(T) Object, key func(T) string) ([]Object, map[string]Object) {
+	all := make([]Object, len(items))
+	byKey := make(map[string]Object, len(items))
+	for i, it := range items {
+		all[i] = object(it)
+		byKey[key(it)] = all[i]
+	}
+	return all, byKey
+}
+
+// lookup returns the resolver of the entities of byKey, found by their key
+// field keyField: an entity that is not there is null.
+func lookup(byKey map[string]Object, keyField string) resolver {
+	return func(rep map[string]any) (Object, error) {
+		k, err := keyString(rep, keyField)
+		if o, ok := byKey[k]; ok && err == nil {
+			return o, nil
+		}
+		return nil, err
+	}
 }
 
 // String describes the data, for a benchmark's report.

@@ -6,12 +6,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/vektah/gqlparser/v2"
-	"github.com/vektah/gqlparser/v2/validator"
-
 	"bookstore/router/federation/execute"
 	"bookstore/router/federation/execute/executetest"
-	"bookstore/router/federation/plan"
 )
 
 // BenchmarkExecute runs the plans of executetest.Workloads over fake
@@ -32,29 +28,9 @@ func BenchmarkExecute(b *testing.B) {
 }
 
 func benchExecute(b *testing.B, w executetest.Workload) {
-	sg := w.Supergraph
-	f, err := executetest.New(sg, w.Subgraphs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	memo := executetest.NewMemo(f)
-	doc, errs := gqlparser.LoadQuery(sg.Schema, w.Query)
-	if errs != nil {
-		b.Fatal(errs)
-	}
-	op := doc.Operations[0]
-	vars, err := validator.VariableValues(sg.Schema, op, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := plan.New(sg).Build(doc, op, vars, plan.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if p.Passthrough != w.Passthrough {
-		b.Fatalf("Passthrough = %v, want %v", p.Passthrough, w.Passthrough)
-	}
-	ex := &execute.Executor{Fetcher: memo, Schema: sg.Schema}
+	memo := w.Memo(b)
+	p, vars := w.Plan(b)
+	ex := &execute.Executor{Fetcher: memo, Schema: w.Supergraph.Schema}
 	req := &execute.Request{Plan: p, Variables: vars}
 	ctx := context.Background()
 	// Warm the memo up: how requests are grouped depends on the order

@@ -5,11 +5,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vektah/gqlparser/v2"
-
 	"bookstore/router/federation/execute"
 	"bookstore/router/federation/execute/executetest"
-	"bookstore/router/federation/plan"
 )
 
 // TestConcurrentExecutions runs one plan from many goroutines at once, as
@@ -22,20 +19,9 @@ func TestConcurrentExecutions(t *testing.T) {
 			continue
 		}
 		t.Run(w.Name, func(t *testing.T) {
-			f, err := executetest.New(w.Supergraph, w.Subgraphs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			doc, errs := gqlparser.LoadQuery(w.Supergraph.Schema, w.Query)
-			if errs != nil {
-				t.Fatal(errs)
-			}
-			p, err := plan.Build(w.Supergraph, doc, doc.Operations[0], nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ex := &execute.Executor{Fetcher: executetest.NewMemo(f), Schema: w.Supergraph.Schema}
-			req := &execute.Request{Plan: p}
+			p, vars := w.Plan(t)
+			ex := &execute.Executor{Fetcher: w.Memo(t), Schema: w.Supergraph.Schema}
+			req := &execute.Request{Plan: p, Variables: vars}
 			first := ex.Execute(context.Background(), req)
 			want := string(first.Data)
 			first.Release()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/maphash"
 
+	"bookstore/router/federation/internal/jsonstr"
 	"bookstore/router/federation/plan"
 )
 
@@ -176,11 +177,28 @@ func walkEntities(w *pathFinder, data *objNode, e *plan.Entities, tk string, fn 
 	w.walk(objectValue(data), 0)
 }
 
+// appendFound appends the representation (as rep) of an object an
+// Entities found to *buf, and its path to *paths, and returns where each
+// starts. An object that has no representation leaves both as they were
+// and ok false.
+func appendFound(buf *[]byte, paths *[]int32, obj *objNode, rep *plan.Representation, tk string, path []int32) (start, pstart int, ok bool) {
+	start = len(*buf)
+	b, ok := appendRepresentation(*buf, obj, rep, tk)
+	if !ok {
+		*buf = b[:start]
+		return 0, 0, false
+	}
+	*buf = b
+	pstart = len(*paths)
+	*paths = append(*paths, path...)
+	return start, pstart, true
+}
+
 // appendRepresentation appends the representation of obj that rep
 // describes. It reports false when obj lacks a key field.
 func appendRepresentation(buf []byte, obj *objNode, rep *plan.Representation, tk string) ([]byte, bool) {
 	buf = append(buf, `{"__typename":`...)
-	buf = appendJSONString(buf, rep.Typename)
+	buf = jsonstr.AppendHTMLSafe(buf, rep.Typename)
 	buf, ok := appendRepFields(buf, obj, rep.Fields, tk)
 	if !ok {
 		return buf, false
@@ -210,15 +228,10 @@ func collectBatches(data *objNode, f *plan.Fetch, tk string) []*batch {
 				byContext[key] = b
 				batches = append(batches, b)
 			}
-			start := len(b.buf)
-			buf, ok := appendRepresentation(b.buf, obj, e.Types[typename], tk)
+			start, pstart, ok := appendFound(&b.buf, &b.paths, obj, e.Types[typename], tk, w.path)
 			if !ok {
-				b.buf = buf[:start]
 				return
 			}
-			b.buf = buf
-			pstart := len(b.paths)
-			b.paths = append(b.paths, w.path...)
 			b.add(i, start, target{obj: obj, src: e, path: b.paths[pstart:len(b.paths):len(b.paths)]})
 		})
 	}
@@ -282,15 +295,10 @@ func (c *collector) find(data *objNode, f *plan.Fetch, tk string) bool {
 		idx := len(c.entities)
 		c.entities = append(c.entities, e)
 		walkEntities(&c.w, data, e, tk, func(obj *objNode, typename string) {
-			start := len(c.buf)
-			buf, ok := appendRepresentation(c.buf, obj, e.Types[typename], tk)
+			start, pstart, ok := appendFound(&c.buf, &c.paths, obj, e.Types[typename], tk, c.w.path)
 			if !ok {
-				c.buf = buf[:start]
 				return
 			}
-			c.buf = buf
-			pstart := len(c.paths)
-			c.paths = append(c.paths, c.w.path...)
 			c.found = append(c.found, found{e: idx, start: int32(start), end: int32(len(c.buf)), obj: obj,
 				path: span{int32(pstart), int32(len(c.paths))}})
 		})
@@ -346,7 +354,7 @@ func appendRepFields(buf []byte, obj *objNode, fields []*plan.RepField, tk strin
 			return buf, false
 		}
 		buf = append(buf, ',')
-		buf = appendJSONString(buf, f.Name)
+		buf = jsonstr.AppendHTMLSafe(buf, f.Name)
 		buf = append(buf, ':')
 		if f.Sub == nil {
 			var err error
@@ -387,7 +395,7 @@ func appendRepValue(buf []byte, v value, o *plan.RepObject, tk string) ([]byte, 
 		typename, _ := obj.typename(tk)
 		if o.Typename {
 			buf = append(buf, `,"__typename":`...)
-			buf = appendJSONString(buf, typename)
+			buf = jsonstr.AppendHTMLSafe(buf, typename)
 		}
 		var ok bool
 		if buf, ok = appendRepFields(buf, obj, o.Fields, tk); !ok {

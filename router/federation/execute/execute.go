@@ -21,6 +21,7 @@ import (
 
 	"bookstore/graph/apierror"
 	"bookstore/graph/platform/telemetry"
+	"bookstore/router/federation/internal/jsonstr"
 	"bookstore/router/federation/plan"
 )
 
@@ -486,7 +487,7 @@ func encodeRequest(r *request, clientVars map[string]any, b *batch) ([]byte, err
 		} else {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, name)
+		buf = jsonstr.AppendHTMLSafe(buf, name)
 		buf = append(buf, ':')
 	}
 	for _, name := range r.vars {

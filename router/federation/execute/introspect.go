@@ -80,6 +80,11 @@ func (x *execution) list(sel *plan.Selection, n int, item func(i int) any) []any
 	return out
 }
 
+// listOf resolves each of items, by its address, with sel.
+func listOf[T any](x *execution, sel *plan.Selection, items []T) []any {
+	return x.list(sel, len(items), func(i int) any { return &items[i] })
+}
+
 func str(p *string) any {
 	if p == nil {
 		return nil
@@ -87,16 +92,45 @@ func str(p *string) any {
 	return *p
 }
 
+// What several introspection types answer alike.
+type (
+	described    interface{ Description() *string }
+	deprecatable interface {
+		IsDeprecated() bool
+		DeprecationReason() *string
+	}
+	withArgs interface {
+		VisibleArgs(includeDeprecated bool) []introspection.InputValue
+	}
+)
+
 // field answers one field of an introspection type.
 func (x *execution) field(f *plan.Field, obj any) any {
+	switch f.Name {
+	case "description":
+		if o, ok := obj.(described); ok {
+			return str(o.Description())
+		}
+	case "isDeprecated":
+		if o, ok := obj.(deprecatable); ok {
+			return o.IsDeprecated()
+		}
+	case "deprecationReason":
+		if o, ok := obj.(deprecatable); ok {
+			return str(o.DeprecationReason())
+		}
+	case "args":
+		if o, ok := obj.(withArgs); ok {
+			args := o.VisibleArgs(x.boolArg(f, "includeDeprecated"))
+			return listOf(x, f.Sub, args)
+		}
+	}
 	switch o := obj.(type) {
 	case *introspection.Schema:
 		switch f.Name {
-		case "description":
-			return str(o.Description())
 		case "types":
 			types := o.Types()
-			return x.list(f.Sub, len(types), func(i int) any { return &types[i] })
+			return listOf(x, f.Sub, types)
 		case "queryType":
 			return x.resolve(f.Sub, nilType(o.QueryType()))
 		case "mutationType":
@@ -105,7 +139,7 @@ func (x *execution) field(f *plan.Field, obj any) any {
 			return x.resolve(f.Sub, nilType(o.SubscriptionType()))
 		case "directives":
 			dirs := servedDirectives(o.Directives())
-			return x.list(f.Sub, len(dirs), func(i int) any { return &dirs[i] })
+			return listOf(x, f.Sub, dirs)
 		}
 	case *introspection.Type:
 		switch f.Name {
@@ -113,97 +147,66 @@ func (x *execution) field(f *plan.Field, obj any) any {
 			return o.Kind()
 		case "name":
 			return str(o.Name())
-		case "description":
-			return str(o.Description())
 		case "specifiedByURL":
 			return str(o.SpecifiedByURL())
 		case "isOneOf":
 			return o.IsOneOf()
 		case "fields":
-			fields := o.Fields(x.boolArg(f, "includeDeprecated"))
-			if fields == nil {
-				return nil
+			if fields := o.Fields(x.boolArg(f, "includeDeprecated")); fields != nil {
+				return listOf(x, f.Sub, fields)
 			}
-			return x.list(f.Sub, len(fields), func(i int) any { return &fields[i] })
 		case "interfaces":
 			return x.typeList(f, o.Interfaces(), o.Kind() == "OBJECT" || o.Kind() == "INTERFACE")
 		case "possibleTypes":
 			return x.typeList(f, o.PossibleTypes(), o.Kind() == "UNION" || o.Kind() == "INTERFACE")
 		case "enumValues":
-			values := o.EnumValues(x.boolArg(f, "includeDeprecated"))
-			if values == nil {
-				return nil
+			if values := o.EnumValues(x.boolArg(f, "includeDeprecated")); values != nil {
+				return listOf(x, f.Sub, values)
 			}
-			return x.list(f.Sub, len(values), func(i int) any { return &values[i] })
 		case "inputFields":
 			if o.Kind() != "INPUT_OBJECT" {
 				return nil
 			}
 			values := o.VisibleInputFields(x.boolArg(f, "includeDeprecated"))
-			return x.list(f.Sub, len(values), func(i int) any { return &values[i] })
+			return listOf(x, f.Sub, values)
 		case "ofType":
 			return x.resolve(f.Sub, nilType(o.OfType()))
 		}
 	case *introspection.Field:
-		switch f.Name {
-		case "name":
-			return o.Name
-		case "description":
-			return str(o.Description())
-		case "args":
-			args := o.VisibleArgs(x.boolArg(f, "includeDeprecated"))
-			return x.list(f.Sub, len(args), func(i int) any { return &args[i] })
-		case "type":
-			return x.resolve(f.Sub, o.Type)
-		case "isDeprecated":
-			return o.IsDeprecated()
-		case "deprecationReason":
-			return str(o.DeprecationReason())
-		}
+		return x.nameAndType(f, o.Name, o.Type)
 	case *introspection.InputValue:
-		switch f.Name {
-		case "name":
-			return o.Name
-		case "description":
-			return str(o.Description())
-		case "type":
-			return x.resolve(f.Sub, o.Type)
-		case "defaultValue":
+		if f.Name == "defaultValue" {
 			return str(o.DefaultValue)
-		case "isDeprecated":
-			return o.IsDeprecated()
-		case "deprecationReason":
-			return str(o.DeprecationReason())
 		}
+		return x.nameAndType(f, o.Name, o.Type)
 	case *introspection.EnumValue:
-		switch f.Name {
-		case "name":
+		if f.Name == "name" {
 			return o.Name
-		case "description":
-			return str(o.Description())
-		case "isDeprecated":
-			return o.IsDeprecated()
-		case "deprecationReason":
-			return str(o.DeprecationReason())
 		}
 	case *introspection.Directive:
 		switch f.Name {
 		case "name":
 			return o.Name
-		case "description":
-			return str(o.Description())
 		case "locations":
 			out := make([]any, len(o.Locations))
 			for i, l := range o.Locations {
 				out[i] = l
 			}
 			return out
-		case "args":
-			args := o.VisibleArgs(x.boolArg(f, "includeDeprecated"))
-			return x.list(f.Sub, len(args), func(i int) any { return &args[i] })
 		case "isRepeatable":
 			return o.IsRepeatable
 		}
+	}
+	return nil
+}
+
+// nameAndType answers the name and type of a field or an input value.
+func (x *execution) nameAndType(f *plan.Field, name string, typ *introspection.Type) any {
+	switch f.Name {
+	case "name":
+		return name
+	case "type":
+		return x.resolve(f.Sub, typ)
 	}
 	return nil
 }
@@ -212,7 +215,7 @@ func (x *execution) typeList(f *plan.Field, types []introspection.Type, applies 
 	if !applies {
 		return nil
 	}
-	return x.list(f.Sub, len(types), func(i int) any { return &types[i] })
+	return listOf(x, f.Sub, types)
 }
 
 // nilType keeps a nil *Type a nil interface value.

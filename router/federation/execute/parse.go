@@ -50,64 +50,42 @@ type valueParser struct {
 func parseResponse(body []byte, a *arena) (subgraphResponse, error) {
 	var sr subgraphResponse
 	p := &valueParser{jsonParser: jsonParser{b: body}, a: a}
-	p.space()
-	if p.i >= len(p.b) || p.b[p.i] != '{' {
+	if !p.atObject() {
 		return sr, errors.New("the body is not a JSON object")
 	}
-	if p.open('}') {
-		return sr, p.end()
-	}
-	for {
-		if err := p.keyStart(); err != nil {
-			return sr, err
-		}
-		key, err := p.key()
-		if err != nil {
-			return sr, err
-		}
-		if err := p.colon(); err != nil {
-			return sr, err
-		}
-		p.space()
+	err := p.members(p.key, "unexpected end", func(key string) error {
 		switch key {
 		case "data":
 			v, err := p.value(1)
 			if err != nil {
-				return sr, err
+				return err
 			}
 			switch v.k {
 			case kNull:
 			case kObject:
 				sr.data, sr.hasData = v.obj(), true
 			default:
-				return sr, errors.New("data is not an object")
+				return errors.New("data is not an object")
 			}
+			return nil
 		case "errors":
-			start := p.i
-			if err := p.skip(1); err != nil {
-				return sr, err
-			}
-			if sr.errors, err = parseErrors(p.b[start:p.i]); err != nil {
-				return sr, err
-			}
-		case "extensions":
-			start := p.i
-			if err := p.skip(1); err != nil {
-				return sr, err
-			}
-			sr.extensions = p.b[start:p.i]
-		default:
-			if err := p.skip(1); err != nil {
-				return sr, err
-			}
-		}
-		if done, err := p.next('}', "unexpected end"); done || err != nil {
+			raw, err := p.skipped()
 			if err != nil {
-				return sr, err
+				return err
 			}
-			return sr, p.end()
+			sr.errors, err = parseErrors(raw)
+			return err
+		case "extensions":
+			var err error
+			sr.extensions, err = p.skipped()
+			return err
 		}
+		return p.skip(1)
+	})
+	if err != nil {
+		return sr, err
 	}
+	return sr, p.end()
 }
 
 // parseErrors reads a response's errors member.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"bookstore/router/federation/internal/jsonstr"
 	"bookstore/router/federation/plan"
 )
 
@@ -142,7 +143,7 @@ func buildEntityRequest(p *plan.Plan, fetches []*plan.Fetch) *request {
 		q += " " + f0.Name
 	}
 	q += "(" + strings.Join(decls, ", ") + ") " + body.String()
-	r.query = appendJSONString(nil, q)
+	r.query = jsonstr.AppendHTMLSafe(nil, q)
 	return r
 }
 

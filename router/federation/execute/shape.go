@@ -2,11 +2,11 @@ package execute
 
 import (
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"bookstore/graph/apierror"
+	"bookstore/router/federation/internal/jsonstr"
 	"bookstore/router/federation/plan"
 )
 
@@ -80,7 +80,7 @@ func (s *shaper) object(obj *objNode, sel *plan.Selection) bool {
 		}
 		s.buf = appendKey(s.buf, f.Key)
 		if f.Name == "__typename" {
-			s.buf = appendJSONString(s.buf, typename)
+			s.buf = jsonstr.AppendHTMLSafe(s.buf, typename)
 			continue
 		}
 		v, _ := obj.get(f.Key)
@@ -258,56 +258,4 @@ func leafText(v value) string {
 
 func (s *shaper) errorf(format string, args ...any) {
 	s.errs = append(s.errs, Error{Message: fmt.Sprintf(format, args...), Path: s.errorPath(), Extensions: map[string]any{"code": apierror.Internal}})
-}
-
-const hex = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, escaped like encoding/json
-// (HTML characters escaped too, so a response is safe to embed).
-func appendJSONString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }

@@ -129,6 +129,37 @@ func (p *jsonParser) colon() error {
 	return nil
 }
 
+// members reads the members of the object at p.i (its '{'), up to its
+// '}': key reads each member's key, member its value, with p.i at the
+// value (white space passed over). atEnd is the error's text when the
+// input ends. For the cold paths (the response's top level, the boxed
+// parser): the arena parser and skip, which are hot, frame members
+// themselves.
+func (p *jsonParser) members(key func() (string, error), atEnd string, member func(key string) error) error {
+	if p.open('}') {
+		return nil
+	}
+	for {
+		if err := p.keyStart(); err != nil {
+			return err
+		}
+		k, err := key()
+		if err != nil {
+			return err
+		}
+		if err := p.colon(); err != nil {
+			return err
+		}
+		p.space()
+		if err := member(k); err != nil {
+			return err
+		}
+		if done, err := p.next('}', atEnd); done || err != nil {
+			return err
+		}
+	}
+}
+
 // next passes over what follows a member or an element: a ',' (more to
 // come) or closer (done). atEnd is the error's text when the input ends.
 func (p *jsonParser) next(closer byte, atEnd string) (done bool, err error) {
@@ -196,33 +227,19 @@ func (p *jsonParser) literal(word string) error {
 
 func (p *jsonParser) object(depth int) (any, error) {
 	o := &object{}
-	if p.open('}') {
-		return o, nil
-	}
-	for {
-		if err := p.keyStart(); err != nil {
-			return nil, err
-		}
-		key, err := p.string()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.colon(); err != nil {
-			return nil, err
-		}
+	err := p.members(p.string, "unexpected end in an object", func(key string) error {
 		v, err := p.value(depth + 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		o.keys = append(o.keys, key)
 		o.vals = append(o.vals, v)
-		if done, err := p.next('}', "unexpected end in an object"); done || err != nil {
-			if err != nil {
-				return nil, err
-			}
-			return o, nil
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return o, nil
 }
 
 func (p *jsonParser) array(depth int) (any, error) {
@@ -247,36 +264,8 @@ func (p *jsonParser) array(depth int) (any, error) {
 
 func (p *jsonParser) number() (any, error) {
 	start := p.i
-	if p.b[p.i] == '-' {
-		p.i++
-	}
-	digits := func() int {
-		n := 0
-		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
-	if p.i < len(p.b) && p.b[p.i] == '0' {
-		p.i++
-	} else if digits() == 0 {
-		return nil, p.errorf("bad number")
-	}
-	if p.i < len(p.b) && p.b[p.i] == '.' {
-		p.i++
-		if digits() == 0 {
-			return nil, p.errorf("bad number")
-		}
-	}
-	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
-			p.i++
-		}
-		if digits() == 0 {
-			return nil, p.errorf("bad number")
-		}
+	if err := p.scanNumber(); err != nil {
+		return nil, err
 	}
 	return number(p.b[start:p.i]), nil
 }
@@ -473,41 +462,35 @@ func (p *jsonParser) skipString() error {
 func splitTop(b []byte, keys ...string) ([][]byte, error) {
 	out := make([][]byte, len(keys))
 	p := &jsonParser{b: b}
-	p.space()
-	if p.i >= len(b) || b[p.i] != '{' {
+	if !p.atObject() {
 		return nil, p.errorf("want an object")
 	}
-	if p.open('}') {
-		return out, p.end()
-	}
-	for {
-		if err := p.keyStart(); err != nil {
-			return nil, err
-		}
-		key, err := p.string()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.colon(); err != nil {
-			return nil, err
-		}
-		p.space()
-		start := p.i
-		if err := p.skip(1); err != nil {
-			return nil, err
-		}
+	err := p.members(p.string, "unexpected end", func(key string) error {
+		raw, err := p.skipped()
 		for i, k := range keys {
 			if k == key {
-				out[i] = b[start:p.i]
+				out[i] = raw
 			}
 		}
-		if done, err := p.next('}', "unexpected end"); done || err != nil {
-			if err != nil {
-				return nil, err
-			}
-			return out, p.end()
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, p.end()
+}
+
+// skipped passes over one JSON value (p.i at its start) and returns it.
+func (p *jsonParser) skipped() ([]byte, error) {
+	start := p.i
+	err := p.skip(1)
+	return p.b[start:p.i], err
+}
+
+// atObject reports whether, past white space, an object starts at p.i.
+func (p *jsonParser) atObject() bool {
+	p.space()
+	return p.i < len(p.b) && p.b[p.i] == '{'
 }
 
 func (p *jsonParser) end() error {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"bookstore/router/federation/internal/jsonstr"
 )
 
 // The executor parses each subgraph response into an arena of values
@@ -369,7 +371,7 @@ func appendValue(buf []byte, v value) ([]byte, error) {
 		buf = append(buf, v.str()...)
 		return append(buf, '"'), nil
 	case kText:
-		return appendJSONString(buf, v.str()), nil
+		return jsonstr.AppendHTMLSafe(buf, v.str()), nil
 	}
 	b, err := json.Marshal(toGo(v))
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"bookstore/router/federation/internal/skipinclude"
 )
 
 // Selection is a client selection set, normalized: fragments expanded per
@@ -110,7 +112,7 @@ func (n *normalizer) collect(rt *ast.Definition, sets []ast.SelectionSet) ([]*Fi
 	var walk func(set ast.SelectionSet, visiting map[string]bool) error
 	walk = func(set ast.SelectionSet, visiting map[string]bool) error {
 		for _, s := range set {
-			ok, err := n.included(directives(s))
+			ok, err := skipinclude.Included(directives(s), n.vars)
 			if err != nil {
 				return err
 			}
@@ -245,37 +247,13 @@ func (n *normalizer) applies(typeCondition string, rt *ast.Definition) bool {
 	return false
 }
 
-// included evaluates @skip and @include.
-func (n *normalizer) included(dirs ast.DirectiveList) (bool, error) {
-	for _, d := range dirs {
-		if d.Name != "skip" && d.Name != "include" {
-			continue
-		}
-		arg := d.Arguments.ForName("if")
-		if arg == nil {
-			continue
-		}
-		v, err := arg.Value.Value(n.vars)
-		if err != nil {
-			return false, err
-		}
-		b, _ := v.(bool)
-		if (d.Name == "skip") == b {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
 // ConditionVariables lists, in order, the variables an operation's @skip
 // and @include use; their values select one of the operation's plans.
 func ConditionVariables(doc *ast.QueryDocument, op *ast.OperationDefinition) []string {
 	var out []string
 	seen := map[string]bool{}
-	visitedFrags := map[string]bool{}
-	var walk func(set ast.SelectionSet)
-	check := func(dirs ast.DirectiveList) {
-		for _, d := range dirs {
+	EachSelection(doc, op, func(s ast.Selection) {
+		for _, d := range directives(s) {
 			if d.Name != "skip" && d.Name != "include" {
 				continue
 			}
@@ -284,20 +262,28 @@ func ConditionVariables(doc *ast.QueryDocument, op *ast.OperationDefinition) []s
 				out = append(out, a.Value.Raw)
 			}
 		}
-	}
+	})
+	return out
+}
+
+// EachSelection calls visit with every selection of op, in document order,
+// fragments' included: a field, an inline fragment or a fragment spread
+// before what it selects. A named fragment's selections are visited the
+// first time it is spread only; @skip and @include are not applied.
+func EachSelection(doc *ast.QueryDocument, op *ast.OperationDefinition, visit func(ast.Selection)) {
+	visited := map[string]bool{}
+	var walk func(set ast.SelectionSet)
 	walk = func(set ast.SelectionSet) {
 		for _, s := range set {
+			visit(s)
 			switch s := s.(type) {
 			case *ast.Field:
-				check(s.Directives)
 				walk(s.SelectionSet)
 			case *ast.InlineFragment:
-				check(s.Directives)
 				walk(s.SelectionSet)
 			case *ast.FragmentSpread:
-				check(s.Directives)
-				if !visitedFrags[s.Name] {
-					visitedFrags[s.Name] = true
+				if !visited[s.Name] {
+					visited[s.Name] = true
 					if f := doc.Fragments.ForName(s.Name); f != nil {
 						walk(f.SelectionSet)
 					}
@@ -306,5 +292,4 @@ func ConditionVariables(doc *ast.QueryDocument, op *ast.OperationDefinition) []s
 		}
 	}
 	walk(op.SelectionSet)
-	return out
 }

@@ -70,6 +70,18 @@ func RunWith(t testing.TB, sg *compose.Supergraph, f *Fetcher, query string, var
 func RunExecutor(t testing.TB, sg *compose.Supergraph, ex *execute.Executor, query string, vars map[string]any) *Outcome {
 	t.Helper()
 	f, _ := ex.Fetcher.(*Fetcher)
+	p, coerced := Plan(t, sg, query, vars)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	res := ex.Execute(ctx, &execute.Request{Plan: p, Variables: coerced})
+	return &Outcome{Plan: p, Result: res, Fetcher: f}
+}
+
+// Plan validates query (of one operation) against sg's client schema,
+// coerces vars as the gateway does and plans the operation. It returns the
+// plan and the coerced variables; anything that fails fails the test.
+func Plan(t testing.TB, sg *compose.Supergraph, query string, vars map[string]any) (*plan.Plan, map[string]any) {
+	t.Helper()
 	doc, errs := gqlparser.LoadQuery(sg.Schema, query)
 	if errs != nil {
 		t.Fatalf("the query does not validate: %v", errs)
@@ -86,10 +98,7 @@ func RunExecutor(t testing.TB, sg *compose.Supergraph, ex *execute.Executor, que
 	if err != nil {
 		t.Fatalf("planning: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	res := ex.Execute(ctx, &execute.Request{Plan: p, Variables: coerced})
-	return &Outcome{Plan: p, Result: res, Fetcher: f}
+	return p, coerced
 }
 
 // Data returns the response's data as compact JSON, in the response's key

@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"bookstore/router/federation/compose"
+	"bookstore/router/federation/internal/skipinclude"
 )
 
 // projector answers one request: it projects a fake's data onto the
@@ -291,10 +292,7 @@ func (p *projector) collectInto(set ast.SelectionSet, rt string, out *[]*collect
 			if !p.included(s.Directives) {
 				continue
 			}
-			key := s.Alias
-			if key == "" {
-				key = s.Name
-			}
+			key := s.Alias // the name, when the request gives no alias
 			c := index[key]
 			if c == nil {
 				c = &collected{key: key}
@@ -388,16 +386,8 @@ func (p *projector) fieldTypeString(typ, field string) string {
 	if field == "__typename" {
 		return "String!"
 	}
-	if typ == "" {
-		return ""
-	}
-	if fm := p.sg.Type(typ).Field(field); fm != nil && fm.Type != nil {
-		return fm.Type.String()
-	}
-	if d := p.sg.Schema.Types[typ]; d != nil {
-		if fd := d.Fields.ForName(field); fd != nil {
-			return fd.Type.String()
-		}
+	if t := p.fieldDefType(typ, field); t != nil {
+		return t.String()
 	}
 	return ""
 }
@@ -413,22 +403,12 @@ func argsText(fd *ast.Field) string {
 	return b.String()
 }
 
-// included evaluates @skip and @include.
+// included evaluates @skip and @include. An if's value in error (which a
+// validated document, as the planner's requests are, cannot have) leaves
+// the selection out.
 func (p *projector) included(dirs ast.DirectiveList) bool {
-	for _, d := range dirs {
-		if d.Name != "skip" && d.Name != "include" {
-			continue
-		}
-		a := d.Arguments.ForName("if")
-		if a == nil {
-			continue
-		}
-		v, _ := a.Value.Value(p.vars)
-		if b, _ := v.(bool); (d.Name == "skip") == b {
-			return false
-		}
-	}
-	return true
+	ok, _ := skipinclude.Included(dirs, p.vars)
+	return ok
 }
 
 // applies reports whether a fragment on cond applies to runtime type rt.
@@ -468,16 +448,25 @@ func (p *projector) abstract(typ string) bool {
 
 // fieldType returns the named type of field of typ, or "" when unknown.
 func (p *projector) fieldType(typ, field string) string {
+	if t := p.fieldDefType(typ, field); t != nil {
+		return t.Name()
+	}
+	return ""
+}
+
+// fieldDefType returns the type of field of typ as the supergraph declares
+// it, or nil when unknown.
+func (p *projector) fieldDefType(typ, field string) *ast.Type {
 	if p.sg == nil || typ == "" {
-		return ""
+		return nil
 	}
 	if fm := p.sg.Type(typ).Field(field); fm != nil && fm.Type != nil {
-		return fm.Type.Name()
+		return fm.Type
 	}
 	if d := p.sg.Schema.Types[typ]; d != nil {
 		if fd := d.Fields.ForName(field); fd != nil {
-			return fd.Type.Name()
+			return fd.Type
 		}
 	}
-	return ""
+	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"bookstore/router/federation/benchgraph"
 	"bookstore/router/federation/compose"
+	"bookstore/router/federation/plan"
 )
 
 // Workload is an operation over a graph of fake subgraphs, sized for a
@@ -22,6 +24,27 @@ type Workload struct {
 	Query      string
 	// Passthrough is whether the plan must be a passthrough.
 	Passthrough bool
+}
+
+// Memo returns a Memo over fake subgraphs that answer from w's Subgraphs.
+func (w Workload) Memo(tb testing.TB) *Memo {
+	tb.Helper()
+	f, err := New(w.Supergraph, w.Subgraphs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return NewMemo(f)
+}
+
+// Plan plans w's query as the gateway does (see Plan), and fails the
+// test unless the plan is a passthrough exactly when w says.
+func (w Workload) Plan(tb testing.TB) (*plan.Plan, map[string]any) {
+	tb.Helper()
+	p, vars := Plan(tb, w.Supergraph, w.Query, nil)
+	if p.Passthrough != w.Passthrough {
+		tb.Fatalf("Passthrough = %v, want %v", p.Passthrough, w.Passthrough)
+	}
+	return p, vars
 }
 
 // Workloads returns the benchmarks' workloads:
@@ -146,31 +169,6 @@ func bookPage(tb testing.TB) map[string]*Subgraph {
 	}
 }
 
-// The four subgraphs of the federation benchmarks that Apollo, The Guild
-// and WunderGraph publish: accounts owns User, products Product, reviews
-// Review and the links between them, inventory the stock of products (with
-// a @requires of products' fields).
-const (
-	benchAccountsSDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
-		type Query { me: User users: [User] }
-		type User @key(fields: "id") { id: ID! name: String username: String @shareable birthday: Int }`
-	benchInventorySDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@external", "@requires"])
-		type Product @key(fields: "upc") {
-			upc: String!
-			weight: Int @external
-			price: Int @external
-			inStock: Boolean
-			shippingEstimate: Int @requires(fields: "price weight")
-		}`
-	benchProductsSDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
-		type Query { topProducts(first: Int = 5): [Product] }
-		type Product @key(fields: "upc") { upc: String! name: String price: Int weight: Int }`
-	benchReviewsSDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@external", "@provides", "@shareable"])
-		type Review @key(fields: "id") { id: ID! body: String author: User @provides(fields: "username") product: Product }
-		type User @key(fields: "id") { id: ID! username: String @external reviews: [Review] }
-		type Product @key(fields: "upc") { upc: String! reviews: [Review] }`
-)
-
 // FederationBenchmarkQuery is the federation benchmarks' query.
 const FederationBenchmarkQuery = `
 	fragment User on User { id username name }
@@ -182,13 +180,16 @@ const FederationBenchmarkQuery = `
 	}`
 
 // FederationBenchmark returns the federation benchmarks' four subgraphs
-// (accounts, inventory, products, reviews) and their data: users users
-// with three reviews each, of products products that share the reviews
-// evenly, the first top of them the top products.
+// (accounts, inventory, products, reviews), with the SDLs of the
+// benchmark's graph (package benchgraph), and data of their own: users
+// users with three reviews each, of products products that share the
+// reviews evenly, the first top of them the top products.
 func FederationBenchmark(tb testing.TB, users, products, top int) (*compose.Supergraph, map[string]*Subgraph) {
-	sg := Compose(tb, map[string]string{
-		"accounts": benchAccountsSDL, "inventory": benchInventorySDL, "products": benchProductsSDL, "reviews": benchReviewsSDL,
-	})
+	sdls := map[string]string{}
+	for _, sub := range benchgraph.Graph() {
+		sdls[sub.Name] = sub.SDL
+	}
+	sg := Compose(tb, sdls)
 	nReviews := users * 3
 	userID := func(u int) string { return fmt.Sprintf("u%d", u) }
 	upc := func(p int) string { return fmt.Sprintf("p%d", p) }
