@@ -14,20 +14,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/debug"
 
 	"bookstore/graph/platform/cli"
 	"bookstore/router/config"
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// The router's live heap is small (the schema and the plan cache)
-		// and its garbage is per request: collecting less often buys CPU
-		// for a few MiB. GOGC (and GOMEMLIMIT) still rule when set.
-		debug.SetGCPercent(400)
-	}
 	cli.Main("router", run, config.ErrUsage)
 }
 

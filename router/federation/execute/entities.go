@@ -311,18 +311,21 @@ func (c *collector) find(data *objNode, f *plan.Fetch, tk string) bool {
 }
 
 // batch builds the batch of request r from what find found.
-func (c *collector) batch(r *request) *batch {
-	b := &batch{fields: make([]batchField, len(r.fields)), buf: make([]byte, 0, len(c.buf))}
-	b.paths = make([]int32, len(c.paths))
+func (c *collector) batch(r *request, a *arena) *batch {
+	m := &a.batches
+	b := &m.batches.alloc(1)[0]
+	b.fields = m.fields.alloc(len(r.fields))
+	b.buf = m.bytes.alloc(len(c.buf))[:0]
+	b.paths = m.int32s.alloc(len(c.paths))
 	copy(b.paths, c.paths)
-	counts := make([]int, len(r.fields))
+	counts := m.int32s.alloc(len(r.fields))
 	for _, o := range c.found {
 		counts[r.field[c.entities[o.e]]]++
 	}
 	for i, n := range counts {
-		b.fields[i].targets = make([]target, 0, n)
-		b.fields[i].reps = make([]span, 0, n)
-		b.fields[i].set.slots = make([]int32, max(16, ceilPow2(2*n)))
+		b.fields[i].targets = m.targets.alloc(int(n))[:0]
+		b.fields[i].reps = m.spans.alloc(int(n))[:0]
+		b.fields[i].set.slots = m.int32s.alloc(max(16, ceilPow2(2*int(n))))
 	}
 	for _, o := range c.found {
 		e := c.entities[o.e]
@@ -331,6 +334,26 @@ func (c *collector) batch(r *request) *batch {
 		b.add(r.field[e], start, target{obj: o.obj, src: e, path: b.paths[o.path.start:o.path.end:o.path.end]})
 	}
 	return b
+}
+
+// batchMem holds the execution's batches: they live as long as its
+// values, and cost no allocation each.
+type batchMem struct {
+	batches chunks[batch]
+	fields  chunks[batchField]
+	targets chunks[target]
+	spans   chunks[span]
+	int32s  chunks[int32]
+	bytes   chunks[byte]
+}
+
+func (m *batchMem) reset() {
+	m.batches.reset()
+	m.fields.reset()
+	m.targets.reset()
+	m.spans.reset()
+	m.int32s.reset()
+	m.bytes.reset()
 }
 
 // ceilPow2 returns the least power of two not under n.

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -97,17 +96,14 @@ func (r *Result) Release() {
 type execution struct {
 	ex  *Executor
 	req *Request
-	// data is the response's data, in arena; the responses' values are in
-	// arenas.
-	data   *objNode
-	arena  *arena
-	arenas []*arena
+	// data is the response's data; it and the subgraph responses' values
+	// are in arena, which the scheduler alone touches while the plan runs.
+	data  *objNode
+	arena *arena
 	// received is the size of the responses' bodies.
 	received int
 	errs     []Error
 	ext      map[string]any
-	// arriving counts the responses received and not yet parsed.
-	arriving atomic.Int32
 }
 
 // Execute runs a plan. Subgraph failures become errors in the result; the
@@ -140,13 +136,10 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext, pooled: s.buf}
 }
 
-// release returns the execution's arenas to their pool.
+// release returns the execution's arena to its pool.
 func (x *execution) release() {
-	for _, a := range x.arenas {
-		a.release()
-	}
 	x.arena.release()
-	x.arenas, x.arena, x.data = nil, nil, nil
+	x.arena, x.data = nil, nil
 }
 
 func toSubgraphError(v any) subgraphError {
@@ -364,32 +357,30 @@ func (x *execution) post(ctx context.Context, r *request, b *batch) (*FetchRespo
 	return resp, err
 }
 
-// exchange posts one request and parses the answer into an arena of its
-// own. While it parses, the execution counts it as arriving.
+// exchange posts one request. The answer is parsed where it is merged,
+// in the execution's arena (see parse).
 func (x *execution) exchange(ctx context.Context, r *request, b *batch) (c completion) {
 	c.req, c.b = r, b
-	resp, err := x.post(ctx, r, b)
-	if err != nil {
-		c.err = err
-		return c
+	c.resp, c.err = x.post(ctx, r, b)
+	return c
+}
+
+// parse parses a completion's answer into the execution's arena. One
+// arena per execution, whatever the number of fetches, keeps the memory
+// of the requests in flight to what their answers hold.
+func (x *execution) parse(c *completion) {
+	if c.err != nil {
+		return
 	}
-	x.arriving.Add(1)
-	defer x.arriving.Add(-1)
-	c.size = len(resp.Body)
-	a := getArena()
-	sr, err := parseResponse(resp.Body, a)
+	x.received += len(c.resp.Body)
+	sr, err := parseResponse(c.resp.Body, x.arena)
 	switch {
 	case err != nil:
-		c.err = fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", r.graph, resp.Status, err)
+		c.err = fmt.Errorf("subgraph %q answered %d with a body that is not a GraphQL response: %w", c.req.graph, c.resp.Status, err)
 	case !sr.hasData && len(sr.errors) == 0:
-		c.err = fmt.Errorf("subgraph %q answered %d with neither data nor errors", r.graph, resp.Status)
+		c.err = fmt.Errorf("subgraph %q answered %d with neither data nor errors", c.req.graph, c.resp.Status)
 	}
-	if c.err != nil {
-		a.release()
-		return c
-	}
-	c.sr, c.arena = sr, a
-	return c
+	c.sr = sr
 }
 
 // passExtensions carries the members of a response's extensions that

@@ -147,22 +147,21 @@ func buildEntityRequest(p *plan.Plan, fetches []*plan.Fetch) *request {
 	return r
 }
 
-// completion is a request's outcome, which the scheduler merges: the
-// response parsed into arena, or the error.
+// completion is a request's outcome, which the scheduler parses and
+// merges: the response, or the error.
 type completion struct {
-	req   *request
-	b     *batch
-	sr    subgraphResponse
-	arena *arena
-	size  int
-	err   error
+	req  *request
+	b    *batch
+	resp *FetchResponse
+	sr   subgraphResponse
+	err  error
 }
 
 // scheduler runs a plan's fetches, each as soon as the fetches it depends
 // on are done. The entity fetches of one subgraph that become ready at the
 // same point (in one completion, or in completions that arrive while the
 // scheduler merges) are sent as one request. Subgraph responses are parsed
-// where they arrive, in parallel, and merged here, one at a time.
+// and merged here, one at a time, into the execution's one arena.
 type scheduler struct {
 	x    *execution
 	ctx  context.Context
@@ -209,13 +208,6 @@ func (x *execution) run(ctx context.Context, fetches []*plan.Fetch) {
 				ready = s.complete(c, ready)
 				continue
 			default:
-			}
-			if x.arriving.Load() > 0 {
-				// A response is being parsed: its completion is imminent.
-				c := <-s.done
-				s.inflight--
-				ready = s.complete(c, ready)
-				continue
 			}
 			if !yielded && s.inflight > 0 && len(ready) > 0 {
 				// Once, let the goroutines of responses that have arrived
@@ -279,7 +271,7 @@ func (s *scheduler) launch(ready []*plan.Fetch) {
 				continue
 			}
 			r := entityRequest(x.req.Plan, group)
-			s.start(r, c.batch(r))
+			s.start(r, c.batch(r, x.arena))
 		}
 		ready = next
 	}
@@ -297,10 +289,7 @@ func (s *scheduler) start(r *request, b *batch) {
 // ready to ready.
 func (s *scheduler) complete(c completion, ready []*plan.Fetch) []*plan.Fetch {
 	x := s.x
-	if c.arena != nil {
-		x.arenas = append(x.arenas, c.arena)
-	}
-	x.received += c.size
+	x.parse(&c)
 	switch {
 	case c.err != nil:
 		x.fail(c.req.graph, c.err)

@@ -2,6 +2,7 @@ package execute
 
 import (
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"sync"
 	"unsafe"
@@ -142,9 +143,12 @@ type chunks[T any] struct {
 	size int
 }
 
+// A chunk holds at least minChunk and at most maxChunk bytes of Ts (or
+// one T, when larger): the first chunks of a small response are small,
+// and a large response's are few.
 const (
-	minChunk = 256
-	maxChunk = 64 << 10
+	minChunk = 4 << 10
+	maxChunk = 2 << 20
 )
 
 // alloc returns a run of n zero Ts.
@@ -160,7 +164,9 @@ func (c *chunks[T]) alloc(n int) []T {
 		}
 		c.cur++
 	}
-	c.size = min(max(c.size*2, minChunk), maxChunk)
+	var zero T
+	elem := max(int(unsafe.Sizeof(zero)), 1)
+	c.size = min(max(c.size*2, minChunk/elem, 1), max(maxChunk/elem, 1))
 	ch := make([]T, n, max(n, c.size))
 	c.all = append(c.all, ch)
 	c.cur = len(c.all) - 1
@@ -187,8 +193,9 @@ type arena struct {
 	vstack []value
 	// coll and path are the execution's scratch space, kept with its
 	// arena.
-	coll collector
-	path []pathElem
+	coll    collector
+	batches batchMem
+	path    []pathElem
 }
 
 var arenas = sync.Pool{New: func() any { return new(arena) }}
@@ -204,6 +211,7 @@ func (a *arena) release() {
 	clear(a.vstack[:cap(a.vstack)])
 	a.fstack, a.vstack = a.fstack[:0], a.vstack[:0]
 	a.coll.reset()
+	a.batches.reset()
 	clear(a.path[:cap(a.path)])
 	a.path = a.path[:0]
 	arenas.Put(a)
@@ -380,28 +388,74 @@ func appendValue(buf []byte, v value) ([]byte, error) {
 	return append(buf, b...), nil
 }
 
-// buffers pools the buffers responses are written in.
-var buffers sync.Pool
+// bufferPool pools the buffers responses are written in, by size class:
+// a buffer is taken from the class that fits the size asked and goes back
+// to the largest class it fits, so that a buffer too small for a request
+// never sits in the pool in the way of one big enough, and a small
+// response never holds a big buffer.
+type bufferPool struct {
+	classes [numClasses]sync.Pool
+}
 
-// maxPooled is the largest buffer kept for reuse.
-const maxPooled = 16 << 20
+// The classes are every power of two from minPooled to maxPooled and the
+// half-way sizes between (1.5 × 2^k): a buffer is at most a third larger
+// than asked.
+const (
+	minPooledShift = 12 // 4 KiB
+	maxPooledShift = 24 // 16 MiB
+	numClasses     = 2*(maxPooledShift-minPooledShift) + 1
+	maxPooled      = 1 << maxPooledShift
+)
+
+var buffers bufferPool
+
+// classSize is the capacity of class c's buffers.
+func classSize(c int) int {
+	size := 1 << (minPooledShift + c/2)
+	if c%2 == 1 {
+		size += size / 2
+	}
+	return size
+}
+
+// classFor returns the smallest class whose buffers hold size bytes, or
+// -1 when size is over maxPooled.
+func classFor(size int) int {
+	if size > maxPooled {
+		return -1
+	}
+	if size <= 1<<minPooledShift {
+		return 0
+	}
+	k := bits.Len(uint(size-1)) - 1 // 2^k < size <= 2^(k+1)
+	c := 2*(k-minPooledShift) + 1
+	if size > classSize(c) {
+		c++
+	}
+	return c
+}
 
 // getBuffer returns an empty buffer of at least size bytes.
 func getBuffer(size int) []byte {
-	if p, ok := buffers.Get().(*[]byte); ok {
-		if cap(*p) >= size {
-			return (*p)[:0]
-		}
-		buffers.Put(p)
+	c := classFor(size)
+	if c < 0 {
+		return make([]byte, 0, size)
 	}
-	return make([]byte, 0, size)
+	if p, ok := buffers.classes[c].Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, classSize(c))
 }
 
-// putBuffer returns a buffer to the pool.
+// putBuffer returns a buffer to the pool, in the largest class it holds.
 func putBuffer(b []byte) {
-	if cap(b) == 0 || cap(b) > maxPooled {
+	if cap(b) < 1<<minPooledShift || cap(b) > maxPooled {
 		return
 	}
+	c := classFor(cap(b))
+	if classSize(c) > cap(b) {
+		c--
+	}
 	b = b[:0]
-	buffers.Put(&b)
+	buffers.classes[c].Put(&b)
 }
