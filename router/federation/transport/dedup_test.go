@@ -6,108 +6,36 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"bookstore/graph/testkit/sharetest"
 )
 
-// gate is a subgraph replica that holds every request until the test
-// releases it (or the request's client gives up), so that requests are
-// surely in flight together. Each answer names its request's number and
+// startGate starts a subgraph replica that holds every request until the
+// test releases it (or the request's client gives up), so that requests
+// are surely in flight together; then it answers with status, text/plain,
+// or if status is 0 with JSON that names the request's number and
 // Authorization, so that callers who shared a request get the same bytes
 // and the others do not.
-type gate struct {
-	srv      *httptest.Server
-	url      string
-	arrivals chan int // the number of each request, as it arrives
-	release  chan struct{}
-	n        atomic.Int64
-	// cancelled counts requests whose client went away while held.
-	cancelled atomic.Int64
-	status    int // 0: 200 JSON; else that status, text/plain
-}
-
-func startGate(t *testing.T, status int) *gate {
+func startGate(t *testing.T, status int) *sharetest.Subgraph {
 	t.Helper()
-	g := &gate{arrivals: make(chan int, 100), release: make(chan struct{}), status: status}
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return sharetest.Start(t, func(g *sharetest.Subgraph, w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		n := int(g.n.Add(1))
-		g.arrivals <- n
-		select {
-		case <-g.release:
-		case <-r.Context().Done():
-			g.cancelled.Add(1)
+		n, released := g.Hold(r)
+		if !released {
 			return
 		}
-		if g.status != 0 {
+		if status != 0 {
 			w.Header().Set("Content-Type", "text/plain")
-			w.WriteHeader(g.status)
+			w.WriteHeader(status)
 			io.WriteString(w, "no")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"data":{"request":%d,"auth":%q}}`, n, r.Header.Get("Authorization"))
-	}))
-	g.url = g.srv.URL + "/query"
-	t.Cleanup(g.srv.Close)
-	t.Cleanup(func() {
-		select {
-		case <-g.release:
-		default:
-			close(g.release)
-		}
 	})
-	return g
-}
-
-// await waits for the next n requests to arrive; past a generous bound it
-// fails the test (a request that never comes, since it was shared).
-func (g *gate) await(t *testing.T, n int) {
-	t.Helper()
-	for i := range n {
-		select {
-		case <-g.arrivals:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of %d requests reached the subgraph", i, n)
-		}
-	}
-}
-
-// joined counts the callers that joined (OnDedup), and lets a test wait
-// until n have.
-type joined struct {
-	mu           sync.Mutex
-	cond         *sync.Cond
-	sent, shared int
-}
-
-func newJoined() *joined {
-	j := &joined{}
-	j.cond = sync.NewCond(&j.mu)
-	return j
-}
-
-func (j *joined) on(_ string, shared bool) {
-	j.mu.Lock()
-	if shared {
-		j.shared++
-	} else {
-		j.sent++
-	}
-	j.mu.Unlock()
-	j.cond.Broadcast()
-}
-
-func (j *joined) wait(n int) {
-	j.mu.Lock()
-	for j.sent+j.shared < n {
-		j.cond.Wait()
-	}
-	j.mu.Unlock()
 }
 
 type result struct {
@@ -144,10 +72,10 @@ func TestDedup(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := startGate(t, 0)
-			j := newJoined()
+			j := sharetest.NewJoins()
 			cfg := tc.cfg
-			cfg.OnDedup = j.on
-			c := newClient(t, cfg, g.url)
+			cfg.OnDedup = j.OnKey
+			c := newClient(t, cfg, g.URL)
 			results := make([]chan result, len(tc.reqs))
 			for i, req := range tc.reqs {
 				results[i] = make(chan result, 1)
@@ -159,16 +87,16 @@ func TestDedup(t *testing.T) {
 			}
 			// Every request has reached the subgraph, or joined one that
 			// has: none can arrive late and start a request of its own.
-			g.await(t, tc.requests)
+			g.Await(t, tc.requests)
 			on := !cfg.DisableDedup
 			if v, ok := cfg.Dedup["books"]; ok {
 				on = v
 			}
 			queries := len(tc.reqs) - countMutations(tc.reqs)
 			if on {
-				j.wait(queries)
+				j.Wait(queries)
 			}
-			close(g.release)
+			g.Open()
 			bodies := map[string]int{}
 			for i, req := range tc.reqs {
 				r := <-results[i]
@@ -180,7 +108,7 @@ func TestDedup(t *testing.T) {
 					t.Errorf("request %d, Authorization %q, got %s", i, req.Header.Get("Authorization"), r.resp.Body)
 				}
 			}
-			if n := g.n.Load(); n != int64(tc.requests) {
+			if n := g.Operations(); n != int64(tc.requests) {
 				t.Errorf("the subgraph got %d requests, want %d", n, tc.requests)
 			}
 			if len(bodies) != tc.requests {
@@ -191,8 +119,8 @@ func TestDedup(t *testing.T) {
 				wantSent = tc.requests - countMutations(tc.reqs)
 				wantShared = queries - wantSent
 			}
-			if j.sent != wantSent || j.shared != wantShared {
-				t.Errorf("OnDedup: %d sent, %d shared; want %d and %d", j.sent, j.shared, wantSent, wantShared)
+			if sent, shared := j.Counts(); sent != wantSent || shared != wantShared {
+				t.Errorf("OnDedup: %d sent, %d shared; want %d and %d", sent, shared, wantSent, wantShared)
 			}
 		})
 	}
@@ -212,8 +140,8 @@ func countMutations(reqs []Request) int {
 // bytes.
 func TestDedupResponses(t *testing.T) {
 	g := startGate(t, 0)
-	j := newJoined()
-	c := newClient(t, Config{OnDedup: j.on}, g.url)
+	j := sharetest.NewJoins()
+	c := newClient(t, Config{OnDedup: j.OnKey}, g.URL)
 	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
 	out := make(chan result, 2)
 	for range 2 {
@@ -222,9 +150,9 @@ func TestDedupResponses(t *testing.T) {
 			out <- result{resp, err}
 		}()
 	}
-	g.await(t, 1)
-	j.wait(2)
-	close(g.release)
+	g.Await(t, 1)
+	j.Wait(2)
+	g.Open()
 	a, b := <-out, <-out
 	if a.err != nil || b.err != nil {
 		t.Fatal(a.err, b.err)
@@ -253,12 +181,12 @@ func TestDedupSharedFailure(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := startGate(t, tc.status)
-			j := newJoined()
-			cfg := Config{OnDedup: j.on, EjectAfter: 100}
+			j := sharetest.NewJoins()
+			cfg := Config{OnDedup: j.OnKey, EjectAfter: 100}
 			if tc.hang {
 				cfg.Timeout = 200 * time.Millisecond
 			}
-			c := newClient(t, cfg, g.url)
+			c := newClient(t, cfg, g.URL)
 			const n = 3
 			out := make(chan result, n)
 			for range n {
@@ -267,10 +195,10 @@ func TestDedupSharedFailure(t *testing.T) {
 					out <- result{resp, err}
 				}()
 			}
-			g.await(t, 1)
-			j.wait(n)
+			g.Await(t, 1)
+			j.Wait(n)
 			if !tc.hang {
-				close(g.release)
+				g.Open()
 			}
 			for range n {
 				r := <-out
@@ -278,7 +206,7 @@ func TestDedupSharedFailure(t *testing.T) {
 					t.Errorf("err = %v, want one wrapping %v", r.err, tc.want)
 				}
 			}
-			if got := g.n.Load(); got != 1 {
+			if got := g.Operations(); got != 1 {
 				t.Errorf("the subgraph got %d requests, want 1", got)
 			}
 		})
@@ -290,58 +218,41 @@ func TestDedupSharedFailure(t *testing.T) {
 // answer; when every caller has given up, the request is cancelled.
 func TestDedupCallerLeaves(t *testing.T) {
 	g := startGate(t, 0)
-	j := newJoined()
-	c := newClient(t, Config{OnDedup: j.on}, g.url)
+	j := sharetest.NewJoins()
+	c := newClient(t, Config{OnDedup: j.OnKey}, g.URL)
 	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
 	first, cancelFirst := context.WithCancel(context.Background())
 	second, cancelSecond := context.WithCancel(context.Background())
 	out1, out2, out3 := make(chan result, 1), make(chan result, 1), make(chan result, 1)
 	go func() { resp, err := c.Do(first, req); out1 <- result{resp, err} }()
-	g.await(t, 1)
+	g.Await(t, 1)
 	go func() { resp, err := c.Do(second, req); out2 <- result{resp, err} }()
 	go func() { resp, err := c.Do(context.Background(), req); out3 <- result{resp, err} }()
-	j.wait(3)
+	j.Wait(3)
 	cancelSecond()
 	if r := <-out2; r.resp != nil || !errors.Is(r.err, context.Canceled) || !errors.Is(r.err, ErrUnavailable) {
 		t.Fatalf("the caller that left: %v, %v", r.resp, r.err)
 	}
 	cancelFirst()
-	close(g.release)
+	g.Open()
 	for i, out := range []chan result{out1, out3} {
 		if r := <-out; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":1`) {
 			t.Fatalf("caller %d: %v", i, r.err)
 		}
 	}
-	if n, x := g.n.Load(), g.cancelled.Load(); n != 1 || x != 0 {
+	if n, x := g.Operations(), g.Cancelled(); n != 1 || x != 0 {
 		t.Fatalf("%d requests, %d cancelled; want 1 and 0", n, x)
 	}
 
 	// Everyone gives up: the subgraph sees its request cancelled.
 	g2 := startGate(t, 0)
-	j2 := newJoined()
-	c2 := newClient(t, Config{OnDedup: j2.on}, g2.url)
-	ctxA, cancelA := context.WithCancel(context.Background())
-	ctxB, cancelB := context.WithCancel(context.Background())
-	errs := make(chan error, 2)
-	for _, ctx := range []context.Context{ctxA, ctxB} {
-		go func() { _, err := c2.Do(ctx, req); errs <- err }()
-	}
-	g2.await(t, 1)
-	j2.wait(2)
-	cancelA()
-	cancelB()
-	for range 2 {
-		if err := <-errs; !errors.Is(err, context.Canceled) {
+	j2 := sharetest.NewJoins()
+	c2 := newClient(t, Config{OnDedup: j2.OnKey}, g2.URL)
+	sharetest.AllLeave(t, g2, j2, 2, func(ctx context.Context) {
+		if _, err := c2.Do(ctx, req); !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v", err)
 		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for g2.cancelled.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the request was not cancelled once nobody waited")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	})
 }
 
 // A shared request ends by the deadline of the caller that sent it, as it
@@ -349,21 +260,21 @@ func TestDedupCallerLeaves(t *testing.T) {
 // own.
 func TestDedupFirstCallersDeadline(t *testing.T) {
 	g := startGate(t, 0)
-	j := newJoined()
-	c := newClient(t, Config{OnDedup: j.on}, g.url)
+	j := sharetest.NewJoins()
+	c := newClient(t, Config{OnDedup: j.OnKey}, g.URL)
 	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
 	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	out1, out2 := make(chan result, 1), make(chan result, 1)
 	go func() { resp, err := c.Do(short, req); out1 <- result{resp, err} }()
-	g.await(t, 1)
+	g.Await(t, 1)
 	go func() { resp, err := c.Do(context.Background(), req); out2 <- result{resp, err} }()
-	j.wait(2)
+	j.Wait(2)
 	if r := <-out1; !errors.Is(r.err, context.DeadlineExceeded) {
 		t.Fatalf("the first caller: %v, %v", r.resp, r.err)
 	}
-	g.await(t, 1) // the second caller's own request
-	close(g.release)
+	g.Await(t, 1) // the second caller's own request
+	g.Open()
 	if r := <-out2; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":2`) {
 		t.Fatalf("the second caller: %v", r.err)
 	}
