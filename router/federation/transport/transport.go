@@ -641,14 +641,8 @@ func (c *Client) send(ctx context.Context, p *pool, req Request) (*Response, err
 		}
 		tried.add(int((start + i) % n))
 		resp, o, err := c.attempt(ctx, p, r, req.Body, h, req.Mutation, false)
-		if err == nil {
-			return resp, nil
-		}
-		switch o {
-		case giveBack:
-			return nil, err
-		case stop:
-			return nil, &unavailableError{subgraph: p.name, cause: err}
+		if err == nil || o != next {
+			return resp, p.failure(o, err)
 		}
 		last = err
 		timedOut = errors.Is(err, context.DeadlineExceeded)
@@ -664,18 +658,22 @@ func (c *Client) send(ctx context.Context, p *pool, req Request) (*Response, err
 			continue
 		}
 		resp, o, err := c.attempt(ctx, p, p.replicas[idx], req.Body, h, req.Mutation, true)
-		if err == nil {
-			return resp, nil
-		}
-		switch o {
-		case giveBack:
-			return nil, err
-		case stop:
-			return nil, &unavailableError{subgraph: p.name, cause: err}
+		if err == nil || o != next {
+			return resp, p.failure(o, err)
 		}
 		last = err
 	}
 	return nil, &unavailableError{subgraph: p.name, cause: last}
+}
+
+// failure is the error send returns after an attempt that ends it: none
+// for an answer (err nil), the attempt's own error on giveBack, and the
+// subgraph unavailable on stop.
+func (p *pool) failure(o outcome, err error) error {
+	if err == nil || o == giveBack {
+		return err
+	}
+	return &unavailableError{subgraph: p.name, cause: err}
 }
 
 // tried is the set of replicas a Do has tried, by index: a bit mask for

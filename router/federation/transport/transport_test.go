@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"bookstore/graph/platform/drain"
+	"bookstore/graph/testkit/sharetest"
 )
 
 // mode is what a test replica does with a request.
@@ -959,47 +960,28 @@ func BenchmarkDoDedup(b *testing.B) {
 		io.WriteString(w, `{"data":{"books":{"totalCount":42}}}`)
 	}))
 	defer srv.Close()
-	for _, bc := range []struct {
-		name     string
-		off      bool
-		distinct bool
-	}{
-		{"identical", false, false},
-		{"identical-off", true, false},
-		{"distinct", false, true},
-		{"distinct-off", true, true},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			c, err := New(Config{Subgraphs: map[string][]string{"books": {srv.URL + "/a"}}, DisableDedup: bc.off})
-			if err != nil {
-				b.Fatal(err)
+	hdr := Forward(http.Header{"Authorization": {"Bearer x"}, "X-Request-Id": {"r"}})
+	sharetest.Bench{Requests: &hits, Setup: func(b *testing.B, off bool) func(int64) error {
+		c, err := New(Config{Subgraphs: map[string][]string{"books": {srv.URL + "/a"}}, DisableDedup: off})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(c.Close)
+		return func(n int64) error {
+			body := query
+			if n != 0 {
+				body = fmt.Appendf(nil, `{"query":"{ books(first: %d) { totalCount } }"}`, n)
 			}
-			defer c.Close()
-			hdr := Forward(http.Header{"Authorization": {"Bearer x"}, "X-Request-Id": {"r"}})
-			var seq atomic.Int64
-			hits.Store(0)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				body := query
-				for pb.Next() {
-					if bc.distinct {
-						body = fmt.Appendf(nil, `{"query":"{ books(first: %d) { totalCount } }"}`, seq.Add(1))
-					}
-					if _, err := c.Do(ctx, Request{Subgraph: "books", Body: body, Header: hdr}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(hits.Load())/float64(b.N), "requests/op")
-		})
-	}
+			_, err := c.Do(context.Background(), Request{Subgraph: "books", Body: body, Header: hdr})
+			return err
+		}
+	}}.Run(b)
 }
 
-// An https replica is reached over TLS, verified against the configured
-// roots, and its connections are kept alive.
-func TestHTTPS(t *testing.T) {
+// countConns returns a replica, not started, that answers every request
+// with {"data":{"ok":true}}, and the count of the connections it accepts.
+// The test closes it when it ends.
+func countConns(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	var conns atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -1010,8 +992,15 @@ func TestHTTPS(t *testing.T) {
 			conns.Add(1)
 		}
 	}
-	srv.StartTLS()
 	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+// An https replica is reached over TLS, verified against the configured
+// roots, and its connections are kept alive.
+func TestHTTPS(t *testing.T) {
+	srv, conns := countConns(t)
+	srv.StartTLS()
 	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig
 	c := newClient(t, Config{TLS: roots}, srv.URL+"/query")
 	for range 5 {
@@ -1234,18 +1223,8 @@ func TestCloseStopsProbes(t *testing.T) {
 // A connection idle for IdleTimeout is closed, not used; fresher ones are
 // kept alive.
 func TestIdleTimeout(t *testing.T) {
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"data":{"ok":true}}`)
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
+	srv, conns := countConns(t)
 	srv.Start()
-	t.Cleanup(srv.Close)
 	c := newClient(t, Config{IdleTimeout: 100 * time.Millisecond}, srv.URL+"/query")
 	for _, tc := range []struct {
 		pause time.Duration
