@@ -149,24 +149,12 @@ type prepared struct {
 // SetSupergraph is called.
 func New(opts Options) *Gateway {
 	l := &opts.Limits
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = DefaultMaxDepth
-	}
-	if l.MaxAliases <= 0 {
-		l.MaxAliases = DefaultMaxAliases
-	}
-	if l.MaxFields <= 0 {
-		l.MaxFields = DefaultMaxFields
-	}
-	if l.MaxTokens <= 0 {
-		l.MaxTokens = DefaultMaxTokens
-	}
-	if l.Timeout <= 0 {
-		l.Timeout = DefaultTimeout
-	}
-	if opts.PlanCacheSize <= 0 {
-		opts.PlanCacheSize = DefaultPlanCacheSize
-	}
+	orDefault(&l.MaxDepth, DefaultMaxDepth)
+	orDefault(&l.MaxAliases, DefaultMaxAliases)
+	orDefault(&l.MaxFields, DefaultMaxFields)
+	orDefault(&l.MaxTokens, DefaultMaxTokens)
+	orDefault(&l.Timeout, DefaultTimeout)
+	orDefault(&opts.PlanCacheSize, DefaultPlanCacheSize)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -180,6 +168,13 @@ func New(opts Options) *Gateway {
 		g.flights.Timeout = opts.Limits.Timeout // the operation timeout, from the execution's start
 	}
 	return g
+}
+
+// orDefault sets an option left unset (zero or less) to its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // SetSupergraph swaps in a new supergraph, with a new plan cache.
