@@ -1,11 +1,11 @@
 package server_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"bookstore/graph/testkit/roundtrip"
 	"bookstore/router/bookstore/openapi/openapitest"
 	"bookstore/router/server"
 )
@@ -26,19 +26,7 @@ func TestRESTPanic(t *testing.T) {
 		if path == "/orders/x/cancel" {
 			method = "POST"
 		}
-		req, err := http.NewRequest(method, srv.URL+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, body := roundtrip.Do(t, nil, method, srv.URL+path, nil, nil)
 		if resp.StatusCode != 500 {
 			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, body)
 		}
