@@ -715,6 +715,21 @@ func (c *Client) header(fwd http.Header) http.Header {
 	return h
 }
 
+// post returns a POST to r with header h and a body of size bytes, bound
+// to ctx; exchange writes the body.
+func (r *replica) post(ctx context.Context, h http.Header, size int) *http.Request {
+	return (&http.Request{
+		Method:        http.MethodPost,
+		URL:           r.url,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		ContentLength: int64(size),
+		Host:          r.url.Host,
+	}).WithContext(ctx)
+}
+
 // attempt sends body to one replica. On failure it says whether Do goes on
 // to the next replica.
 //
@@ -726,16 +741,7 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 	}
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	hreq := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           r.url,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		ContentLength: int64(len(body)),
-		Host:          r.url.Host,
-	}).WithContext(actx)
+	hreq := r.post(actx, h, len(body))
 
 	resp, data, wrote, err := c.exchange(actx, r, hreq, body)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -1017,16 +1023,7 @@ func (c *Client) probe(p *pool, r *replica) {
 func (c *Client) check(p *pool, r *replica) (ok, draining bool) {
 	ctx, cancel := context.WithTimeout(c.probes.ctx, min(p.timeout, probeTimeout))
 	defer cancel()
-	hreq := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           r.url,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        c.header(nil),
-		ContentLength: int64(len(c.probeRequest)),
-		Host:          r.url.Host,
-	}).WithContext(ctx)
+	hreq := r.post(ctx, c.header(nil), len(c.probeRequest))
 	resp, _, _, err := c.exchange(ctx, r, hreq, c.probeRequest)
 	if err != nil {
 		return false, false

@@ -153,6 +153,17 @@ func newClient(t testing.TB, cfg Config, urls ...string) *Client {
 	return c
 }
 
+// ejectingClient is newClient on a fake clock, which moves only when
+// told, with a count of the replicas it ejects.
+func ejectingClient(t testing.TB, cfg Config, urls ...string) (*Client, *fakeClock, *atomic.Int64) {
+	t.Helper()
+	clock := newFakeClock()
+	var ejections atomic.Int64
+	cfg.Now = clock.Now
+	cfg.OnEject = func(string, string) { ejections.Add(1) }
+	return newClient(t, cfg, urls...), clock, &ejections
+}
+
 var query = []byte(`{"query":"{ books { totalCount } }"}`)
 
 func do(c *Client, mutation bool) (*Response, error) {
@@ -445,11 +456,8 @@ func TestEjection(t *testing.T) {
 }
 
 func TestEjectedAgainAfterFailedProbe(t *testing.T) {
-	clock := newFakeClock()
 	flaky, steady := startReplica(t, "flaky", badGateway), startReplica(t, "steady", answer)
-	var ejections atomic.Int64
-	c := newClient(t, Config{EjectAfter: 2, EjectFor: time.Second, Now: clock.Now,
-		OnEject: func(string, string) { ejections.Add(1) }}, flaky.url, steady.url)
+	c, clock, ejections := ejectingClient(t, Config{EjectAfter: 2, EjectFor: time.Second}, flaky.url, steady.url)
 	for range 4 {
 		resp, err := do(c, false)
 		answeredBy(t, resp, err, steady)
@@ -503,11 +511,8 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestAllEjectedAreStillTried(t *testing.T) {
-	clock := newFakeClock()
 	a, b := startReplica(t, "a", badGateway), startReplica(t, "b", badGateway)
-	var ejections atomic.Int64
-	c := newClient(t, Config{EjectAfter: 2, EjectFor: time.Hour, Now: clock.Now,
-		OnEject: func(string, string) { ejections.Add(1) }}, a.url, b.url)
+	c, _, ejections := ejectingClient(t, Config{EjectAfter: 2, EjectFor: time.Hour}, a.url, b.url)
 	for range 2 {
 		if _, err := do(c, false); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("Do: %v, want ErrUnavailable", err)
@@ -1093,12 +1098,9 @@ func settle(c *Client) { c.probes.wg.Wait() }
 // A replica that answers with the drain header is ejected at once, with no
 // failure counted, and probed back once it answers without it.
 func TestDraining(t *testing.T) {
-	clock := newFakeClock()
 	leaving, staying := startReplica(t, "leaving", answer), startReplica(t, "staying", answer)
 	leaving.drainHeader.Store(true)
-	var ejections atomic.Int64
-	c := newClient(t, Config{EjectFor: time.Second, Now: clock.Now, OnEject: func(string, string) { ejections.Add(1) }},
-		leaving.url, staying.url)
+	c, clock, ejections := ejectingClient(t, Config{EjectFor: time.Second}, leaving.url, staying.url)
 	// Its answer is an answer: the client gets it.
 	resp, err := do(c, true)
 	answeredBy(t, resp, err, leaving)
@@ -1178,11 +1180,8 @@ func TestLastResort(t *testing.T) {
 // A probe runs off the request path: requests do not wait for a hung
 // replica's probe, which times out and ejects it again.
 func TestProbeOffTheRequestPath(t *testing.T) {
-	clock := newFakeClock()
 	hung, up := startReplica(t, "hung", hang), startReplica(t, "up", answer)
-	var ejections atomic.Int64
-	c := newClient(t, Config{Timeout: 200 * time.Millisecond, EjectAfter: 1, EjectFor: time.Second, Now: clock.Now,
-		OnEject: func(string, string) { ejections.Add(1) }}, hung.url, up.url)
+	c, clock, ejections := ejectingClient(t, Config{Timeout: 200 * time.Millisecond, EjectAfter: 1, EjectFor: time.Second}, hung.url, up.url)
 	resp, err := do(c, false) // hung times out, up answers
 	answeredBy(t, resp, err, up)
 	clock.Advance(time.Second)
