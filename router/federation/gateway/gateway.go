@@ -520,32 +520,32 @@ func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinit
 	return doc.Operations[0], nil
 }
 
+// usesIntrospection reports whether op selects __schema or __type
+// anywhere, in fragments too.
 func usesIntrospection(doc *ast.QueryDocument, op *ast.OperationDefinition) bool {
-	found := false
-	seen := map[string]bool{}
-	var walk func(set ast.SelectionSet)
-	walk = func(set ast.SelectionSet) {
+	sets := []ast.SelectionSet{op.SelectionSet} // still to look through
+	spread := map[string]bool{}
+	for len(sets) > 0 {
+		set := sets[len(sets)-1]
+		sets = sets[:len(sets)-1]
 		for _, s := range set {
 			switch s := s.(type) {
 			case *ast.Field:
 				if s.Name == "__schema" || s.Name == "__type" {
-					found = true
+					return true
 				}
-				walk(s.SelectionSet)
+				sets = append(sets, s.SelectionSet)
 			case *ast.InlineFragment:
-				walk(s.SelectionSet)
+				sets = append(sets, s.SelectionSet)
 			case *ast.FragmentSpread:
-				if !seen[s.Name] {
-					seen[s.Name] = true
-					if f := doc.Fragments.ForName(s.Name); f != nil {
-						walk(f.SelectionSet)
-					}
+				if f := doc.Fragments.ForName(s.Name); f != nil && !spread[s.Name] {
+					spread[s.Name] = true
+					sets = append(sets, f.SelectionSet)
 				}
 			}
 		}
 	}
-	walk(op.SelectionSet)
-	return found
+	return false
 }
 
 // fromGQL converts a gqlparser error, keeping its locations and path.
