@@ -38,6 +38,7 @@ package transport
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -272,23 +273,17 @@ func New(cfg Config) (*Client, error) {
 		probeRequest: []byte(`{"query":"query RouterHealthProbe { __typename }"}`),
 	}
 	dialTimeout := cfg.DialTimeout
-	switch {
-	case c.timeout < 0:
-		return nil, fmt.Errorf("transport: negative Timeout %v", c.timeout)
-	case dialTimeout < 0:
-		return nil, fmt.Errorf("transport: negative DialTimeout %v", dialTimeout)
-	case c.ejectAfter < 0:
-		return nil, fmt.Errorf("transport: negative EjectAfter %d", c.ejectAfter)
-	case c.ejectFor < 0:
-		return nil, fmt.Errorf("transport: negative EjectFor %v", c.ejectFor)
-	case c.maxEjectFor < 0:
-		return nil, fmt.Errorf("transport: negative MaxEjectFor %v", c.maxEjectFor)
-	case c.idleTimeout < 0:
-		return nil, fmt.Errorf("transport: negative IdleTimeout %v", c.idleTimeout)
-	case c.maxBody < 0:
-		return nil, fmt.Errorf("transport: negative MaxResponseBytes %d", c.maxBody)
-	case c.maxConnAge < 0:
-		return nil, fmt.Errorf("transport: negative MaxConnAge %v", c.maxConnAge)
+	if err := cmp.Or(
+		negative("Timeout", c.timeout),
+		negative("DialTimeout", dialTimeout),
+		negative("EjectAfter", c.ejectAfter),
+		negative("EjectFor", c.ejectFor),
+		negative("MaxEjectFor", c.maxEjectFor),
+		negative("IdleTimeout", c.idleTimeout),
+		negative("MaxResponseBytes", c.maxBody),
+		negative("MaxConnAge", c.maxConnAge),
+	); err != nil {
+		return nil, err
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -551,6 +546,14 @@ func (c *Client) hash(id dedupID) uint64 {
 		sum += h.Sum64()
 	}
 	return sum
+}
+
+// negative is the error for a setting of Config below zero, or nil.
+func negative[T int64 | time.Duration](setting string, v T) error {
+	if v < 0 {
+		return fmt.Errorf("transport: negative %s %v", setting, v)
+	}
+	return nil
 }
 
 // outcome says what Do does after a failed attempt.
