@@ -3,6 +3,7 @@ package sharetest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -84,6 +85,24 @@ func (s *Subgraph) Hold(r *http.Request) (n int, released bool) {
 		s.cancelled.Add(1)
 		return n, false
 	}
+}
+
+// HoldOrFail holds an operation as Hold does; once it is released, a
+// status other than 0 fails it: that status, text/plain. It returns the
+// operation's number, and whether the handler is to answer it (false: its
+// client went away, or it failed).
+func (s *Subgraph) HoldOrFail(w http.ResponseWriter, r *http.Request, status int) (n int, answer bool) {
+	n, released := s.Hold(r)
+	if !released {
+		return n, false
+	}
+	if status != 0 {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(status)
+		io.WriteString(w, http.StatusText(status))
+		return n, false
+	}
+	return n, true
 }
 
 // Open releases the operations held, and every later one.

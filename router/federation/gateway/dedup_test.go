@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,30 +29,26 @@ type Mutation { bump: Int }`
 func startSubgraph(t *testing.T, status int) *sharetest.Subgraph {
 	t.Helper()
 	return sharetest.Start(t, sharetest.GraphQL(subgraphSDL, func(s *sharetest.Subgraph, w http.ResponseWriter, r *http.Request, op sharetest.Operation) {
-		n, released := s.Hold(r)
-		if !released {
-			return
-		}
-		if status != 0 {
-			w.Header().Set("Content-Type", "text/plain")
-			w.WriteHeader(status)
-			io.WriteString(w, "down")
+		n, answer := s.HoldOrFail(w, r, status)
+		if !answer {
 			return
 		}
 		if strings.Contains(op.Query, "bump") {
 			fmt.Fprintf(w, `{"data":{"bump":%d}}`, n)
 			return
 		}
-		answer := fmt.Sprintf("request %d, auth %q, variables %s", n, r.Header.Get("Authorization"), op.Variables)
-		fmt.Fprintf(w, `{"data":{"hello":%q}}`, answer)
+		greeting := fmt.Sprintf("request %d, auth %q, variables %s", n, r.Header.Get("Authorization"), op.Variables)
+		fmt.Fprintf(w, `{"data":{"hello":%q}}`, greeting)
 	}))
 }
 
-// newGateway returns a gateway over the subgraph, through a real
-// transport client whose own sharing is off, so that only the gateway's
-// is tested.
-func newGateway(t *testing.T, s *sharetest.Subgraph, opts gateway.Options) *gateway.Gateway {
+// startSharing starts the test subgraph (startSubgraph) answering with
+// status, and a gateway over it with opts, whose OnDedup counts the joins.
+// The gateway reaches the subgraph through a real transport client whose
+// own sharing is off, so that only the gateway's is tested.
+func startSharing(t *testing.T, status int, opts gateway.Options) (*sharetest.Subgraph, *sharetest.Joins, *gateway.Gateway) {
 	t.Helper()
+	s := startSubgraph(t, status)
 	client, err := transport.New(transport.Config{Subgraphs: map[string][]string{"a": {s.URL}}, DisableDedup: true})
 	if err != nil {
 		t.Fatal(err)
@@ -67,10 +62,12 @@ func newGateway(t *testing.T, s *sharetest.Subgraph, opts gateway.Options) *gate
 	if err != nil {
 		t.Fatal(err)
 	}
+	j := sharetest.NewJoins()
+	opts.OnDedup = j.On
 	opts.Fetcher = transport.Fetcher{Client: client}
 	g := gateway.New(opts)
 	g.SetSupergraph(sg)
-	return g
+	return s, j, g
 }
 
 const hello = `query Hello($name: String, $ratio: Float) { hello(name: $name, ratio: $ratio) }`
@@ -113,11 +110,8 @@ func TestDedup(t *testing.T) {
 		{name: "off", opts: gateway.Options{DisableDedup: true}, reqs: []*gateway.Request{q(x, nil), q(x, nil), q(x, nil)}, executions: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startSubgraph(t, 0)
-			j := sharetest.NewJoins()
+			s, j, g := startSharing(t, 0, tc.opts)
 			opts := tc.opts
-			opts.OnDedup = j.On
-			g := newGateway(t, s, opts)
 			out := make([]chan *gateway.Response, len(tc.reqs))
 			queries := 0
 			for i, req := range tc.reqs {
@@ -166,9 +160,7 @@ func TestDedup(t *testing.T) {
 // The callers of a shared execution get one Response, and one encoding of
 // it: the same bytes, made once.
 func TestDedupSharesBytes(t *testing.T) {
-	s := startSubgraph(t, 0)
-	j := sharetest.NewJoins()
-	g := newGateway(t, s, gateway.Options{OnDedup: j.On})
+	s, j, g := startSharing(t, 0, gateway.Options{})
 	out := make(chan *gateway.Response, 2)
 	for range 2 {
 		go func() { out <- g.Do(context.Background(), &gateway.Request{Query: `{ hello }`}) }()
@@ -202,9 +194,7 @@ func TestDedupSharedFailure(t *testing.T) {
 		{name: "operation timeout", timeout: 200 * time.Millisecond, want: `subgraph \"a\" did not answer in time`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startSubgraph(t, tc.status)
-			j := sharetest.NewJoins()
-			g := newGateway(t, s, gateway.Options{OnDedup: j.On, Limits: gateway.Limits{Timeout: tc.timeout}})
+			s, j, g := startSharing(t, tc.status, gateway.Options{Limits: gateway.Limits{Timeout: tc.timeout}})
 			const n = 3
 			out := make(chan *gateway.Response, n)
 			for range n {
@@ -236,9 +226,7 @@ func TestDedupSharedFailure(t *testing.T) {
 // which returns at once, nor the one whose request started it, which runs
 // it to its end. When every client has gone, the execution is cancelled.
 func TestDedupClientLeaves(t *testing.T) {
-	s := startSubgraph(t, 0)
-	j := sharetest.NewJoins()
-	g := newGateway(t, s, gateway.Options{OnDedup: j.On})
+	s, j, g := startSharing(t, 0, gateway.Options{})
 	req := &gateway.Request{Query: `{ hello }`}
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	ctx2, cancel2 := context.WithCancel(context.Background())
@@ -266,9 +254,7 @@ func TestDedupClientLeaves(t *testing.T) {
 	}
 
 	// Everyone leaves: the execution does not go on with nobody waiting.
-	s2 := startSubgraph(t, 0)
-	j2 := sharetest.NewJoins()
-	g2 := newGateway(t, s2, gateway.Options{OnDedup: j2.On})
+	s2, j2, g2 := startSharing(t, 0, gateway.Options{})
 	sharetest.AllLeave(t, s2, j2, 2, func(ctx context.Context) { g2.Do(ctx, req) })
 }
 

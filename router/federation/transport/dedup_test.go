@@ -23,14 +23,8 @@ func startGate(t *testing.T, status int) *sharetest.Subgraph {
 	t.Helper()
 	return sharetest.Start(t, func(g *sharetest.Subgraph, w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		n, released := g.Hold(r)
-		if !released {
-			return
-		}
-		if status != 0 {
-			w.Header().Set("Content-Type", "text/plain")
-			w.WriteHeader(status)
-			io.WriteString(w, "no")
+		n, answer := g.HoldOrFail(w, r, status)
+		if !answer {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -41,6 +35,29 @@ func startGate(t *testing.T, status int) *sharetest.Subgraph {
 type result struct {
 	resp *Response
 	err  error
+}
+
+// aQuery is a query that callers share.
+var aQuery = Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+
+// startSharing starts a gate (startGate) answering with status, and a
+// client for it with cfg whose OnDedup counts the joins.
+func startSharing(t *testing.T, status int, cfg Config) (*sharetest.Subgraph, *sharetest.Joins, *Client) {
+	t.Helper()
+	g := startGate(t, status)
+	j := sharetest.NewJoins()
+	cfg.OnDedup = j.OnKey
+	return g, j, newClient(t, cfg, g.URL)
+}
+
+// goDo runs c.Do in a goroutine of its own; the channel has its result.
+func goDo(ctx context.Context, c *Client, req Request) <-chan result {
+	out := make(chan result, 1)
+	go func() {
+		resp, err := c.Do(ctx, req)
+		out <- result{resp, err}
+	}()
+	return out
 }
 
 // Identical queries in flight share one request; queries that differ in
@@ -71,19 +88,12 @@ func TestDedup(t *testing.T) {
 		{name: "on for the subgraph only", cfg: Config{DisableDedup: true, Dedup: map[string]bool{"books": true}}, reqs: []Request{{Body: q}, {Body: q}}, requests: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startGate(t, 0)
-			j := sharetest.NewJoins()
+			g, j, c := startSharing(t, 0, tc.cfg)
 			cfg := tc.cfg
-			cfg.OnDedup = j.OnKey
-			c := newClient(t, cfg, g.URL)
-			results := make([]chan result, len(tc.reqs))
+			results := make([]<-chan result, len(tc.reqs))
 			for i, req := range tc.reqs {
-				results[i] = make(chan result, 1)
 				req.Subgraph = "books"
-				go func() {
-					resp, err := c.Do(context.Background(), req)
-					results[i] <- result{resp, err}
-				}()
+				results[i] = goDo(context.Background(), c, req)
 			}
 			// Every request has reached the subgraph, or joined one that
 			// has: none can arrive late and start a request of its own.
@@ -139,21 +149,12 @@ func countMutations(reqs []Request) int {
 // Callers sharing a request each get their own Response, with the same
 // bytes.
 func TestDedupResponses(t *testing.T) {
-	g := startGate(t, 0)
-	j := sharetest.NewJoins()
-	c := newClient(t, Config{OnDedup: j.OnKey}, g.URL)
-	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
-	out := make(chan result, 2)
-	for range 2 {
-		go func() {
-			resp, err := c.Do(context.Background(), req)
-			out <- result{resp, err}
-		}()
-	}
+	g, j, c := startSharing(t, 0, Config{})
+	outA, outB := goDo(context.Background(), c, aQuery), goDo(context.Background(), c, aQuery)
 	g.Await(t, 1)
 	j.Wait(2)
 	g.Open()
-	a, b := <-out, <-out
+	a, b := <-outA, <-outB
 	if a.err != nil || b.err != nil {
 		t.Fatal(a.err, b.err)
 	}
@@ -172,35 +173,30 @@ func TestDedupResponses(t *testing.T) {
 func TestDedupSharedFailure(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		status int
-		hang   bool
+		status int // the subgraph's answer; 0: none, it hangs
 		want   error
 	}{
 		{name: "502", status: http.StatusBadGateway, want: ErrUnavailable},
-		{name: "timeout", hang: true, want: context.DeadlineExceeded},
+		{name: "timeout", want: context.DeadlineExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startGate(t, tc.status)
-			j := sharetest.NewJoins()
-			cfg := Config{OnDedup: j.OnKey, EjectAfter: 100}
-			if tc.hang {
+			hang := tc.status == 0
+			cfg := Config{EjectAfter: 100}
+			if hang {
 				cfg.Timeout = 200 * time.Millisecond
 			}
-			c := newClient(t, cfg, g.URL)
+			g, j, c := startSharing(t, tc.status, cfg)
 			const n = 3
-			out := make(chan result, n)
-			for range n {
-				go func() {
-					resp, err := c.Do(context.Background(), Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)})
-					out <- result{resp, err}
-				}()
+			out := make([]<-chan result, n)
+			for i := range out {
+				out[i] = goDo(context.Background(), c, aQuery)
 			}
 			g.Await(t, 1)
 			j.Wait(n)
-			if !tc.hang {
+			if !hang {
 				g.Open()
 			}
-			for range n {
+			for _, out := range out {
 				r := <-out
 				if r.err == nil || !errors.Is(r.err, tc.want) || !errors.Is(r.err, ErrUnavailable) {
 					t.Errorf("err = %v, want one wrapping %v", r.err, tc.want)
@@ -217,17 +213,12 @@ func TestDedupSharedFailure(t *testing.T) {
 // that waits for it returns at once, the one that sent it goes on to the
 // answer; when every caller has given up, the request is cancelled.
 func TestDedupCallerLeaves(t *testing.T) {
-	g := startGate(t, 0)
-	j := sharetest.NewJoins()
-	c := newClient(t, Config{OnDedup: j.OnKey}, g.URL)
-	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+	g, j, c := startSharing(t, 0, Config{})
 	first, cancelFirst := context.WithCancel(context.Background())
 	second, cancelSecond := context.WithCancel(context.Background())
-	out1, out2, out3 := make(chan result, 1), make(chan result, 1), make(chan result, 1)
-	go func() { resp, err := c.Do(first, req); out1 <- result{resp, err} }()
+	out1 := goDo(first, c, aQuery)
 	g.Await(t, 1)
-	go func() { resp, err := c.Do(second, req); out2 <- result{resp, err} }()
-	go func() { resp, err := c.Do(context.Background(), req); out3 <- result{resp, err} }()
+	out2, out3 := goDo(second, c, aQuery), goDo(context.Background(), c, aQuery)
 	j.Wait(3)
 	cancelSecond()
 	if r := <-out2; r.resp != nil || !errors.Is(r.err, context.Canceled) || !errors.Is(r.err, ErrUnavailable) {
@@ -235,7 +226,7 @@ func TestDedupCallerLeaves(t *testing.T) {
 	}
 	cancelFirst()
 	g.Open()
-	for i, out := range []chan result{out1, out3} {
+	for i, out := range []<-chan result{out1, out3} {
 		if r := <-out; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":1`) {
 			t.Fatalf("caller %d: %v", i, r.err)
 		}
@@ -245,11 +236,9 @@ func TestDedupCallerLeaves(t *testing.T) {
 	}
 
 	// Everyone gives up: the subgraph sees its request cancelled.
-	g2 := startGate(t, 0)
-	j2 := sharetest.NewJoins()
-	c2 := newClient(t, Config{OnDedup: j2.OnKey}, g2.URL)
+	g2, j2, c2 := startSharing(t, 0, Config{})
 	sharetest.AllLeave(t, g2, j2, 2, func(ctx context.Context) {
-		if _, err := c2.Do(ctx, req); !errors.Is(err, context.Canceled) {
+		if _, err := c2.Do(ctx, aQuery); !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v", err)
 		}
 	})
@@ -259,16 +248,12 @@ func TestDedupCallerLeaves(t *testing.T) {
 // would alone; a caller that shared it and still has time then sends its
 // own.
 func TestDedupFirstCallersDeadline(t *testing.T) {
-	g := startGate(t, 0)
-	j := sharetest.NewJoins()
-	c := newClient(t, Config{OnDedup: j.OnKey}, g.URL)
-	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+	g, j, c := startSharing(t, 0, Config{})
 	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	out1, out2 := make(chan result, 1), make(chan result, 1)
-	go func() { resp, err := c.Do(short, req); out1 <- result{resp, err} }()
+	out1 := goDo(short, c, aQuery)
 	g.Await(t, 1)
-	go func() { resp, err := c.Do(context.Background(), req); out2 <- result{resp, err} }()
+	out2 := goDo(context.Background(), c, aQuery)
 	j.Wait(2)
 	if r := <-out1; !errors.Is(r.err, context.DeadlineExceeded) {
 		t.Fatalf("the first caller: %v, %v", r.resp, r.err)

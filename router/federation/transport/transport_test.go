@@ -476,23 +476,14 @@ func TestEjectedAgainAfterFailedProbe(t *testing.T) {
 	if ejections.Load() != 2 || flaky.hits.Load() != 3 {
 		t.Fatalf("ejections %d, flaky hits %d; want 2 and 3", ejections.Load(), flaky.hits.Load())
 	}
-	// A probe is started by a request that passes the replica over:
-	// with two replicas, one of any two requests does.
-	twice := func() {
-		t.Helper()
-		for range 2 {
-			resp, err := do(c, false)
-			answeredBy(t, resp, err, steady)
-		}
-		settle(c)
-	}
+	// A probe is started by a request that passes the replica over.
 	clock.Advance(time.Second) // half of the second ejection: no probe
-	twice()
+	passOver(t, c, steady)
 	if flaky.hits.Load() != 3 {
 		t.Fatalf("probed %d times within the second ejection", flaky.hits.Load()-3)
 	}
 	clock.Advance(time.Second)
-	twice()
+	passOver(t, c, steady)
 	if ejections.Load() != 3 || flaky.hits.Load() != 4 {
 		t.Fatalf("ejections %d, flaky hits %d; want 3 and 4", ejections.Load(), flaky.hits.Load())
 	}
@@ -1092,6 +1083,18 @@ func TestMaxConnAgeRebalances(t *testing.T) {
 	}
 }
 
+// passOver sends two requests, which want answers: with two replicas, one
+// of any two requests passes the other over, and starts a probe of it when
+// one is due. It waits for the probes.
+func passOver(t *testing.T, c *Client, want *backend) {
+	t.Helper()
+	for range 2 {
+		resp, err := do(c, false)
+		answeredBy(t, resp, err, want)
+	}
+	settle(c)
+}
+
 // settle waits for the probes started so far.
 func settle(c *Client) { c.probes.wg.Wait() }
 
@@ -1112,23 +1115,15 @@ func TestDraining(t *testing.T) {
 		answeredBy(t, resp, err, staying)
 	}
 	// Probed while still draining: ejected again, for no longer.
-	twice := func() {
-		t.Helper()
-		for range 2 {
-			resp, err := do(c, false)
-			answeredBy(t, resp, err, staying)
-		}
-		settle(c)
-	}
 	clock.Advance(time.Second)
-	twice()
+	passOver(t, c, staying)
 	if leaving.hits.Load() != 2 || ejections.Load() != 2 {
 		t.Fatalf("leaving: %d hits, %d ejections; want 2 (one probe) and 2", leaving.hits.Load(), ejections.Load())
 	}
 	// Back (restarted): the next probe puts it in rotation.
 	leaving.drainHeader.Store(false)
 	clock.Advance(time.Second)
-	twice()
+	passOver(t, c, staying)
 	for range 4 {
 		if _, err := do(c, false); err != nil {
 			t.Fatal(err)
