@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/roundtrip"
 	"bookstore/graph/testkit/testdb"
 	"bookstore/router/routertest"
 )
@@ -57,14 +58,9 @@ func TestFederatedQueryAcrossReplicas(t *testing.T) {
 // 200 for operations whose names start with prefix, by its /metrics.
 func fetchesOf(t *testing.T, baseURL, prefix string) float64 {
 	t.Helper()
-	resp, err := http.Get(baseURL + "/metrics")
-	if err != nil {
-		t.Fatalf("GET %s/metrics: %v", baseURL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/metrics: status %d, %v", baseURL, resp.StatusCode, err)
+	resp, body := roundtrip.Do(t, nil, http.MethodGet, baseURL+"/metrics", nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/metrics: status %d", baseURL, resp.StatusCode)
 	}
 	series := `http_requests_total{code="200",handler="/query",method="POST",operation="` + prefix
 	n := 0.0
@@ -92,23 +88,11 @@ func TestCompressionEndToEnd(t *testing.T) {
 	defer client.CloseIdleConnections()
 	get := func(path, accept string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, s.Router.URL+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		var h http.Header
 		if accept != "" {
-			req.Header.Set("Accept-Encoding", accept)
+			h = http.Header{"Accept-Encoding": {accept}}
 		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res, b
+		return roundtrip.Do(t, client, http.MethodGet, s.Router.URL+path, nil, h)
 	}
 	const page = "/books?first=30"
 	plainRes, plain := get(page, "")

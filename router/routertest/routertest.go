@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	books "bookstore/books-subgraph/graph"
 	"bookstore/graph/platform/telemetry"
 	"bookstore/graph/testkit/gqltest"
+	"bookstore/graph/testkit/roundtrip"
 	"bookstore/graph/testkit/testdb"
 	orders "bookstore/orders-subgraph/graph"
 	"bookstore/router/server"
@@ -139,6 +139,27 @@ func TryStartRouter(t testing.TB, cfg server.Config) (*Router, error) {
 		return nil, err
 	}
 	r.Handler = checkREST(t, r.Handler)
+	url := Serve(t, r)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !r.Gateway.Ready() {
+		select {
+		case msg := <-failures:
+			return nil, errors.New(msg)
+		case <-deadline:
+			return nil, errors.New("the router did not compose its supergraph within 30 s")
+		case <-tick.C:
+		}
+	}
+	return &Router{URL: url, Router: r}, nil
+}
+
+// Serve serves r on 127.0.0.1, at a port picked at runtime, until the test
+// ends, and returns its base URL. When the test ends, it stops r, waits
+// for Serve to return (failing the test on an error) and closes r.
+func Serve(t testing.TB, r *server.Router) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -154,19 +175,7 @@ func TryStartRouter(t testing.TB, cfg server.Config) (*Router, error) {
 		}
 		r.Close()
 	})
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !r.Gateway.Ready() {
-		select {
-		case msg := <-failures:
-			return nil, errors.New(msg)
-		case <-deadline:
-			return nil, errors.New("the router did not compose its supergraph within 30 s")
-		case <-tick.C:
-		}
-	}
-	return &Router{URL: "http://" + ln.Addr().String(), Router: r}, nil
+	return "http://" + ln.Addr().String()
 }
 
 // errorLog is a slog.Handler that sends each error record, with its "err"
@@ -246,25 +255,14 @@ func (r *Router) Do(t testing.TB, method, path, contentType, body string, header
 // contentType of "" sends none.
 func Send(t testing.TB, base, method, path, contentType, body string, header http.Header) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading: %v", method, path, err)
-	}
+	resp, raw := roundtrip.Do(t, nil, method, base+path, strings.NewReader(body), header)
 	return resp.StatusCode, resp.Header, raw
 }
 

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"bookstore/router/federation/execute/executetest"
-	"bookstore/router/federation/gateway"
-	"bookstore/router/server"
 )
 
 // discard is a ResponseWriter that keeps only the status and the size of
@@ -31,13 +29,7 @@ func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), n
 func BenchmarkServeGraphQL(b *testing.B) {
 	for _, w := range executetest.Workloads(b) {
 		b.Run(w.Name, func(b *testing.B) {
-			f, err := executetest.New(w.Supergraph, w.Subgraphs)
-			if err != nil {
-				b.Fatal(err)
-			}
-			gw := gateway.New(gateway.Options{Fetcher: executetest.NewMemo(f)})
-			gw.SetSupergraph(w.Supergraph)
-			h := server.NewHandler(server.Options{Gateway: gw})
+			h := workloadHandler(b, w)
 			body, err := json.Marshal(map[string]string{"query": w.Query})
 			if err != nil {
 				b.Fatal(err)

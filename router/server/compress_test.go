@@ -13,6 +13,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"bookstore/graph/testkit/roundtrip"
 	"bookstore/router/bookstore/openapi/openapitest"
 	"bookstore/router/server"
 )
@@ -182,21 +183,8 @@ func TestCompressedRequests(t *testing.T) {
 		{name: "REST: brotli", path: "/books", coding: "br", body: []byte(`{}`), status: 415, code: "BAD_REQUEST"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodPost, base+tc.path, bytes.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Content-Encoding", tc.coding)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			res, body := roundtrip.Do(t, client, http.MethodPost, base+tc.path, bytes.NewReader(tc.body),
+				http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {tc.coding}})
 			if res.StatusCode != tc.status || !strings.Contains(string(body), tc.contains) {
 				t.Fatalf("%d %s, want %d with %q", res.StatusCode, body, tc.status, tc.contains)
 			}

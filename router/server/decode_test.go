@@ -4,11 +4,9 @@ import "testing"
 
 func TestDecode(t *testing.T) {
 	for _, tc := range []struct {
-		body    string
-		ok      bool
-		query   string
-		op      string
-		numVars int
+		body, query, op string
+		ok              bool
+		numVars         int
 	}{
 		{body: `{"query":"{ a }"}`, ok: true, query: "{ a }"},
 		{body: `{"query":"{ a }","operationName":null,"variables":null}`, ok: true, query: "{ a }"},

@@ -65,7 +65,7 @@ func TestDedupOverHTTP(t *testing.T) {
 				out[i] = make(chan answer, 1)
 				go func() { out[i] <- post(context.Background(), base+"/graphql", r.body, r.header) }()
 			}
-			f.await(t, tc.executions)
+			f.Await(t, tc.executions)
 			// Every query has executed or joined one that has.
 			inbound := !tc.cfg.DisableInboundDedup
 			subgraph := !tc.cfg.DisableSubgraphDedup || tc.cfg.SubgraphDedup["a"]
@@ -76,7 +76,7 @@ func TestDedupOverHTTP(t *testing.T) {
 			case subgraph:
 				waitMetric(t, base, `router_subgraph_dedup_total{result="shared",subgraph="a"}`, float64(queries-tc.executions))
 			}
-			f.open()
+			f.Open()
 			bodies := map[string]bool{}
 			for i, r := range tc.reqs {
 				a := <-out[i]
@@ -88,7 +88,7 @@ func TestDedupOverHTTP(t *testing.T) {
 					t.Errorf("request %d, Authorization %q, got %s", i, auth, a.body)
 				}
 			}
-			if n := f.n.Load(); n != int64(tc.executions) {
+			if n := f.Operations(); n != int64(tc.executions) {
 				t.Errorf("the subgraph got %d operations, want %d", n, tc.executions)
 			}
 			if len(bodies) != tc.executions {
@@ -108,19 +108,19 @@ func TestDedupClientDisconnects(t *testing.T) {
 	ctx, hangUp := context.WithCancel(context.Background())
 	first, second := make(chan answer, 1), make(chan answer, 1)
 	go func() { first <- post(ctx, base+"/graphql", body, nil) }()
-	f.await(t, 1)
+	f.Await(t, 1)
 	go func() { second <- post(context.Background(), base+"/graphql", body, nil) }()
 	waitMetric(t, base, `router_inbound_dedup_total{result="shared"}`, 1)
 	hangUp()
 	if a := <-first; a.err == nil {
 		t.Fatalf("the client that hung up got %d %s", a.status, a.body)
 	}
-	f.open()
+	f.Open()
 	a := <-second
 	if a.err != nil || a.status != http.StatusOK || string(a.body) != `{"data":{"hello":"request 1 for "}}` {
 		t.Fatalf("the client that stayed: %d %s %v", a.status, a.body, a.err)
 	}
-	if f.cancelled.Load() != 0 {
+	if f.Cancelled() != 0 {
 		t.Error("the subgraph's request was cancelled")
 	}
 }
@@ -135,10 +135,10 @@ func TestDedupSharedBytesCompressed(t *testing.T) {
 	go func() {
 		gz <- post(context.Background(), base+"/graphql", body, http.Header{"Accept-Encoding": {"gzip"}})
 	}()
-	f.await(t, 1)
+	f.Await(t, 1)
 	go func() { plain <- post(context.Background(), base+"/graphql", body, nil) }()
 	waitMetric(t, base, `router_inbound_dedup_total{result="shared"}`, 1)
-	f.open()
+	f.Open()
 	a, b := <-gz, <-plain
 	if a.err != nil || b.err != nil {
 		t.Fatal(a.err, b.err)
@@ -157,7 +157,7 @@ func TestDedupSharedBytesCompressed(t *testing.T) {
 	if !bytes.Equal(unzipped, b.body) || len(b.body) < 10_000 {
 		t.Fatalf("gzip: %d bytes, plain: %d bytes", len(unzipped), len(b.body))
 	}
-	if n := f.n.Load(); n != 1 {
+	if n := f.Operations(); n != 1 {
 		t.Errorf("the subgraph got %d operations, want 1", n)
 	}
 }

@@ -5,12 +5,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"bookstore/graph/platform/drain"
+	"bookstore/graph/testkit/sharetest"
 	"bookstore/router/server"
 )
 
@@ -18,20 +18,13 @@ import (
 // serving for its drain period, every answer marked Connection: close,
 // then refuses connections and returns.
 func TestRouterDrains(t *testing.T) {
-	sub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case strings.Contains(string(body), "_service"):
-			_, _ = io.WriteString(w, `{"data":{"_service":{"sdl":"type Query { hello: String }"}}}`)
-		default:
+	sub := sharetest.Start(t, sharetest.GraphQL(`type Query { hello: String }`,
+		func(_ *sharetest.Subgraph, w http.ResponseWriter, _ *http.Request, _ sharetest.Operation) {
 			_, _ = io.WriteString(w, `{"data":{"hello":"world"}}`)
-		}
-	}))
-	defer sub.Close()
+		}))
 	const period = 500 * time.Millisecond
 	r, err := server.New(server.Config{
-		Subgraphs: map[string][]string{"a": {sub.URL + "/query"}}, PollInterval: time.Hour,
+		Subgraphs: map[string][]string{"a": {sub.URL}}, PollInterval: time.Hour,
 		DrainPeriod: period, ShutdownTimeout: 5 * time.Second,
 	}, nil)
 	if err != nil {

@@ -3,12 +3,12 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"bookstore/graph/testkit/roundtrip"
 	"bookstore/router/bookstore/openapi"
 	"bookstore/router/server"
 )
@@ -20,19 +20,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	defer srv.Close()
 	do := func(t *testing.T, method string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+"/openapi.yaml", strings.NewReader(""))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, body := roundtrip.Do(t, nil, method, srv.URL+"/openapi.yaml", strings.NewReader(""), nil)
 		if resp.Header.Get("X-Request-Id") == "" {
 			t.Errorf("%s: no X-Request-Id", method)
 		}

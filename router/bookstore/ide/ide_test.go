@@ -1,7 +1,6 @@
 package ide_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"bookstore/graph/testkit/roundtrip"
 	"bookstore/router/bookstore/ide"
 )
 
@@ -34,24 +34,10 @@ func serve(t *testing.T, d *ide.IDE) *httptest.Server {
 	return srv
 }
 
-func get(t *testing.T, url string, header map[string]string) (*http.Response, string) {
+// get GETs url with header and returns the answer and its body.
+func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, b := roundtrip.Do(t, nil, http.MethodGet, url, nil, header)
 	return res, string(b)
 }
 
@@ -76,7 +62,7 @@ func TestPageAndAssets(t *testing.T) {
 	vendor := fakeVendor()
 	srv := serve(t, ide.NewFS("/graphql", vendor))
 
-	res, page := get(t, srv.URL+"/graphql", map[string]string{"Accept": "text/html"})
+	res, page := get(t, srv.URL+"/graphql", http.Header{"Accept": {"text/html"}})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("page: status %d: %s", res.StatusCode, page)
 	}
@@ -130,7 +116,7 @@ func TestPageAndAssets(t *testing.T) {
 			if etag == "" {
 				t.Fatal("no ETag")
 			}
-			res, _ = get(t, srv.URL+u, map[string]string{"If-None-Match": etag})
+			res, _ = get(t, srv.URL+u, http.Header{"If-None-Match": {etag}})
 			if res.StatusCode != http.StatusNotModified {
 				t.Errorf("If-None-Match: status %d, want 304", res.StatusCode)
 			}
@@ -168,7 +154,7 @@ func TestMissingAssets(t *testing.T) {
 	}
 	srv := serve(t, d)
 
-	res, page := get(t, srv.URL+"/graphql", map[string]string{"Accept": "text/html"})
+	res, page := get(t, srv.URL+"/graphql", http.Header{"Accept": {"text/html"}})
 	if res.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503", res.StatusCode)
 	}
@@ -203,7 +189,7 @@ func TestEmptyFS(t *testing.T) {
 func TestEmbedded(t *testing.T) {
 	d := ide.New("/graphql")
 	srv := serve(t, d)
-	res, _ := get(t, srv.URL+"/graphql", map[string]string{"Accept": "text/html"})
+	res, _ := get(t, srv.URL+"/graphql", http.Header{"Accept": {"text/html"}})
 	if len(d.Missing()) > 0 {
 		if res.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("status %d with files missing, want 503", res.StatusCode)

@@ -2,17 +2,14 @@ package gateway_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
+	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"bookstore/graph/testkit/sharetest"
 	"bookstore/router/federation/compose"
 	"bookstore/router/federation/execute"
 	"bookstore/router/federation/gateway"
@@ -23,125 +20,36 @@ import (
 const subgraphSDL = `type Query { hello(name: String, ratio: Float): String }
 type Mutation { bump: Int }`
 
-// subgraph is a subgraph on 127.0.0.1 that holds every operation until the
-// test releases it (or the router gives up on it), so that operations are
-// surely in flight together. Its answers name the request's number, its
-// Authorization and its variables, so that clients who shared an
-// execution get the same bytes and the others do not.
-type subgraph struct {
-	url       string
-	arrivals  chan int
-	release   chan struct{}
-	n         atomic.Int64
-	cancelled atomic.Int64
-	status    int // 0: answer; else that status, text/plain
-}
-
-func startSubgraph(t *testing.T, status int) *subgraph {
+// startSubgraph starts the test subgraph. It holds every operation
+// until the test releases it (or the router gives up on it), so that
+// operations are surely in flight together; then it answers with status,
+// text/plain, or if status is 0 with an answer that names the request's
+// number, its Authorization and its variables, so that clients who shared
+// an execution get the same bytes and the others do not.
+func startSubgraph(t *testing.T, status int) *sharetest.Subgraph {
 	t.Helper()
-	s := &subgraph{arrivals: make(chan int, 100), release: make(chan struct{}), status: status}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Query     string
-			Variables json.RawMessage
-		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+	return sharetest.Start(t, sharetest.GraphQL(subgraphSDL, func(s *sharetest.Subgraph, w http.ResponseWriter, r *http.Request, op sharetest.Operation) {
+		n, answer := s.HoldOrFail(w, r, status)
+		if !answer {
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		if strings.Contains(body.Query, "_service") {
-			fmt.Fprintf(w, `{"data":{"_service":{"sdl":%q}}}`, subgraphSDL)
-			return
-		}
-		n := int(s.n.Add(1))
-		s.arrivals <- n
-		select {
-		case <-s.release:
-		case <-r.Context().Done():
-			s.cancelled.Add(1)
-			return
-		}
-		if s.status != 0 {
-			w.Header().Set("Content-Type", "text/plain")
-			w.WriteHeader(s.status)
-			io.WriteString(w, "down")
-			return
-		}
-		if strings.Contains(body.Query, "bump") {
+		if strings.Contains(op.Query, "bump") {
 			fmt.Fprintf(w, `{"data":{"bump":%d}}`, n)
 			return
 		}
-		answer := fmt.Sprintf("request %d, auth %q, variables %s", n, r.Header.Get("Authorization"), body.Variables)
-		fmt.Fprintf(w, `{"data":{"hello":%q}}`, answer)
+		greeting := fmt.Sprintf("request %d, auth %q, variables %s", n, r.Header.Get("Authorization"), op.Variables)
+		fmt.Fprintf(w, `{"data":{"hello":%q}}`, greeting)
 	}))
-	s.url = srv.URL + "/query"
-	t.Cleanup(srv.Close)
-	t.Cleanup(s.open)
-	return s
 }
 
-// open releases the operations held, and every later one.
-func (s *subgraph) open() {
-	select {
-	case <-s.release:
-	default:
-		close(s.release)
-	}
-}
-
-// await waits for the next n operations to arrive; past a generous bound
-// it fails the test (an operation that never comes: it was shared).
-func (s *subgraph) await(t *testing.T, n int) {
+// startSharing starts the test subgraph (startSubgraph) answering with
+// status, and a gateway over it with opts, whose OnDedup counts the joins.
+// The gateway reaches the subgraph through a real transport client whose
+// own sharing is off, so that only the gateway's is tested.
+func startSharing(t *testing.T, status int, opts gateway.Options) (*sharetest.Subgraph, *sharetest.Joins, *gateway.Gateway) {
 	t.Helper()
-	for i := range n {
-		select {
-		case <-s.arrivals:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of %d operations reached the subgraph", i, n)
-		}
-	}
-}
-
-// joins counts the queries that joined (Options.OnDedup) and lets a test
-// wait until n have.
-type joins struct {
-	mu           sync.Mutex
-	cond         *sync.Cond
-	exec, shared int
-}
-
-func newJoins() *joins {
-	j := &joins{}
-	j.cond = sync.NewCond(&j.mu)
-	return j
-}
-
-func (j *joins) on(shared bool) {
-	j.mu.Lock()
-	if shared {
-		j.shared++
-	} else {
-		j.exec++
-	}
-	j.mu.Unlock()
-	j.cond.Broadcast()
-}
-
-func (j *joins) wait(n int) {
-	j.mu.Lock()
-	for j.exec+j.shared < n {
-		j.cond.Wait()
-	}
-	j.mu.Unlock()
-}
-
-// newGateway returns a gateway over the subgraph, through a real
-// transport client whose own sharing is off, so that only the gateway's
-// is tested.
-func newGateway(t *testing.T, s *subgraph, opts gateway.Options) *gateway.Gateway {
-	t.Helper()
-	client, err := transport.New(transport.Config{Subgraphs: map[string][]string{"a": {s.url}}, DisableDedup: true})
+	s := startSubgraph(t, status)
+	client, err := transport.New(transport.Config{Subgraphs: map[string][]string{"a": {s.URL}}, DisableDedup: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,10 +62,12 @@ func newGateway(t *testing.T, s *subgraph, opts gateway.Options) *gateway.Gatewa
 	if err != nil {
 		t.Fatal(err)
 	}
+	j := sharetest.NewJoins()
+	opts.OnDedup = j.On
 	opts.Fetcher = transport.Fetcher{Client: client}
 	g := gateway.New(opts)
 	g.SetSupergraph(sg)
-	return g
+	return s, j, g
 }
 
 const hello = `query Hello($name: String, $ratio: Float) { hello(name: $name, ratio: $ratio) }`
@@ -200,11 +110,8 @@ func TestDedup(t *testing.T) {
 		{name: "off", opts: gateway.Options{DisableDedup: true}, reqs: []*gateway.Request{q(x, nil), q(x, nil), q(x, nil)}, executions: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startSubgraph(t, 0)
-			j := newJoins()
+			s, j, g := startSharing(t, 0, tc.opts)
 			opts := tc.opts
-			opts.OnDedup = j.on
-			g := newGateway(t, s, opts)
 			out := make([]chan *gateway.Response, len(tc.reqs))
 			queries := 0
 			for i, req := range tc.reqs {
@@ -214,11 +121,11 @@ func TestDedup(t *testing.T) {
 				out[i] = make(chan *gateway.Response, 1)
 				go func() { out[i] <- g.Do(context.Background(), req) }()
 			}
-			s.await(t, tc.executions)
+			s.Await(t, tc.executions)
 			if !opts.DisableDedup {
-				j.wait(queries) // every query executes or waits for one that does
+				j.Wait(queries) // every query executes or waits for one that does
 			}
-			s.open()
+			s.Open()
 			answers := map[*gateway.Response]bool{}
 			bodies := map[string]bool{}
 			for i, req := range tc.reqs {
@@ -232,7 +139,7 @@ func TestDedup(t *testing.T) {
 					t.Errorf("query %d, Authorization %q, got %s", i, a, resp.Data)
 				}
 			}
-			if n := s.n.Load(); n != int64(tc.executions) {
+			if n := s.Operations(); n != int64(tc.executions) {
 				t.Errorf("the subgraph got %d operations, want %d", n, tc.executions)
 			}
 			if len(answers) != tc.executions || len(bodies) != tc.executions {
@@ -243,8 +150,8 @@ func TestDedup(t *testing.T) {
 				wantExec = tc.executions - (len(tc.reqs) - queries)
 				wantShared = queries - wantExec
 			}
-			if j.exec != wantExec || j.shared != wantShared {
-				t.Errorf("OnDedup: %d executed, %d shared; want %d and %d", j.exec, j.shared, wantExec, wantShared)
+			if exec, shared := j.Counts(); exec != wantExec || shared != wantShared {
+				t.Errorf("OnDedup: %d executed, %d shared; want %d and %d", exec, shared, wantExec, wantShared)
 			}
 		})
 	}
@@ -253,16 +160,14 @@ func TestDedup(t *testing.T) {
 // The callers of a shared execution get one Response, and one encoding of
 // it: the same bytes, made once.
 func TestDedupSharesBytes(t *testing.T) {
-	s := startSubgraph(t, 0)
-	j := newJoins()
-	g := newGateway(t, s, gateway.Options{OnDedup: j.on})
+	s, j, g := startSharing(t, 0, gateway.Options{})
 	out := make(chan *gateway.Response, 2)
 	for range 2 {
 		go func() { out <- g.Do(context.Background(), &gateway.Request{Query: `{ hello }`}) }()
 	}
-	s.await(t, 1)
-	j.wait(2)
-	s.open()
+	s.Await(t, 1)
+	j.Wait(2)
+	s.Open()
 	a, b := <-out, <-out
 	if a != b {
 		t.Fatal("two Responses")
@@ -289,18 +194,16 @@ func TestDedupSharedFailure(t *testing.T) {
 		{name: "operation timeout", timeout: 200 * time.Millisecond, want: `subgraph \"a\" did not answer in time`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startSubgraph(t, tc.status)
-			j := newJoins()
-			g := newGateway(t, s, gateway.Options{OnDedup: j.on, Limits: gateway.Limits{Timeout: tc.timeout}})
+			s, j, g := startSharing(t, tc.status, gateway.Options{Limits: gateway.Limits{Timeout: tc.timeout}})
 			const n = 3
 			out := make(chan *gateway.Response, n)
 			for range n {
 				go func() { out <- g.Do(context.Background(), &gateway.Request{Query: `{ hello }`}) }()
 			}
-			s.await(t, 1)
-			j.wait(n)
+			s.Await(t, 1)
+			j.Wait(n)
 			if tc.timeout == 0 {
-				s.open()
+				s.Open()
 			}
 			first := <-out
 			for range n - 1 {
@@ -311,7 +214,7 @@ func TestDedupSharedFailure(t *testing.T) {
 			if body := string(first.JSON()); !strings.Contains(body, tc.want) || !strings.Contains(body, "SUBGRAPH_UNAVAILABLE") {
 				t.Errorf("got %s, want an error %s", body, tc.want)
 			}
-			if got := s.n.Load(); got != 1 {
+			if got := s.Operations(); got != 1 {
 				t.Errorf("the subgraph got %d operations, want 1", got)
 			}
 		})
@@ -323,24 +226,22 @@ func TestDedupSharedFailure(t *testing.T) {
 // which returns at once, nor the one whose request started it, which runs
 // it to its end. When every client has gone, the execution is cancelled.
 func TestDedupClientLeaves(t *testing.T) {
-	s := startSubgraph(t, 0)
-	j := newJoins()
-	g := newGateway(t, s, gateway.Options{OnDedup: j.on})
+	s, j, g := startSharing(t, 0, gateway.Options{})
 	req := &gateway.Request{Query: `{ hello }`}
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	out1, out2, out3 := make(chan *gateway.Response, 1), make(chan *gateway.Response, 1), make(chan *gateway.Response, 1)
 	go func() { out1 <- g.Do(ctx1, req) }()
-	s.await(t, 1)
+	s.Await(t, 1)
 	go func() { out2 <- g.Do(ctx2, req) }()
 	go func() { out3 <- g.Do(context.Background(), req) }()
-	j.wait(3)
+	j.Wait(3)
 	cancel2()
 	if r := <-out2; !strings.Contains(string(r.JSON()), "the request was cancelled") {
 		t.Errorf("the client that left: %s", r.JSON())
 	}
 	cancel1()
-	s.open()
+	s.Open()
 	const want = `{"data":{"hello":"request 1, auth \"\", variables "}}`
 	if r := <-out3; string(r.JSON()) != want {
 		t.Errorf("the client that stayed: %s", r.JSON())
@@ -348,33 +249,13 @@ func TestDedupClientLeaves(t *testing.T) {
 	if r := <-out1; string(r.JSON()) != want {
 		t.Errorf("the client whose request started it: %s", r.JSON())
 	}
-	if s.cancelled.Load() != 0 {
+	if s.Cancelled() != 0 {
 		t.Error("the subgraph's request was cancelled")
 	}
 
-	// Everyone leaves.
-	s2 := startSubgraph(t, 0)
-	j2 := newJoins()
-	g2 := newGateway(t, s2, gateway.Options{OnDedup: j2.on})
-	ctxA, cancelA := context.WithCancel(context.Background())
-	ctxB, cancelB := context.WithCancel(context.Background())
-	done := make(chan *gateway.Response, 2)
-	for _, ctx := range []context.Context{ctxA, ctxB} {
-		go func() { done <- g2.Do(ctx, req) }()
-	}
-	s2.await(t, 1)
-	j2.wait(2)
-	cancelA()
-	cancelB()
-	<-done
-	<-done
-	deadline := time.Now().Add(10 * time.Second)
-	for s2.cancelled.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the execution went on with nobody waiting")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	// Everyone leaves: the execution does not go on with nobody waiting.
+	s2, j2, g2 := startSharing(t, 0, gateway.Options{})
+	sharetest.AllLeave(t, s2, j2, 2, func(ctx context.Context) { g2.Do(ctx, req) })
 }
 
 // answering is a subgraph in memory, for benchmarks that measure the
@@ -393,36 +274,22 @@ func BenchmarkDedup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name     string
-		off      bool
-		distinct bool
-	}{
-		{"distinct", false, true},
-		{"distinct-off", true, true},
-		{"identical", false, false},
-		{"identical-off", true, false},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			g := gateway.New(gateway.Options{Fetcher: answering{}, DisableDedup: bc.off})
-			g.SetSupergraph(sg)
-			hdr := transport.Forward(http.Header{"Authorization": {"Bearer x"}, "X-Request-Id": {"r"}})
-			var seq atomic.Int64
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					name := "x"
-					if bc.distinct {
-						name = fmt.Sprint(seq.Add(1))
-					}
-					resp := g.Do(context.Background(), &gateway.Request{Query: hello, Variables: map[string]any{"name": name}, Header: hdr})
-					if resp.Status != 200 {
-						b.Fatal(resp.Errors)
-					}
-				}
-			})
-		})
-	}
+	hdr := transport.Forward(http.Header{"Authorization": {"Bearer x"}, "X-Request-Id": {"r"}})
+	sharetest.Bench{Setup: func(b *testing.B, off bool) func(int64) error {
+		g := gateway.New(gateway.Options{Fetcher: answering{}, DisableDedup: off})
+		g.SetSupergraph(sg)
+		return func(n int64) error {
+			name := "x"
+			if n != 0 {
+				name = strconv.FormatInt(n, 10)
+			}
+			resp := g.Do(context.Background(), &gateway.Request{Query: hello, Variables: map[string]any{"name": name}, Header: hdr})
+			if resp.Status != 200 {
+				return fmt.Errorf("status %d: %v", resp.Status, resp.Errors)
+			}
+			return nil
+		}
+	}}.Run(b)
 }
 
 // A passthrough's Data is a slice of the subgraph's answer, which the

@@ -149,24 +149,12 @@ type prepared struct {
 // SetSupergraph is called.
 func New(opts Options) *Gateway {
 	l := &opts.Limits
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = DefaultMaxDepth
-	}
-	if l.MaxAliases <= 0 {
-		l.MaxAliases = DefaultMaxAliases
-	}
-	if l.MaxFields <= 0 {
-		l.MaxFields = DefaultMaxFields
-	}
-	if l.MaxTokens <= 0 {
-		l.MaxTokens = DefaultMaxTokens
-	}
-	if l.Timeout <= 0 {
-		l.Timeout = DefaultTimeout
-	}
-	if opts.PlanCacheSize <= 0 {
-		opts.PlanCacheSize = DefaultPlanCacheSize
-	}
+	orDefault(&l.MaxDepth, DefaultMaxDepth)
+	orDefault(&l.MaxAliases, DefaultMaxAliases)
+	orDefault(&l.MaxFields, DefaultMaxFields)
+	orDefault(&l.MaxTokens, DefaultMaxTokens)
+	orDefault(&l.Timeout, DefaultTimeout)
+	orDefault(&opts.PlanCacheSize, DefaultPlanCacheSize)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -180,6 +168,13 @@ func New(opts Options) *Gateway {
 		g.flights.Timeout = opts.Limits.Timeout // the operation timeout, from the execution's start
 	}
 	return g
+}
+
+// orDefault sets an option left unset (zero or less) to its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // SetSupergraph swaps in a new supergraph, with a new plan cache.
@@ -525,32 +520,32 @@ func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinit
 	return doc.Operations[0], nil
 }
 
+// usesIntrospection reports whether op selects __schema or __type
+// anywhere, in fragments too.
 func usesIntrospection(doc *ast.QueryDocument, op *ast.OperationDefinition) bool {
-	found := false
-	seen := map[string]bool{}
-	var walk func(set ast.SelectionSet)
-	walk = func(set ast.SelectionSet) {
+	sets := []ast.SelectionSet{op.SelectionSet} // still to look through
+	spread := map[string]bool{}
+	for len(sets) > 0 {
+		set := sets[len(sets)-1]
+		sets = sets[:len(sets)-1]
 		for _, s := range set {
 			switch s := s.(type) {
 			case *ast.Field:
 				if s.Name == "__schema" || s.Name == "__type" {
-					found = true
+					return true
 				}
-				walk(s.SelectionSet)
+				sets = append(sets, s.SelectionSet)
 			case *ast.InlineFragment:
-				walk(s.SelectionSet)
+				sets = append(sets, s.SelectionSet)
 			case *ast.FragmentSpread:
-				if !seen[s.Name] {
-					seen[s.Name] = true
-					if f := doc.Fragments.ForName(s.Name); f != nil {
-						walk(f.SelectionSet)
-					}
+				if f := doc.Fragments.ForName(s.Name); f != nil && !spread[s.Name] {
+					spread[s.Name] = true
+					sets = append(sets, f.SelectionSet)
 				}
 			}
 		}
 	}
-	walk(op.SelectionSet)
-	return found
+	return false
 }
 
 // fromGQL converts a gqlparser error, keeping its locations and path.

@@ -88,13 +88,18 @@ func (l *labels) roll() (on map[string]bool, key string) {
 }
 
 // ParseOverrideLabels reads the router's forced labels: "name=on" or
-// "name=off" items separated by ';' or ','.
+// "name=off" items ("true" and "false" also do) separated by ';', as
+// OVERRIDE_LABELS has them. ',' separates nothing: an item holding one
+// (say "a=on,b=off") is refused, not read as one label "a=on,b".
 func ParseOverrideLabels(s string) (map[string]bool, error) {
 	out := map[string]bool{}
-	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' }) {
+	for item := range strings.SplitSeq(s, ";") {
 		item = strings.TrimSpace(item)
 		if item == "" {
 			continue
+		}
+		if strings.ContainsRune(item, ',') {
+			return nil, fmt.Errorf("override label %q: separate labels with ';', not ','", item)
 		}
 		i := strings.LastIndexByte(item, '=')
 		if i <= 0 {

@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"maps"
+	"strings"
 	"testing"
 
 	"bookstore/router/federation/execute/executetest"
@@ -92,17 +94,34 @@ func TestForcedOverrideLabels(t *testing.T) {
 	}
 }
 
+// Items are separated by ';' alone, as the README's OVERRIDE_LABELS has
+// them; ',' is refused, not taken as part of a label's name.
 func TestParseOverrideLabels(t *testing.T) {
-	got, err := gateway.ParseOverrideLabels("percent(5)=on; beta=off ;x=true")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 || !got["percent(5)"] || got["beta"] || !got["x"] {
-		t.Errorf("got %v", got)
-	}
-	for _, bad := range []string{"beta", "beta=maybe", "=on"} {
-		if _, err := gateway.ParseOverrideLabels(bad); err == nil {
-			t.Errorf("%q: no error", bad)
+	for _, tc := range []struct {
+		in      string
+		want    map[string]bool
+		wantErr string
+	}{
+		{in: "", want: map[string]bool{}},
+		{in: "beta=on", want: map[string]bool{"beta": true}},
+		{in: "percent(5)=on; beta=off ;x=true", want: map[string]bool{"percent(5)": true, "beta": false, "x": true}},
+		{in: " a = OFF ;; b=False; ", want: map[string]bool{"a": false, "b": false}},
+		{in: "a=on,b=off", wantErr: "not ','"},
+		{in: "a=on, b=off", wantErr: "not ','"},
+		{in: "beta", wantErr: "want label=on"},
+		{in: "beta=maybe", wantErr: "want label=on"},
+		{in: "=on", wantErr: "want label=on"},
+		{in: "a=on;beta", wantErr: "want label=on"},
+	} {
+		got, err := gateway.ParseOverrideLabels(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: got %v, %v; want an error %q", tc.in, got, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !maps.Equal(got, tc.want) {
+			t.Errorf("%q: got %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
 }

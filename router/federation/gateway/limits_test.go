@@ -9,11 +9,21 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
+// measure parses query and measures its operation.
+func measure(t *testing.T, query string) (*ast.QueryDocument, complexity) {
+	t.Helper()
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := measurer{doc: doc, memo: map[string]complexity{}, visiting: map[string]bool{}}
+	return doc, m.set(doc.Operations[0].SelectionSet)
+}
+
 func TestComplexity(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		query string
-		want  complexity
+		name, query string
+		want        complexity
 	}{
 		{"flat", `{ a b c }`, complexity{depth: 1, fields: 3}},
 		{"nested", `{ a { b { c } } d }`, complexity{depth: 3, fields: 4}},
@@ -26,12 +36,7 @@ func TestComplexity(t *testing.T) {
 		{"an unknown fragment counts nothing", `{ a { ...Nope } }`, complexity{depth: 1, fields: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			doc, err := parser.ParseQuery(&ast.Source{Input: tc.query})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := measurer{doc: doc, memo: map[string]complexity{}, visiting: map[string]bool{}}
-			if got := m.set(doc.Operations[0].SelectionSet); got != tc.want {
+			if _, got := measure(t, tc.query); got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
@@ -48,17 +53,11 @@ func TestComplexitySaturates(t *testing.T) {
 		b.WriteString("fragment F" + strconv.Itoa(i) + " on Q { a ...F" + strconv.Itoa(i+1) + " ...F" + strconv.Itoa(i+1) + " }\n")
 	}
 	b.WriteString("fragment F" + strconv.Itoa(levels) + " on Q { a }\n")
-	doc, err := parser.ParseQuery(&ast.Source{Input: b.String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := New(Options{})
-	msg := g.checkLimits(doc, doc.Operations[0])
-	if !strings.Contains(msg, "fields") {
-		t.Errorf("checkLimits = %q", msg)
-	}
-	m := measurer{doc: doc, memo: map[string]complexity{}, visiting: map[string]bool{}}
-	if c := m.set(doc.Operations[0].SelectionSet); c.fields != saturate {
+	doc, c := measure(t, b.String())
+	if c.fields != saturate {
 		t.Errorf("fields = %d, want the saturation value", c.fields)
+	}
+	if msg := New(Options{}).checkLimits(doc, doc.Operations[0]); !strings.Contains(msg, "fields") {
+		t.Errorf("checkLimits = %q", msg)
 	}
 }

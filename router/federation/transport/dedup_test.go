@@ -6,113 +6,58 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"bookstore/graph/testkit/sharetest"
 )
 
-// gate is a subgraph replica that holds every request until the test
-// releases it (or the request's client gives up), so that requests are
-// surely in flight together. Each answer names its request's number and
+// startGate starts a subgraph replica that holds every request until the
+// test releases it (or the request's client gives up), so that requests
+// are surely in flight together; then it answers with status, text/plain,
+// or if status is 0 with JSON that names the request's number and
 // Authorization, so that callers who shared a request get the same bytes
 // and the others do not.
-type gate struct {
-	srv      *httptest.Server
-	url      string
-	arrivals chan int // the number of each request, as it arrives
-	release  chan struct{}
-	n        atomic.Int64
-	// cancelled counts requests whose client went away while held.
-	cancelled atomic.Int64
-	status    int // 0: 200 JSON; else that status, text/plain
-}
-
-func startGate(t *testing.T, status int) *gate {
+func startGate(t *testing.T, status int) *sharetest.Subgraph {
 	t.Helper()
-	g := &gate{arrivals: make(chan int, 100), release: make(chan struct{}), status: status}
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return sharetest.Start(t, func(g *sharetest.Subgraph, w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		n := int(g.n.Add(1))
-		g.arrivals <- n
-		select {
-		case <-g.release:
-		case <-r.Context().Done():
-			g.cancelled.Add(1)
-			return
-		}
-		if g.status != 0 {
-			w.Header().Set("Content-Type", "text/plain")
-			w.WriteHeader(g.status)
-			io.WriteString(w, "no")
+		n, answer := g.HoldOrFail(w, r, status)
+		if !answer {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"data":{"request":%d,"auth":%q}}`, n, r.Header.Get("Authorization"))
-	}))
-	g.url = g.srv.URL + "/query"
-	t.Cleanup(g.srv.Close)
-	t.Cleanup(func() {
-		select {
-		case <-g.release:
-		default:
-			close(g.release)
-		}
 	})
-	return g
-}
-
-// await waits for the next n requests to arrive; past a generous bound it
-// fails the test (a request that never comes, since it was shared).
-func (g *gate) await(t *testing.T, n int) {
-	t.Helper()
-	for i := range n {
-		select {
-		case <-g.arrivals:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of %d requests reached the subgraph", i, n)
-		}
-	}
-}
-
-// joined counts the callers that joined (OnDedup), and lets a test wait
-// until n have.
-type joined struct {
-	mu           sync.Mutex
-	cond         *sync.Cond
-	sent, shared int
-}
-
-func newJoined() *joined {
-	j := &joined{}
-	j.cond = sync.NewCond(&j.mu)
-	return j
-}
-
-func (j *joined) on(_ string, shared bool) {
-	j.mu.Lock()
-	if shared {
-		j.shared++
-	} else {
-		j.sent++
-	}
-	j.mu.Unlock()
-	j.cond.Broadcast()
-}
-
-func (j *joined) wait(n int) {
-	j.mu.Lock()
-	for j.sent+j.shared < n {
-		j.cond.Wait()
-	}
-	j.mu.Unlock()
 }
 
 type result struct {
 	resp *Response
 	err  error
+}
+
+// aQuery is a query that callers share.
+var aQuery = Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+
+// startSharing starts a gate (startGate) answering with status, and a
+// client for it with cfg whose OnDedup counts the joins.
+func startSharing(t *testing.T, status int, cfg Config) (*sharetest.Subgraph, *sharetest.Joins, *Client) {
+	t.Helper()
+	g := startGate(t, status)
+	j := sharetest.NewJoins()
+	cfg.OnDedup = j.OnKey
+	return g, j, newClient(t, cfg, g.URL)
+}
+
+// goDo runs c.Do in a goroutine of its own; the channel has its result.
+func goDo(ctx context.Context, c *Client, req Request) <-chan result {
+	out := make(chan result, 1)
+	go func() {
+		resp, err := c.Do(ctx, req)
+		out <- result{resp, err}
+	}()
+	return out
 }
 
 // Identical queries in flight share one request; queries that differ in
@@ -143,32 +88,25 @@ func TestDedup(t *testing.T) {
 		{name: "on for the subgraph only", cfg: Config{DisableDedup: true, Dedup: map[string]bool{"books": true}}, reqs: []Request{{Body: q}, {Body: q}}, requests: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startGate(t, 0)
-			j := newJoined()
+			g, j, c := startSharing(t, 0, tc.cfg)
 			cfg := tc.cfg
-			cfg.OnDedup = j.on
-			c := newClient(t, cfg, g.url)
-			results := make([]chan result, len(tc.reqs))
+			results := make([]<-chan result, len(tc.reqs))
 			for i, req := range tc.reqs {
-				results[i] = make(chan result, 1)
 				req.Subgraph = "books"
-				go func() {
-					resp, err := c.Do(context.Background(), req)
-					results[i] <- result{resp, err}
-				}()
+				results[i] = goDo(context.Background(), c, req)
 			}
 			// Every request has reached the subgraph, or joined one that
 			// has: none can arrive late and start a request of its own.
-			g.await(t, tc.requests)
+			g.Await(t, tc.requests)
 			on := !cfg.DisableDedup
 			if v, ok := cfg.Dedup["books"]; ok {
 				on = v
 			}
 			queries := len(tc.reqs) - countMutations(tc.reqs)
 			if on {
-				j.wait(queries)
+				j.Wait(queries)
 			}
-			close(g.release)
+			g.Open()
 			bodies := map[string]int{}
 			for i, req := range tc.reqs {
 				r := <-results[i]
@@ -180,7 +118,7 @@ func TestDedup(t *testing.T) {
 					t.Errorf("request %d, Authorization %q, got %s", i, req.Header.Get("Authorization"), r.resp.Body)
 				}
 			}
-			if n := g.n.Load(); n != int64(tc.requests) {
+			if n := g.Operations(); n != int64(tc.requests) {
 				t.Errorf("the subgraph got %d requests, want %d", n, tc.requests)
 			}
 			if len(bodies) != tc.requests {
@@ -191,8 +129,8 @@ func TestDedup(t *testing.T) {
 				wantSent = tc.requests - countMutations(tc.reqs)
 				wantShared = queries - wantSent
 			}
-			if j.sent != wantSent || j.shared != wantShared {
-				t.Errorf("OnDedup: %d sent, %d shared; want %d and %d", j.sent, j.shared, wantSent, wantShared)
+			if sent, shared := j.Counts(); sent != wantSent || shared != wantShared {
+				t.Errorf("OnDedup: %d sent, %d shared; want %d and %d", sent, shared, wantSent, wantShared)
 			}
 		})
 	}
@@ -211,21 +149,12 @@ func countMutations(reqs []Request) int {
 // Callers sharing a request each get their own Response, with the same
 // bytes.
 func TestDedupResponses(t *testing.T) {
-	g := startGate(t, 0)
-	j := newJoined()
-	c := newClient(t, Config{OnDedup: j.on}, g.url)
-	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
-	out := make(chan result, 2)
-	for range 2 {
-		go func() {
-			resp, err := c.Do(context.Background(), req)
-			out <- result{resp, err}
-		}()
-	}
-	g.await(t, 1)
-	j.wait(2)
-	close(g.release)
-	a, b := <-out, <-out
+	g, j, c := startSharing(t, 0, Config{})
+	outA, outB := goDo(context.Background(), c, aQuery), goDo(context.Background(), c, aQuery)
+	g.Await(t, 1)
+	j.Wait(2)
+	g.Open()
+	a, b := <-outA, <-outB
 	if a.err != nil || b.err != nil {
 		t.Fatal(a.err, b.err)
 	}
@@ -244,41 +173,36 @@ func TestDedupResponses(t *testing.T) {
 func TestDedupSharedFailure(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		status int
-		hang   bool
+		status int // the subgraph's answer; 0: none, it hangs
 		want   error
 	}{
 		{name: "502", status: http.StatusBadGateway, want: ErrUnavailable},
-		{name: "timeout", hang: true, want: context.DeadlineExceeded},
+		{name: "timeout", want: context.DeadlineExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startGate(t, tc.status)
-			j := newJoined()
-			cfg := Config{OnDedup: j.on, EjectAfter: 100}
-			if tc.hang {
+			hang := tc.status == 0
+			cfg := Config{EjectAfter: 100}
+			if hang {
 				cfg.Timeout = 200 * time.Millisecond
 			}
-			c := newClient(t, cfg, g.url)
+			g, j, c := startSharing(t, tc.status, cfg)
 			const n = 3
-			out := make(chan result, n)
-			for range n {
-				go func() {
-					resp, err := c.Do(context.Background(), Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)})
-					out <- result{resp, err}
-				}()
+			out := make([]<-chan result, n)
+			for i := range out {
+				out[i] = goDo(context.Background(), c, aQuery)
 			}
-			g.await(t, 1)
-			j.wait(n)
-			if !tc.hang {
-				close(g.release)
+			g.Await(t, 1)
+			j.Wait(n)
+			if !hang {
+				g.Open()
 			}
-			for range n {
+			for _, out := range out {
 				r := <-out
 				if r.err == nil || !errors.Is(r.err, tc.want) || !errors.Is(r.err, ErrUnavailable) {
 					t.Errorf("err = %v, want one wrapping %v", r.err, tc.want)
 				}
 			}
-			if got := g.n.Load(); got != 1 {
+			if got := g.Operations(); got != 1 {
 				t.Errorf("the subgraph got %d requests, want 1", got)
 			}
 		})
@@ -289,81 +213,53 @@ func TestDedupSharedFailure(t *testing.T) {
 // that waits for it returns at once, the one that sent it goes on to the
 // answer; when every caller has given up, the request is cancelled.
 func TestDedupCallerLeaves(t *testing.T) {
-	g := startGate(t, 0)
-	j := newJoined()
-	c := newClient(t, Config{OnDedup: j.on}, g.url)
-	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+	g, j, c := startSharing(t, 0, Config{})
 	first, cancelFirst := context.WithCancel(context.Background())
 	second, cancelSecond := context.WithCancel(context.Background())
-	out1, out2, out3 := make(chan result, 1), make(chan result, 1), make(chan result, 1)
-	go func() { resp, err := c.Do(first, req); out1 <- result{resp, err} }()
-	g.await(t, 1)
-	go func() { resp, err := c.Do(second, req); out2 <- result{resp, err} }()
-	go func() { resp, err := c.Do(context.Background(), req); out3 <- result{resp, err} }()
-	j.wait(3)
+	out1 := goDo(first, c, aQuery)
+	g.Await(t, 1)
+	out2, out3 := goDo(second, c, aQuery), goDo(context.Background(), c, aQuery)
+	j.Wait(3)
 	cancelSecond()
 	if r := <-out2; r.resp != nil || !errors.Is(r.err, context.Canceled) || !errors.Is(r.err, ErrUnavailable) {
 		t.Fatalf("the caller that left: %v, %v", r.resp, r.err)
 	}
 	cancelFirst()
-	close(g.release)
-	for i, out := range []chan result{out1, out3} {
+	g.Open()
+	for i, out := range []<-chan result{out1, out3} {
 		if r := <-out; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":1`) {
 			t.Fatalf("caller %d: %v", i, r.err)
 		}
 	}
-	if n, x := g.n.Load(), g.cancelled.Load(); n != 1 || x != 0 {
+	if n, x := g.Operations(), g.Cancelled(); n != 1 || x != 0 {
 		t.Fatalf("%d requests, %d cancelled; want 1 and 0", n, x)
 	}
 
 	// Everyone gives up: the subgraph sees its request cancelled.
-	g2 := startGate(t, 0)
-	j2 := newJoined()
-	c2 := newClient(t, Config{OnDedup: j2.on}, g2.url)
-	ctxA, cancelA := context.WithCancel(context.Background())
-	ctxB, cancelB := context.WithCancel(context.Background())
-	errs := make(chan error, 2)
-	for _, ctx := range []context.Context{ctxA, ctxB} {
-		go func() { _, err := c2.Do(ctx, req); errs <- err }()
-	}
-	g2.await(t, 1)
-	j2.wait(2)
-	cancelA()
-	cancelB()
-	for range 2 {
-		if err := <-errs; !errors.Is(err, context.Canceled) {
+	g2, j2, c2 := startSharing(t, 0, Config{})
+	sharetest.AllLeave(t, g2, j2, 2, func(ctx context.Context) {
+		if _, err := c2.Do(ctx, aQuery); !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v", err)
 		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for g2.cancelled.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the request was not cancelled once nobody waited")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	})
 }
 
 // A shared request ends by the deadline of the caller that sent it, as it
 // would alone; a caller that shared it and still has time then sends its
 // own.
 func TestDedupFirstCallersDeadline(t *testing.T) {
-	g := startGate(t, 0)
-	j := newJoined()
-	c := newClient(t, Config{OnDedup: j.on}, g.url)
-	req := Request{Subgraph: "books", Body: []byte(`{"query":"{ a }"}`)}
+	g, j, c := startSharing(t, 0, Config{})
 	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	out1, out2 := make(chan result, 1), make(chan result, 1)
-	go func() { resp, err := c.Do(short, req); out1 <- result{resp, err} }()
-	g.await(t, 1)
-	go func() { resp, err := c.Do(context.Background(), req); out2 <- result{resp, err} }()
-	j.wait(2)
+	out1 := goDo(short, c, aQuery)
+	g.Await(t, 1)
+	out2 := goDo(context.Background(), c, aQuery)
+	j.Wait(2)
 	if r := <-out1; !errors.Is(r.err, context.DeadlineExceeded) {
 		t.Fatalf("the first caller: %v, %v", r.resp, r.err)
 	}
-	g.await(t, 1) // the second caller's own request
-	close(g.release)
+	g.Await(t, 1) // the second caller's own request
+	g.Open()
 	if r := <-out2; r.err != nil || !strings.Contains(string(r.resp.Body), `"request":2`) {
 		t.Fatalf("the second caller: %v", r.err)
 	}

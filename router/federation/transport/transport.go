@@ -38,6 +38,7 @@ package transport
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -272,23 +273,17 @@ func New(cfg Config) (*Client, error) {
 		probeRequest: []byte(`{"query":"query RouterHealthProbe { __typename }"}`),
 	}
 	dialTimeout := cfg.DialTimeout
-	switch {
-	case c.timeout < 0:
-		return nil, fmt.Errorf("transport: negative Timeout %v", c.timeout)
-	case dialTimeout < 0:
-		return nil, fmt.Errorf("transport: negative DialTimeout %v", dialTimeout)
-	case c.ejectAfter < 0:
-		return nil, fmt.Errorf("transport: negative EjectAfter %d", c.ejectAfter)
-	case c.ejectFor < 0:
-		return nil, fmt.Errorf("transport: negative EjectFor %v", c.ejectFor)
-	case c.maxEjectFor < 0:
-		return nil, fmt.Errorf("transport: negative MaxEjectFor %v", c.maxEjectFor)
-	case c.idleTimeout < 0:
-		return nil, fmt.Errorf("transport: negative IdleTimeout %v", c.idleTimeout)
-	case c.maxBody < 0:
-		return nil, fmt.Errorf("transport: negative MaxResponseBytes %d", c.maxBody)
-	case c.maxConnAge < 0:
-		return nil, fmt.Errorf("transport: negative MaxConnAge %v", c.maxConnAge)
+	if err := cmp.Or(
+		negative("Timeout", c.timeout),
+		negative("DialTimeout", dialTimeout),
+		negative("EjectAfter", c.ejectAfter),
+		negative("EjectFor", c.ejectFor),
+		negative("MaxEjectFor", c.maxEjectFor),
+		negative("IdleTimeout", c.idleTimeout),
+		negative("MaxResponseBytes", c.maxBody),
+		negative("MaxConnAge", c.maxConnAge),
+	); err != nil {
+		return nil, err
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -553,6 +548,14 @@ func (c *Client) hash(id dedupID) uint64 {
 	return sum
 }
 
+// negative is the error for a setting of Config below zero, or nil.
+func negative[T int64 | time.Duration](setting string, v T) error {
+	if v < 0 {
+		return fmt.Errorf("transport: negative %s %v", setting, v)
+	}
+	return nil
+}
+
 // outcome says what Do does after a failed attempt.
 type outcome int
 
@@ -641,14 +644,8 @@ func (c *Client) send(ctx context.Context, p *pool, req Request) (*Response, err
 		}
 		tried.add(int((start + i) % n))
 		resp, o, err := c.attempt(ctx, p, r, req.Body, h, req.Mutation, false)
-		if err == nil {
-			return resp, nil
-		}
-		switch o {
-		case giveBack:
-			return nil, err
-		case stop:
-			return nil, &unavailableError{subgraph: p.name, cause: err}
+		if err == nil || o != next {
+			return resp, p.failure(o, err)
 		}
 		last = err
 		timedOut = errors.Is(err, context.DeadlineExceeded)
@@ -664,18 +661,22 @@ func (c *Client) send(ctx context.Context, p *pool, req Request) (*Response, err
 			continue
 		}
 		resp, o, err := c.attempt(ctx, p, p.replicas[idx], req.Body, h, req.Mutation, true)
-		if err == nil {
-			return resp, nil
-		}
-		switch o {
-		case giveBack:
-			return nil, err
-		case stop:
-			return nil, &unavailableError{subgraph: p.name, cause: err}
+		if err == nil || o != next {
+			return resp, p.failure(o, err)
 		}
 		last = err
 	}
 	return nil, &unavailableError{subgraph: p.name, cause: last}
+}
+
+// failure is the error send returns after an attempt that ends it: none
+// for an answer (err nil), the attempt's own error on giveBack, and the
+// subgraph unavailable on stop.
+func (p *pool) failure(o outcome, err error) error {
+	if err == nil || o == giveBack {
+		return err
+	}
+	return &unavailableError{subgraph: p.name, cause: err}
 }
 
 // tried is the set of replicas a Do has tried, by index: a bit mask for
@@ -717,6 +718,21 @@ func (c *Client) header(fwd http.Header) http.Header {
 	return h
 }
 
+// post returns a POST to r with header h and a body of size bytes, bound
+// to ctx; exchange writes the body.
+func (r *replica) post(ctx context.Context, h http.Header, size int) *http.Request {
+	return (&http.Request{
+		Method:        http.MethodPost,
+		URL:           r.url,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		ContentLength: int64(size),
+		Host:          r.url.Host,
+	}).WithContext(ctx)
+}
+
 // attempt sends body to one replica. On failure it says whether Do goes on
 // to the next replica.
 //
@@ -728,16 +744,7 @@ func (c *Client) attempt(ctx context.Context, p *pool, r *replica, body []byte, 
 	}
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	hreq := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           r.url,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		ContentLength: int64(len(body)),
-		Host:          r.url.Host,
-	}).WithContext(actx)
+	hreq := r.post(actx, h, len(body))
 
 	resp, data, wrote, err := c.exchange(actx, r, hreq, body)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -1019,16 +1026,7 @@ func (c *Client) probe(p *pool, r *replica) {
 func (c *Client) check(p *pool, r *replica) (ok, draining bool) {
 	ctx, cancel := context.WithTimeout(c.probes.ctx, min(p.timeout, probeTimeout))
 	defer cancel()
-	hreq := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           r.url,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        c.header(nil),
-		ContentLength: int64(len(c.probeRequest)),
-		Host:          r.url.Host,
-	}).WithContext(ctx)
+	hreq := r.post(ctx, c.header(nil), len(c.probeRequest))
 	resp, _, _, err := c.exchange(ctx, r, hreq, c.probeRequest)
 	if err != nil {
 		return false, false

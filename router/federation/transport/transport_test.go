@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"bookstore/graph/platform/drain"
+	"bookstore/graph/testkit/sharetest"
 )
 
 // mode is what a test replica does with a request.
@@ -150,6 +151,17 @@ func newClient(t testing.TB, cfg Config, urls ...string) *Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// ejectingClient is newClient on a fake clock, which moves only when
+// told, with a count of the replicas it ejects.
+func ejectingClient(t testing.TB, cfg Config, urls ...string) (*Client, *fakeClock, *atomic.Int64) {
+	t.Helper()
+	clock := newFakeClock()
+	var ejections atomic.Int64
+	cfg.Now = clock.Now
+	cfg.OnEject = func(string, string) { ejections.Add(1) }
+	return newClient(t, cfg, urls...), clock, &ejections
 }
 
 var query = []byte(`{"query":"{ books { totalCount } }"}`)
@@ -444,11 +456,8 @@ func TestEjection(t *testing.T) {
 }
 
 func TestEjectedAgainAfterFailedProbe(t *testing.T) {
-	clock := newFakeClock()
 	flaky, steady := startReplica(t, "flaky", badGateway), startReplica(t, "steady", answer)
-	var ejections atomic.Int64
-	c := newClient(t, Config{EjectAfter: 2, EjectFor: time.Second, Now: clock.Now,
-		OnEject: func(string, string) { ejections.Add(1) }}, flaky.url, steady.url)
+	c, clock, ejections := ejectingClient(t, Config{EjectAfter: 2, EjectFor: time.Second}, flaky.url, steady.url)
 	for range 4 {
 		resp, err := do(c, false)
 		answeredBy(t, resp, err, steady)
@@ -467,23 +476,14 @@ func TestEjectedAgainAfterFailedProbe(t *testing.T) {
 	if ejections.Load() != 2 || flaky.hits.Load() != 3 {
 		t.Fatalf("ejections %d, flaky hits %d; want 2 and 3", ejections.Load(), flaky.hits.Load())
 	}
-	// A probe is started by a request that passes the replica over:
-	// with two replicas, one of any two requests does.
-	twice := func() {
-		t.Helper()
-		for range 2 {
-			resp, err := do(c, false)
-			answeredBy(t, resp, err, steady)
-		}
-		settle(c)
-	}
+	// A probe is started by a request that passes the replica over.
 	clock.Advance(time.Second) // half of the second ejection: no probe
-	twice()
+	passOver(t, c, steady)
 	if flaky.hits.Load() != 3 {
 		t.Fatalf("probed %d times within the second ejection", flaky.hits.Load()-3)
 	}
 	clock.Advance(time.Second)
-	twice()
+	passOver(t, c, steady)
 	if ejections.Load() != 3 || flaky.hits.Load() != 4 {
 		t.Fatalf("ejections %d, flaky hits %d; want 3 and 4", ejections.Load(), flaky.hits.Load())
 	}
@@ -502,11 +502,8 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestAllEjectedAreStillTried(t *testing.T) {
-	clock := newFakeClock()
 	a, b := startReplica(t, "a", badGateway), startReplica(t, "b", badGateway)
-	var ejections atomic.Int64
-	c := newClient(t, Config{EjectAfter: 2, EjectFor: time.Hour, Now: clock.Now,
-		OnEject: func(string, string) { ejections.Add(1) }}, a.url, b.url)
+	c, _, ejections := ejectingClient(t, Config{EjectAfter: 2, EjectFor: time.Hour}, a.url, b.url)
 	for range 2 {
 		if _, err := do(c, false); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("Do: %v, want ErrUnavailable", err)
@@ -959,47 +956,28 @@ func BenchmarkDoDedup(b *testing.B) {
 		io.WriteString(w, `{"data":{"books":{"totalCount":42}}}`)
 	}))
 	defer srv.Close()
-	for _, bc := range []struct {
-		name     string
-		off      bool
-		distinct bool
-	}{
-		{"identical", false, false},
-		{"identical-off", true, false},
-		{"distinct", false, true},
-		{"distinct-off", true, true},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			c, err := New(Config{Subgraphs: map[string][]string{"books": {srv.URL + "/a"}}, DisableDedup: bc.off})
-			if err != nil {
-				b.Fatal(err)
+	hdr := Forward(http.Header{"Authorization": {"Bearer x"}, "X-Request-Id": {"r"}})
+	sharetest.Bench{Requests: &hits, Setup: func(b *testing.B, off bool) func(int64) error {
+		c, err := New(Config{Subgraphs: map[string][]string{"books": {srv.URL + "/a"}}, DisableDedup: off})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(c.Close)
+		return func(n int64) error {
+			body := query
+			if n != 0 {
+				body = fmt.Appendf(nil, `{"query":"{ books(first: %d) { totalCount } }"}`, n)
 			}
-			defer c.Close()
-			hdr := Forward(http.Header{"Authorization": {"Bearer x"}, "X-Request-Id": {"r"}})
-			var seq atomic.Int64
-			hits.Store(0)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				body := query
-				for pb.Next() {
-					if bc.distinct {
-						body = fmt.Appendf(nil, `{"query":"{ books(first: %d) { totalCount } }"}`, seq.Add(1))
-					}
-					if _, err := c.Do(ctx, Request{Subgraph: "books", Body: body, Header: hdr}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(hits.Load())/float64(b.N), "requests/op")
-		})
-	}
+			_, err := c.Do(context.Background(), Request{Subgraph: "books", Body: body, Header: hdr})
+			return err
+		}
+	}}.Run(b)
 }
 
-// An https replica is reached over TLS, verified against the configured
-// roots, and its connections are kept alive.
-func TestHTTPS(t *testing.T) {
+// countConns returns a replica, not started, that answers every request
+// with {"data":{"ok":true}}, and the count of the connections it accepts.
+// The test closes it when it ends.
+func countConns(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	var conns atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -1010,8 +988,15 @@ func TestHTTPS(t *testing.T) {
 			conns.Add(1)
 		}
 	}
-	srv.StartTLS()
 	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+// An https replica is reached over TLS, verified against the configured
+// roots, and its connections are kept alive.
+func TestHTTPS(t *testing.T) {
+	srv, conns := countConns(t)
+	srv.StartTLS()
 	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig
 	c := newClient(t, Config{TLS: roots}, srv.URL+"/query")
 	for range 5 {
@@ -1098,18 +1083,27 @@ func TestMaxConnAgeRebalances(t *testing.T) {
 	}
 }
 
+// passOver sends two requests, which want answers: with two replicas, one
+// of any two requests passes the other over, and starts a probe of it when
+// one is due. It waits for the probes.
+func passOver(t *testing.T, c *Client, want *backend) {
+	t.Helper()
+	for range 2 {
+		resp, err := do(c, false)
+		answeredBy(t, resp, err, want)
+	}
+	settle(c)
+}
+
 // settle waits for the probes started so far.
 func settle(c *Client) { c.probes.wg.Wait() }
 
 // A replica that answers with the drain header is ejected at once, with no
 // failure counted, and probed back once it answers without it.
 func TestDraining(t *testing.T) {
-	clock := newFakeClock()
 	leaving, staying := startReplica(t, "leaving", answer), startReplica(t, "staying", answer)
 	leaving.drainHeader.Store(true)
-	var ejections atomic.Int64
-	c := newClient(t, Config{EjectFor: time.Second, Now: clock.Now, OnEject: func(string, string) { ejections.Add(1) }},
-		leaving.url, staying.url)
+	c, clock, ejections := ejectingClient(t, Config{EjectFor: time.Second}, leaving.url, staying.url)
 	// Its answer is an answer: the client gets it.
 	resp, err := do(c, true)
 	answeredBy(t, resp, err, leaving)
@@ -1121,23 +1115,15 @@ func TestDraining(t *testing.T) {
 		answeredBy(t, resp, err, staying)
 	}
 	// Probed while still draining: ejected again, for no longer.
-	twice := func() {
-		t.Helper()
-		for range 2 {
-			resp, err := do(c, false)
-			answeredBy(t, resp, err, staying)
-		}
-		settle(c)
-	}
 	clock.Advance(time.Second)
-	twice()
+	passOver(t, c, staying)
 	if leaving.hits.Load() != 2 || ejections.Load() != 2 {
 		t.Fatalf("leaving: %d hits, %d ejections; want 2 (one probe) and 2", leaving.hits.Load(), ejections.Load())
 	}
 	// Back (restarted): the next probe puts it in rotation.
 	leaving.drainHeader.Store(false)
 	clock.Advance(time.Second)
-	twice()
+	passOver(t, c, staying)
 	for range 4 {
 		if _, err := do(c, false); err != nil {
 			t.Fatal(err)
@@ -1189,11 +1175,8 @@ func TestLastResort(t *testing.T) {
 // A probe runs off the request path: requests do not wait for a hung
 // replica's probe, which times out and ejects it again.
 func TestProbeOffTheRequestPath(t *testing.T) {
-	clock := newFakeClock()
 	hung, up := startReplica(t, "hung", hang), startReplica(t, "up", answer)
-	var ejections atomic.Int64
-	c := newClient(t, Config{Timeout: 200 * time.Millisecond, EjectAfter: 1, EjectFor: time.Second, Now: clock.Now,
-		OnEject: func(string, string) { ejections.Add(1) }}, hung.url, up.url)
+	c, clock, ejections := ejectingClient(t, Config{Timeout: 200 * time.Millisecond, EjectAfter: 1, EjectFor: time.Second}, hung.url, up.url)
 	resp, err := do(c, false) // hung times out, up answers
 	answeredBy(t, resp, err, up)
 	clock.Advance(time.Second)
@@ -1234,18 +1217,8 @@ func TestCloseStopsProbes(t *testing.T) {
 // A connection idle for IdleTimeout is closed, not used; fresher ones are
 // kept alive.
 func TestIdleTimeout(t *testing.T) {
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"data":{"ok":true}}`)
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
+	srv, conns := countConns(t)
 	srv.Start()
-	t.Cleanup(srv.Close)
 	c := newClient(t, Config{IdleTimeout: 100 * time.Millisecond}, srv.URL+"/query")
 	for _, tc := range []struct {
 		pause time.Duration

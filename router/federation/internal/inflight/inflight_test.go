@@ -8,41 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"bookstore/graph/testkit/sharetest"
 	"bookstore/router/federation/internal/inflight"
 )
-
-// joins counts the callers that have joined a call, and lets a test wait
-// until n have: no sleeping to let goroutines get somewhere.
-type joins struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	n      int
-	shared int
-}
-
-func newJoins() *joins {
-	j := &joins{}
-	j.cond = sync.NewCond(&j.mu)
-	return j
-}
-
-func (j *joins) join(_ string, shared bool) {
-	j.mu.Lock()
-	j.n++
-	if shared {
-		j.shared++
-	}
-	j.mu.Unlock()
-	j.cond.Broadcast()
-}
-
-func (j *joins) wait(n int) {
-	j.mu.Lock()
-	for j.n < n {
-		j.cond.Wait()
-	}
-	j.mu.Unlock()
-}
 
 func eq(a, b string) bool { return a == b }
 
@@ -60,8 +28,8 @@ func TestShared(t *testing.T) {
 		{"different, same hash", []string{"a", "b", "a", "b"}, func(string) uint64 { return 7 }, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			j := newJoins()
-			g := inflight.New[string, string](eq, j.join)
+			j := sharetest.NewJoins()
+			g := inflight.New[string, string](eq, j.OnKey)
 			var calls atomic.Int64
 			release := make(chan struct{})
 			results := make([]string, len(tc.ids))
@@ -80,7 +48,7 @@ func TestShared(t *testing.T) {
 					results[i], shared[i] = v, s
 				})
 			}
-			j.wait(len(tc.ids)) // every caller is in: started a call or waits for one
+			j.Wait(len(tc.ids)) // every caller is in: started a call or waits for one
 			close(release)
 			wg.Wait()
 			if got := calls.Load(); got != tc.wantCalls {
@@ -95,8 +63,9 @@ func TestShared(t *testing.T) {
 					nShared++
 				}
 			}
-			if want := len(tc.ids) - int(tc.wantCalls); nShared != want || j.shared != want {
-				t.Errorf("%d shared (onJoin: %d), want %d", nShared, j.shared, want)
+			_, joined := j.Counts()
+			if want := len(tc.ids) - int(tc.wantCalls); nShared != want || joined != want {
+				t.Errorf("%d shared (onJoin: %d), want %d", nShared, joined, want)
 			}
 			if n := g.InFlight(); n != 0 {
 				t.Errorf("%d calls still in flight", n)
@@ -107,8 +76,8 @@ func TestShared(t *testing.T) {
 
 // Every caller of a call that fails gets its error.
 func TestErrorShared(t *testing.T) {
-	j := newJoins()
-	g := inflight.New[string, int](eq, j.join)
+	j := sharetest.NewJoins()
+	g := inflight.New[string, int](eq, j.OnKey)
 	boom := errors.New("boom")
 	release := make(chan struct{})
 	errs := make(chan error, 3)
@@ -121,7 +90,7 @@ func TestErrorShared(t *testing.T) {
 			errs <- err
 		}()
 	}
-	j.wait(3)
+	j.Wait(3)
 	close(release)
 	for range 3 {
 		if err := <-errs; !errors.Is(err, boom) {
@@ -161,8 +130,8 @@ func TestValues(t *testing.T) {
 // A call that panics makes every caller panic with a *PanicError holding
 // the value, the one that ran it included; the group stays usable.
 func TestPanic(t *testing.T) {
-	j := newJoins()
-	g := inflight.New[string, string](eq, j.join)
+	j := sharetest.NewJoins()
+	g := inflight.New[string, string](eq, j.OnKey)
 	release := make(chan struct{})
 	got := make(chan any, 2)
 	for range 2 {
@@ -174,7 +143,7 @@ func TestPanic(t *testing.T) {
 			})
 		}()
 	}
-	j.wait(2)
+	j.Wait(2)
 	close(release)
 	for range 2 {
 		p, ok := (<-got).(*inflight.PanicError)
@@ -209,8 +178,8 @@ func BenchmarkDo(b *testing.B) {
 // has left, the call is cancelled and forgotten: the next caller starts a
 // new one.
 func TestLeaving(t *testing.T) {
-	j := newJoins()
-	g := inflight.New[string, string](eq, j.join)
+	j := sharetest.NewJoins()
+	g := inflight.New[string, string](eq, j.OnKey)
 	release := make(chan struct{})
 	callCtx := make(chan context.Context, 1)
 	var onFirst atomic.Bool
@@ -238,11 +207,11 @@ func TestLeaving(t *testing.T) {
 		})
 		res1 <- result{v, err, s}
 	}()
-	j.wait(1)
+	j.Wait(1)
 	ctx := <-callCtx
 	go func() { v, err, s := g.Do(ctx2, 1, "a", fn); res2 <- result{v, err, s} }()
 	go func() { v, err, s := g.Do(context.Background(), 1, "a", fn); res3 <- result{v, err, s} }()
-	j.wait(3)
+	j.Wait(3)
 	cancel1() // the first caller's client goes; it runs the call on
 	cancel2() // another leaves
 	if r := <-res2; r.err != context.Canceled || !r.shared {
@@ -264,8 +233,8 @@ func TestLeaving(t *testing.T) {
 
 	// Everyone leaves, the first caller last: the call is cancelled, and
 	// the first caller returns what the call made of that.
-	j2 := newJoins()
-	g2 := inflight.New[string, string](eq, j2.join)
+	j2 := sharetest.NewJoins()
+	g2 := inflight.New[string, string](eq, j2.OnKey)
 	ctxA, cancelA := context.WithCancel(context.Background())
 	ctxB, cancelB := context.WithCancel(context.Background())
 	wait := func(ctx context.Context) (string, error) {
@@ -275,10 +244,10 @@ func TestLeaving(t *testing.T) {
 	}
 	outA, outB := make(chan result, 1), make(chan result, 1)
 	go func() { v, err, s := g2.Do(ctxA, 1, "a", wait); outA <- result{v, err, s} }()
-	j2.wait(1)
+	j2.Wait(1)
 	ctx = <-callCtx
 	go func() { v, err, s := g2.Do(ctxB, 1, "a", wait); outB <- result{v, err, s} }()
-	j2.wait(2)
+	j2.Wait(2)
 	cancelB()
 	if r := <-outB; r.err != context.Canceled {
 		t.Errorf("the caller that left: %+v", r)
@@ -303,8 +272,8 @@ func TestLeaving(t *testing.T) {
 // Group.Timeout bounds a call from its start, whatever its callers'
 // contexts, and every caller gets what the call made of it.
 func TestTimeout(t *testing.T) {
-	j := newJoins()
-	g := inflight.New[string, string](eq, j.join)
+	j := sharetest.NewJoins()
+	g := inflight.New[string, string](eq, j.OnKey)
 	g.Timeout = 100 * time.Millisecond
 	start := make(chan struct{})
 	errs := make(chan error, 2)
@@ -321,7 +290,7 @@ func TestTimeout(t *testing.T) {
 			errs <- err
 		}()
 	}
-	j.wait(2)
+	j.Wait(2)
 	close(start)
 	for range 2 {
 		if err := <-errs; err != context.DeadlineExceeded {
@@ -335,8 +304,8 @@ func TestTimeout(t *testing.T) {
 // ErrExpired, to do the work itself; one whose time is up too gets its
 // own context's error.
 func TestKeepDeadline(t *testing.T) {
-	j := newJoins()
-	g := inflight.New[string, string](eq, j.join)
+	j := sharetest.NewJoins()
+	g := inflight.New[string, string](eq, j.OnKey)
 	g.KeepDeadline = true
 	first, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -358,7 +327,7 @@ func TestKeepDeadline(t *testing.T) {
 	go func() { _, err, s := g.Do(first, 1, "a", fn); res1 <- result{err, s} }()
 	<-started
 	go func() { _, err, s := g.Do(context.Background(), 1, "a", fn); res2 <- result{err, s} }()
-	j.wait(2)
+	j.Wait(2)
 	if r := <-res1; r.err != context.DeadlineExceeded || r.shared {
 		t.Errorf("the first caller: %+v", r)
 	}
