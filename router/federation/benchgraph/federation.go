@@ -83,6 +83,17 @@ func (s service) Field(name string, _ Args) (any, error) {
 
 func unknownField(name string) error { return fmt.Errorf("no field %q", name) }
 
+// fieldTable resolves the fields of one type of object that need no
+// arguments, by name.
+type fieldTable[T any] map[string]func(T) any
+
+func (t fieldTable[T]) get(o T, name string) (any, error) {
+	if f, ok := t[name]; ok {
+		return f(o), nil
+	}
+	return nil, unknownField(name)
+}
+
 // keyString reads a key field of a representation as a string (an ID may
 // come as a number).
 func keyString(rep map[string]any, field string) (string, error) {

@@ -260,19 +260,14 @@ type accUser struct{ u *user }
 
 func (accUser) Typename() string { return "User" }
 
-func (a accUser) Field(name string, _ Args) (any, error) {
-	switch name {
-	case "id":
-		return a.u.id, nil
-	case "name":
-		return a.u.name, nil
-	case "username":
-		return a.u.username, nil
-	case "birthday":
-		return a.u.birthday, nil
-	}
-	return nil, unknownField(name)
+var accUserFields = fieldTable[accUser]{
+	"id":       func(a accUser) any { return a.u.id },
+	"name":     func(a accUser) any { return a.u.name },
+	"username": func(a accUser) any { return a.u.username },
+	"birthday": func(a accUser) any { return a.u.birthday },
 }
+
+func (a accUser) Field(name string, _ Args) (any, error) { return accUserFields.get(a, name) }
 
 func (d *dataset) accountsSubgraph() *Subgraph {
 	all, byID := objectsByKey(d.users, func(u *user) Object { return accUser{u} }, userID)
@@ -301,19 +296,14 @@ type prodProduct struct{ p *product }
 
 func (prodProduct) Typename() string { return "Product" }
 
-func (o prodProduct) Field(name string, _ Args) (any, error) {
-	switch name {
-	case "upc":
-		return o.p.upc, nil
-	case "name":
-		return o.p.name, nil
-	case "price":
-		return o.p.price, nil
-	case "weight":
-		return o.p.weight, nil
-	}
-	return nil, unknownField(name)
+var prodProductFields = fieldTable[prodProduct]{
+	"upc":    func(o prodProduct) any { return o.p.upc },
+	"name":   func(o prodProduct) any { return o.p.name },
+	"price":  func(o prodProduct) any { return o.p.price },
+	"weight": func(o prodProduct) any { return o.p.weight },
 }
+
+func (o prodProduct) Field(name string, _ Args) (any, error) { return prodProductFields.get(o, name) }
 
 func (d *dataset) productsSubgraph() *Subgraph {
 	all, byUPC := objectsByKey(d.products, func(p *product) Object { return prodProduct{p} }, productUPC)
@@ -418,45 +408,33 @@ type revGraph struct {
 
 func (*revReview) Typename() string { return "Review" }
 
-func (o *revReview) Field(name string, _ Args) (any, error) {
-	switch name {
-	case "id":
-		return o.r.id, nil
-	case "body":
-		return o.r.body, nil
-	case "product":
-		return o.g.products[o.r.product.upc], nil
-	case "author":
-		return o.g.users[o.r.author.id], nil
-	}
-	return nil, unknownField(name)
+var revReviewFields = fieldTable[*revReview]{
+	"id":      func(o *revReview) any { return o.r.id },
+	"body":    func(o *revReview) any { return o.r.body },
+	"product": func(o *revReview) any { return o.g.products[o.r.product.upc] },
+	"author":  func(o *revReview) any { return o.g.users[o.r.author.id] },
 }
+
+func (o *revReview) Field(name string, _ Args) (any, error) { return revReviewFields.get(o, name) }
 
 func (*revUser) Typename() string { return "User" }
 
-func (o *revUser) Field(name string, _ Args) (any, error) {
-	switch name {
-	case "id":
-		return o.u.id, nil
-	case "username": // @external, provided on Review.author
-		return o.u.username, nil
-	case "reviews":
-		return o.reviews, nil
-	}
-	return nil, unknownField(name)
+var revUserFields = fieldTable[*revUser]{
+	"id":       func(o *revUser) any { return o.u.id },
+	"username": func(o *revUser) any { return o.u.username }, // @external, provided on Review.author
+	"reviews":  func(o *revUser) any { return o.reviews },
 }
+
+func (o *revUser) Field(name string, _ Args) (any, error) { return revUserFields.get(o, name) }
 
 func (*revProduct) Typename() string { return "Product" }
 
-func (o *revProduct) Field(name string, _ Args) (any, error) {
-	switch name {
-	case "upc":
-		return o.p.upc, nil
-	case "reviews":
-		return o.reviews, nil
-	}
-	return nil, unknownField(name)
+var revProductFields = fieldTable[*revProduct]{
+	"upc":     func(o *revProduct) any { return o.p.upc },
+	"reviews": func(o *revProduct) any { return o.reviews },
 }
+
+func (o *revProduct) Field(name string, _ Args) (any, error) { return revProductFields.get(o, name) }
 
 func (d *dataset) reviewsSubgraph() *Subgraph {
 	g := &revGraph{reviews: map[*review]*revReview{}}
