@@ -94,6 +94,18 @@ func (t fieldTable[T]) get(o T, name string) (any, error) {
 	return nil, unknownField(name)
 }
 
+// record is an object of type typename whose fields a fieldTable reads
+// from v.
+type record[T any] struct {
+	typename string
+	v        T
+	fields   fieldTable[T]
+}
+
+func (r record[T]) Typename() string { return r.typename }
+
+func (r record[T]) Field(name string, _ Args) (any, error) { return r.fields.get(r.v, name) }
+
 // keyString reads a key field of a representation as a string (an ID may
 // come as a number).
 func keyString(rep map[string]any, field string) (string, error) {

@@ -256,21 +256,15 @@ func Graph() []*Subgraph {
 
 // accounts
 
-type accUser struct{ u *user }
-
-func (accUser) Typename() string { return "User" }
-
-var accUserFields = fieldTable[accUser]{
-	"id":       func(a accUser) any { return a.u.id },
-	"name":     func(a accUser) any { return a.u.name },
-	"username": func(a accUser) any { return a.u.username },
-	"birthday": func(a accUser) any { return a.u.birthday },
+var accUserFields = fieldTable[*user]{
+	"id":       func(u *user) any { return u.id },
+	"name":     func(u *user) any { return u.name },
+	"username": func(u *user) any { return u.username },
+	"birthday": func(u *user) any { return u.birthday },
 }
 
-func (a accUser) Field(name string, _ Args) (any, error) { return accUserFields.get(a, name) }
-
 func (d *dataset) accountsSubgraph() *Subgraph {
-	all, byID := objectsByKey(d.users, func(u *user) Object { return accUser{u} }, userID)
+	all, byID := objectsByKey(d.users, func(u *user) Object { return record[*user]{"User", u, accUserFields} }, userID)
 	q := &query{sdl: accountsSDL, fields: func(name string, args Args) (any, error) {
 		switch name {
 		case "me":
@@ -292,21 +286,15 @@ func (d *dataset) accountsSubgraph() *Subgraph {
 
 // products
 
-type prodProduct struct{ p *product }
-
-func (prodProduct) Typename() string { return "Product" }
-
-var prodProductFields = fieldTable[prodProduct]{
-	"upc":    func(o prodProduct) any { return o.p.upc },
-	"name":   func(o prodProduct) any { return o.p.name },
-	"price":  func(o prodProduct) any { return o.p.price },
-	"weight": func(o prodProduct) any { return o.p.weight },
+var prodProductFields = fieldTable[*product]{
+	"upc":    func(p *product) any { return p.upc },
+	"name":   func(p *product) any { return p.name },
+	"price":  func(p *product) any { return p.price },
+	"weight": func(p *product) any { return p.weight },
 }
 
-func (o prodProduct) Field(name string, _ Args) (any, error) { return prodProductFields.get(o, name) }
-
 func (d *dataset) productsSubgraph() *Subgraph {
-	all, byUPC := objectsByKey(d.products, func(p *product) Object { return prodProduct{p} }, productUPC)
+	all, byUPC := objectsByKey(d.products, func(p *product) Object { return record[*product]{"Product", p, prodProductFields} }, productUPC)
 	q := &query{sdl: productsSDL, fields: func(name string, args Args) (any, error) {
 		if name != "topProducts" {
 			return nil, unknownField(name)
