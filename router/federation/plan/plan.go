@@ -42,11 +42,10 @@ type Plan struct {
 	Passthrough bool
 	// VariableTypes holds the client's variable definitions by name.
 	VariableTypes map[string]*ast.Type
-	// InternalPrefix starts every response key the planner chose for a
-	// field it added (a key, a @requires field); no response key of the
-	// client's starts with it. An error under such a key belongs to the
-	// object the field was added to.
-	InternalPrefix string
+	// internalKeys holds every response key the planner chose for a field
+	// it added (a key, a @requires field, the objects' __typename when the
+	// client took that key): see IsInternalKey.
+	internalKeys map[string]bool
 	// TypenameKey is the response key of the __typename the planner asks
 	// of objects: "__typename", unless the client put another field under
 	// that key.
@@ -294,7 +293,7 @@ func (pl *Planner) Build(doc *ast.QueryDocument, op *ast.OperationDefinition, va
 	if n.typenameTaken {
 		p.typenameKey = p.prefix + "__typename"
 	}
-	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, InternalPrefix: p.prefix, TypenameKey: p.typenameKey}
+	out := &Plan{Operation: op.Operation, Root: root, VariableTypes: p.vars, TypenameKey: p.typenameKey}
 	roots := p.planRoot(out, rootType.Name, root.Fields[rootType.Name], op.Operation == ast.Mutation)
 	if p.err != nil {
 		return nil, p.err
@@ -305,6 +304,13 @@ func (pl *Planner) Build(doc *ast.QueryDocument, op *ast.OperationDefinition, va
 	p.markUniform(root)
 	p.finish()
 	out.Fetches = p.fetches
+	out.internalKeys = make(map[string]bool, len(p.aliases)+1)
+	for _, key := range p.aliases {
+		out.internalKeys[key] = true
+	}
+	if p.typenameKey != "__typename" {
+		out.internalKeys[p.typenameKey] = true
+	}
 	out.Passthrough = len(p.fetches) == 1 && !out.Introspection && len(p.fetches[0].Dependents) == 0 &&
 		!p.fetches[0].root.hasInternal() && !rootTypename(root, rootType.Name) && !p.checksValues(root)
 	return out, nil
@@ -438,7 +444,9 @@ func rootTypename(root *Selection, rootType string) bool {
 }
 
 // IsInternalKey reports whether a response key is one the planner chose
-// for a field it added.
+// for a field it added. The plan keeps the keys it chose: how it spells
+// them (a prefix no client key starts with) is the planner's business.
+// An error under such a key belongs to the object the field was added to.
 func (p *Plan) IsInternalKey(key string) bool {
-	return p.InternalPrefix != "" && strings.HasPrefix(key, p.InternalPrefix)
+	return p.internalKeys[key]
 }

@@ -381,8 +381,8 @@ func TestIsInternalKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for key, want := range map[string]bool{
-		"_k0_registry": true,
-		"_k_id":        false, "_k_registry": false, "lastContact": false, "spacecraft": false, "__typename": false,
+		"_k0_registry": true, "_k0_unplanned": false,
+		"_k_id": false, "_k_registry": false, "lastContact": false, "spacecraft": false, "__typename": false,
 	} {
 		if got := p.IsInternalKey(key); got != want {
 			t.Errorf("IsInternalKey(%q) = %v, want %v\n%s", key, got, want, dump(p))
