@@ -120,6 +120,9 @@ func (h *handler) run(r *http.Request, op operation, vars map[string]any) (resul
 		h.o.Logger.Error("rest: the gateway gave no response", "path", r.URL.Path)
 		return res, internal()
 	}
+	// The root field's value is copied out of Data (json.RawMessage
+	// copies), so Data's buffer goes back to the pool on return.
+	defer resp.Release()
 	if replayed, _ := resp.Extensions["idempotentReplayed"].(bool); replayed {
 		res.replayed = true
 	}
