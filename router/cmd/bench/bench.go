@@ -408,7 +408,7 @@ func (b *bench) preflight(ctx context.Context, c *comparison) error {
 func sendEach(ctx context.Context, c *comparison, check func(t *target, body []byte) ([]byte, error), differ func(t *target, first, got []byte) error) error {
 	var first []byte
 	for _, t := range c.sides {
-		body, err := t.do(ctx)
+		body, err := t.do(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("pre-flight of %s (%s): %v: %.600s", t.name, t.url, err, body)
 		}

@@ -458,7 +458,7 @@ func scaleTarget(ds *dataSet, row scaleRow, conc int) (*target, error) {
 // read's answer is then the one every later answer must equal.
 func scalePreflight(ctx context.Context, c *comparison) error {
 	for _, t := range c.sides {
-		body, err := t.do(ctx)
+		body, err := t.do(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("pre-flight of %q on %s (%s): %v: %.600s", c.title, t.name, t.url, err, body)
 		}
@@ -542,7 +542,7 @@ func (b *bench) explainPass(ctx context.Context, sets []*dataSet, rows []scaleRo
 				return err
 			}
 			for range 3 {
-				if _, err := t.do(ctx); err != nil {
+				if _, err := t.do(ctx, nil); err != nil {
 					b.logf("  %s on %s: %v", row.name, ds.name, err)
 				}
 			}
