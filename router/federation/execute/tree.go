@@ -1,6 +1,7 @@
 package execute
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -427,6 +428,14 @@ func (p *jsonParser) skip(depth int) error {
 func (p *jsonParser) skipString() error {
 	p.i++ // "
 	for p.i < len(p.b) {
+		// Eight plain bytes at a time: most of a string is neither a
+		// quote, a backslash nor a control character.
+		for p.i+8 <= len(p.b) && !hasStringSpecial(binary.LittleEndian.Uint64(p.b[p.i:])) {
+			p.i += 8
+		}
+		if p.i >= len(p.b) {
+			break
+		}
 		switch c := p.b[p.i]; {
 		case c == '"':
 			p.i++
@@ -454,6 +463,17 @@ func (p *jsonParser) skipString() error {
 		p.i++
 	}
 	return p.errorf("unterminated string")
+}
+
+// hasStringSpecial reports whether any of the eight bytes in x is a quote,
+// a backslash or a control character (under 0x20), by the classic word
+// tricks: a byte is zero in v exactly when v-0x01 borrows into its high
+// bit while v's own high bit is clear.
+func hasStringSpecial(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	return ((quote-ones)&^quote|(backslash-ones)&^backslash|(x-ones*0x20)&^x)&highs != 0
 }
 
 // splitTop returns the raw values of the top-level members of a JSON object

@@ -1,7 +1,9 @@
 package execute
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -134,4 +136,32 @@ func mustObject(t *testing.T, a *arena, s string) *objNode {
 		t.Fatal(err)
 	}
 	return v.obj()
+}
+
+// hasStringSpecial agrees with a byte-by-byte check on every byte value
+// in every position, and on random words.
+func TestHasStringSpecial(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
+	check := func(b [8]byte) {
+		want := false
+		for _, c := range b {
+			want = want || special(c)
+		}
+		if got := hasStringSpecial(binary.LittleEndian.Uint64(b[:])); got != want {
+			t.Fatalf("hasStringSpecial(% x) = %v, want %v", b, got, want)
+		}
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			b := [8]byte{'a', 'b', 0xc3, 0xa9, 'z', '~', 0x7f, 0xff}
+			b[pos] = byte(c)
+			check(b)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100_000 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], r.Uint64())
+		check(b)
+	}
 }
