@@ -266,40 +266,53 @@ func (p *valueParser) key() (string, error) {
 	return unsafeString(p.b[start:end]), nil
 }
 
-// scanNumber passes over a number.
+// scanNumber passes over a number. It works on locals (no closure over
+// p): a big response is mostly numbers.
 func (p *jsonParser) scanNumber() error {
-	if p.b[p.i] == '-' {
-		p.i++
+	b, i := p.b, p.i
+	if b[i] == '-' {
+		i++
 	}
-	digits := func() int {
-		n := 0
-		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
-	if p.i < len(p.b) && p.b[p.i] == '0' {
-		p.i++
-	} else if digits() == 0 {
+	bad := func(at int) error {
+		p.i = at
 		return p.errorf("bad number")
 	}
-	if p.i < len(p.b) && p.b[p.i] == '.' {
-		p.i++
-		if digits() == 0 {
-			return p.errorf("bad number")
-		}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if j := skipDigits(b, i); j == i {
+		return bad(j)
+	} else {
+		i = j
 	}
-	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
-			p.i++
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return bad(j)
 		}
-		if digits() == 0 {
-			return p.errorf("bad number")
-		}
+		i = j
 	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return bad(j)
+		}
+		i = j
+	}
+	p.i = i
 	return nil
+}
+
+// skipDigits returns the index of the first byte from i on that is not a
+// decimal digit.
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i]-'0' <= 9 {
+		i++
+	}
+	return i
 }
 
 // unsafeString returns b's bytes as a string, without copying: b must

@@ -3,8 +3,10 @@ package execute
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"bookstore/router/federation/internal/jsonstr"
@@ -23,7 +25,12 @@ func FuzzParseJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		var want any
 		wantErr := json.Unmarshal([]byte(s), &want)
-		if wantErr != nil {
+		// A number too large for a float64 is valid JSON that
+		// encoding/json will not hold: skip and the value parser check
+		// syntax and keep a number's text, so they pass it on as it is.
+		var rangeErr *json.UnmarshalTypeError
+		outOfRange := errors.As(wantErr, &rangeErr) && strings.HasPrefix(rangeErr.Value, "number")
+		if wantErr != nil && !outOfRange {
 			p := &jsonParser{b: []byte(s)}
 			if err := p.skip(0); err == nil && p.end() == nil {
 				t.Fatalf("%q: skip accepts what encoding/json refuses (%v)", s, wantErr)
@@ -36,6 +43,9 @@ func FuzzParseJSON(f *testing.F) {
 			}
 		}
 		got, err := parseJSON([]byte(s))
+		if outOfRange {
+			return // parsed or refused, without a panic
+		}
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("%q: parseJSON err %v, encoding/json err %v", s, err, wantErr)
 		}
