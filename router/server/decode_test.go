@@ -1,6 +1,11 @@
 package server
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+
+	"bookstore/graph/gqlparams"
+)
 
 func TestDecode(t *testing.T) {
 	for _, tc := range []struct {
@@ -42,5 +47,25 @@ func TestDecode(t *testing.T) {
 	}
 	if _, ok := req.Variables["f"].(float64); !ok {
 		t.Errorf("f = %T", req.Variables["f"])
+	}
+}
+
+// The one-pass reading of common bodies gives the request encoding/json
+// gives.
+func TestDecodeFastIsEncodingJSONs(t *testing.T) {
+	for _, body := range []string{
+		`{"query":"query Q($n: Int) {\n  books(first: $n) { id }\n}","operationName":"Q","variables":{"n":20,"f":-1.5e3,"l":[1,"a",null,true,{"x":[]}]}}`,
+		`{"query":"{ a }","operationName":null,"variables":null,"extensions":{"persistedQuery":{"version":1}}}`,
+		`{"query":"{ a }","variables":{}}`,
+		"{\"query\":\"{ search(text: \\\"café\\\") { id } }\"}",
+	} {
+		if _, ok := gqlparams.Decode([]byte(body)); !ok {
+			t.Errorf("%s: not read in one pass", body)
+		}
+		want, wantErr := decodeJSON([]byte(body))
+		got, err := decode([]byte(body))
+		if err != nil || wantErr != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %#v, %v\nwant %#v, %v", body, got, err, want, wantErr)
+		}
 	}
 }

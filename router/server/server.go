@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"bookstore/graph/apierror"
+	"bookstore/graph/gqlparams"
 	"bookstore/graph/platform/drain"
 	"bookstore/graph/platform/httpkit"
 	"bookstore/graph/platform/telemetry"
@@ -252,6 +253,20 @@ func decode(raw []byte) (*gateway.Request, error) {
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		return nil, errors.New("batched requests (a JSON array) are not supported")
 	}
+	if p, ok := gqlparams.Decode(raw); ok && p.HasQuery {
+		// The common body, read in one pass; encoding/json reads the rest
+		// (and words the errors).
+		req := &gateway.Request{Query: p.Query, OperationName: p.OperationName}
+		if p.Variables != nil {
+			req.Variables = numbersToGo(p.Variables).(map[string]any)
+		}
+		return req, nil
+	}
+	return decodeJSON(raw)
+}
+
+// decodeJSON is decode with encoding/json, for any body.
+func decodeJSON(raw []byte) (*gateway.Request, error) {
 	var b body
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
