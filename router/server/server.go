@@ -339,9 +339,16 @@ func numbersToGo(v any) any {
 // head and a tail written here, not copied into one body. The callers of
 // a shared response (see gateway.Gateway.Do) write the same bytes.
 func WriteResponse(w http.ResponseWriter, resp *gateway.Response) {
-	head, tail := resp.Frame()
 	h := w.Header()
 	h.Set("Content-Type", httpkit.MediaTypeJSON)
+	if body := resp.Body(); body != nil {
+		// Data alone, in one piece: one write.
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(body)
+		return
+	}
+	head, tail := resp.Frame()
 	h.Set("Content-Length", strconv.Itoa(len(head)+len(resp.Data)+len(tail)))
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(head)

@@ -78,8 +78,23 @@ type Result struct {
 	Errors     []Error
 	Extensions map[string]any
 	// pooled is the buffer Data was written in, when it came from the
-	// pool.
+	// pool: {"data":DATA}, so that a response of data alone is already
+	// one piece (see Body).
 	pooled []byte
+}
+
+// dataPrefix is what a GraphQL over HTTP body of data alone has before the
+// data.
+const dataPrefix = `{"data":`
+
+// Body returns the whole response body, {"data":...}, when the result is
+// data alone and its buffer holds it so; else nil. It is valid until
+// Release.
+func (r *Result) Body() []byte {
+	if len(r.Errors) > 0 || len(r.Extensions) > 0 || r.pooled == nil {
+		return nil
+	}
+	return r.pooled
 }
 
 // Release returns the result's buffer for reuse: Data must not be used
@@ -128,12 +143,14 @@ func (ex *Executor) Execute(ctx context.Context, req *Request) *Result {
 		x.run(ctx, p.Fetches)
 	}
 	s := shaper{fetchErrors: x.errs, schema: ex.Schema, typenameKey: p.TypenameKey, path: x.arena.path[:0]}
-	s.buf = getBuffer(max(1024, x.received+x.received/4))
+	s.buf = append(getBuffer(max(1024, x.received+x.received/4)), dataPrefix...)
 	if null := s.object(x.data, p.Root); null {
-		s.buf = append(s.buf[:0], "null"...)
+		s.buf = append(s.buf[:len(dataPrefix)], "null"...)
 	}
+	s.buf = append(s.buf, '}')
 	x.arena.path = s.path[:0]
-	return &Result{Data: s.buf, Errors: append(x.errs, s.errs...), Extensions: x.ext, pooled: s.buf}
+	data := s.buf[len(dataPrefix) : len(s.buf)-1]
+	return &Result{Data: data, Errors: append(x.errs, s.errs...), Extensions: x.ext, pooled: s.buf}
 }
 
 // release returns the execution's arena to its pool.

@@ -96,6 +96,21 @@ func (r *Response) Frame() (head, tail []byte) {
 	return head, append(tail, '}')
 }
 
+// Body returns the whole response body when it is in one piece already:
+// data alone (no errors, no extensions), as the executor wrote it. Else
+// it returns nil, and the body is Frame around Data. It is valid until
+// Release.
+func (r *Response) Body() []byte {
+	if len(r.Errors) > 0 || len(r.Extensions) > 0 || r.result == nil || len(r.Data) == 0 {
+		return nil
+	}
+	b := r.result.Body()
+	if b == nil || len(r.Data) != len(r.result.Data) || &r.Data[0] != &r.result.Data[0] {
+		return nil // no buffer, or Data is no longer the executor's
+	}
+	return b
+}
+
 // JSON returns the response body of GraphQL over HTTP:
 // {"errors":[...],"data":{...},"extensions":{...}}, each member only when
 // present. The callers of a shared Response share one encoding, made by
