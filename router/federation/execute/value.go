@@ -441,8 +441,13 @@ func getBuffer(size int) []byte {
 	if c < 0 {
 		return make([]byte, 0, size)
 	}
-	if p, ok := buffers.classes[c].Get().(*[]byte); ok {
-		return (*p)[:0]
+	// A response larger than its estimate grows its buffer, which then
+	// goes back to a larger class: the next request of the same query
+	// finds it there.
+	for k := c; k < min(c+4, numClasses); k++ {
+		if p, ok := buffers.classes[k].Get().(*[]byte); ok {
+			return (*p)[:0]
+		}
 	}
 	return make([]byte, 0, classSize(c))
 }

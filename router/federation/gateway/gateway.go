@@ -165,6 +165,7 @@ func New(opts Options) *Gateway {
 			onJoin = func(_ flight, shared bool) { opts.OnDedup(shared) }
 		}
 		g.flights = inflight.New[flight, *Response](func(a, b flight) bool { return a == b }, onJoin)
+		g.flights.Shared = func(r *Response, n int) { r.holders.Store(int32(n)) }
 		g.flights.Timeout = opts.Limits.Timeout // the operation timeout, from the execution's start
 	}
 	return g

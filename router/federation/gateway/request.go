@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"bookstore/router/federation/execute"
 )
@@ -47,6 +48,9 @@ type Response struct {
 	encoded *encoding
 	// result holds the executor's buffer Data is in (see Release).
 	result *execute.Result
+	// holders counts the callers of a shared Response that have yet to
+	// release it (see Gateway.Do).
+	holders atomic.Int32
 }
 
 // encoding is a Response's JSON, made once.
@@ -56,14 +60,18 @@ type encoding struct {
 }
 
 // Release returns the buffer Data is in for reuse, once the response is
-// written: Data must not be used after. Calling it is optional. A shared
-// Response keeps its buffer (other callers may still be writing it), which
-// is then collected.
+// written: Data must not be used after. Calling it is optional (a
+// Response not released is collected). A shared Response gives its buffer
+// back when the last of the callers that got it releases it.
 func (r *Response) Release() {
-	if r.result != nil && r.encoded == nil {
-		r.result.Release()
-		r.result, r.Data = nil, nil
+	if r.result == nil {
+		return
 	}
+	if r.encoded != nil && r.holders.Add(-1) != 0 {
+		return // shared, and others still hold it
+	}
+	r.result.Release()
+	r.result, r.Data = nil, nil
 }
 
 // Frame returns what a response body of GraphQL over HTTP holds around

@@ -39,10 +39,18 @@ type Group[I, T any] struct {
 	// instead of its result, and should do the work itself. Set it before
 	// the first call.
 	KeepDeadline bool
-	equal        func(a, b I) bool
-	onJoin       func(id I, shared bool)
-	mu           sync.Mutex
-	calls        map[uint64][]*call[I, T]
+	// Shared, when set, is told of a call's result once it is final, with
+	// the number of callers that will get it (the one that ran fn
+	// included), before any of them does: a result that holds something
+	// to give back (a pooled buffer) can count its holders. A caller that
+	// stops waiting just as the result comes may not take it after all,
+	// so a count may never reach zero: the result is then collected. Set
+	// it before the first call.
+	Shared func(v T, n int)
+	equal  func(a, b I) bool
+	onJoin func(id I, shared bool)
+	mu     sync.Mutex
+	calls  map[uint64][]*call[I, T]
 }
 
 // ErrExpired is what a caller gets when the call it shared ran out of the
@@ -69,7 +77,10 @@ type call[I, T any] struct {
 	panic   *PanicError
 	expired bool // the call's context ended by its first caller's deadline
 	waiters int  // callers waiting; guarded by the group's mu
-	cancel  context.CancelFunc
+	// firstLeft reports that the caller running fn stopped waiting (its
+	// context ended); it still gets the result. Guarded by the group's mu.
+	firstLeft bool
+	cancel    context.CancelFunc
 }
 
 // PanicError is what a caller panics with when the call it shared
@@ -120,7 +131,7 @@ func (g *Group[I, T]) Do(ctx context.Context, hash uint64, id I, fn func(context
 		// At the deadline the call shares, its own timer ends it, with
 		// the error fn must see (context.DeadlineExceeded), at the same
 		// moment: cancelling it here would race that.
-		g.leave(c, !ownDeadline || !errors.Is(ctx.Err(), context.DeadlineExceeded))
+		g.leave(c, !ownDeadline || !errors.Is(ctx.Err(), context.DeadlineExceeded), true)
 	})
 	g.run(cctx, c, fn)
 	stop()
@@ -162,7 +173,7 @@ func (g *Group[I, T]) wait(ctx context.Context, c *call[I, T], id I) (v T, err e
 		}
 		return c.val, c.err, true
 	case <-ctx.Done():
-		g.leave(c, true)
+		g.leave(c, true, false)
 		return v, ctx.Err(), true
 	}
 }
@@ -178,7 +189,16 @@ func (g *Group[I, T]) run(ctx context.Context, c *call[I, T], fn func(context.Co
 		c.expired = g.KeepDeadline && g.Timeout <= 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
 		g.mu.Lock()
 		g.remove(c)
+		// Nobody joins now: the callers still waiting, and the first,
+		// get the result.
+		takers := c.waiters
+		if c.firstLeft {
+			takers++
+		}
 		g.mu.Unlock()
+		if returned && g.Shared != nil {
+			g.Shared(c.val, takers)
+		}
 		c.cancel()
 		close(c.done)
 	}()
@@ -190,9 +210,10 @@ func (g *Group[I, T]) run(ctx context.Context, c *call[I, T], fn func(context.Co
 // the call, so that the next caller starts afresh rather than joining a
 // call being cancelled, and cancels it unless told not to (the call ends
 // by itself).
-func (g *Group[I, T]) leave(c *call[I, T], cancel bool) {
+func (g *Group[I, T]) leave(c *call[I, T], cancel, first bool) {
 	g.mu.Lock()
 	c.waiters--
+	c.firstLeft = c.firstLeft || first
 	last := c.waiters == 0
 	if last {
 		g.remove(c)

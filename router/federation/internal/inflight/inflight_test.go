@@ -30,6 +30,8 @@ func TestShared(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := sharetest.NewJoins()
 			g := inflight.New[string, string](eq, j.OnKey)
+			var takers atomic.Int64 // summed over the calls
+			g.Shared = func(_ string, n int) { takers.Add(int64(n)) }
 			var calls atomic.Int64
 			release := make(chan struct{})
 			results := make([]string, len(tc.ids))
@@ -53,6 +55,9 @@ func TestShared(t *testing.T) {
 			wg.Wait()
 			if got := calls.Load(); got != tc.wantCalls {
 				t.Errorf("%d calls, want %d", got, tc.wantCalls)
+			}
+			if got := takers.Load(); got != int64(len(tc.ids)) {
+				t.Errorf("Shared counted %d takers, want %d (every caller)", got, len(tc.ids))
 			}
 			nShared := 0
 			for i, id := range tc.ids {
@@ -180,6 +185,8 @@ func BenchmarkDo(b *testing.B) {
 func TestLeaving(t *testing.T) {
 	j := sharetest.NewJoins()
 	g := inflight.New[string, string](eq, j.OnKey)
+	takers := make(chan int, 1)
+	g.Shared = func(_ string, n int) { takers <- n }
 	release := make(chan struct{})
 	callCtx := make(chan context.Context, 1)
 	var onFirst atomic.Bool
@@ -229,6 +236,11 @@ func TestLeaving(t *testing.T) {
 	}
 	if r := <-res3; r.v != "done" || r.err != nil || !r.shared {
 		t.Errorf("the caller that stayed: %+v", r)
+	}
+	// The first caller gets the result though it left; the one that left
+	// before the end does not.
+	if n := <-takers; n != 2 {
+		t.Errorf("Shared counted %d takers, want 2 (the first caller and the one that stayed)", n)
 	}
 
 	// Everyone leaves, the first caller last: the call is cancelled, and
