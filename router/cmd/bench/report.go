@@ -30,7 +30,7 @@ func (b *bench) comparisons() (a, bc *comparison, builds []*comparison) {
 		a.sides = append(a.sides, newTarget("bare reverse proxy", b.proxy.URL()+"/query", booksQuery, conc,
 			self, cpuSource{"proxy", b.proxy.PID(), false}, booksCPU, pg))
 	}
-	if b.cfg.apollo {
+	if b.apollo != nil { // started only when (B) runs
 		bc = &comparison{
 			title: "(B) federated query: the router vs Apollo Gateway",
 			query: ordersQuery,
