@@ -179,6 +179,16 @@ func TestDedupSharesBytes(t *testing.T) {
 	if want := `{"data":{"hello":"request 1, auth \"\", variables "}}`; string(ja) != want {
 		t.Errorf("JSON %s, want %s", ja, want)
 	}
+	// Its buffer goes back once both callers have released it, not before.
+	data := string(a.Data)
+	a.Release()
+	if string(b.Data) != data {
+		t.Fatalf("released while the other caller holds it: Data %q", b.Data)
+	}
+	b.Release()
+	if b.Data != nil {
+		t.Error("the last caller's Release kept the buffer")
+	}
 }
 
 // A shared execution that fails, or runs out of time, fails every query
