@@ -13,6 +13,7 @@ package gqlparams
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"unicode/utf8"
@@ -163,6 +164,12 @@ func (d *paramDecoder) string() (string, bool) {
 	start := d.at
 	var out []byte // the decoded string, once an escape is met
 	for i := start; i < len(d.src); i++ {
+		for i+8 <= len(d.src) && plainASCII(binary.LittleEndian.Uint64(d.src[i:])) {
+			i += 8
+		}
+		if i >= len(d.src) {
+			break
+		}
 		switch c := d.src[i]; {
 		case c == '"':
 			d.at = i + 1
@@ -188,6 +195,16 @@ func (d *paramDecoder) string() (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// plainASCII reports whether the eight bytes in x are all ASCII and none
+// is a quote, a backslash or a control character. A byte is zero in v
+// exactly when v-0x01 borrows into its high bit while v's own high bit is
+// clear; with every high bit of x clear, that holds for each test below.
+func plainASCII(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := x^(ones*'"'), x^(ones*'\\')
+	return (x|(quote-ones)&^quote|(backslash-ones)&^backslash|(x-ones*0x20)&^x)&highs == 0
 }
 
 // unescape returns the byte a one-letter escape stands for.

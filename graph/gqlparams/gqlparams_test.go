@@ -2,6 +2,7 @@ package gqlparams
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -91,5 +92,23 @@ func sameAsEncodingJSON(t *testing.T, body []byte) {
 	}
 	if !reflect.DeepEqual(got.Variables, want.Variables) || !reflect.DeepEqual(got.Extensions, want.Extensions) {
 		t.Fatalf("%q:\n got %#v %#v\nwant %#v %#v", body, got.Variables, got.Extensions, want.Variables, want.Extensions)
+	}
+}
+
+// plainASCII agrees with a byte-by-byte check on every byte value in every
+// position.
+func TestPlainASCII(t *testing.T) {
+	for pos := range 8 {
+		for c := range 256 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			want := true
+			for _, c := range b {
+				want = want && c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+			}
+			if got := plainASCII(binary.LittleEndian.Uint64(b)); got != want {
+				t.Fatalf("plainASCII(% x) = %v, want %v", b, got, want)
+			}
+		}
 	}
 }

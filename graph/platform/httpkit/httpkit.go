@@ -61,19 +61,33 @@ func IsJSON(ct string) bool {
 // *Error (a decoder's: the body is not valid gzip) fails with that Error;
 // any other failure to read is 400 BAD_REQUEST.
 func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *Error) {
+	if n := r.ContentLength; n > 0 && n <= limit {
+		// The length is known (and net/http holds the body to it): one
+		// buffer of that size, not a growing one.
+		raw := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, raw); err != nil {
+			return nil, readError(err, limit)
+		}
+		return raw, nil
+	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, BodyTooLarge(limit)
-		}
-		var e *Error
-		if errors.As(err, &e) {
-			return nil, e
-		}
-		return nil, NewError(http.StatusBadRequest, apierror.BadRequest, "the body could not be read")
+		return nil, readError(err, limit)
 	}
 	return raw, nil
+}
+
+// readError is the client's error for a body that could not be read.
+func readError(err error, limit int64) *Error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return BodyTooLarge(limit)
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return NewError(http.StatusBadRequest, apierror.BadRequest, "the body could not be read")
 }
 
 // BodyTooLarge is the error of a request body over limit bytes: 413

@@ -70,15 +70,21 @@ func TestReadBody(t *testing.T) {
 		want    string
 		status  int // 0: no error
 		message string
+		length  int64 // the Content-Length, when not the body's own
 	}{
-		{"empty", strings.NewReader(""), 4, "", 0, ""},
-		{"under the limit", strings.NewReader("abc"), 4, "abc", 0, ""},
-		{"at the limit", strings.NewReader("abcd"), 4, "abcd", 0, ""},
-		{"over the limit", strings.NewReader("abcde"), 4, "", 413, "the body is larger than 4 bytes"},
-		{"a read fails", failingReader{}, 4, "", 400, "the body could not be read"},
+		{"empty", strings.NewReader(""), 4, "", 0, "", 0},
+		{"under the limit", strings.NewReader("abc"), 4, "abc", 0, "", 0},
+		{"at the limit", strings.NewReader("abcd"), 4, "abcd", 0, "", 0},
+		{"over the limit", strings.NewReader("abcde"), 4, "", 413, "the body is larger than 4 bytes", 0},
+		{"a read fails", failingReader{}, 4, "", 400, "the body could not be read", 0},
+		{"shorter than its Content-Length", strings.NewReader("ab"), 4, "", 400, "the body could not be read", 3},
+		{"a read fails, length known", failingReader{}, 4, "", 400, "the body could not be read", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/", tc.body)
+			if tc.length != 0 {
+				r.ContentLength = tc.length
+			}
 			got, e := httpkit.ReadBody(httptest.NewRecorder(), r, tc.limit)
 			if tc.status == 0 {
 				if e != nil || string(got) != tc.want {
