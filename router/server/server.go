@@ -335,25 +335,25 @@ func numbersToGo(v any) any {
 }
 
 // WriteResponse writes a pipeline response as GraphQL over HTTP, with its
-// Content-Length: the data goes out as the executor wrote it, between a
-// head and a tail written here, not copied into one body. The callers of
-// a shared response (see gateway.Gateway.Do) write the same bytes.
+// Content-Length: the data goes out as the executor wrote it, whole when
+// it is data alone (gateway.Response.Body), else between a head and a tail
+// written here, never copied into one body. The callers of a shared
+// response (see gateway.Gateway.Do) write the same bytes.
 func WriteResponse(w http.ResponseWriter, resp *gateway.Response) {
+	// Data alone is one piece already (one write); else Data goes
+	// between its head and tail.
+	parts := [3][]byte{resp.Body()}
+	if parts[0] == nil {
+		head, tail := resp.Frame()
+		parts = [3][]byte{head, resp.Data, tail}
+	}
 	h := w.Header()
 	h.Set("Content-Type", httpkit.MediaTypeJSON)
-	if body := resp.Body(); body != nil {
-		// Data alone, in one piece: one write.
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(resp.Status)
-		_, _ = w.Write(body)
-		return
-	}
-	head, tail := resp.Frame()
-	h.Set("Content-Length", strconv.Itoa(len(head)+len(resp.Data)+len(tail)))
+	h.Set("Content-Length", strconv.Itoa(len(parts[0])+len(parts[1])+len(parts[2])))
 	w.WriteHeader(resp.Status)
-	_, _ = w.Write(head)
-	if len(resp.Data) > 0 {
-		_, _ = w.Write(resp.Data)
+	for _, p := range parts {
+		if len(p) > 0 {
+			_, _ = w.Write(p)
+		}
 	}
-	_, _ = w.Write(tail)
 }
